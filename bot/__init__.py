@@ -1,0 +1,1 @@
+"""The runtime: config, the app that wires everything, the channels and the CLI."""

@@ -1,0 +1,107 @@
+"""The terminal channel: the resident's conversation in a terminal, choices as numbered options,
+files attached by typing their path. Works with piped input for scripted demos."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import App
+from handlers.alerts import alert_text
+from handlers.messages import Attachment, Choice, Expect, Inbound, Prompt, Reply, Text
+from handlers.text import word
+from storage import reports
+from storage.media import MediaProblem
+from storage.models import Channel
+
+
+class Console:
+    def __init__(
+        self,
+        app: App,
+        *,
+        sender: str = "terminal",
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+    ) -> None:
+        self.app = app
+        self.sender = sender
+        self.stdin = stdin
+        self.stdout = stdout
+        self.interactive = stdin.isatty()
+        self.expects_file = False
+        app.conversations.on_submit.append(self.print_alert)
+
+    async def run(self) -> None:
+        """Greets (or resumes a conversation in progress), then answers line by line until
+        end of input."""
+        await self.send("mulai")
+        while True:
+            line = await asyncio.to_thread(self._read)
+            if line is None:
+                break
+            await self.send(line)
+
+    def _read(self) -> str | None:
+        if self.interactive:
+            try:
+                return input("> ")
+            except EOFError:
+                return None
+        line = self.stdin.readline()
+        if not line:
+            return None
+        line = line.rstrip("\n")
+        self._write(f"> {line}")
+        return line
+
+    async def send(self, line: str) -> None:
+        outcome = await self.app.conversations.handle(self.inbound(line))
+        for reply in outcome.replies:
+            self._write(render(reply))
+        last = outcome.replies[-1] if outcome.replies else None
+        self.expects_file = isinstance(last, Prompt) and last.expects is Expect.MEDIA
+
+    def inbound(self, line: str) -> Inbound:
+        """The line as a message: a file path when a file is asked for, else text."""
+        if self.expects_file and line.strip() and word(line) is None:
+            return Inbound(Channel.CONSOLE, self.sender, media=(self.attachment(line.strip()),))
+        return Inbound(Channel.CONSOLE, self.sender, text=line)
+
+    def attachment(self, typed: str) -> Attachment:
+        path = Path(typed.strip("'\"")).expanduser()
+        try:
+            if path.stat().st_size > self.app.services.media.max_bytes:
+                return Attachment(None, path.name, problem=MediaProblem.TOO_LARGE)
+            return Attachment(path.read_bytes(), path.name)
+        except OSError:
+            return Attachment(None, path.name, problem=MediaProblem.UNREADABLE)
+
+    async def print_alert(self, report_id: int) -> None:
+        async with self.app.db.read() as session:
+            report = await reports.get(session, report_id)
+            assert report is not None
+            text = await alert_text(session, report, self.app.settings.bot)
+        rule = "─" * 60
+        self._write(f"{rule}\n[alert to the members on duty]\n{text}\n{rule}")
+
+    def _write(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+
+def render(reply: Reply) -> str:
+    """A reply as terminal text: choices numbered, hints in brackets."""
+    if isinstance(reply, Text):
+        return f"\n{reply.text}"
+    lines = ["", reply.text]
+    if isinstance(reply, Choice):
+        for number, option in enumerate(reply.options, 1):
+            mark = ""
+            if reply.multiple:
+                mark = "[x] " if option.value in reply.selected else "[ ] "
+            lines.append(f"  {number}. {mark}{option.label}")
+    if reply.hint:
+        lines.append(f"  ({reply.hint})")
+    return "\n".join(lines)

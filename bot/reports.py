@@ -1,0 +1,164 @@
+"""`sigap reports`: the operator's view of the reports (a table, one report, a CSV export).
+An anonymous reporter's chat address is never printed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.app import App
+from storage import reports
+from storage.models import Report
+
+CSV_COLUMNS = [
+    "reference",
+    "created_at_utc",
+    "created_at_local",
+    "state",
+    "priority",
+    "channel",
+    "language",
+    "anonymous",
+    "consent_contact",
+    "consent_share_with_police",
+    "contact_phone",
+    "urgency",
+    "affected",
+    "child_involved",
+    "offer_kind",
+    "destination",
+    "offer_source",
+    "red_flags",
+    "recruiter_name",
+    "recruiter_agency",
+    "recruiter_phones",
+    "recruiter_link",
+    "story",
+    "area",
+    "latitude",
+    "longitude",
+    "evidence_files",
+    "additions",
+]
+
+
+def local(app: App, moment: datetime) -> str:
+    return moment.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def listing_table(app: App, *, limit: int | None = None) -> str:
+    async with app.db.read() as session:
+        rows = [
+            [r.reference, local(app, r.created_at), r.priority, r.offer_kind, r.area or "-", r.state]
+            for r in await reports.listing(session, limit=limit)
+        ]
+    if not rows:
+        return "no reports yet"
+    header = ["REFERENCE", "TIME", "PRIORITY", "KIND", "AREA", "STATE"]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+async def show_report(app: App, *, reference: str) -> str | None:
+    async with app.db.read() as session:
+        report = await reports.by_reference(session, reference)
+        if report is None or report.id is None:
+            return None
+        phones = await reports.recruiter_phones(session, report.id)
+        media = await reports.media_of(session, report.id)
+        additions = await reports.additions_of(session, report.id)
+        events = await reports.timeline(session, report.id)
+    lines = [
+        f"{report.reference}  ({report.priority}, {report.state})",
+        f"sent:           {local(app, report.created_at)} via {report.channel}",
+        f"reporter:       {reporter(report)}",
+        f"urgency:        {report.urgency}",
+        f"affected:       {report.affected}; child involved: {report.child_involved}",
+        f"offer:          {report.offer_kind} in {report.destination}, via {report.offer_source}",
+        f"warning signs:  {', '.join(report.red_flags) or '-'}",
+        f"recruiter:      {report.recruiter_name or '-'}; agency: {report.recruiter_agency or '-'}",
+        f"phones:         {', '.join(phones) or '-'}",
+        f"link:           {report.recruiter_link or '-'}",
+        f"where:          {where(report)}",
+        "",
+        report.story,
+        "",
+        f"evidence ({len(media)}):",
+        *(
+            f"  {app.services.media.path(m.sha256)}  {m.content_type}, {m.size} bytes"
+            f"{', ' + m.original_name if m.original_name else ''}"
+            for m in media
+        ),
+        f"additions ({len(additions)}):",
+        *(f"  {local(app, a.created_at)}  {a.text or '(files)'}" for a in additions),
+        "timeline:",
+        *(
+            f"  {local(app, e.at)}  {e.kind}  by {e.actor}"
+            f"{' via ' + e.channel if e.channel else ''}{' ' + str(e.detail) if e.detail else ''}"
+            for e in events
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def reporter(report: Report) -> str:
+    if report.anonymous:
+        return "anonymous"
+    consents = []
+    if report.consent_contact:
+        consents.append(f"may be contacted at {report.contact_phone or '-'}")
+    if report.consent_share_with_police:
+        consents.append("identity may be shared with the police")
+    return "; ".join(consents) or "not anonymous, but no consent to contact"
+
+
+def where(report: Report) -> str:
+    if report.latitude is not None and report.longitude is not None:
+        place = f"{report.latitude:.5f}, {report.longitude:.5f}"
+        return f"{report.area} ({place})" if report.area else place
+    return report.area or "-"
+
+
+async def export_csv(app: App, writer: Any) -> None:
+    writer.writerow(CSV_COLUMNS)
+    async with app.db.read() as session:
+        for report in reversed(await reports.listing(session)):
+            assert report.id is not None
+            phones = await reports.recruiter_phones(session, report.id)
+            media = await reports.media_of(session, report.id)
+            additions = await reports.additions_of(session, report.id)
+            writer.writerow(
+                [
+                    report.reference,
+                    report.created_at.isoformat(),
+                    local(app, report.created_at),
+                    report.state,
+                    report.priority,
+                    report.channel,
+                    report.language,
+                    report.anonymous,
+                    report.consent_contact,
+                    report.consent_share_with_police,
+                    report.contact_phone if report.consent_contact else "",
+                    report.urgency,
+                    report.affected,
+                    report.child_involved,
+                    report.offer_kind,
+                    report.destination,
+                    report.offer_source,
+                    ";".join(report.red_flags),
+                    report.recruiter_name or "",
+                    report.recruiter_agency or "",
+                    ";".join(phones),
+                    report.recruiter_link or "",
+                    report.story,
+                    report.area or "",
+                    "" if report.latitude is None else report.latitude,
+                    "" if report.longitude is None else report.longitude,
+                    len(media),
+                    len(additions),
+                ]
+            )

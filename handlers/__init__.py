@@ -1,0 +1,1 @@
+"""The flows: channel-neutral conversations and actions, written once for every channel."""

@@ -1,0 +1,159 @@
+"""`tambah`: a reporter adds information or evidence to one of their own reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.i18n import N_
+from handlers.messages import Expect, Option
+from handlers.report import STORY_MAX, media_problem, media_values
+from handlers.text import Word
+from handlers.turn import DONE, Flow, Turn
+from storage import reports
+from storage.media import MediaProblem, MediaRejected, StoredFile
+from storage.models import Report
+
+CHOOSE, ADDING = "choose", "adding"
+
+NOT_FOUND = N_(
+    "I found no report {reference} among the reports sent from this chat. Check the "
+    "reference (it looks like BTN-2026-00042)."
+)
+
+
+class AddFlow:
+    """Stores each message as an addition to the chosen report (with an event on its
+    timeline) as soon as it arrives; asks for more until Done."""
+
+    async def start(self, turn: Turn, reference: str) -> None:
+        if reference:
+            report = await reports.own(
+                turn.session, turn.conv.channel, turn.conv.sender, reference
+            )
+            if report is None:
+                turn.say(NOT_FOUND, reference=reference)
+                await self._ask_which(turn)
+                return
+            await self._adding(turn, report)
+            return
+        mine = await self._mine(turn)
+        if len(mine) == 1:
+            await self._adding(turn, mine[0])
+        elif not mine:
+            turn.reset()
+            turn.say(N_("You have not sent any report from this chat."))
+        else:
+            await self._ask_which(turn)
+
+    async def ask(self, turn: Turn) -> None:
+        if turn.step == ADDING:
+            self._ask_more(turn)
+        else:
+            await self._ask_which(turn)
+
+    async def handle(self, turn: Turn) -> None:
+        if turn.step == ADDING:
+            await self._add(turn)
+            return
+        mine = await self._mine(turn)
+        text = turn.typed() or ""
+        if turn.inbound.press is None and "-" in text:
+            await self.start(turn, text)
+            return
+        picked = turn.picked(self._options(mine))
+        if picked is None:
+            await self._ask_which(turn)
+            return
+        report = next(r for r in mine if r.reference == picked[0])
+        await self._adding(turn, report)
+
+    async def _mine(self, turn: Turn) -> Sequence[Report]:
+        return await reports.of_sender(turn.session, turn.conv.channel, turn.conv.sender)
+
+    @staticmethod
+    def _options(mine: Sequence[Report]) -> list[Option]:
+        return [Option(r.reference, r.reference) for r in mine]
+
+    async def _ask_which(self, turn: Turn) -> None:
+        mine = await self._mine(turn)
+        turn.go(Flow.ADD, CHOOSE)
+        if not mine:
+            turn.reset()
+            turn.say(N_("You have not sent any report from this chat."))
+            return
+        turn.choose(
+            turn.t(N_("Which report do you want to add information to?")),
+            self._options(mine),
+            hint=turn.t(N_("Or type its reference.")),
+        )
+
+    async def _adding(self, turn: Turn, report: Report) -> None:
+        turn.data = {"report_id": report.id, "reference": report.reference}
+        turn.go(Flow.ADD, ADDING)
+        turn.prompt(
+            turn.t(
+                N_(
+                    "What would you like to add to {reference}? Send text, photos or "
+                    "documents. Tap Done when finished."
+                ),
+                reference=report.reference,
+            ),
+            expects=Expect.MEDIA,
+            actions=[DONE],
+        )
+
+    def _ask_more(self, turn: Turn) -> None:
+        turn.prompt(
+            turn.t(
+                N_("Added to {reference}. Send more, or tap Done."),
+                reference=turn.data["reference"],
+            ),
+            expects=Expect.MEDIA,
+            actions=[DONE],
+        )
+
+    async def _add(self, turn: Turn) -> None:
+        if turn.action() is Word.DONE:
+            reference = turn.data["reference"]
+            turn.reset()
+            turn.say(
+                N_("Thank you. The task force will see what you added to {reference}."),
+                reference=reference,
+            )
+            return
+        report = await reports.get(turn.session, turn.data["report_id"])
+        assert report is not None
+        text = turn.typed() or None
+        if text is not None and len(text) > STORY_MAX:
+            turn.say(
+                N_("That is too long ({length} characters): please keep it under {maximum}."),
+                length=len(text),
+                maximum=STORY_MAX,
+            )
+            self._ask_more(turn)
+            return
+        files: list[tuple[StoredFile, str | None]] = []
+        for attachment in turn.inbound.media:
+            problem = attachment.problem
+            if problem is None and attachment.data is not None:
+                try:
+                    stored = await turn.services.media.put(attachment.data)
+                except MediaRejected as rejected:
+                    problem = rejected.problem
+                else:
+                    files.append((stored, attachment.name))
+                    continue
+            turn.say(media_problem(problem or MediaProblem.UNREADABLE), **media_values(turn))
+        if text is None and not files:
+            if not turn.inbound.media:
+                turn.say(N_("Please send text, a photo or a document, or tap Done."))
+            turn.prompt(
+                turn.t(N_("Send text, photos or documents, or tap Done.")),
+                expects=Expect.MEDIA,
+                actions=[DONE],
+            )
+            return
+        await reports.add_information(
+            turn.session, report, text=text, media=files, at=turn.now, channel=turn.conv.channel
+        )
+        self._ask_more(turn)

@@ -1,0 +1,156 @@
+"""The dispatcher: every inbound message, from any channel, goes through `Conversations.handle`.
+It loads the chat's conversation locked, routes the message to a command or to the flow in
+progress, stores the new state and answers, all in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from handlers.add import AddFlow
+from handlers.i18n import N_, gettext
+from handlers.language import LanguageFlow
+from handlers.menu import MenuFlow, help_text
+from handlers.messages import Inbound, Outcome, Text
+from handlers.report import ReportFlow, cancel, expired
+from handlers.status import show as show_status
+from handlers.text import COMMANDS, Word, word
+from handlers.turn import Flow, Services, Turn
+from storage import conversations
+
+log = logging.getLogger(__name__)
+
+SubmitListener = Callable[[int], Awaitable[None]]
+
+SORRY = N_(
+    "Sorry, something went wrong on our side. Your earlier answers are kept; please send "
+    "your last message again."
+)
+
+
+class Conversations:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.menu = MenuFlow()
+        self.report = ReportFlow()
+        self.add = AddFlow()
+        self.language = LanguageFlow()
+        # Called with a report's id after the transaction that submitted it has committed.
+        self.on_submit: list[SubmitListener] = []
+
+    async def handle(self, inbound: Inbound) -> Outcome:
+        services = self.services
+        language = self._language_for(inbound)
+        try:
+            async with services.db.write() as session:
+                conv = await conversations.load(
+                    session, inbound.channel, inbound.sender, language=language,
+                    now=services.clock(),
+                )
+                turn = Turn(services, session, conv, inbound, services.clock())
+                await self._dispatch(turn)
+                turn.save()
+        except Exception:
+            # One conversation's failure never reaches another: roll back, apologise.
+            log.exception("handling a message from %s failed", inbound.channel)
+            return Outcome(replies=[Text(gettext(language)(SORRY))])
+        for sha256 in turn.delete_files:
+            await services.media.delete(sha256)
+        for report_id in turn.out.submitted:
+            for listener in self.on_submit:
+                try:
+                    await listener(report_id)
+                except Exception:
+                    log.exception("a listener of report %s failed", report_id)
+        return turn.out
+
+    def _language_for(self, inbound: Inbound) -> str:
+        hint = (inbound.language_hint or "").split("-")[0].lower()
+        bot = self.services.bot
+        return hint if hint in bot.languages else bot.default_language
+
+    async def _dispatch(self, turn: Turn) -> None:
+        if turn.flow is Flow.REPORT and expired(turn):
+            await cancel(turn)
+            turn.out.replies.clear()
+            turn.say(
+                N_(
+                    "Your unfinished report was left for too long and has been deleted, "
+                    "for your safety. You can start again at any time."
+                )
+            )
+        elif turn.flow not in (None, Flow.REPORT) and expired(turn):
+            turn.reset()
+
+        text = turn.typed()
+        command = word(text) if text and turn.inbound.press is None else None
+        if command is not None and command[0] in COMMANDS:
+            await self._command(turn, command[0], command[1])
+            return
+
+        flow = turn.flow
+        if flow is None:
+            await self.menu.show(turn)
+        elif flow is Flow.MENU:
+            chosen = await self.menu.chosen(turn)
+            if chosen is not None:
+                await self._command(turn, chosen, "")
+        elif flow is Flow.REPORT:
+            await self.report.handle(turn)
+        elif flow is Flow.ADD:
+            await self.add.handle(turn)
+        elif flow is Flow.LANGUAGE and await self.language.handle(turn):
+            await self._resume(turn)
+
+    async def _command(self, turn: Turn, command: Word, argument: str) -> None:
+        in_report = turn.flow is Flow.REPORT
+        if command is Word.START and argument.lower() in ("lapor", "report"):
+            command = Word.REPORT
+        if command is Word.START:
+            if in_report:
+                turn.say(N_("You have an unfinished report. Let's continue where you left off."))
+                await self.report.ask(turn)
+            else:
+                await self.menu.show(turn)
+        elif command is Word.REPORT:
+            if in_report:
+                turn.say(N_("You have an unfinished report. Let's continue where you left off."))
+                await self.report.ask(turn)
+            else:
+                await self.report.start(turn)
+        elif command is Word.STATUS:
+            await show_status(turn)
+            await self._resume(turn)
+        elif command is Word.HELP:
+            turn.tell(help_text(turn))
+            await self._resume(turn)
+        elif command is Word.ADD:
+            if in_report:
+                turn.say(N_("Please send or cancel the report you are writing first."))
+                await self.report.ask(turn)
+            else:
+                await self.add.start(turn, argument)
+        elif command is Word.LANGUAGE:
+            if await self.language.start(turn, argument):
+                await self._resume(turn)
+        elif command is Word.CANCEL:
+            if in_report:
+                await cancel(turn)
+            elif turn.flow in (Flow.ADD, Flow.LANGUAGE):
+                turn.reset()
+                turn.say(N_("Cancelled."))
+            else:
+                turn.say(N_("There is nothing to cancel."))
+            await self.menu.show(turn, welcome=False)
+
+    async def _resume(self, turn: Turn) -> None:
+        """Asks again the question the conversation is at, or shows the menu."""
+        flow = turn.flow
+        if flow is Flow.REPORT:
+            await self.report.ask(turn)
+        elif flow is Flow.ADD:
+            await self.add.ask(turn)
+        elif flow is Flow.LANGUAGE:
+            await self.language.ask(turn)
+        else:
+            await self.menu.show(turn, welcome=False)

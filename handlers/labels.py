@@ -1,0 +1,94 @@
+"""How each stored value is named to people (marked for the catalogs, translated where shown)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from handlers.i18n import N_
+from handlers.messages import Option
+from storage.models import (
+    Affected,
+    ChildInvolved,
+    Destination,
+    OfferKind,
+    OfferSource,
+    Priority,
+    RedFlag,
+    ReportState,
+    Urgency,
+)
+
+URGENCY = {
+    Urgency.DANGER_NOW: N_("Someone is in danger now"),
+    Urgency.LEAVING_SOON: N_("Someone is leaving within 48 hours"),
+    Urgency.ABROAD_NEEDS_HELP: N_("Someone is already abroad and needs help"),
+    Urgency.NONE: N_("None of these"),
+}
+
+AFFECTED = {
+    Affected.ME: N_("Me"),
+    Affected.FAMILY: N_("My family"),
+    Affected.SOMEONE_I_KNOW: N_("Someone I know"),
+    Affected.ADVERT: N_("I saw an advert or post"),
+}
+
+CHILD = {
+    ChildInvolved.YES: N_("Yes"),
+    ChildInvolved.NO: N_("No"),
+    ChildInvolved.UNKNOWN: N_("I don't know"),
+}
+
+OFFER = {
+    OfferKind.WORK_ABROAD: N_("Work abroad"),
+    OfferKind.SHIP_CREW: N_("Ship crew or fishing boat"),
+    OfferKind.DOMESTIC_WORKER: N_("Domestic worker"),
+    OfferKind.ONLINE_JOB: N_("\"Online job\" or call centre abroad"),
+    OfferKind.ENTERTAINMENT: N_("Entertainment or spa"),
+    OfferKind.MARRIAGE: N_("Marriage"),
+    OfferKind.OTHER: N_("Other"),
+}
+
+DESTINATION = {
+    Destination.OTHER: N_("Another country"),
+    Destination.UNKNOWN: N_("I don't know"),
+}
+
+SOURCE = {
+    OfferSource.SOCIAL_MEDIA: N_("Social media"),
+    OfferSource.CHAT_MESSAGE: N_("A chat message"),
+    OfferSource.AGENT: N_("A person or agent (calo/sponsor)"),
+    OfferSource.COMPANY: N_("A company or agency"),
+    OfferSource.OTHER: N_("Other"),
+}
+
+RED_FLAGS = {
+    RedFlag.UPFRONT_FEES: N_("Fees demanded up front"),
+    RedFlag.DOCUMENTS_HELD: N_("Passport or ID held by the recruiter"),
+    RedFlag.UNOFFICIAL_ROUTE: N_("Unofficial route, or a tourist visa for work"),
+    RedFlag.NO_CONTRACT: N_("No written contract, or one in a language they cannot read"),
+    RedFlag.TOO_GOOD: N_("Salary too good, no experience needed"),
+    RedFlag.PRESSURE_SECRECY: N_("Pressure to leave quickly or keep it secret"),
+    RedFlag.LIE_TO_OFFICIALS: N_("Told to lie to officials"),
+    RedFlag.UNLICENSED_AGENCY: N_("Agency not licensed, or cannot be checked"),
+    RedFlag.CONTACT_CUT_OFF: N_("Contact with someone who left has been cut off"),
+}
+
+PRIORITY = {
+    Priority.URGENT: N_("URGENT"),
+    Priority.HIGH: N_("High"),
+    Priority.NORMAL: N_("Normal"),
+}
+
+STATE = {
+    ReportState.NEW: N_("received, waiting for the task force"),
+    ReportState.ACKNOWLEDGED: N_("being handled by the task force"),
+    ReportState.CLOSED: N_("closed"),
+}
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def options(labels: dict[E, str]) -> list[Option]:
+    return [Option(value.value, label) for value, label in labels.items()]

@@ -1,0 +1,60 @@
+"""The welcome, the menu of what a resident can do, and the help text."""
+
+from __future__ import annotations
+
+from handlers.i18n import N_
+from handlers.messages import Option
+from handlers.report import emergency_text
+from handlers.text import Word
+from handlers.turn import Flow, Turn
+
+MENU = [
+    Option(Word.REPORT.value, N_("Report a suspicious job offer")),
+    Option(Word.STATUS.value, N_("Status of my reports")),
+    Option(Word.ADD.value, N_("Add information to my report")),
+    Option(Word.HELP.value, N_("Help and emergency contacts")),
+    Option(Word.LANGUAGE.value, N_("Bahasa / Language")),
+]
+
+
+class MenuFlow:
+    """Stores nothing; hands the chosen action to the dispatcher."""
+
+    async def show(self, turn: Turn, *, welcome: bool = True) -> None:
+        if welcome:
+            turn.say(
+                N_(
+                    "Welcome to Sigap, the reporting line of the anti-trafficking task force "
+                    "(Gugus Tugas TPPO). Offered a job abroad that seems too good, asks for "
+                    "fees, or wants you to leave in secret? Tell us, anonymously if you wish."
+                )
+            )
+        turn.go(Flow.MENU, "menu")
+        await self.ask(turn)
+
+    async def ask(self, turn: Turn) -> None:
+        turn.choose(turn.t(N_("What would you like to do?")), MENU)
+
+    async def chosen(self, turn: Turn) -> Word | None:
+        """The action picked, or None after asking again."""
+        picked = turn.picked(MENU)
+        if picked is None:
+            await self.ask(turn)
+            return None
+        return Word(picked[0])
+
+
+def help_text(turn: Turn) -> str:
+    tips = turn.t(
+        N_(
+            "Signs that a job offer may be trafficking: fees up front, your passport held by "
+            "someone else, a tourist visa for work, departure by an unofficial port, no "
+            "contract you can read, a salary too good to be true, pressure to leave fast or "
+            "keep it secret.\n\n"
+            "Check an agency's licence with the manpower office (Disnaker) or BP3MI before "
+            "you pay or sign anything.\n\n"
+            "Words you can type at any time: LAPOR (report), STATUS, TAMBAH (add "
+            "information), BAHASA (language), BATAL (cancel), KEMBALI (back), BANTUAN (help)."
+        )
+    )
+    return tips + "\n\n" + emergency_text(turn)

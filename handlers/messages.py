@@ -1,0 +1,104 @@
+"""What a channel hands to the flows (Inbound) and what the flows hand back (replies), with
+nothing of any one channel in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from storage.media import MediaProblem
+from storage.models import Channel
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button pressed: the question it belonged to (its `seq`) and the option's value."""
+
+    seq: int
+    value: str
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the resident sent. `data` is None when the channel could not get it, and
+    `problem` says why."""
+
+    data: bytes | None
+    name: str | None = None
+    problem: MediaProblem | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: Channel
+    sender: str  # the chat's key on its channel: a Telegram chat id, a WhatsApp number
+    text: str | None = None
+    press: Press | None = None
+    location: Location | None = None
+    media: tuple[Attachment, ...] = ()
+    contact: str | None = None  # a phone number shared with the channel's own contact button
+    known_phone: str | None = None  # the number the channel knows the sender by, if any
+    language_hint: str | None = None  # the client's language, used for a new conversation
+
+
+class Expect(StrEnum):
+    """What a prompt waits for, so a channel can offer the right input (a contact or location
+    button, a file picker)."""
+
+    TEXT = "text"
+    MEDIA = "media"
+    LOCATION = "location"
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A single or multiple choice. `hint` tells how to answer by typing (numbered channels)."""
+
+    seq: int
+    text: str
+    options: tuple[Option, ...]
+    multiple: bool = False
+    selected: frozenset[str] = frozenset()
+    done: Option | None = None  # the button that ends a multiple choice
+    also: Expect | None = None  # e.g. a location is accepted instead of an option
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A free-form answer, with optional quick actions (skip, done) that can also be typed."""
+
+    seq: int
+    text: str
+    expects: Expect = Expect.TEXT
+    actions: tuple[Option, ...] = ()
+    hint: str = ""
+
+
+Reply = Text | Choice | Prompt
+
+
+@dataclass
+class Outcome:
+    """What handling one inbound message produced."""
+
+    replies: list[Reply] = field(default_factory=list)
+    submitted: list[int] = field(default_factory=list)  # ids of reports sent by this message

@@ -1,0 +1,118 @@
+"""The config sections the flows read: `[bot]` and `[intake]`. Another regency deploys Sigap by
+changing these, not the code."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from handlers.i18n import available
+
+BINTAN_AREAS = [
+    "Bintan Utara",
+    "Bintan Timur",
+    "Bintan Pesisir",
+    "Gunung Kijang",
+    "Mantang",
+    "Seri Kuala Lobam",
+    "Teluk Bintan",
+    "Teluk Sebong",
+    "Toapaya",
+    "Tambelan",
+    "Luar Bintan / outside Bintan",
+]
+
+DESTINATIONS = [
+    "Malaysia",
+    "Singapura / Singapore",
+    "Kamboja / Cambodia",
+    "Myanmar",
+    "Thailand",
+    "Timur Tengah / Middle East",
+    "Taiwan / Hong Kong",
+    "Jepang / Korea",
+    "Di Indonesia / elsewhere in Indonesia",
+]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSettings(Section):
+    """`[bot]`"""
+
+    default_language: str = "id"
+    languages: list[str] = Field(default_factory=lambda: ["id", "en"], min_length=1)
+    timezone: str = "Asia/Jakarta"
+    reference_prefix: str = Field(default="BTN", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+
+    @field_validator("languages")
+    @classmethod
+    def _have_catalogs(cls, languages: list[str]) -> list[str]:
+        missing = [lang for lang in languages if lang not in available()]
+        if missing:
+            raise ValueError(f"languages with a catalog ({', '.join(available())}), not {missing}")
+        return languages
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"an IANA time zone such as Asia/Jakarta, not {name!r}") from None
+        return name
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> BotSettings:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} must be in languages")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class EmergencyContact(Section):
+    """`[[intake.emergency_contacts]]`: shown at once to a resident who says someone is in
+    danger, and in the help text."""
+
+    name: str = Field(min_length=1)
+    number: str = Field(min_length=1)
+    note: str = ""
+
+
+DEFAULT_EMERGENCY_CONTACTS = [
+    EmergencyContact(name="Polisi / Police", number="110"),
+    EmergencyContact(name="SAPA (KemenPPPA)", number="129", note="WhatsApp 08111-129-129"),
+    EmergencyContact(name="Call centre BP2MI / migrant-worker protection", number="0800-1000"),
+]
+
+
+class IntakeSettings(Section):
+    """`[intake]`"""
+
+    areas: list[str] = Field(default_factory=lambda: list(BINTAN_AREAS), min_length=1)
+    destinations: list[str] = Field(default_factory=lambda: list(DESTINATIONS), min_length=1)
+    draft_expiry_hours: float = Field(default=24, gt=0)
+    max_media_mb: float = Field(default=20, gt=0, le=2000)
+    emergency_contacts: list[EmergencyContact] = Field(
+        default_factory=lambda: list(DEFAULT_EMERGENCY_CONTACTS)
+    )
+
+    @field_validator("areas", "destinations")
+    @classmethod
+    def _short_unique_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not name.strip() or len(name) > 64:
+                raise ValueError(f"names of 1 to 64 characters, not {name!r}")
+        if len(set(names)) != len(names):
+            raise ValueError("names that are all different")
+        return names
+
+    @property
+    def max_media_bytes(self) -> int:
+        return int(self.max_media_mb * 1024 * 1024)

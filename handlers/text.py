@@ -1,0 +1,153 @@
+"""Reading what residents type: cleaning text, command words in both languages, numbered
+answers and phone numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+import phonenumbers
+
+# Zero-width characters and bidirectional controls: invisible, and used to disguise text.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """The text with invisible and control characters removed (newlines and tabs kept), in NFC,
+    without surrounding white space. Emoji and every script stay."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text.strip()
+
+
+class Word(StrEnum):
+    START = "start"
+    REPORT = "report"
+    STATUS = "status"
+    ADD = "add"
+    LANGUAGE = "language"
+    HELP = "help"
+    CANCEL = "cancel"
+    BACK = "back"
+    SKIP = "skip"
+    DONE = "done"
+
+
+# Both languages are understood whatever the conversation's language.
+WORDS: dict[str, Word] = {
+    "mulai": Word.START,
+    "start": Word.START,
+    "menu": Word.START,
+    "lapor": Word.REPORT,
+    "report": Word.REPORT,
+    "status": Word.STATUS,
+    "cek": Word.STATUS,
+    "tambah": Word.ADD,
+    "add": Word.ADD,
+    "bahasa": Word.LANGUAGE,
+    "language": Word.LANGUAGE,
+    "bantuan": Word.HELP,
+    "help": Word.HELP,
+    "tolong": Word.HELP,
+    "batal": Word.CANCEL,
+    "cancel": Word.CANCEL,
+    "kembali": Word.BACK,
+    "back": Word.BACK,
+    "lewati": Word.SKIP,
+    "skip": Word.SKIP,
+    "-": Word.SKIP,
+    "selesai": Word.DONE,
+    "done": Word.DONE,
+}
+
+# Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
+COMMANDS = {
+    Word.START,
+    Word.REPORT,
+    Word.STATUS,
+    Word.ADD,
+    Word.LANGUAGE,
+    Word.HELP,
+    Word.CANCEL,
+}
+
+
+def word(text: str) -> tuple[Word, str] | None:
+    """The command word a message starts with and the rest of it: `/tambah BTN-1` and
+    `TAMBAH BTN-1` both give (ADD, "BTN-1"). A Telegram `/cmd@botname` works too."""
+    first, _, rest = text.strip().partition(" ")
+    first = first.lower().lstrip("/").split("@", 1)[0].rstrip(".!")
+    found = WORDS.get(first)
+    if found is None:
+        return None
+    rest = rest.strip()
+    # "status" is a command; "status saya belum jelas" is an answer.
+    if rest and found not in (Word.START, Word.ADD, Word.LANGUAGE):
+        return None
+    return found, rest
+
+
+_NUMBER_LIST = re.compile(r"^\s*\d+(\s*[,;\s]\s*\d+)*\s*$")
+
+
+def numbers(text: str) -> list[int] | None:
+    """`2` -> [2]; `1,3,5`, `1 3 5`, `1, 3; 5` -> [1, 3, 5]; anything else -> None."""
+    if not _NUMBER_LIST.match(text):
+        return None
+    return [int(n) for n in re.findall(r"\d+", text)]
+
+
+_PHONE_SEPARATORS = re.compile(r"[,;\n]+|\s+/\s+|\s+(?:dan|and|atau|or)\s+", re.IGNORECASE)
+_WA_LINK = re.compile(r"^(?:https?://)?(?:wa\.me|api\.whatsapp\.com/send\?phone=)/?", re.IGNORECASE)
+
+
+def phone(text: str, region: str = "ID") -> str | None:
+    """One phone number in E.164 (`0812-3456-7890`, `+62 812...`, `62812...`, `wa.me/62812...`
+    -> `+6281234567890`), or None if it is not a valid number."""
+    candidate = _WA_LINK.sub("", text.strip())
+    digits = re.sub(r"\D", "", candidate)
+    if not 6 <= len(digits) <= 15:
+        return None
+    if not candidate.startswith("+") and digits.startswith("62") and len(digits) >= 10:
+        candidate = "+" + digits
+    try:
+        parsed = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def phones(text: str, region: str = "ID") -> tuple[list[str], list[str]]:
+    """The valid numbers in E.164 and the pieces that are not numbers, from a message that
+    may name several (separated by commas, new lines, "and"...)."""
+    valid: list[str] = []
+    invalid: list[str] = []
+    for piece in _PHONE_SEPARATORS.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        number = phone(piece, region)
+        if number is None:
+            invalid.append(piece)
+        elif number not in valid:
+            valid.append(number)
+    return valid, invalid
+
+
+_COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+def coordinates(text: str) -> tuple[float, float] | None:
+    """`1.0587, 104.4845` -> (1.0587, 104.4845), when both are real coordinates."""
+    match = _COORDINATES.match(text)
+    if match is None or "." not in text:
+        return None
+    lat, lon = float(match[1]), float(match[2])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon

@@ -1,0 +1,234 @@
+"""One inbound message being handled: the conversation it belongs to, the services, what to
+answer, and the ways every flow asks and reads questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.i18n import N_, gettext
+from handlers.messages import Choice, Expect, Inbound, Option, Outcome, Prompt, Text
+from handlers.settings import BotSettings, IntakeSettings
+from handlers.text import Word, clean, numbers, word
+from storage.db import Database
+from storage.media import MediaStore
+from storage.models import Channel, Conversation
+
+
+class Flow(StrEnum):
+    MENU = "menu"
+    REPORT = "report"
+    ADD = "add"
+    LANGUAGE = "language"
+
+
+@dataclass
+class Services:
+    """What the flows need from the runtime, typed (no dict lookups)."""
+
+    db: Database
+    media: MediaStore
+    bot: BotSettings
+    intake: IntakeSettings
+    clock: Callable[[], datetime]
+
+
+SKIP = Option(Word.SKIP.value, N_("Skip"))
+DONE = Option(Word.DONE.value, N_("Done"))
+
+EXPIRED = N_("This question has expired. Here is the current one:")
+
+
+@dataclass
+class Turn:
+    services: Services
+    session: AsyncSession
+    conv: Conversation
+    inbound: Inbound
+    now: datetime
+    out: Outcome = field(default_factory=Outcome)
+    # Files of discarded drafts, deleted from the media store once the transaction commits.
+    delete_files: list[str] = field(default_factory=list)
+    _keep_seq: bool = False
+
+    def __post_init__(self) -> None:
+        self.data: dict[str, Any] = dict(self.conv.data)
+        self._ = gettext(self.conv.language)
+
+    # Where the conversation stands.
+
+    @property
+    def flow(self) -> Flow | None:
+        return Flow(self.conv.flow) if self.conv.flow else None
+
+    @property
+    def step(self) -> str | None:
+        return self.conv.step
+
+    def go(self, flow: Flow | None, step: str | None) -> None:
+        if (flow, step) != (self.flow, self.step):
+            self.data.pop("_selected", None)
+        self.conv.flow = flow.value if flow else None
+        self.conv.step = step
+
+    def reset(self) -> None:
+        """Back to no flow, forgetting every answer (the language stays)."""
+        self.go(None, None)
+        self.data = {}
+
+    def set_language(self, language: str) -> None:
+        self.conv.language = language
+        self._ = gettext(language)
+
+    def save(self) -> None:
+        self.conv.data = self.data
+        self.conv.updated_at = self.now
+        flag_modified(self.conv, "data")
+        self.session.add(self.conv)
+
+    # What is said.
+
+    def t(self, message: str, **values: object) -> str:
+        """The message in the conversation's language, with its {placeholders} filled."""
+        text = self._(message)
+        return text.format(**values) if values else text
+
+    def say(self, message: str, **values: object) -> None:
+        self.tell(self.t(message, **values))
+
+    def tell(self, text: str) -> None:
+        """Sends text already in the conversation's language."""
+        self.out.replies.append(Text(text))
+
+    def _next_seq(self) -> int:
+        if not self._keep_seq:
+            self.conv.seq += 1
+        self._keep_seq = False
+        return self.conv.seq
+
+    def choose(
+        self,
+        text: str,
+        options: Sequence[Option],
+        *,
+        multiple: bool = False,
+        also: Expect | None = None,
+        hint: str = "",
+    ) -> None:
+        """Asks a question with options (their labels translated here)."""
+        shown = [Option(o.value, self._(o.label)) for o in options]
+        if multiple:
+            typed = self.t(N_("Reply with one or more numbers, e.g. 1,3."))
+        else:
+            typed = self.t(N_("Reply with a number from 1 to {count}."), count=len(shown))
+        selected = frozenset(self.data.get("_selected", []))
+        self.out.replies.append(
+            Choice(
+                seq=self._next_seq(),
+                text=text,
+                options=tuple(shown),
+                multiple=multiple,
+                selected=selected,
+                done=Option(DONE.value, self._(DONE.label)) if multiple else None,
+                also=also,
+                hint=" ".join(h for h in (typed, hint) if h),
+            )
+        )
+
+    def prompt(
+        self, text: str, *, expects: Expect = Expect.TEXT, actions: Sequence[Option] = ()
+    ) -> None:
+        """Asks for a free answer; each action (skip, done) is a button and a typed word."""
+        hints = {
+            SKIP.value: N_("Type LEWATI to skip."),
+            DONE.value: N_("Type SELESAI when you are done."),
+        }
+        typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
+        if expects is Expect.MEDIA and self.conv.channel is Channel.CONSOLE:
+            typed.insert(0, self.t(N_("Type the path of a file to attach it.")))
+        self.out.replies.append(
+            Prompt(
+                seq=self._next_seq(),
+                text=text,
+                expects=expects,
+                actions=tuple(Option(a.value, self._(a.label)) for a in actions),
+                hint=" ".join(typed),
+            )
+        )
+
+    # What was answered.
+
+    def typed(self) -> str | None:
+        """The message's text, cleaned; None if it had none."""
+        return None if self.inbound.text is None else clean(self.inbound.text)
+
+    def action(self) -> Word | None:
+        """A step word (skip, done, back) typed or pressed, if the message is one."""
+        press = self.inbound.press
+        if press is not None:
+            return Word(press.value) if press.value in {w.value for w in Word} else None
+        text = self.typed()
+        found = word(text) if text else None
+        return found[0] if found and not found[1] else None
+
+    def stale(self) -> bool:
+        """True (and says so) when a button of an earlier question was pressed."""
+        press = self.inbound.press
+        if press is None or press.seq == self.conv.seq:
+            return False
+        self.say(EXPIRED)
+        return True
+
+    def picked(self, options: Sequence[Option], *, multiple: bool = False) -> list[str] | None:
+        """The values chosen by a press or by typed numbers or labels. None when there is no
+        answer yet: after saying what was wrong, or after a toggle of a multiple choice (the
+        caller asks again, which shows the new selection)."""
+        values = [o.value for o in options]
+        press = self.inbound.press
+        if press is not None:
+            if self.stale():
+                return None
+            if multiple and press.value == DONE.value:
+                return list(self.data.get("_selected", []))
+            if press.value not in values:
+                self.say(EXPIRED)
+                return None
+            if not multiple:
+                return [press.value]
+            selected: list[str] = list(self.data.get("_selected", []))
+            if press.value in selected:
+                selected.remove(press.value)
+            else:
+                selected.append(press.value)
+            self.data["_selected"] = [v for v in values if v in selected]
+            self._keep_seq = True
+            return None
+        text = self.typed()
+        if not text:
+            self.say(N_("Please choose one of the options."))
+            return None
+        chosen = numbers(text)
+        if chosen is not None:
+            wrong = [n for n in chosen if not 1 <= n <= len(values)]
+            if wrong:
+                self.say(
+                    N_("{wrong} is not one of the options: choose from 1 to {count}."),
+                    wrong=", ".join(str(n) for n in wrong),
+                    count=len(values),
+                )
+                return None
+            if len(chosen) > 1 and not multiple:
+                self.say(N_("Choose only one number, from 1 to {count}."), count=len(values))
+                return None
+            return list(dict.fromkeys(values[n - 1] for n in chosen))
+        by_label = {self._(o.label).casefold(): o.value for o in options}
+        if text.casefold() in by_label:
+            return [by_label[text.casefold()]]
+        self.say(N_("Please answer with the number of an option."))
+        return None

@@ -1,0 +1,48 @@
+"""Conversation state per (channel, sender): loaded locked, so two messages from one chat are
+handled one after the other, even by two processes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert
+from storage.models import Channel, Conversation
+
+
+async def load(
+    session: AsyncSession, channel: Channel, sender: str, *, language: str, now: datetime
+) -> Conversation:
+    """The chat's conversation, created on first contact, locked until the transaction ends."""
+    query = (
+        select(Conversation)
+        .where(col(Conversation.channel) == channel, col(Conversation.sender) == sender)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    found = (await session.exec(query)).first()
+    if found is not None:
+        return found
+    await session.exec(  # type: ignore[call-overload]
+        insert(session, Conversation)
+        .values(
+            channel=channel,
+            sender=sender,
+            language=language,
+            data={},
+            seq=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "sender"])
+    )
+    return (await session.exec(query)).one()
+
+
+async def find(session: AsyncSession, channel: Channel, sender: str) -> Conversation | None:
+    query = select(Conversation).where(
+        col(Conversation.channel) == channel, col(Conversation.sender) == sender
+    )
+    return (await session.exec(query)).first()

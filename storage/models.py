@@ -1,0 +1,256 @@
+"""The tables, and the stored values of every step, state and choice (explicit strings: a
+stored value never changes meaning when the code is reordered)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, String, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StrEnumType(TypeDecorator[StrEnum]):
+    """A StrEnum stored as its plain value (a VARCHAR, no database enum type), so that adding
+    a member never needs a schema change."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 32) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+def enum_column(enum: type[StrEnum], *, default: Any = ..., index: bool = False) -> Any:
+    return Field(
+        default=default, sa_column=Column(StrEnumType(enum), index=index, nullable=False)
+    )
+
+
+def utc_column(*, index: bool = False, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
+
+
+def json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def json_list_column() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Channel(StrEnum):
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+class ReportState(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+class Urgency(StrEnum):
+    DANGER_NOW = "danger_now"
+    LEAVING_SOON = "leaving_soon"
+    ABROAD_NEEDS_HELP = "abroad_needs_help"
+    NONE = "none"
+
+
+class Affected(StrEnum):
+    ME = "me"
+    FAMILY = "family"
+    SOMEONE_I_KNOW = "someone_i_know"
+    ADVERT = "advert"
+
+
+class ChildInvolved(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class OfferKind(StrEnum):
+    WORK_ABROAD = "work_abroad"
+    SHIP_CREW = "ship_crew"
+    DOMESTIC_WORKER = "domestic_worker"
+    ONLINE_JOB = "online_job"
+    ENTERTAINMENT = "entertainment"
+    MARRIAGE = "marriage"
+    OTHER = "other"
+
+
+class OfferSource(StrEnum):
+    SOCIAL_MEDIA = "social_media"
+    CHAT_MESSAGE = "chat_message"
+    AGENT = "agent"
+    COMPANY = "company"
+    OTHER = "other"
+
+
+class RedFlag(StrEnum):
+    UPFRONT_FEES = "upfront_fees"
+    DOCUMENTS_HELD = "documents_held"
+    UNOFFICIAL_ROUTE = "unofficial_route"
+    NO_CONTRACT = "no_contract"
+    TOO_GOOD = "too_good"
+    PRESSURE_SECRECY = "pressure_secrecy"
+    LIE_TO_OFFICIALS = "lie_to_officials"
+    UNLICENSED_AGENCY = "unlicensed_agency"
+    CONTACT_CUT_OFF = "contact_cut_off"
+
+
+class Destination(StrEnum):
+    """The two destinations that are not a place from the config."""
+
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class EventKind(StrEnum):
+    SUBMITTED = "submitted"
+    ADDITION = "addition"
+    STATE_CHANGED = "state_changed"
+
+
+class Conversation(SQLModel, table=True):
+    """Where one chat stands: the flow and step it is in, and the answers so far."""
+
+    __table_args__ = (UniqueConstraint("channel", "sender"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = enum_column(Channel)
+    sender: str = Field(max_length=128)
+    language: str = Field(max_length=8)
+    flow: str | None = Field(default=None, max_length=32)
+    step: str | None = Field(default=None, max_length=32)
+    # Answers of the flow in progress; also the step history (for "back").
+    data: dict[str, Any] = json_column()
+    # Increases with every question asked: a button carries it, so a stale button is recognised.
+    seq: int = 0
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class Report(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32, unique=True)
+    created_at: datetime = utc_column(index=True)
+    state: ReportState = enum_column(ReportState, default=ReportState.NEW, index=True)
+    priority: Priority = enum_column(Priority)
+    # Where the report came from: needed to answer the reporter's own status and additions.
+    # Never shown to the task force for an anonymous report.
+    channel: Channel = enum_column(Channel)
+    sender: str = Field(max_length=128, index=True)
+    language: str = Field(max_length=8)
+    anonymous: bool = True
+    consent_contact: bool = False
+    consent_share_with_police: bool = False
+    contact_phone: str | None = Field(default=None, max_length=32)
+    urgency: Urgency = enum_column(Urgency)
+    affected: Affected = enum_column(Affected)
+    child_involved: ChildInvolved = enum_column(ChildInvolved)
+    offer_kind: OfferKind = enum_column(OfferKind)
+    destination: str = Field(max_length=64)
+    offer_source: OfferSource = enum_column(OfferSource)
+    red_flags: list[str] = json_list_column()
+    recruiter_name: str | None = Field(default=None, max_length=200)
+    recruiter_agency: str | None = Field(default=None, max_length=200)
+    recruiter_link: str | None = Field(default=None, max_length=500)
+    story: str = Field(max_length=3000)
+    area: str | None = Field(default=None, max_length=64)
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class RecruiterPhone(SQLModel, table=True):
+    """A recruiter's number named in a report, in E.164: reports are matched on it."""
+
+    __tablename__ = "recruiter_phone"
+    __table_args__ = (UniqueConstraint("report_id", "phone"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    phone: str = Field(max_length=32, index=True)
+
+
+class Addition(SQLModel, table=True):
+    """Information a reporter added to their report after sending it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    created_at: datetime = utc_column()
+    text: str | None = Field(default=None, max_length=3000)
+
+
+class Media(SQLModel, table=True):
+    """A file in the media store. Until its report is sent it belongs to a conversation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = utc_column()
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    addition_id: int | None = Field(default=None, foreign_key="addition.id")
+    sha256: str = Field(max_length=64)
+    content_type: str = Field(max_length=64)
+    size: int
+    original_name: str | None = Field(default=None, max_length=255)
+
+
+class ReportEvent(SQLModel, table=True):
+    """The report's timeline and audit trail: who did what, when, from which channel."""
+
+    __tablename__ = "report_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    at: datetime = utc_column()
+    kind: EventKind = enum_column(EventKind)
+    actor: str = Field(max_length=128)
+    channel: Channel | None = Field(
+        default=None, sa_column=Column(StrEnumType(Channel), nullable=True)
+    )
+    detail: dict[str, Any] = json_column()
+
+
+class Counter(SQLModel, table=True):
+    """Sequences such as the yearly reference numbers (`BTN-2026` -> 42)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = 0

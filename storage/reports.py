@@ -1,0 +1,244 @@
+"""Reports: submitting one, the reporter's own view of theirs, additions, evidence and the
+timeline. Every change of a report writes a ReportEvent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert
+from storage.media import StoredFile
+from storage.models import (
+    Addition,
+    Channel,
+    Counter,
+    EventKind,
+    Media,
+    RecruiterPhone,
+    Report,
+    ReportEvent,
+)
+
+REPORTER = "reporter"  # the actor of the reporter's own events: never their chat id
+
+
+async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
+    """`BTN-2026-00042`: numbered per prefix and year, without gaps between committed reports."""
+    name = f"{prefix}-{year}"
+    await session.exec(  # type: ignore[call-overload]
+        insert(session, Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"])
+    )
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Counter)
+        .where(col(Counter.name) == name)
+        .values(value=col(Counter.value) + 1)
+        .returning(col(Counter.value))
+    )
+    return f"{name}-{result.scalar_one():05d}"
+
+
+async def submit(
+    session: AsyncSession,
+    report: Report,
+    *,
+    phones: Sequence[str],
+    conversation_id: int,
+    channel: Channel,
+) -> Report:
+    """Stores a new report with its recruiter phones, claims the draft's evidence, and writes
+    the `submitted` event."""
+    session.add(report)
+    await session.flush()
+    assert report.id is not None
+    for phone in dict.fromkeys(phones):
+        session.add(RecruiterPhone(report_id=report.id, phone=phone))
+    await session.exec(  # type: ignore[call-overload]
+        update(Media)
+        .where(col(Media.conversation_id) == conversation_id, col(Media.report_id).is_(None))
+        .values(report_id=report.id, conversation_id=None)
+    )
+    await add_event(
+        session,
+        report,
+        EventKind.SUBMITTED,
+        at=report.created_at,
+        channel=channel,
+        detail={"priority": report.priority.value},
+    )
+    return report
+
+
+async def add_event(
+    session: AsyncSession,
+    report: Report,
+    kind: EventKind,
+    *,
+    at: datetime,
+    actor: str = REPORTER,
+    channel: Channel | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ReportEvent:
+    assert report.id is not None
+    event = ReportEvent(
+        report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def of_sender(session: AsyncSession, channel: Channel, sender: str) -> Sequence[Report]:
+    """The chat's own reports, newest first."""
+    query = (
+        select(Report)
+        .where(col(Report.channel) == channel, col(Report.sender) == sender)
+        .order_by(col(Report.created_at).desc(), col(Report.id).desc())
+    )
+    return (await session.exec(query)).all()
+
+
+async def own(session: AsyncSession, channel: Channel, sender: str, reference: str) -> Report | None:
+    """The report with that reference if this chat sent it; None otherwise, whether or not it
+    exists (a resident learns nothing about other people's reports)."""
+    query = select(Report).where(
+        func.upper(col(Report.reference)) == reference.strip().upper(),
+        col(Report.channel) == channel,
+        col(Report.sender) == sender,
+    )
+    return (await session.exec(query)).first()
+
+
+async def by_reference(session: AsyncSession, reference: str) -> Report | None:
+    query = select(Report).where(func.upper(col(Report.reference)) == reference.strip().upper())
+    return (await session.exec(query)).first()
+
+
+async def get(session: AsyncSession, report_id: int) -> Report | None:
+    return await session.get(Report, report_id)
+
+
+async def listing(session: AsyncSession, *, limit: int | None = None) -> Sequence[Report]:
+    query = select(Report).order_by(col(Report.created_at).desc(), col(Report.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.exec(query)).all()
+
+
+async def add_information(
+    session: AsyncSession,
+    report: Report,
+    *,
+    text: str | None,
+    media: Sequence[tuple[StoredFile, str | None]] = (),
+    at: datetime,
+    channel: Channel,
+) -> Addition:
+    """Stores what the reporter added (text and/or files) and writes the `addition` event."""
+    assert report.id is not None
+    addition = Addition(report_id=report.id, created_at=at, text=text)
+    session.add(addition)
+    await session.flush()
+    for stored, name in media:
+        session.add(
+            Media(
+                created_at=at,
+                report_id=report.id,
+                addition_id=addition.id,
+                sha256=stored.sha256,
+                content_type=stored.content_type,
+                size=stored.size,
+                original_name=name,
+            )
+        )
+    await add_event(
+        session,
+        report,
+        EventKind.ADDITION,
+        at=at,
+        channel=channel,
+        detail={"addition_id": addition.id, "files": len(media)},
+    )
+    return addition
+
+
+async def recruiter_phones(session: AsyncSession, report_id: int) -> list[str]:
+    query = (
+        select(RecruiterPhone.phone)
+        .where(col(RecruiterPhone.report_id) == report_id)
+        .order_by(col(RecruiterPhone.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def earlier_reports_with_phones(session: AsyncSession, report: Report) -> int:
+    """How many earlier reports name one of this report's recruiter phone numbers."""
+    mine = select(RecruiterPhone.phone).where(col(RecruiterPhone.report_id) == report.id)
+    query = select(func.count(func.distinct(RecruiterPhone.report_id))).where(
+        col(RecruiterPhone.phone).in_(mine), col(RecruiterPhone.report_id) < report.id
+    )
+    return (await session.exec(query)).one()
+
+
+async def media_of(session: AsyncSession, report_id: int) -> Sequence[Media]:
+    query = select(Media).where(col(Media.report_id) == report_id).order_by(col(Media.id))
+    return (await session.exec(query)).all()
+
+
+async def additions_of(session: AsyncSession, report_id: int) -> Sequence[Addition]:
+    query = select(Addition).where(col(Addition.report_id) == report_id).order_by(col(Addition.id))
+    return (await session.exec(query)).all()
+
+
+async def timeline(session: AsyncSession, report_id: int) -> Sequence[ReportEvent]:
+    query = (
+        select(ReportEvent)
+        .where(col(ReportEvent.report_id) == report_id)
+        .order_by(col(ReportEvent.at), col(ReportEvent.id))
+    )
+    return (await session.exec(query)).all()
+
+
+# Evidence attached to a draft, before the report is sent.
+
+
+async def add_draft_media(
+    session: AsyncSession,
+    conversation_id: int,
+    stored: StoredFile,
+    *,
+    name: str | None,
+    at: datetime,
+) -> Media:
+    media = Media(
+        created_at=at,
+        conversation_id=conversation_id,
+        sha256=stored.sha256,
+        content_type=stored.content_type,
+        size=stored.size,
+        original_name=name,
+    )
+    session.add(media)
+    await session.flush()
+    return media
+
+
+async def draft_media(session: AsyncSession, conversation_id: int) -> Sequence[Media]:
+    query = select(Media).where(col(Media.conversation_id) == conversation_id).order_by(col(Media.id))
+    return (await session.exec(query)).all()
+
+
+async def discard_draft_media(session: AsyncSession, conversation_id: int) -> list[str]:
+    """Forgets a draft's files; returns the hashes no other row uses, for the store to delete."""
+    shas = {m.sha256 for m in await draft_media(session, conversation_id)}
+    await session.exec(delete(Media).where(col(Media.conversation_id) == conversation_id))
+    if not shas:
+        return []
+    still_used = set(
+        (await session.exec(select(Media.sha256).where(col(Media.sha256).in_(shas)))).all()
+    )
+    return sorted(shas - still_used)
