@@ -47,6 +47,7 @@ class Conversations:
                     session, inbound.channel, inbound.sender, language=language,
                     now=services.clock(),
                 )
+                language = conv.language
                 turn = Turn(services, session, conv, inbound, services.clock())
                 await self._dispatch(turn)
                 turn.save()

@@ -209,6 +209,8 @@ class Turn:
             self.data["_selected"] = [v for v in values if v in selected]
             self._keep_seq = True
             return None
+        if multiple and self.action() is Word.DONE:
+            return list(self.data.get("_selected", []))
         text = self.typed()
         if not text:
             self.say(N_("Please choose one of the options."))

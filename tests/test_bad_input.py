@@ -1,0 +1,146 @@
+"""Bad input: each gets a clear message, the step is asked again, nothing answered is lost."""
+
+from __future__ import annotations
+
+from bot.app import App
+from handlers.messages import Attachment
+from storage import conversations
+from storage.media import MediaProblem
+from storage.models import Channel
+from tests.chat import Chat
+
+STORY = "The agent kept my cousin's passport and asked for 7 million rupiah for the visa."
+
+
+async def at_story(chat: Chat) -> None:
+    """An English report answered up to the free-text story."""
+    await chat.send("bahasa en")
+    for answer in ["report", "1", "4", "1", "2", "1", "1", "1", "2", "skip", "skip", "skip"]:
+        await chat.send(answer)
+    screen = await chat.send("skip")
+    assert "Tell us what happened" in screen
+
+
+async def data(app: App, chat: Chat) -> dict[str, object]:
+    async with app.db.read() as session:
+        conv = await conversations.find(session, Channel.CONSOLE, chat.sender)
+    assert conv is not None
+    return conv.data
+
+
+async def test_empty_and_whitespace_text_is_asked_again(chat: Chat, app: App) -> None:
+    await at_story(chat)
+    before = await data(app, chat)
+    for text in ["", "   \n\t ", "\u200b\u200b", "\x00\x07"]:
+        screen = await chat.send(text)
+        assert "Please type your answer as text." in screen
+        assert "Tell us what happened" in screen
+    assert await data(app, chat) == before
+
+
+async def test_a_story_that_is_too_short_or_too_long_is_asked_again(chat: Chat, app: App) -> None:
+    await at_story(chat)
+    assert "at least 10 characters" in await chat.send("help me")  # not the command: has a space
+    screen = await chat.send("x" * 10_000)
+    assert "That is too long (10000 characters): please keep it under 3000." in screen
+    assert "Tell us what happened" in screen
+    assert (await data(app, chat))["affected"] == "me"
+
+
+async def test_emoji_are_kept_and_invisible_characters_removed(chat: Chat, app: App) -> None:
+    await at_story(chat)
+    await chat.send("\u202eHe\u200bld my passport 😡 and my phone\x1b[31m.")
+    assert (await data(app, chat))["story"] == "Held my passport 😡 and my phone[31m."
+
+
+async def test_an_unknown_option_is_refused(chat: Chat) -> None:
+    await chat.send("bahasa en")
+    await chat.send("report")
+    screen = await chat.send("9")
+    assert "9 is not one of the options: choose from 1 to 2." in screen
+    assert "Do you want to stay anonymous?" in screen
+    screen = await chat.send("maybe")
+    assert "Please answer with the number of an option." in screen
+    screen = await chat.send("1,2")
+    assert "Choose only one number" in screen
+
+
+async def test_a_multiple_choice_with_a_wrong_number_keeps_nothing_of_it(
+    chat: Chat, app: App
+) -> None:
+    await chat.send("bahasa en")
+    for answer in ["report", "1", "4", "1", "2", "1", "1", "1"]:
+        await chat.send(answer)
+    screen = await chat.send("1,99")
+    assert "99 is not one of the options: choose from 1 to 9." in screen
+    assert "Which of these happened?" in screen
+    assert "red_flags" not in await data(app, chat)
+    await chat.send("1 5 9")
+    assert (await data(app, chat))["red_flags"] == ["upfront_fees", "too_good", "contact_cut_off"]
+
+
+async def test_a_wrong_phone_number_is_asked_again_and_the_valid_ones_kept(
+    chat: Chat, app: App
+) -> None:
+    await chat.send("bahasa en")
+    for answer in ["report", "1", "4", "1", "2", "1", "1", "1", "done", "skip", "skip"]:
+        await chat.send(answer)
+    screen = await chat.send("0812-3456-7890, 12345, wa.me/6281399990000")
+    assert "This is not a phone number I can read: 12345." in screen
+    assert "Kept so far: +6281234567890, +6281399990000" in screen
+    screen = await chat.send("+62 857 1111 2222")
+    assert "social-media account" in screen
+    assert (await data(app, chat))["recruiter_phones"] == [
+        "+6281234567890",
+        "+6281399990000",
+        "+6285711112222",
+    ]
+
+
+async def test_unreadable_oversized_and_unsupported_files_are_explained(
+    chat: Chat, app: App
+) -> None:
+    await at_story(chat)
+    await chat.send(STORY)
+    screen = await chat.send(media=[Attachment(b"MZ\x90\x00 an exe")])
+    assert "I cannot accept that kind of file." in screen
+    screen = await chat.send(media=[Attachment(None, "x.jpg", problem=MediaProblem.UNREADABLE)])
+    assert "I could not read that file." in screen
+    big = b"\xff\xd8\xff" + b"\x00" * (app.services.media.max_bytes)
+    screen = await chat.send(media=[Attachment(big, "big.jpg")])
+    assert "That file is too large: the limit is 20 MB." in screen
+    screen = await chat.send(media=[Attachment(b"")])
+    assert "That file is empty." in screen
+    assert "photos, screenshots or documents" in screen
+    assert (await data(app, chat))["story"] == STORY
+
+
+async def test_a_file_sent_at_another_step_is_kept_as_evidence(chat: Chat) -> None:
+    await at_story(chat)
+    screen = await chat.send(media=[Attachment(b"\xff\xd8\xff\xe0 jpeg")])
+    assert "I have kept the file(s) with your evidence." in screen
+    assert "Tell us what happened" in screen
+    await chat.send(STORY)
+    assert "1 file(s) received" in chat.screen
+
+
+async def test_one_conversation_failing_does_not_touch_another(app: App) -> None:
+    alice, bob = Chat(app, sender="alice"), Chat(app, sender="bob")
+    await alice.send("bahasa en")
+    await bob.send("bahasa en")
+    await alice.send("report")
+    await bob.send("report")
+
+    original = app.conversations.report.handle
+
+    async def broken(turn: object) -> None:
+        if getattr(turn, "conv").sender == "alice":  # noqa: B009
+            raise RuntimeError("boom")
+        await original(turn)  # type: ignore[arg-type]
+
+    app.conversations.report.handle = broken  # type: ignore[method-assign]
+    screen = await alice.send("1")
+    assert "Sorry, something went wrong on our side." in screen
+    assert "Is any of these happening?" in await bob.send("1")
+    app.conversations.report.handle = original  # type: ignore[method-assign]
+    assert "Is any of these happening?" in await alice.send("1")
