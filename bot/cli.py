@@ -152,3 +152,7 @@ def reports_export(config_path: Path | None, fmt: str, output: Path | None) -> N
 
 def csv_writer(stream: TextIO) -> Any:
     return csv.writer(stream)
+
+
+if __name__ == "__main__":
+    main()

@@ -49,7 +49,14 @@ def local(app: App, moment: datetime) -> str:
 async def listing_table(app: App, *, limit: int | None = None) -> str:
     async with app.db.read() as session:
         rows = [
-            [r.reference, local(app, r.created_at), r.priority, r.offer_kind, r.area or "-", r.state]
+            [
+                r.reference,
+                local(app, r.created_at),
+                r.priority,
+                r.offer_kind,
+                r.area or "-",
+                r.state,
+            ]
             for r in await reports.listing(session, limit=limit)
         ]
     if not rows:

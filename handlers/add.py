@@ -27,9 +27,7 @@ class AddFlow:
 
     async def start(self, turn: Turn, reference: str) -> None:
         if reference:
-            report = await reports.own(
-                turn.session, turn.conv.channel, turn.conv.sender, reference
-            )
+            report = await reports.own(turn.session, turn.conv.channel, turn.conv.sender, reference)
             if report is None:
                 turn.say(NOT_FOUND, reference=reference)
                 await self._ask_which(turn)

@@ -10,7 +10,7 @@ from handlers import labels
 from handlers.i18n import N_, gettext
 from handlers.settings import BotSettings
 from storage import reports
-from storage.models import Destination, Report
+from storage.models import Destination, RedFlag, Report
 
 EXCERPT = 280
 
@@ -44,7 +44,7 @@ async def alert_text(session: AsyncSession, report: Report, bot: BotSettings) ->
         _(N_("Child involved: {child}")).format(child=_(labels.CHILD[report.child_involved])),
     ]
     if report.red_flags:
-        flags = ", ".join(_(labels.RED_FLAGS[labels.RedFlag(f)]) for f in report.red_flags)
+        flags = ", ".join(_(labels.RED_FLAGS[RedFlag(f)]) for f in report.red_flags)
         lines.append(_(N_("Warning signs: {flags}")).format(flags=flags))
     if phones:
         lines.append(

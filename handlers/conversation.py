@@ -44,7 +44,10 @@ class Conversations:
         try:
             async with services.db.write() as session:
                 conv = await conversations.load(
-                    session, inbound.channel, inbound.sender, language=language,
+                    session,
+                    inbound.channel,
+                    inbound.sender,
+                    language=language,
                     now=services.clock(),
                 )
                 language = conv.language

@@ -43,7 +43,7 @@ OFFER = {
     OfferKind.WORK_ABROAD: N_("Work abroad"),
     OfferKind.SHIP_CREW: N_("Ship crew or fishing boat"),
     OfferKind.DOMESTIC_WORKER: N_("Domestic worker"),
-    OfferKind.ONLINE_JOB: N_("\"Online job\" or call centre abroad"),
+    OfferKind.ONLINE_JOB: N_('"Online job" or call centre abroad'),
     OfferKind.ENTERTAINMENT: N_("Entertainment or spa"),
     OfferKind.MARRIAGE: N_("Marriage"),
     OfferKind.OTHER: N_("Other"),

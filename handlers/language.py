@@ -7,8 +7,13 @@ from handlers.messages import Option
 from handlers.turn import Flow, Turn
 
 NAMES = {"id": "Bahasa Indonesia", "en": "English"}
-ALIASES = {"indonesia": "id", "indonesian": "id", "bahasa indonesia": "id", "english": "en",
-           "inggris": "en"}
+ALIASES = {
+    "indonesia": "id",
+    "indonesian": "id",
+    "bahasa indonesia": "id",
+    "english": "en",
+    "inggris": "en",
+}
 
 CHOOSE = "choose"
 

@@ -210,9 +210,7 @@ class Evidence:
     async def ask(self, turn: Turn) -> None:
         count = await evidence_count(turn)
         if count:
-            text = turn.t(
-                N_("{count} file(s) received. Send more, or tap Done."), count=count
-            )
+            text = turn.t(N_("{count} file(s) received. Send more, or tap Done."), count=count)
         else:
             text = turn.t(
                 N_(
@@ -465,7 +463,7 @@ class ReportFlow:
         await self.ask(turn)
 
     async def ask(self, turn: Turn) -> None:
-        step = Step(turn.step)
+        step = Step(turn.step or Step.PRIVACY)
         if step is Step.SUMMARY:
             await self._ask_summary(turn)
         elif step is Step.CHANGE:
@@ -474,7 +472,7 @@ class ReportFlow:
             await BY_KEY[step].ask(turn)
 
     async def handle(self, turn: Turn) -> None:
-        step = Step(turn.step)
+        step = Step(turn.step or Step.PRIVACY)
         await keep_files(turn)
         if turn.inbound.location is not None and step is not Step.WHERE:
             loc = turn.inbound.location

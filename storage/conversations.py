@@ -25,7 +25,7 @@ async def load(
     found = (await session.exec(query)).first()
     if found is not None:
         return found
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         insert(session, Conversation)
         .values(
             channel=channel,

@@ -68,7 +68,9 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction, committed when the block ends and rolled back if it raises."""
-        engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
+        engine = (
+            self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
+        )
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             yield session
 

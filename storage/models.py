@@ -51,9 +51,7 @@ class StrEnumType(TypeDecorator[StrEnum]):
 
 
 def enum_column(enum: type[StrEnum], *, default: Any = ..., index: bool = False) -> Any:
-    return Field(
-        default=default, sa_column=Column(StrEnumType(enum), index=index, nullable=False)
-    )
+    return Field(default=default, sa_column=Column(StrEnumType(enum), index=index, nullable=False))
 
 
 def utc_column(*, index: bool = False, nullable: bool = False) -> Any:

@@ -30,10 +30,12 @@ REPORTER = "reporter"  # the actor of the reporter's own events: never their cha
 async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
     """`BTN-2026-00042`: numbered per prefix and year, without gaps between committed reports."""
     name = f"{prefix}-{year}"
-    await session.exec(  # type: ignore[call-overload]
-        insert(session, Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"])
+    await session.exec(
+        insert(session, Counter)
+        .values(name=name, value=0)
+        .on_conflict_do_nothing(index_elements=["name"])
     )
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Counter)
         .where(col(Counter.name) == name)
         .values(value=col(Counter.value) + 1)
@@ -57,7 +59,7 @@ async def submit(
     assert report.id is not None
     for phone in dict.fromkeys(phones):
         session.add(RecruiterPhone(report_id=report.id, phone=phone))
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Media)
         .where(col(Media.conversation_id) == conversation_id, col(Media.report_id).is_(None))
         .values(report_id=report.id, conversation_id=None)
@@ -102,7 +104,9 @@ async def of_sender(session: AsyncSession, channel: Channel, sender: str) -> Seq
     return (await session.exec(query)).all()
 
 
-async def own(session: AsyncSession, channel: Channel, sender: str, reference: str) -> Report | None:
+async def own(
+    session: AsyncSession, channel: Channel, sender: str, reference: str
+) -> Report | None:
     """The report with that reference if this chat sent it; None otherwise, whether or not it
     exists (a resident learns nothing about other people's reports)."""
     query = select(Report).where(
@@ -228,7 +232,9 @@ async def add_draft_media(
 
 
 async def draft_media(session: AsyncSession, conversation_id: int) -> Sequence[Media]:
-    query = select(Media).where(col(Media.conversation_id) == conversation_id).order_by(col(Media.id))
+    query = (
+        select(Media).where(col(Media.conversation_id) == conversation_id).order_by(col(Media.id))
+    )
     return (await session.exec(query)).all()
 
 

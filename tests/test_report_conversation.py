@@ -214,9 +214,7 @@ async def test_the_alert_goes_to_listeners_after_the_report_is_committed(
     assert seen == ["BTN-2026-00001"]
 
 
-async def test_references_count_up_per_year_in_the_local_time_zone(
-    app: App, clock: Clock
-) -> None:
+async def test_references_count_up_per_year_in_the_local_time_zone(app: App, clock: Clock) -> None:
     # 31 Dec 2026 17:30 UTC is already 1 Jan 2027 in Jakarta.
     clock.now = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)
     for sender in ("a", "b"):

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
-
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 

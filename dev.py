@@ -1,0 +1,55 @@
+"""Sets up a virtual environment in .venv (again when pyproject.toml changes) and runs Sigap
+in it: `python3 dev.py chat`, `python3 dev.py test`, `python3 dev.py lint`, or any `sigap`
+command (`python3 dev.py reports list`). Needs only Python 3.11+."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+
+def ensure_venv() -> None:
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("setting up .venv (first run only)...", file=sys.stderr, flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def main(args: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036  (this file runs on any Python 3)
+        sys.exit("Sigap needs Python 3.11 or newer")
+    ensure_venv()
+    if args[:1] == ["test"]:
+        command = [str(BIN / "python"), "-m", "pytest", *args[1:]]
+    elif args[:1] == ["lint"]:
+        python = str(BIN / "python")
+        for step in (
+            [python, "-m", "ruff", "check", "."],
+            [python, "-m", "ruff", "format", "--check", "."],
+            [python, "-m", "mypy", "bot", "handlers", "storage"],
+        ):
+            if subprocess.run(step, cwd=ROOT).returncode:
+                return 1
+        return 0
+    else:
+        command = [str(BIN / "sigap"), *args]
+    return subprocess.run(command, cwd=ROOT if args[:1] == ["test"] else None).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

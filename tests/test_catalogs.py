@@ -1,0 +1,46 @@
+"""Every text a resident can see is translated in every language."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from handlers.i18n import available, catalog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from catalogs import extracted
+
+MESSAGES = sorted({message for message, _file, _line in extracted()})
+
+
+def test_there_are_catalogs_for_indonesian_and_english() -> None:
+    assert {"id", "en"} <= set(available())
+    assert len(MESSAGES) > 100
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_message_is_translated(language: str) -> None:
+    translations = catalog(language)
+    missing = [m for m in MESSAGES if not translations.get(m)]
+    assert not missing, (
+        f"{len(missing)} message(s) lack a {language} translation; run "
+        f"`python scripts/catalogs.py` and translate them:\n" + "\n".join(missing)
+    )
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_translations_keep_their_placeholders(language: str) -> None:
+    placeholder = re.compile(r"\{[^}]*\}")
+    for message, translation in catalog(language).items():
+        assert sorted(placeholder.findall(message)) == sorted(placeholder.findall(translation)), (
+            message
+        )
+
+
+def test_indonesian_is_not_english() -> None:
+    translations = catalog("id")
+    same = [m for m in MESSAGES if translations.get(m) == m and " " in m]
+    assert len(same) < 5, same

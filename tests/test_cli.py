@@ -1,0 +1,123 @@
+"""The `sigap` command, run as a resident and an operator would: a report made in the terminal
+chat shows in `reports list`, `reports show` and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+
+ANSWERS = [
+    "lapor",
+    "1",
+    "4",
+    "2",
+    "2",
+    "1",
+    "1",
+    "1",
+    "1,3",
+    "Pak Budi",
+    "lewati",
+    "0812-3456-7890",
+    "lewati",
+    "Sepupu saya ditawari kerja di restoran Malaysia, harus bayar 5 juta dulu.",
+    "selesai",
+    "2",
+    "1",
+]
+
+
+def sigap(args: list[str], cwd: Path, url: str, stdin: str = "") -> str:
+    env = {**os.environ, "SIGAP_STORAGE_URL": url, "SIGAP_MEDIA_DIR": str(cwd / "media")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
+    tmp_path: Path, database_url: str
+) -> None:
+    chat = sigap(["chat"], tmp_path, database_url, stdin="\n".join(ANSWERS) + "\n")
+    assert "[alert to the members on duty]" in chat
+    assert "BTN-2026-00001" in chat.split("[alert to the members on duty]")[1]
+    assert "+6281234567890" in chat
+
+    listing = sigap(["reports", "list"], tmp_path, database_url)
+    header, row = listing.splitlines()
+    assert header.split() == ["REFERENCE", "TIME", "PRIORITY", "KIND", "AREA", "STATE"]
+    assert row.split()[0] == "BTN-2026-00001" and "Bintan Timur" in row and "new" in row
+
+    shown = sigap(["reports", "show", "btn-2026-00001"], tmp_path, database_url)
+    assert "reporter:       anonymous" in shown and "Pak Budi" in shown and "submitted" in shown
+    assert "terminal" not in shown  # the chat address of an anonymous reporter is never shown
+
+    exported = sigap(["reports", "export", "--format", "csv"], tmp_path, database_url)
+    (record,) = list(csv.DictReader(io.StringIO(exported)))
+    assert record["reference"] == "BTN-2026-00001"
+    assert record["red_flags"] == "upfront_fees;unofficial_route"
+    assert record["recruiter_phones"] == "+6281234567890"
+    assert record["story"].startswith("Sepupu saya")
+    assert "terminal" not in exported
+
+    sigap(["reports", "export", "-o", "out.csv"], tmp_path, database_url)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == exported
+
+
+def test_the_terminal_chat_runs_with_no_config_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        input="bantuan\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "110" in done.stdout
+    assert (tmp_path / "sigap.db").exists()
+
+
+def test_a_bad_config_stops_with_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[bot]\ntimezone = 'Nowhere'\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["reports", "list", "--config", str(tmp_path / "config.toml")]
+    )
+    assert result.exit_code == 1
+    assert "bot.timezone: an IANA time zone" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["chat"],
+        ["db"],
+        ["db", "upgrade"],
+        ["reports"],
+        ["reports", "list"],
+        ["reports", "show"],
+        ["reports", "export"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output

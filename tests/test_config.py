@@ -1,0 +1,67 @@
+"""Loading the config: defaults, the example file, env variables, and clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import config
+from bot.config import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_file_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = config.load(environ={})
+    assert settings == Settings()
+    assert settings.storage.url == "sqlite+aiosqlite:///sigap.db"
+    assert settings.bot.default_language == "id" and settings.bot.reference_prefix == "BTN"
+    assert "Tambelan" in settings.intake.areas and len(settings.intake.areas) == 11
+    assert [c.number for c in settings.intake.emergency_contacts] == ["110", "129", "0800-1000"]
+
+
+def test_the_example_file_is_the_defaults() -> None:
+    assert config.load(ROOT / "config.example.toml", environ={}) == Settings()
+
+
+def test_env_variables_override_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[storage]\nurl = "sqlite:///a.db"\n')
+    settings = config.load(path, environ={"SIGAP_STORAGE_URL": "postgresql://db/sigap"})
+    assert settings.storage.url == "postgresql+psycopg://db/sigap"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[bot]\nlanguage = 'id'\n", "bot.language: unknown key"),
+        ("[botx]\n", "botx: unknown key"),
+        ("[intake]\ndraft_expiry_hours = 'soon'\n", "intake.draft_expiry_hours: Input should be"),
+        ("[intake]\nmax_media_mb = -1\n", "intake.max_media_mb: Input should be greater than 0"),
+        ("[bot]\ntimezone = 'Mars/Olympus'\n", "bot.timezone: an IANA time zone"),
+        ("[bot]\nlanguages = ['id', 'fr']\n", "bot.languages: languages with a catalog"),
+        ("[bot]\ndefault_language = 'en'\nlanguages = ['id']\n", "default_language 'en'"),
+        ("[storage]\nurl = 'mysql://x/y'\n", "storage.url: a sqlite:/// or postgresql"),
+        ("[bot]\nreference_prefix = 'btn-'\n", "bot.reference_prefix: String should match"),
+        ("[[intake.emergency_contacts]]\nname = 'x'\n", "intake.emergency_contacts.0.number"),
+        ("[bot\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_config_is_refused_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        config.load(path, environ={})
+    assert message in str(error.value)
+    assert str(error.value).count("\n") == 0
+
+
+def test_a_missing_config_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        config.load(tmp_path / "nope.toml", environ={})
