@@ -95,6 +95,7 @@ async def test_a_resident_reports_in_indonesian_by_default(chat: Chat, app: App)
 
 
 async def test_the_whole_report_can_be_made_with_buttons(chat: Chat, app: App) -> None:
+    await chat.send("bahasa en")
     await chat.send("report")
     await chat.press("task force may know who I am")
     await chat.press("Yes")  # may be contacted
