@@ -10,7 +10,16 @@ from typing import TextIO
 
 from bot.app import App
 from handlers.alerts import alert_text
-from handlers.messages import Attachment, Choice, Expect, Inbound, Prompt, Reply, Text
+from handlers.messages import (
+    Attachment,
+    Choice,
+    ClearChat,
+    Expect,
+    Inbound,
+    Prompt,
+    Reply,
+    Text,
+)
 from handlers.text import word
 from storage import reports
 from storage.media import MediaProblem
@@ -92,9 +101,12 @@ class Console:
 
 
 def render(reply: Reply) -> str:
-    """A reply as terminal text: choices numbered, hints in brackets."""
+    """A reply as terminal text: choices numbered, hints in brackets. The terminal keeps no
+    chat history to clear."""
     if isinstance(reply, Text):
         return f"\n{reply.text}"
+    if isinstance(reply, ClearChat):
+        return ""
     lines = ["", reply.text]
     if isinstance(reply, Choice):
         for number, option in enumerate(reply.options, 1):

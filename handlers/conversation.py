@@ -11,12 +11,12 @@ from handlers.add import AddFlow
 from handlers.i18n import N_, gettext
 from handlers.language import LanguageFlow
 from handlers.menu import MenuFlow, help_text
-from handlers.messages import Inbound, Outcome, Text
+from handlers.messages import ClearChat, Inbound, Outcome, Text
 from handlers.report import ReportFlow, cancel, expired
 from handlers.status import show as show_status
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
-from storage import conversations
+from storage import chats, conversations
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,25 @@ class Conversations:
         language = self._language_for(inbound)
         try:
             async with services.db.write() as session:
+                now = services.clock()
+                key = inbound.key
+                if key and not await chats.first_sight(session, inbound.channel, key, now):
+                    return Outcome(duplicate=True)
                 conv = await conversations.load(
-                    session,
-                    inbound.channel,
-                    inbound.sender,
-                    language=language,
-                    now=services.clock(),
+                    session, inbound.channel, inbound.sender, language=language, now=now
                 )
                 language = conv.language
-                turn = Turn(services, session, conv, inbound, services.clock())
+                conv.unreachable_at = None
+                if inbound.message_id is not None:
+                    await chats.record_message(
+                        session,
+                        inbound.channel,
+                        inbound.sender,
+                        inbound.message_id,
+                        at=now,
+                        from_bot=False,
+                    )
+                turn = Turn(services, session, conv, inbound, now)
                 await self._dispatch(turn)
                 turn.save()
         except Exception:
@@ -74,6 +84,13 @@ class Conversations:
         return hint if hint in bot.languages else bot.default_language
 
     async def _dispatch(self, turn: Turn) -> None:
+        if turn.inbound.group:
+            await self._in_group(turn)
+            return
+        press = turn.inbound.press
+        if press is not None and press.value == Word.CLEAR.value:
+            self._clear(turn)
+            return
         if turn.flow is Flow.REPORT and expired(turn):
             await cancel(turn)
             turn.out.replies.clear()
@@ -137,6 +154,8 @@ class Conversations:
         elif command is Word.LANGUAGE:
             if await self.language.start(turn, argument):
                 await self._resume(turn)
+        elif command is Word.CLEAR:
+            self._clear(turn)
         elif command is Word.CANCEL:
             if in_report:
                 await cancel(turn)
@@ -146,6 +165,33 @@ class Conversations:
             else:
                 turn.say(N_("There is nothing to cancel."))
             await self.menu.show(turn, welcome=False)
+
+    def _clear(self, turn: Turn) -> None:
+        """Stores nothing; the channel deletes the chat's messages (the report stays stored)."""
+        turn.out.replies.append(
+            ClearChat(
+                partly=turn.t(
+                    N_(
+                        "{count} message(s) could not be deleted (Telegram only allows it "
+                        "within 48 hours). Please delete this chat yourself: press and hold "
+                        "the chat, then Delete."
+                    )
+                )
+            )
+        )
+
+    async def _in_group(self, turn: Turn) -> None:
+        """Answers once per group that reports are made in a private chat."""
+        if turn.data.get("told"):
+            return
+        turn.data["told"] = True
+        turn.say(
+            N_(
+                "I do not take reports in groups, so that nobody else sees them. Please write "
+                "to me in a private chat: {link}"
+            ),
+            link=turn.inbound.private_link or "",
+        )
 
     async def _resume(self, turn: Turn) -> None:
         """Asks again the question the conversation is at, or shows the menu."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.i18n import N_
+from handlers.i18n import N_, gettext
 from handlers.messages import Option
 from handlers.report import emergency_text
 from handlers.text import Word
@@ -42,6 +42,24 @@ class MenuFlow:
             await self.ask(turn)
             return None
         return Word(picked[0])
+
+
+# The commands a channel lists for its users (Telegram's menu), in this order.
+COMMANDS = [
+    ("start", N_("Start, or continue where you left off")),
+    ("lapor", N_("Report a suspicious job offer")),
+    ("status", N_("Status of my reports")),
+    ("tambah", N_("Add information to my report")),
+    ("bahasa", N_("Change the language")),
+    ("bantuan", N_("Help and emergency contacts")),
+    ("batal", N_("Cancel what you are doing")),
+    ("hapus", N_("Clear this chat from your phone")),
+]
+
+
+def commands(language: str) -> list[tuple[str, str]]:
+    _ = gettext(language)
+    return [(name, _(description)) for name, description in COMMANDS]
 
 
 def help_text(turn: Turn) -> str:

@@ -45,6 +45,10 @@ class Inbound:
     contact: str | None = None  # a phone number shared with the channel's own contact button
     known_phone: str | None = None  # the number the channel knows the sender by, if any
     language_hint: str | None = None  # the client's language, used for a new conversation
+    key: str | None = None  # the channel's unique id of this delivery: handled once
+    message_id: str | None = None  # the message's id in the chat, kept for clearing the chat
+    group: bool = False  # sent in a group chat, where no report is taken
+    private_link: str | None = None  # a link that opens a private chat with the bot
 
 
 class Expect(StrEnum):
@@ -93,7 +97,15 @@ class Prompt:
     hint: str = ""
 
 
-Reply = Text | Choice | Prompt
+@dataclass(frozen=True)
+class ClearChat:
+    """Asks the channel to delete this conversation's messages from the chat, as far as it
+    can. `partly` (with {count} filled in) is said when some could not be deleted."""
+
+    partly: str
+
+
+Reply = Text | Choice | Prompt | ClearChat
 
 
 @dataclass
@@ -102,3 +114,4 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     submitted: list[int] = field(default_factory=list)  # ids of reports sent by this message
+    duplicate: bool = False  # the message had been handled before: nothing was done

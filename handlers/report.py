@@ -15,7 +15,7 @@ from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.priority import priority
 from handlers.text import Word, coordinates, phone, phones
-from handlers.turn import DONE, SKIP, Flow, Turn
+from handlers.turn import CLEAR, DONE, SKIP, Flow, Turn
 from storage import reports
 from storage.media import MediaProblem, MediaRejected
 from storage.models import (
@@ -622,10 +622,13 @@ class ReportFlow:
                 "Your reference number: {reference}\n\n"
                 "What happens next: the members on duty are alerted now and will follow it "
                 "up. Type STATUS to see where it stands, or TAMBAH {reference} to add "
-                "information or evidence later.\n\n"
-                "For your safety, you may delete this chat from your phone."
+                "information or evidence later."
             ),
             reference=report.reference,
+        )
+        turn.prompt(
+            turn.t(N_("For your safety, you can clear this chat from your phone.")),
+            actions=[CLEAR],
         )
 
 

@@ -34,6 +34,7 @@ class Word(StrEnum):
     BACK = "back"
     SKIP = "skip"
     DONE = "done"
+    CLEAR = "clear"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -61,6 +62,8 @@ WORDS: dict[str, Word] = {
     "-": Word.SKIP,
     "selesai": Word.DONE,
     "done": Word.DONE,
+    "hapus": Word.CLEAR,
+    "clear": Word.CLEAR,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -72,6 +75,7 @@ COMMANDS = {
     Word.LANGUAGE,
     Word.HELP,
     Word.CANCEL,
+    Word.CLEAR,
 }
 
 

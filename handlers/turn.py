@@ -41,6 +41,7 @@ class Services:
 
 SKIP = Option(Word.SKIP.value, N_("Skip"))
 DONE = Option(Word.DONE.value, N_("Done"))
+CLEAR = Option(Word.CLEAR.value, N_("Clear this chat"))
 
 EXPIRED = N_("This question has expired. Here is the current one:")
 
@@ -148,6 +149,7 @@ class Turn:
         hints = {
             SKIP.value: N_("Type LEWATI to skip."),
             DONE.value: N_("Type SELESAI when you are done."),
+            CLEAR.value: N_("Type HAPUS to clear this chat."),
         }
         typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
         if expects is Expect.MEDIA and self.conv.channel is Channel.CONSOLE:

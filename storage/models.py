@@ -164,6 +164,9 @@ class Conversation(SQLModel, table=True):
     seq: int = 0
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
+    # Set when the channel says the chat cannot be reached (Telegram: the bot was blocked);
+    # cleared when the chat writes again.
+    unreachable_at: datetime | None = utc_column(nullable=True)
 
 
 class Report(SQLModel, table=True):
@@ -245,6 +248,35 @@ class ReportEvent(SQLModel, table=True):
         default=None, sa_column=Column(StrEnumType(Channel), nullable=True)
     )
     detail: dict[str, Any] = json_column()
+
+
+class SeenInbound(SQLModel, table=True):
+    """The channel's id of every message handled, so one delivered twice is handled once."""
+
+    __tablename__ = "seen_inbound"
+    __table_args__ = (UniqueConstraint("channel", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = enum_column(Channel)
+    key: str = Field(max_length=128)
+    at: datetime = utc_column(index=True)
+
+
+class ChatMessage(SQLModel, table=True):
+    """A message in a chat, either way: only its id, never its content, so that the chat can
+    be cleared from the resident's phone on request and answered keyboards removed."""
+
+    __tablename__ = "chat_message"
+    __table_args__ = (UniqueConstraint("channel", "chat", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = enum_column(Channel)
+    chat: str = Field(max_length=128, index=True)
+    message_id: str = Field(max_length=128)
+    at: datetime = utc_column()
+    from_bot: bool
+    # The question (its seq) whose buttons this message still shows; None once answered.
+    keyboard_seq: int | None = None
 
 
 class Counter(SQLModel, table=True):

@@ -1,0 +1,108 @@
+"""Per-chat bookkeeping for the channels: messages handled once, the ids of messages in a chat
+(for clearing it and for removing answered keyboards), and chats that cannot be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert
+from storage.models import Channel, ChatMessage, Conversation, SeenInbound
+
+
+async def first_sight(session: AsyncSession, channel: Channel, key: str, at: datetime) -> bool:
+    """True the first time a message key is seen; False for a redelivery."""
+    result = await session.exec(
+        insert(session, SeenInbound)
+        .values(channel=channel, key=key, at=at)
+        .on_conflict_do_nothing(index_elements=["channel", "key"])
+    )
+    return bool(result.rowcount)
+
+
+async def forget_seen(session: AsyncSession, before: datetime) -> None:
+    await session.exec(delete(SeenInbound).where(col(SeenInbound.at) < before))
+
+
+async def record_message(
+    session: AsyncSession,
+    channel: Channel,
+    chat: str,
+    message_id: str,
+    *,
+    at: datetime,
+    from_bot: bool,
+    keyboard_seq: int | None = None,
+) -> None:
+    await session.exec(
+        insert(session, ChatMessage)
+        .values(
+            channel=channel,
+            chat=chat,
+            message_id=message_id,
+            at=at,
+            from_bot=from_bot,
+            keyboard_seq=keyboard_seq,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "chat", "message_id"])
+    )
+
+
+async def with_keyboard(
+    session: AsyncSession, channel: Channel, chat: str
+) -> Sequence[ChatMessage]:
+    query = select(ChatMessage).where(
+        col(ChatMessage.channel) == channel,
+        col(ChatMessage.chat) == chat,
+        col(ChatMessage.keyboard_seq).is_not(None),
+    )
+    return (await session.exec(query)).all()
+
+
+async def keyboard_removed(
+    session: AsyncSession, channel: Channel, chat: str, message_ids: Sequence[str]
+) -> None:
+    await session.exec(
+        update(ChatMessage)
+        .where(
+            col(ChatMessage.channel) == channel,
+            col(ChatMessage.chat) == chat,
+            col(ChatMessage.message_id).in_(message_ids),
+        )
+        .values(keyboard_seq=None)
+    )
+
+
+async def messages(session: AsyncSession, channel: Channel, chat: str) -> Sequence[ChatMessage]:
+    query = (
+        select(ChatMessage)
+        .where(col(ChatMessage.channel) == channel, col(ChatMessage.chat) == chat)
+        .order_by(col(ChatMessage.id))
+    )
+    return (await session.exec(query)).all()
+
+
+async def forget_messages(
+    session: AsyncSession, channel: Channel, chat: str, message_ids: Sequence[str]
+) -> None:
+    await session.exec(
+        delete(ChatMessage).where(
+            col(ChatMessage.channel) == channel,
+            col(ChatMessage.chat) == chat,
+            col(ChatMessage.message_id).in_(message_ids),
+        )
+    )
+
+
+async def mark_unreachable(
+    session: AsyncSession, channel: Channel, chat: str, at: datetime
+) -> None:
+    await session.exec(
+        update(Conversation)
+        .where(col(Conversation.channel) == channel, col(Conversation.sender) == chat)
+        .values(unreachable_at=at)
+    )
