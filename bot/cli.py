@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import functools
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import click
+from telegram.error import InvalidToken
 
 from bot import config
 from bot.app import App, build
 from bot.console import Console
 from bot.reports import export_csv, listing_table, show_report
+from bot.service import NoChannel, Service
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -72,6 +75,34 @@ def chat(config_path: Path | None, sender: str) -> None:
 
     async def work(app: App) -> None:
         await Console(app, sender=sender).run()
+
+    run_async(with_app(settings, work))
+
+
+@main.command()
+@config_option
+@click.option("-v", "--verbose", is_flag=True, help="Log debugging details too.")
+def run(config_path: Path | None, verbose: bool) -> None:
+    """Run the service: the configured channels, the web server and the scheduler."""
+    settings = settings_from(config_path)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    async def work(app: App) -> None:
+        try:
+            service = Service(app)
+        except NoChannel as error:
+            raise click.ClickException(str(error)) from None
+        try:
+            await service.run()
+        except InvalidToken:
+            raise click.ClickException(
+                "Telegram refused the bot token: check [telegram] token or SIGAP_TELEGRAM_TOKEN"
+            ) from None
 
     run_async(with_app(settings, work))
 

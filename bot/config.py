@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from handlers.settings import BotSettings, IntakeSettings
 from storage.db import StorageSettings
@@ -19,7 +19,50 @@ DEFAULT_PATH = Path("config.toml")
 ENVIRONMENT = {
     "SIGAP_STORAGE_URL": ("storage", "url"),
     "SIGAP_MEDIA_DIR": ("storage", "media_dir"),
+    "SIGAP_TELEGRAM_TOKEN": ("telegram", "token"),
+    "SIGAP_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
 }
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    """`[server]`: the web server for webhooks and /healthz."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The address the world reaches this server at (behind a reverse proxy: the proxy's).
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+
+
+class TelegramSettings(Section):
+    """`[telegram]`"""
+
+    token: str = Field(default="", repr=False)
+    base_url: str = Field(default="https://api.telegram.org/bot", pattern=r"^https?://")
+    # Where files are downloaded from; derived from base_url when empty.
+    base_file_url: str = Field(default="", pattern=r"^(https?://.*)?$")
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/[\w\-/]*$")
+    secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_\-]{0,256}$", repr=False)
+    # Sending limits (Telegram's): overall, per private chat, per group.
+    messages_per_second: float = Field(default=30, gt=0, le=1000)
+    chat_messages_per_second: float = Field(default=1, gt=0, le=30)
+    group_messages_per_minute: float = Field(default=20, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    @property
+    def file_url(self) -> str:
+        """python-telegram-bot's base_file_url: `.../bot` -> `.../file/bot`."""
+        if self.base_file_url:
+            return self.base_file_url
+        head, sep, tail = self.base_url.rpartition("/bot")
+        return f"{head}/file/bot{tail}" if sep else self.base_url
 
 
 class Settings(BaseModel):
@@ -28,6 +71,21 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+
+    @model_validator(mode="after")
+    def _webhook_needs_an_address(self) -> Settings:
+        telegram = self.telegram
+        if telegram.enabled and telegram.mode == "webhook":
+            if not self.server.public_url:
+                raise ValueError("telegram.mode = 'webhook' needs server.public_url")
+            if not telegram.secret_token:
+                raise ValueError(
+                    "telegram.mode = 'webhook' needs telegram.secret_token "
+                    "(or SIGAP_TELEGRAM_SECRET_TOKEN)"
+                )
+        return self
 
 
 class ConfigError(Exception):
@@ -63,9 +121,13 @@ def describe(error: ValidationError, source: Path | None) -> str:
     problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown key")
+        elif not key:
+            problems.append(message)
+        elif any(secret in key for secret in ("token", "password", "secret")):
+            problems.append(f"{key}: {message}")  # never echo a secret
         else:
-            message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{key}: {message} (got {item.get('input')!r})")
     return where + "invalid configuration: " + "; ".join(problems)

@@ -12,7 +12,7 @@ from handlers.i18n import N_, gettext
 from handlers.language import LanguageFlow
 from handlers.menu import MenuFlow, help_text
 from handlers.messages import ClearChat, Inbound, Outcome, Text
-from handlers.report import ReportFlow, cancel, expired
+from handlers.report import EXPIRED_NOTICE, ReportFlow, cancel, discard, expired
 from handlers.status import show as show_status
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
@@ -92,16 +92,17 @@ class Conversations:
             self._clear(turn)
             return
         if turn.flow is Flow.REPORT and expired(turn):
-            await cancel(turn)
-            turn.out.replies.clear()
+            await discard(turn)
+            turn.data[EXPIRED_NOTICE] = True
+        elif turn.flow is not None and expired(turn):
+            turn.reset()
+        if turn.data.pop(EXPIRED_NOTICE, False):
             turn.say(
                 N_(
                     "Your unfinished report was left for too long and has been deleted, "
                     "for your safety. You can start again at any time."
                 )
             )
-        elif turn.flow not in (None, Flow.REPORT) and expired(turn):
-            turn.reset()
 
         text = turn.typed()
         command = word(text) if text and turn.inbound.press is None else None

@@ -95,6 +95,7 @@ class Prompt:
     expects: Expect = Expect.TEXT
     actions: tuple[Option, ...] = ()
     hint: str = ""
+    share: str = ""  # the label of a channel's own button sharing a contact, if it has one
 
 
 @dataclass(frozen=True)

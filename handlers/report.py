@@ -15,8 +15,8 @@ from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.priority import priority
 from handlers.text import Word, coordinates, phone, phones
-from handlers.turn import CLEAR, DONE, SKIP, Flow, Turn
-from storage import reports
+from handlers.turn import CLEAR, DONE, SKIP, Flow, Services, Turn
+from storage import conversations, reports
 from storage.media import MediaProblem, MediaRejected
 from storage.models import (
     Affected,
@@ -668,12 +668,37 @@ def media_problem(problem: MediaProblem) -> str:
     }[problem]
 
 
-async def cancel(turn: Turn) -> None:
-    """Discards the draft and its files."""
+async def discard(turn: Turn) -> None:
+    """Forgets the draft and its files."""
     assert turn.conv.id is not None
     turn.delete_files += await reports.discard_draft_media(turn.session, turn.conv.id)
     turn.reset()
+
+
+async def cancel(turn: Turn) -> None:
+    await discard(turn)
     turn.say(N_("Your report was cancelled and nothing was sent."))
+
+
+EXPIRED_NOTICE = "_expired"  # in the data of a conversation whose draft expired: tell once
+
+
+async def expire_drafts(services: Services) -> int:
+    """Deletes the drafts left longer than draft_expiry_hours, with their files; the
+    resident is told when they come back. Returns how many."""
+    now = services.clock()
+    before = now - timedelta(hours=services.intake.draft_expiry_hours)
+    files: list[str] = []
+    async with services.db.write() as session:
+        stale = await conversations.left_since(session, Flow.REPORT, before)
+        for conv in stale:
+            assert conv.id is not None
+            files += await reports.discard_draft_media(session, conv.id)
+            conv.flow, conv.step, conv.data = None, None, {EXPIRED_NOTICE: True}
+            session.add(conv)
+    for sha256 in files:
+        await services.media.delete(sha256)
+    return len(stale)
 
 
 def expired(turn: Turn) -> bool:

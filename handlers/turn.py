@@ -161,6 +161,7 @@ class Turn:
                 expects=expects,
                 actions=tuple(Option(a.value, self._(a.label)) for a in actions),
                 hint=" ".join(typed),
+                share=self.t(N_("Share my phone number")) if expects is Expect.CONTACT else "",
             )
         )
 

@@ -3,6 +3,7 @@ handled one after the other, even by two processes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -46,3 +47,14 @@ async def find(session: AsyncSession, channel: Channel, sender: str) -> Conversa
         col(Conversation.channel) == channel, col(Conversation.sender) == sender
     )
     return (await session.exec(query)).first()
+
+
+async def left_since(session: AsyncSession, flow: str, before: datetime) -> Sequence[Conversation]:
+    """Conversations in `flow` untouched since `before`, locked (skipped if another process
+    has them)."""
+    query = (
+        select(Conversation)
+        .where(col(Conversation.flow) == flow, col(Conversation.updated_at) < before)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.exec(query)).all()

@@ -1,0 +1,90 @@
+"""`sigap run`: the channels, the web server and the scheduler in one process, stopped cleanly
+by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from starlette.routing import Route
+
+from bot import scheduler, web
+from bot.app import App
+from bot.telegram import TelegramChannel
+
+log = logging.getLogger(__name__)
+
+NO_CHANNEL = """No channel is configured, so there is nobody to talk to.
+Configure one in config.toml (see config.example.toml), for example Telegram:
+
+    [telegram]
+    token = "123456:ABC..."        # from @BotFather; or set SIGAP_TELEGRAM_TOKEN
+
+To try the conversation without any channel, run `sigap chat`."""
+
+
+class NoChannel(Exception):
+    pass
+
+
+class Service:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        settings = app.settings
+        self.telegram = (
+            TelegramChannel(app, settings.telegram, settings.server)
+            if settings.telegram.enabled
+            else None
+        )
+        if self.telegram is None:
+            raise NoChannel(NO_CHANNEL)
+        routes = []
+        if settings.telegram.mode == "webhook":
+            routes.append(
+                Route(settings.telegram.webhook_path, self.telegram.webhook, methods=["POST"])
+            )
+        self.web = web.WebServer(
+            web.create(routes, self.health), settings.server.host, settings.server.port
+        )
+        self.scheduler = scheduler.create(app.services)
+        self.stopping = asyncio.Event()
+
+    async def health(self) -> dict[str, bool]:
+        parts = {"database": await self.app.db.ping()}
+        if self.telegram is not None:
+            parts["telegram"] = self.telegram.up
+        return parts
+
+    async def start(self) -> None:
+        await self.web.start()  # first: Telegram must reach the webhook once it is set
+        self.scheduler.start()
+        if self.telegram is not None:
+            await self.telegram.start()
+
+    async def stop(self) -> None:
+        """Channels first (the updates in hand are finished), then the web server, then the
+        scheduler: nothing half-handled is left behind."""
+        if self.telegram is not None:
+            await self.telegram.stop()
+        await self.web.stop()
+        self.scheduler.shutdown(wait=False)
+
+    def _failed(self, starting: asyncio.Task[None]) -> None:
+        if not starting.cancelled() and starting.exception() is not None:
+            self.stopping.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        starting = asyncio.create_task(self.start())
+        starting.add_done_callback(self._failed)
+        await self.stopping.wait()
+        log.info("stopping")
+        if self.telegram is not None:
+            self.telegram.stopping.set()  # also ends a start still waiting for Telegram
+        try:
+            await starting
+        finally:
+            await self.stop()

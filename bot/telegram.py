@@ -1,0 +1,584 @@
+"""The Telegram channel: updates (long polling or webhook) become Inbound messages, replies
+become messages with inline keyboards. python-telegram-bot's ExtBot does the HTTP, against
+any Bot API server; TelegramLimiter keeps sending within Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import BaseRateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.app import App
+from bot.config import ServerSettings, TelegramSettings
+from handlers.menu import commands
+from handlers.messages import (
+    Attachment,
+    Choice,
+    ClearChat,
+    Expect,
+    Inbound,
+    Location,
+    Option,
+    Press,
+    Prompt,
+    Reply,
+    Text,
+)
+from storage import chats
+from storage.media import MediaProblem
+from storage.models import Channel
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_TIMEOUT = 30  # seconds a getUpdates long poll waits
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 64  # bytes
+DELETABLE_FOR = timedelta(hours=48)  # bots may delete messages in private chats this long
+CHECK = "✅ "
+
+
+class Bucket:
+    """A token bucket that hands out reservations: each caller learns how long to wait for its
+    turn, in arrival order, without polling."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def reserve(self) -> float:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    @property
+    def idle(self) -> bool:
+        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
+
+
+class TelegramLimiter(BaseRateLimiter[None]):
+    """Telegram's limits for everything python-telegram-bot sends: about 30 messages a second
+    overall, one a second to a private chat (a burst of 3 lets an answer and its question go
+    together), 20 a minute to a group. A 429 pauses all sending for retry_after, then retries;
+    time-outs and server errors retry with backoff; other errors (403, 400) are the caller's."""
+
+    UNLIMITED = frozenset(
+        {
+            "getUpdates",
+            "getMe",
+            "getFile",
+            "setWebhook",
+            "deleteWebhook",
+            "setMyCommands",
+            "answerCallbackQuery",
+            "getWebhookInfo",
+        }
+    )
+
+    def __init__(
+        self,
+        *,
+        per_second: float = 30,
+        chat_per_second: float = 1,
+        group_per_minute: float = 20,
+        max_retries: int = 6,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+    ) -> None:
+        self.overall = Bucket(per_second, burst=max(1.0, per_second / 10))
+        self.chat_per_second = chat_per_second
+        self.group_per_minute = group_per_minute
+        self.chats: dict[int | str, Bucket] = {}
+        self.paused_until = 0.0
+        self.max_retries = max_retries
+        self.sleep = sleep
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    def _chat(self, chat_id: int | str) -> Bucket:
+        bucket = self.chats.get(chat_id)
+        if bucket is None:
+            if len(self.chats) > 10_000:
+                self.chats = {k: b for k, b in self.chats.items() if not b.idle}
+            group = str(chat_id).startswith(("-", "@"))
+            bucket = (
+                Bucket(self.group_per_minute / 60, burst=3)
+                if group
+                else Bucket(self.chat_per_second, burst=3)
+            )
+            self.chats[chat_id] = bucket
+        return bucket
+
+    async def _turn(self, chat_id: int | str | None) -> None:
+        pause = self.paused_until - time.monotonic()
+        if pause > 0:
+            await self.sleep(pause)
+        if chat_id is not None:
+            wait = self._chat(chat_id).reserve()
+            if wait > 0:
+                await self.sleep(wait)
+        wait = self.overall.reserve()
+        if wait > 0:
+            await self.sleep(wait)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in self.UNLIMITED:
+            return await callback(*args, **kwargs)
+        chat_id = data.get("chat_id")
+        attempt = 0
+        while True:
+            await self._turn(chat_id)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                delay = _seconds(error)
+                log.warning("Telegram asked to wait %.0fs (429) on %s", delay, endpoint)
+                self.paused_until = max(self.paused_until, time.monotonic() + delay)
+            except BadRequest:
+                raise  # a NetworkError subclass, but permanent
+            except (TimedOut, NetworkError) as error:
+                if attempt >= self.max_retries:
+                    raise
+                delay = min(30.0, 0.5 * 2**attempt)
+                log.warning("sending %s failed (%s); retrying in %.1fs", endpoint, error, delay)
+                await self.sleep(delay)
+            attempt += 1
+            if attempt > self.max_retries:
+                raise TimedOut(f"gave up on {endpoint} after {attempt} tries")
+
+
+def _seconds(error: RetryAfter) -> float:
+    # python-telegram-bot 22 warns on the int form; `_retry_after` is the timedelta either way.
+    value = getattr(error, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value if value is not None else 1)
+
+
+def callback_data(seq: int, value: str) -> str:
+    data = f"{seq}:{value}"
+    if len(data.encode()) > MAX_CALLBACK_DATA:
+        raise ValueError(f"callback data over {MAX_CALLBACK_DATA} bytes: {data!r}")
+    return data
+
+
+def pressed(data: str | None) -> Press:
+    """The button's question and value; an unreadable one reads as a stale button."""
+    seq, _, value = (data or "").partition(":")
+    return Press(int(seq), value) if seq.isdigit() else Press(-1, value)
+
+
+def split(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Text in pieces Telegram accepts, cut at paragraph, line or word ends where possible."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " "))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
+
+
+class ChatLocks:
+    """One lock per chat, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+class TelegramChannel:
+    """One bot. Per chat, updates are handled one at a time and in order."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, app: App, settings: TelegramSettings, server: ServerSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.server = server
+        self.bot = ExtBot(
+            settings.token,
+            base_url=settings.base_url,
+            base_file_url=settings.file_url,
+            request=HTTPXRequest(connection_pool_size=128, read_timeout=15, write_timeout=15),
+            get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT + 10),
+            rate_limiter=TelegramLimiter(
+                per_second=settings.messages_per_second,
+                chat_per_second=settings.chat_messages_per_second,
+                group_per_minute=settings.group_messages_per_minute,
+            ),
+        )
+        self.up = False
+        self.username = ""
+        self._locks = ChatLocks()
+        self.stopping = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+
+    # Running.
+
+    async def start(self) -> None:
+        """Connects (retrying with backoff while Telegram is unreachable), registers the
+        commands, then polls or sets the webhook."""
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                break
+            except InvalidToken:
+                raise
+            except TelegramError as error:
+                log.warning("Telegram is unreachable (%s); trying again in %.0fs", error, delay)
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                    return
+                except TimeoutError:
+                    delay = min(delay * 2, 60)
+        self.username = self.bot.username
+        await self._register_commands()
+        if self.settings.mode == "webhook":
+            url = self.server.public_url.rstrip("/") + self.settings.webhook_path
+            await self.bot.set_webhook(
+                url, secret_token=self.settings.secret_token, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("Telegram webhook set to %s", url)
+        else:
+            await self.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll())
+            log.info("Telegram: polling as @%s", self.username)
+        self.up = True
+
+    async def stop(self) -> None:
+        """Stops polling after the batch in hand has been handled."""
+        self.stopping.set()
+        if self._poller is not None:
+            await self._poller
+        self.up = False
+        await self.bot.shutdown()
+
+    async def _register_commands(self) -> None:
+        bot = self.app.settings.bot
+        for language in bot.languages:
+            await self.bot.set_my_commands(commands(language), language_code=language)
+        await self.bot.set_my_commands(commands(bot.default_language))
+
+    async def _poll(self) -> None:
+        """Long polling. The offset that confirms a batch is sent only after the whole batch
+        has been handled, so a crash loses nothing (a redelivered update is handled once)."""
+        offset: int | None = None
+        delay = 1.0
+        stopping = asyncio.create_task(self.stopping.wait())
+        while not self.stopping.is_set():
+            fetch = asyncio.create_task(
+                self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+            )
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not fetch.done():
+                fetch.cancel()
+                break
+            try:
+                updates = fetch.result()
+            except (NetworkError, Conflict) as error:
+                log.warning("Telegram polling failed (%s); trying again in %.0fs", error, delay)
+                self.up = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+                continue
+            self.up, delay = True, 1.0
+            if updates:
+                await self.handle_batch(updates)
+                offset = updates[-1].update_id + 1
+        stopping.cancel()
+
+    async def handle_batch(self, updates: Sequence[Update]) -> None:
+        """Chats in parallel, each chat's updates in order."""
+        by_chat: defaultdict[int, list[Update]] = defaultdict(list)
+        for update in updates:
+            chat = update.effective_chat
+            by_chat[chat.id if chat else 0].append(update)
+
+        async def one_chat(batch: list[Update]) -> None:
+            for update in batch:
+                await self.handle_update(update)
+
+        await asyncio.gather(*(one_chat(batch) for batch in by_chat.values()))
+
+    async def webhook(self, request: Request) -> Response:
+        """POST from Telegram. Answered after the update is handled, so Telegram retries
+        anything not handled; a retry is recognised by its update_id."""
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(secret.encode(), self.settings.secret_token.encode()):
+            return Response("forbidden", status_code=403)
+        try:
+            update = Update.de_json(await request.json(), self.bot)
+        except (ValueError, TypeError, KeyError):
+            return Response("not an update", status_code=400)
+        await self.handle_update(update)
+        return Response(status_code=200)
+
+    # Inbound.
+
+    async def handle_update(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return  # nothing this bot takes (e.g. a poll answer)
+        async with self._locks.hold(chat.id):
+            try:
+                await self._handle(update)
+            except Forbidden:
+                await self._unreachable(chat.id)
+            except Exception:
+                log.exception("update %s failed", update.update_id)
+
+    async def _handle(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            await query.answer()  # every press is answered, even a stale one
+        inbound = await self.inbound(update)
+        if inbound is None:
+            return
+        outcome = await self.app.conversations.handle(inbound)
+        if outcome.duplicate:
+            return
+        assert update.effective_chat is not None
+        message = query.message if query is not None else None
+        in_place = message.message_id if isinstance(message, Message) else None
+        await self.deliver(update.effective_chat.id, outcome.replies, pressed_message=in_place)
+
+    async def inbound(self, update: Update) -> Inbound | None:
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None
+        common: dict[str, Any] = {
+            "key": str(update.update_id),
+            "language_hint": user.language_code if user else None,
+        }
+        if chat.type != chat.PRIVATE:
+            if update.message is None:
+                return None
+            link = f"https://t.me/{self.username}?start=lapor"
+            return Inbound(self.channel, str(chat.id), group=True, private_link=link, **common)
+        query = update.callback_query
+        if query is not None:
+            return Inbound(self.channel, str(chat.id), press=pressed(query.data), **common)
+        message = update.message
+        if message is None:
+            return None
+        location = None
+        if message.location is not None:
+            location = Location(message.location.latitude, message.location.longitude)
+        return Inbound(
+            self.channel,
+            str(chat.id),
+            text=message.text or message.caption,
+            location=location,
+            media=await self._media(message),
+            contact=message.contact.phone_number if message.contact else None,
+            message_id=str(message.message_id),
+            **common,
+        )
+
+    async def _media(self, message: Message) -> tuple[Attachment, ...]:
+        files: list[tuple[str, int | None, str | None]] = []
+        if message.photo:
+            photo = message.photo[-1]  # the largest size
+            files.append((photo.file_id, photo.file_size, None))
+        for item in (message.document, message.video, message.voice, message.audio):
+            if item is not None:
+                files.append((item.file_id, item.file_size, getattr(item, "file_name", None)))
+        return tuple([await self._download(*f) for f in files])
+
+    async def _download(self, file_id: str, size: int | None, name: str | None) -> Attachment:
+        if size is not None and size > self.app.services.media.max_bytes:
+            return Attachment(None, name, problem=MediaProblem.TOO_LARGE)
+        try:
+            file = await self.bot.get_file(file_id)
+            if file.file_size is not None and file.file_size > self.app.services.media.max_bytes:
+                return Attachment(None, name, problem=MediaProblem.TOO_LARGE)
+            data = bytes(await file.download_as_bytearray())
+        except BadRequest as error:
+            log.info("Telegram refused file %s: %s", file_id, error)
+            too_big = "too big" in str(error).lower()
+            return Attachment(None, name, problem=MediaProblem.TOO_LARGE if too_big else None)
+        except TelegramError as error:
+            log.warning("could not fetch file %s: %s", file_id, error)
+            return Attachment(None, name, problem=MediaProblem.UNREADABLE)
+        return Attachment(data, name)
+
+    # Outbound.
+
+    async def deliver(
+        self, chat_id: int, replies: Sequence[Reply], *, pressed_message: int | None = None
+    ) -> None:
+        """Sends the replies. The buttons of questions already answered are removed first; a
+        multiple choice toggled by a press is updated in place."""
+        chat = str(chat_id)
+        async with self.app.db.read() as session:
+            stale = await chats.with_keyboard(session, self.channel, chat)
+        shown = {m.message_id: m.keyboard_seq for m in stale}
+        toggled = {r.seq for r in replies if isinstance(r, Choice) and r.multiple}
+        keep = str(pressed_message) if shown.get(str(pressed_message)) in toggled else None
+        removed = []
+        for message in stale:
+            if message.message_id == keep:
+                continue
+            try:
+                await self.bot.edit_message_reply_markup(chat_id, int(message.message_id))
+            except BadRequest as error:
+                log.info("could not remove a keyboard in %s: %s", chat_id, error)
+            removed.append(message.message_id)
+        if removed:
+            async with self.app.db.write() as session:
+                await chats.keyboard_removed(session, self.channel, chat, removed)
+        for reply in replies:
+            if isinstance(reply, ClearChat):
+                await self.clear(chat_id, reply)
+            elif isinstance(reply, Choice) and keep is not None and reply.multiple:
+                await self.bot.edit_message_reply_markup(
+                    chat_id, int(keep), reply_markup=keyboard(reply)
+                )
+            else:
+                await self._send(chat_id, reply)
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+        seq: int | None = None
+        text = reply.text if isinstance(reply, Text | Choice | Prompt) else ""
+        if isinstance(reply, Choice):
+            markup, seq = keyboard(reply), reply.seq
+        elif isinstance(reply, Prompt) and reply.expects is Expect.CONTACT and reply.share:
+            markup = ReplyKeyboardMarkup(
+                [[KeyboardButton(reply.share, request_contact=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+        elif isinstance(reply, Prompt) and reply.actions:
+            markup, seq = buttons(reply.seq, reply.actions), reply.seq
+        pieces = split(text)
+        for number, piece in enumerate(pieces):
+            last = number == len(pieces) - 1
+            sent = await self.bot.send_message(
+                chat_id, piece, reply_markup=markup if last else None
+            )
+            async with self.app.db.write() as session:
+                await chats.record_message(
+                    session,
+                    self.channel,
+                    str(chat_id),
+                    str(sent.message_id),
+                    at=self.app.services.clock(),
+                    from_bot=True,
+                    keyboard_seq=seq if last and isinstance(markup, InlineKeyboardMarkup) else None,
+                )
+
+    async def clear(self, chat_id: int, reply: ClearChat) -> None:
+        """Deletes what Telegram still allows of this chat (both sides, up to 48 hours old) and
+        forgets the ids; says how many could not be deleted. The report stays stored."""
+        chat = str(chat_id)
+        now = self.app.services.clock()
+        async with self.app.db.read() as session:
+            recorded = await chats.messages(session, self.channel, chat)
+        recent = [int(m.message_id) for m in recorded if now - m.at < DELETABLE_FOR]
+        too_old = len(recorded) - len(recent)
+        for start in range(0, len(recent), 100):
+            chunk = recent[start : start + 100]
+            try:
+                await self.bot.delete_messages(chat_id, chunk)
+            except BadRequest as error:
+                log.info("could not delete messages in %s: %s", chat_id, error)
+                too_old += len(chunk)
+        async with self.app.db.write() as session:
+            await chats.forget_messages(
+                session, self.channel, chat, [m.message_id for m in recorded]
+            )
+        if too_old:
+            await self._send(chat_id, Text(reply.partly.format(count=too_old)))
+
+    async def _unreachable(self, chat_id: int) -> None:
+        log.info("Telegram chat %s blocked the bot; marked unreachable", chat_id)
+        async with self.app.db.write() as session:
+            await chats.mark_unreachable(
+                session, self.channel, str(chat_id), self.app.services.clock()
+            )
+
+
+def buttons(
+    seq: int, options: Sequence[Option], selected: frozenset[str] = frozenset()
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    (CHECK if o.value in selected else "") + o.label,
+                    callback_data=callback_data(seq, o.value),
+                )
+            ]
+            for o in options
+        ]
+    )
+
+
+def keyboard(choice: Choice) -> InlineKeyboardMarkup:
+    """One button a row (labels are long); a multiple choice shows ticks and a Done button."""
+    options = list(choice.options)
+    if choice.multiple and choice.done is not None:
+        options.append(choice.done)
+    return buttons(choice.seq, options, choice.selected if choice.multiple else frozenset())

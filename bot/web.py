@@ -1,0 +1,69 @@
+"""The one web server of the process (Starlette on uvicorn): the channels' webhooks and
+GET /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+log = logging.getLogger(__name__)
+
+Health = Callable[[], Awaitable[dict[str, bool]]]
+
+
+def create(routes: list[Route], health: Health) -> Starlette:
+    async def healthz(_request: Request) -> Response:
+        parts = await health()
+        body = {name: "up" if up else "down" for name, up in parts.items()}
+        return JSONResponse(body, status_code=200 if all(parts.values()) else 503)
+
+    return Starlette(routes=[*routes, Route("/healthz", healthz, methods=["GET"])])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `sigap run` owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class WebServer:
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        self.server = _Server(config)
+        self.host = host
+        self.port = port
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]  # the real one when 0 was asked
+        self._task = asyncio.create_task(self.server.serve(sockets=[sock]))
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+            await asyncio.sleep(0.01)
+        log.info("web server on http://%s:%s", self.host, self.port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Finishes the requests in hand, then stops."""
+        if self._task is None:
+            return
+        self.server.should_exit = True
+        await self._task

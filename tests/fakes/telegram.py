@@ -1,0 +1,514 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for python-telegram-bot's real HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+Params = dict[str, Any]
+
+# Parameters whose value is always a string, even when it looks like JSON ("123", "true").
+_STRING_FIELDS = frozenset(
+    {
+        "text",
+        "caption",
+        "data",
+        "callback_query_id",
+        "inline_message_id",
+        "file_id",
+        "url",
+        "secret_token",
+        "language_code",
+        "parse_mode",
+        "action",
+        "query",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "emoji",
+        "business_connection_id",
+        "message_effect_id",
+    }
+)
+
+
+@dataclass
+class Call:
+    """One Bot API request the fake received."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+class _ApiError(Exception):
+    """Raised by a method handler to answer {"ok": false, ...}."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity are not values the Bot API sends
+
+
+def _decode(name: str, value: str) -> Any:
+    if name in _STRING_FIELDS:
+        return value
+    try:
+        return json.loads(value, parse_constant=_reject_constant)
+    except ValueError:
+        return value
+
+
+def _error_body(status: int, description: str, retry_after: int | None = None) -> Params:
+    body: Params = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return body
+
+
+class FakeTelegram:
+    """An in-process Bot API server that records what the bot sends and answers like Telegram."""
+
+    TOKEN = "123456:TEST-token"
+    BOT_ID = 123456
+
+    def __init__(self, *, latency: float = 0.0, username: str = "SigapTestBot") -> None:
+        self.latency = latency
+        self.username = username
+        self.base_url = ""
+        self.base_file_url = ""
+        self.calls: list[Call] = []
+        self.deleted: dict[int, set[int]] = defaultdict(set)
+        self.webhook: Params | None = None
+        self.commands: dict[str, list[Params]] = {}
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self._updates: list[Params] = []
+        self._last_update_id = 0
+        self._wakeup = asyncio.Event()
+        self._messages: dict[int, dict[int, Params]] = defaultdict(dict)
+        self._next_bot_id: dict[int, int] = defaultdict(lambda: 1000)
+        self._next_incoming_id: dict[int, int] = defaultdict(lambda: 1)
+        self._chat_types: dict[int, str] = {}
+        self._callback_ids = itertools.count(1)
+        self._files: dict[str, tuple[bytes, int]] = {}
+        self._file_ids = itertools.count(1)
+        self._refused: dict[str, str] = {}
+        self._failures: dict[str, list[_ApiError]] = defaultdict(list)
+        self._blocked: set[int] = set()
+        self._undeletable: set[tuple[int, int]] = set()
+        self._handlers: dict[str, Callable[[Params], Awaitable[Any]]] = {
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+            "setmycommands": self._set_my_commands,
+            "deletemycommands": self._delete_my_commands,
+            "getmycommands": self._get_my_commands,
+            "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message,
+            "editmessagereplymarkup": self._edit_message,
+            "answercallbackquery": self._true,
+            "getfile": self._get_file,
+            "deletemessage": self._delete_message,
+            "deletemessages": self._delete_messages,
+            "sendchataction": self._true,
+        }
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self._closing = False
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/bot"
+        self.base_file_url = f"http://127.0.0.1:{port}/file/bot"
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._wakeup.set()  # let waiting getUpdates answer now
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- assertions ------------------------------------------------------------------------
+
+    def called(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def sent(self, chat_id: int) -> list[Call]:
+        return [
+            call for call in self.called("sendMessage") if call.params.get("chat_id") == chat_id
+        ]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [str(call.params.get("text", "")) for call in self.sent(chat_id)]
+
+    # --- incoming updates ------------------------------------------------------------------
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        if "update_id" not in update:
+            update["update_id"] = self._new_update_id()
+        self._last_update_id = max(self._last_update_id, int(update["update_id"]))
+        self._updates.append(update)
+        self._wakeup.set()
+
+    def message(
+        self,
+        chat_id: int,
+        text: str | None = None,
+        *,
+        language_code: str = "id",
+        chat_type: str = "private",
+        user_id: int | None = None,
+        photo: list[dict[str, Any]] | None = None,
+        document: dict[str, Any] | None = None,
+        location: tuple[float, float] | None = None,
+        contact_phone: str | None = None,
+        caption: str | None = None,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """An Update with a message from a user; in a private chat the user id is the chat id."""
+        self._chat_types[chat_id] = chat_type
+        user = self._user(user_id if user_id is not None else abs(chat_id), language_code)
+        if message_id is None:
+            message_id = self._next_incoming_id[chat_id]
+        self._next_incoming_id[chat_id] = max(self._next_incoming_id[chat_id], message_id + 1)
+        msg: Params = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": user,
+        }
+        if text is not None:
+            msg["text"] = text
+            if text.startswith("/"):
+                command = text.split(maxsplit=1)[0]
+                msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if photo is not None:
+            msg["photo"] = photo
+        if document is not None:
+            msg["document"] = document
+        if location is not None:
+            msg["location"] = {"latitude": location[0], "longitude": location[1]}
+        if contact_phone is not None:
+            msg["contact"] = {
+                "phone_number": contact_phone,
+                "first_name": user["first_name"],
+                "user_id": user["id"],
+            }
+        if caption is not None:
+            msg["caption"] = caption
+        self._messages[chat_id][message_id] = msg
+        return {"update_id": self._new_update_id(), "message": msg}
+
+    def callback(
+        self,
+        chat_id: int,
+        data: str,
+        *,
+        message_id: int,
+        user_id: int | None = None,
+        language_code: str = "id",
+    ) -> dict[str, Any]:
+        """An Update with a button press on the bot's message `message_id` in that chat."""
+        message = self._messages[chat_id].get(message_id) or {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(),
+        }
+        query: Params = {
+            "id": f"cbq-{next(self._callback_ids)}",
+            "from": self._user(user_id if user_id is not None else abs(chat_id), language_code),
+            "message": message,
+            "chat_instance": f"instance-{chat_id}",
+            "data": data,
+        }
+        return {"update_id": self._new_update_id(), "callback_query": query}
+
+    # --- files -----------------------------------------------------------------------------
+
+    def add_file(
+        self, data: bytes, *, file_id: str | None = None, file_size: int | None = None
+    ) -> str:
+        file_id = file_id or f"file-{next(self._file_ids)}"
+        self._files[file_id] = (data, len(data) if file_size is None else file_size)
+        return file_id
+
+    def refuse_file(self, file_id: str, description: str = "Bad Request: file is too big") -> None:
+        self._refused[file_id] = description
+
+    # --- scripted failures -----------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        failures = self._failures[method.lower()]
+        failures.extend(_ApiError(status, description, retry_after) for _ in range(times))
+
+    def block(self, chat_id: int) -> None:
+        self._blocked.add(chat_id)
+
+    def undeletable(self, chat_id: int, message_id: int) -> None:
+        self._undeletable.add((chat_id, message_id))
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    async def _handle_method(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._read_params(request)
+        self.calls.append(Call(method, params, time.monotonic()))
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        try:
+            if request.match_info["token"] != self.TOKEN:
+                raise _ApiError(401, "Unauthorized")
+            result = await self._dispatch(method.lower(), params)
+        except _ApiError as error:
+            body = _error_body(error.status, error.description, error.retry_after)
+            return web.json_response(body, status=error.status)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _dispatch(self, method: str, params: Params) -> Any:
+        failures = self._failures.get(method)
+        if failures:
+            raise failures.pop(0)
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise _ApiError(404, "Not Found: method not found")
+        if method.startswith(("send", "edit")) and params.get("chat_id") in self._blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        return await handler(params)
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.TOKEN:
+            return web.json_response(_error_body(401, "Unauthorized"), status=401)
+        file_id = request.match_info["path"].removeprefix("files/")
+        if file_id not in self._files:
+            return web.json_response(_error_body(404, "Not Found"), status=404)
+        return web.Response(body=self._files[file_id][0])
+
+    @staticmethod
+    async def _read_params(request: web.Request) -> Params:
+        params: Params = {name: _decode(name, value) for name, value in request.query.items()}
+        if not request.can_read_body:
+            return params
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+            return params
+        for name, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                params[name] = value.file.read()
+            elif isinstance(value, str):
+                params[name] = _decode(name, value)
+            else:
+                params[name] = bytes(value)
+        return params
+
+    # --- building objects ------------------------------------------------------------------
+
+    def _new_update_id(self) -> int:
+        self._last_update_id += 1
+        return self._last_update_id
+
+    def _bot_user(self) -> Params:
+        return {
+            "id": self.BOT_ID,
+            "is_bot": True,
+            "first_name": "Sigap",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    @staticmethod
+    def _user(user_id: int, language_code: str) -> Params:
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Tester",
+            "language_code": language_code,
+        }
+
+    def _chat(self, chat_id: int) -> Params:
+        chat_type = self._chat_types.get(chat_id, "private")
+        if chat_type == "private":
+            return {"id": chat_id, "type": chat_type, "first_name": "Tester"}
+        return {"id": chat_id, "type": chat_type, "title": "Test group"}
+
+    # --- methods ---------------------------------------------------------------------------
+
+    async def _true(self, params: Params) -> bool:
+        return True
+
+    async def _get_me(self, params: Params) -> Params:
+        return self._bot_user()
+
+    async def _get_updates(self, params: Params) -> list[Params]:
+        if self.webhook is not None:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset") or 0)
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(params.get("timeout") or 0)
+        while True:
+            self._confirm(offset)
+            remaining = deadline - loop.time()
+            if self._updates or self._closing or remaining <= 0:
+                return self._updates[:limit]
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+
+    def _confirm(self, offset: int) -> None:
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+
+    async def _set_webhook(self, params: Params) -> bool:
+        self.webhook = params
+        return True
+
+    async def _delete_webhook(self, params: Params) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: Params) -> Params:
+        info: Params = {
+            "url": (self.webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        for name in ("max_connections", "allowed_updates", "ip_address"):
+            if self.webhook and name in self.webhook:
+                info[name] = self.webhook[name]
+        return info
+
+    async def _set_my_commands(self, params: Params) -> bool:
+        self.commands[str(params.get("language_code") or "")] = list(params["commands"])
+        return True
+
+    async def _delete_my_commands(self, params: Params) -> bool:
+        self.commands.pop(str(params.get("language_code") or ""), None)
+        return True
+
+    async def _get_my_commands(self, params: Params) -> list[Params]:
+        return self.commands.get(str(params.get("language_code") or ""), [])
+
+    async def _send_message(self, params: Params) -> Params:
+        chat_id = int(params["chat_id"])
+        message_id = self._next_bot_id[chat_id]
+        self._next_bot_id[chat_id] = message_id + 1
+        message: Params = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(),
+            "text": params.get("text", ""),
+        }
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        self._messages[chat_id][message_id] = message
+        return message
+
+    async def _edit_message(self, params: Params) -> Params | bool:
+        if "inline_message_id" in params:
+            return True
+        chat_id = int(params["chat_id"])
+        message_id = int(params["message_id"])
+        message = dict(
+            self._messages[chat_id].get(message_id)
+            or {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id),
+                "from": self._bot_user(),
+            }
+        )
+        message["edit_date"] = int(time.time())
+        if "text" in params:
+            message["text"] = params["text"]
+        message.pop("reply_markup", None)  # like Telegram: an edit without markup drops it
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        self._messages[chat_id][message_id] = message
+        return message
+
+    async def _get_file(self, params: Params) -> Params:
+        file_id = str(params.get("file_id", ""))
+        if file_id in self._refused:
+            raise _ApiError(400, self._refused[file_id])
+        if file_id not in self._files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"unique-{file_id}",
+            "file_size": self._files[file_id][1],
+            "file_path": f"files/{file_id}",
+        }
+
+    async def _delete_message(self, params: Params) -> bool:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        if (chat_id, message_id) in self._undeletable:
+            raise _ApiError(400, "Bad Request: message can't be deleted for everyone")
+        self.deleted[chat_id].add(message_id)
+        return True
+
+    async def _delete_messages(self, params: Params) -> bool:
+        chat_id = int(params["chat_id"])
+        for message_id in params["message_ids"]:
+            if (chat_id, int(message_id)) not in self._undeletable:
+                self.deleted[chat_id].add(int(message_id))
+        return True
