@@ -8,11 +8,15 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
+
+# Opt in now to python-telegram-bot 23's time periods as timedelta (22.x warns otherwise).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -193,11 +197,8 @@ class TelegramLimiter(BaseRateLimiter[None]):
 
 
 def _seconds(error: RetryAfter) -> float:
-    # python-telegram-bot 22 warns on the int form; `_retry_after` is the timedelta either way.
-    value = getattr(error, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value if value is not None else 1)
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def callback_data(seq: int, value: str) -> str:
@@ -250,7 +251,14 @@ class TelegramChannel:
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, app: App, settings: TelegramSettings, server: ServerSettings) -> None:
+    def __init__(
+        self,
+        app: App,
+        settings: TelegramSettings,
+        server: ServerSettings,
+        *,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.server = server
@@ -264,10 +272,12 @@ class TelegramChannel:
                 per_second=settings.messages_per_second,
                 chat_per_second=settings.chat_messages_per_second,
                 group_per_minute=settings.group_messages_per_minute,
+                sleep=sleep,
             ),
         )
         self.up = False
         self.username = ""
+        self.retry_delay = 1.0  # the first wait when Telegram is unreachable; then doubled
         self._locks = ChatLocks()
         self.stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
@@ -277,7 +287,7 @@ class TelegramChannel:
     async def start(self) -> None:
         """Connects (retrying with backoff while Telegram is unreachable), registers the
         commands, then polls or sets the webhook."""
-        delay = 1.0
+        delay = self.retry_delay
         while True:
             try:
                 await self.bot.initialize()

@@ -20,8 +20,9 @@ async def first_sight(session: AsyncSession, channel: Channel, key: str, at: dat
         insert(session, SeenInbound)
         .values(channel=channel, key=key, at=at)
         .on_conflict_do_nothing(index_elements=["channel", "key"])
+        .returning(col(SeenInbound.id))
     )
-    return bool(result.rowcount)
+    return result.first() is not None
 
 
 async def forget_seen(session: AsyncSession, before: datetime) -> None:

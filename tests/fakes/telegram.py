@@ -179,6 +179,14 @@ class FakeTelegram:
     def texts(self, chat_id: int) -> list[str]:
         return [str(call.params.get("text", "")) for call in self.sent(chat_id)]
 
+    def keyboard(self, chat_id: int) -> tuple[int, list[list[Params]]]:
+        """The newest bot message in the chat that still shows inline buttons: id and rows."""
+        for message_id, message in sorted(self._messages[chat_id].items(), reverse=True):
+            markup = message.get("reply_markup") or {}
+            if message["from"]["id"] == self.BOT_ID and "inline_keyboard" in markup:
+                return message_id, markup["inline_keyboard"]
+        raise AssertionError(f"no message with buttons in chat {chat_id}")
+
     # --- incoming updates ------------------------------------------------------------------
 
     def push_update(self, update: dict[str, Any]) -> None:

@@ -1,0 +1,534 @@
+"""The Telegram channel through python-telegram-bot's real HTTP stack, against a fake Bot API
+server started by the test (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+from telegram import Update
+
+from bot.app import App
+from bot.config import ServerSettings, Settings, TelegramSettings
+from bot.service import Service
+from bot.telegram import TelegramChannel, TelegramLimiter, callback_data, split
+from storage import conversations
+from storage.models import Channel, Media, Report
+from tests.conftest import Clock
+from tests.fakes.telegram import FakeTelegram
+
+CHAT = 5001
+STORY = "Agen menahan paspor kakak saya dan meminta uang 7 juta untuk visa kerja."
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4 contract"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+def telegram_settings(fake: FakeTelegram, **extra: Any) -> TelegramSettings:
+    return TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url, **extra)
+
+
+class Sleeps:
+    """Stands in for asyncio.sleep in the rate limiter: records the waits, skips them."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+async def tg(app: App, fake: FakeTelegram) -> AsyncIterator[TelegramChannel]:
+    sleeps = Sleeps()
+    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings(), sleep=sleeps)
+    channel.sleeps = sleeps  # type: ignore[attr-defined]
+    await channel.bot.initialize()
+    channel.username = channel.bot.username
+    yield channel
+    await channel.bot.shutdown()
+
+
+async def send(tg: TelegramChannel, update: dict[str, Any]) -> None:
+    await tg.handle_update(Update.de_json(update, tg.bot))
+
+
+async def press(tg: TelegramChannel, fake: FakeTelegram, label: str, chat: int = CHAT) -> None:
+    message_id, rows = fake.keyboard(chat)
+    buttons = [b for row in rows for b in row if label.lower() in b["text"].lower()]
+    assert buttons, f"no button {label!r} in {rows}"
+    await send(tg, fake.callback(chat, buttons[0]["callback_data"], message_id=message_id))
+
+
+def said(fake: FakeTelegram, chat: int = CHAT) -> str:
+    return "\n".join(fake.texts(chat))
+
+
+async def test_a_resident_reports_with_buttons_in_english(
+    tg: TelegramChannel, fake: FakeTelegram, app: App
+) -> None:
+    await send(tg, fake.message(CHAT, "/start lapor", language_code="en"))
+    assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+    for label in [
+        "Stay anonymous",
+        "None of these",
+        "My family",
+        "No",
+        "Work abroad",
+        "Malaysia",
+        "A chat message",
+    ]:
+        await press(tg, fake, label)
+    await press(tg, fake, "Fees demanded")
+    edits = fake.called("editMessageReplyMarkup")
+    assert edits and "✅ Fees demanded up front" in str(edits[-1].params["reply_markup"])
+    await press(tg, fake, "Done")
+    for _ in range(4):
+        await press(tg, fake, "Skip")
+    await send(
+        tg, fake.message(CHAT, "They want 5 million rupiah before I can leave.", language_code="en")
+    )
+    await press(tg, fake, "Skip")
+    await press(tg, fake, "Toapaya")
+    assert "Please check your report" in fake.texts(CHAT)[-1]
+    await press(tg, fake, "Send the report")
+    assert re.search(r"Your reference number: BTN-2026-00001", said(fake))
+    async with app.db.read() as session:
+        (report,) = (await session.exec(select(Report))).all()
+    assert report.channel is Channel.TELEGRAM and report.sender == str(CHAT)
+    assert report.language == "en" and report.area == "Toapaya"
+    assert report.red_flags == ["upfront_fees"]
+
+
+async def test_a_resident_reports_by_typing_in_indonesian(
+    tg: TelegramChannel, fake: FakeTelegram, app: App
+) -> None:
+    await send(tg, fake.message(CHAT, "/lapor"))
+    answers = [
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "1,2",
+        "Pak Budi",
+        "lewati",
+        "0812 3456 7890",
+        "lewati",
+        STORY,
+        "selesai",
+        "3",
+    ]
+    for text in answers:
+        await send(tg, fake.message(CHAT, text))
+    assert "Mohon periksa laporan Anda" in fake.texts(CHAT)[-1] or "periksa" in said(fake)
+    await send(tg, fake.message(CHAT, "1"))
+    assert "BTN-2026-00001" in said(fake)
+    async with app.db.read() as session:
+        (report,) = (await session.exec(select(Report))).all()
+    assert report.language == "id" and report.story == STORY
+
+
+async def test_answered_questions_lose_their_buttons(
+    tg: TelegramChannel, fake: FakeTelegram
+) -> None:
+    await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
+    first, _rows = fake.keyboard(CHAT)
+    await press(tg, fake, "Stay anonymous")
+    removed = [c for c in fake.called("editMessageReplyMarkup") if c.params["message_id"] == first]
+    assert removed and "reply_markup" not in removed[-1].params
+    # Typing the answer instead of pressing removes the buttons too.
+    second, _rows = fake.keyboard(CHAT)
+    await send(tg, fake.message(CHAT, "4", language_code="en"))
+    assert any(c.params["message_id"] == second for c in fake.called("editMessageReplyMarkup"))
+
+
+async def test_a_stale_button_is_answered_and_changes_nothing(
+    tg: TelegramChannel, fake: FakeTelegram, app: App
+) -> None:
+    await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
+    old_message, old_rows = fake.keyboard(CHAT)
+    await press(tg, fake, "Stay anonymous")
+    contactable = old_rows[1][0]["callback_data"]
+    await send(tg, fake.callback(CHAT, contactable, message_id=old_message))
+    assert len(fake.called("answerCallbackQuery")) == 2
+    assert "This question has expired" in said(fake)
+    assert "Is any of these happening?" in fake.texts(CHAT)[-1]
+    await send(tg, fake.callback(CHAT, "garbage", message_id=old_message))
+    assert len(fake.called("answerCallbackQuery")) == 3
+    async with app.db.read() as session:
+        conv = await conversations.find(session, Channel.TELEGRAM, str(CHAT))
+    assert conv is not None and conv.data["privacy"] == "anonymous"
+
+
+async def test_photos_and_documents_are_fetched_as_evidence(
+    tg: TelegramChannel, fake: FakeTelegram, app: App
+) -> None:
+    await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
+    for text in [
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "done",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        "The agency keeps everyone's passports in a locked room.",
+    ]:
+        await send(tg, fake.message(CHAT, text, language_code="en"))
+    photo = fake.add_file(PNG)
+    await send(
+        tg,
+        fake.message(
+            CHAT,
+            language_code="en",
+            photo=[
+                {
+                    "file_id": "small",
+                    "file_unique_id": "s",
+                    "width": 90,
+                    "height": 90,
+                    "file_size": 10,
+                },
+                {
+                    "file_id": photo,
+                    "file_unique_id": "p",
+                    "width": 800,
+                    "height": 800,
+                    "file_size": len(PNG),
+                },
+            ],
+        ),
+    )
+    document = fake.add_file(PDF)
+    await send(
+        tg,
+        fake.message(
+            CHAT,
+            language_code="en",
+            document={
+                "file_id": document,
+                "file_unique_id": "d",
+                "file_name": "contract.pdf",
+                "file_size": len(PDF),
+            },
+        ),
+    )
+    assert "2 file(s) received" in fake.texts(CHAT)[-1]
+    refused = fake.add_file(PDF, file_id="huge")
+    fake.refuse_file(refused)
+    await send(
+        tg,
+        fake.message(
+            CHAT,
+            language_code="en",
+            document={"file_id": refused, "file_unique_id": "h", "file_name": "video.pdf"},
+        ),
+    )
+    assert "That file is too large" in said(fake)
+    big = fake.add_file(b"x", file_size=50 * 1024 * 1024)
+    await send(
+        tg,
+        fake.message(
+            CHAT,
+            language_code="en",
+            document={
+                "file_id": big,
+                "file_unique_id": "b",
+                "file_name": "big.pdf",
+                "file_size": 50 * 1024 * 1024,
+            },
+        ),
+    )
+    assert said(fake).count("That file is too large") == 2
+    async with app.db.read() as session:
+        files = (await session.exec(select(Media))).all()
+    assert sorted(f.content_type for f in files) == ["application/pdf", "image/png"]
+    assert [c.params["file_id"] for c in fake.called("getFile")] == [photo, document, refused]
+
+
+async def test_a_location_and_a_shared_contact_fill_their_steps(
+    tg: TelegramChannel, fake: FakeTelegram, app: App
+) -> None:
+    await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
+    for text in [
+        "2",
+        "1",
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "done",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        "The recruiter said the boat leaves from a small jetty at night.",
+        "done",
+    ]:
+        await send(tg, fake.message(CHAT, text, language_code="en"))
+    await send(tg, fake.message(CHAT, language_code="en", location=(1.0587, 104.4845)))
+    markup = fake.sent(CHAT)[-1].params["reply_markup"]
+    assert markup["keyboard"][0][0]["request_contact"] is True
+    await send(tg, fake.message(CHAT, language_code="en", contact_phone="6281234567890"))
+    assert "+6281234567890" in fake.texts(CHAT)[-1]
+    await send(tg, fake.message(CHAT, "1", language_code="en"))
+    async with app.db.read() as session:
+        (report,) = (await session.exec(select(Report))).all()
+    assert report.contact_phone == "+6281234567890"
+    assert (report.latitude, report.longitude) == (1.0587, 104.4845)
+
+
+async def test_the_same_update_twice_is_handled_once(
+    tg: TelegramChannel, fake: FakeTelegram
+) -> None:
+    update = fake.message(CHAT, "/lapor", language_code="en")
+    await send(tg, update)
+    await send(tg, update)
+    await send(tg, fake.message(CHAT, "1", language_code="en"))
+    texts = fake.texts(CHAT)
+    assert sum("Do you want to stay anonymous?" in t for t in texts) == 1
+    assert "Is any of these happening?" in texts[-1]
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
+    tg: TelegramChannel, fake: FakeTelegram, app: App
+) -> None:
+    fake.block(CHAT)
+    await send(tg, fake.message(CHAT, "/start"))
+    async with app.db.read() as session:
+        conv = await conversations.find(session, Channel.TELEGRAM, str(CHAT))
+    assert conv is not None and conv.unreachable_at is not None
+    assert len(fake.sent(CHAT)) == 1  # tried once, not retried: 403 is permanent
+
+
+async def test_a_429_waits_retry_after_then_sends(tg: TelegramChannel, fake: FakeTelegram) -> None:
+    fake.fail(
+        "sendMessage", status=429, description="Too Many Requests: retry after 3", retry_after=3
+    )
+    await send(tg, fake.message(CHAT, "/bantuan", language_code="en"))
+    assert "110" in said(fake)
+    assert max(tg.sleeps.waits) == pytest.approx(3, abs=0.1)  # type: ignore[attr-defined]
+
+
+async def test_time_outs_and_server_errors_are_retried(
+    tg: TelegramChannel, fake: FakeTelegram
+) -> None:
+    fake.fail("sendMessage", status=502, description="Bad Gateway", times=2)
+    await send(tg, fake.message(CHAT, "/bantuan", language_code="en"))
+    assert "110" in said(fake)
+    assert len(tg.sleeps.waits) >= 2  # type: ignore[attr-defined]
+
+
+def test_the_limiter_keeps_one_chat_to_one_message_a_second() -> None:
+    limiter = TelegramLimiter()
+    waits = [limiter._chat(42).reserve() for _ in range(6)]
+    assert waits[:3] == [0, 0, 0]  # a short burst goes at once
+    assert waits[3:] == pytest.approx([1, 2, 3], abs=0.05)
+    group = [limiter._chat(-100).reserve() for _ in range(4)]
+    assert group[3] == pytest.approx(3.0, abs=0.05)  # 20 a minute
+
+
+async def test_hapus_deletes_the_conversation_from_the_chat(
+    tg: TelegramChannel, fake: FakeTelegram, clock: Clock, app: App
+) -> None:
+    await send(tg, fake.message(CHAT, "/bantuan", language_code="en", message_id=10))
+    clock.advance(hours=49)
+    await send(tg, fake.message(CHAT, "/lapor", language_code="en", message_id=11))
+    await send(tg, fake.message(CHAT, "1", language_code="en", message_id=12))
+    await send(tg, fake.message(CHAT, "/hapus", language_code="en", message_id=13))
+    (call,) = fake.called("deleteMessages")
+    deleted = set(call.params["message_ids"])
+    # Both sides of the last 48 hours; the help and menu (1000, 1001) and /bantuan are older.
+    assert deleted == {11, 12, 13, 1002, 1003}
+    assert "3 message(s) could not be deleted" in fake.texts(CHAT)[-1]
+    async with app.db.read() as session:
+        assert (await session.exec(select(Report))).all() == []
+
+
+async def test_a_group_is_told_once_to_report_in_private(
+    tg: TelegramChannel, fake: FakeTelegram
+) -> None:
+    group = -100123
+    await send(tg, fake.message(group, "/lapor", chat_type="supergroup", user_id=77))
+    await send(tg, fake.message(group, "/lapor", chat_type="supergroup", user_id=78))
+    (answer,) = fake.texts(group)
+    assert "https://t.me/SigapTestBot?start=lapor" in answer
+    assert "grup" in answer
+
+
+async def test_callback_data_stays_within_64_bytes() -> None:
+    assert callback_data(123456, "abroad_needs_help")
+    with pytest.raises(ValueError):
+        callback_data(1, "x" * 64)
+
+
+def test_long_text_is_split_at_paragraphs() -> None:
+    text = ("a" * 3000) + "\n\n" + ("b" * 3000)
+    assert split(text) == ["a" * 3000, "b" * 3000]
+    assert all(len(p) <= 4096 for p in split("c" * 10_000))
+
+
+async def test_commands_are_registered_in_both_languages(
+    app: App, fake: FakeTelegram, settings: Settings
+) -> None:
+    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    await channel.start()
+    await channel.stop()
+    assert [c["command"] for c in fake.commands["id"]] == [
+        "start",
+        "lapor",
+        "status",
+        "tambah",
+        "bahasa",
+        "bantuan",
+        "batal",
+        "hapus",
+    ]
+    assert fake.commands["en"][1]["description"] == "Report a suspicious job offer"
+    assert fake.commands["id"][1]["description"] == "Laporkan tawaran kerja yang mencurigakan"
+    assert fake.commands[""] == fake.commands["id"]
+
+
+async def test_polling_answers_and_stops_cleanly(app: App, fake: FakeTelegram) -> None:
+    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    await channel.start()
+    fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
+    for _ in range(200):
+        if fake.sent(CHAT):
+            break
+        await asyncio.sleep(0.02)
+    await channel.stop()
+    assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+    assert fake.called("deleteWebhook")
+
+
+async def test_telegram_unreachable_at_start_is_retried(app: App, fake: FakeTelegram) -> None:
+    fake.fail("getMe", status=502, description="Bad Gateway", times=3)
+    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    channel.retry_delay = 0.01
+    await channel.start()
+    assert channel.up and len(fake.called("getMe")) == 4
+    await channel.stop()
+
+
+async def webhook_service(app: App, fake: FakeTelegram) -> Service:
+    settings = app.settings.model_copy(
+        update={
+            "telegram": telegram_settings(fake, mode="webhook", secret_token="s3cret"),
+            "server": ServerSettings(port=0, public_url="https://sigap.example.org"),
+        }
+    )
+    app.settings = settings
+    service = Service(app)
+    await service.start()
+    return service
+
+
+async def test_the_webhook_takes_only_requests_with_the_secret(
+    app: App, fake: FakeTelegram
+) -> None:
+    service = await webhook_service(app, fake)
+    try:
+        assert fake.webhook is not None
+        assert fake.webhook["url"] == "https://sigap.example.org/telegram/webhook"
+        assert fake.webhook["secret_token"] == "s3cret"
+        url = service.web.url + "/telegram/webhook"
+        update = fake.message(CHAT, "/lapor", language_code="en")
+        async with httpx.AsyncClient() as client:
+            missing = await client.post(url, json=update)
+            wrong = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+            )
+            assert (missing.status_code, wrong.status_code) == (403, 403)
+            assert fake.sent(CHAT) == []
+            right = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            )
+            assert right.status_code == 200
+            assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+            health = await client.get(service.web.url + "/healthz")
+            assert health.status_code == 200
+            assert health.json() == {"database": "up", "telegram": "up"}
+    finally:
+        await service.stop()
+
+
+async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
+    fake: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "SIGAP_STORAGE_URL": database_url,
+        "SIGAP_MEDIA_DIR": str(tmp_path / "media"),
+        "SIGAP_TELEGRAM_TOKEN": FakeTelegram.TOKEN,
+    }
+    config = tmp_path / "config.toml"
+    config.write_text(f'[telegram]\nbase_url = "{fake.base_url}"\n\n[server]\nport = 0\n')
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--config",
+        str(config),
+        env=env,
+        cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    log = b""
+    while b"polling as @SigapTestBot" not in log:
+        line = await asyncio.wait_for(process.stderr.readline(), 60)
+        assert line, log.decode()
+        log += line
+    fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
+    for _ in range(500):
+        if fake.sent(CHAT):
+            break
+        await asyncio.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    rest = await asyncio.wait_for(process.stderr.read(), 60)
+    assert await process.wait() == 0, (log + rest).decode()
+    assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+    assert b"stopping" in rest and b"Traceback" not in rest
+
+
+def test_sigap_run_without_a_channel_says_how_to_configure_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "No channel is configured" in done.stderr and "[telegram]" in done.stderr
+    assert "Traceback" not in done.stderr
