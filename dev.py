@@ -1,6 +1,7 @@
 """Sets up a virtual environment in .venv (again when pyproject.toml changes) and runs Sigap
-in it: `python3 dev.py chat`, `python3 dev.py test`, `python3 dev.py lint`, or any `sigap`
-command (`python3 dev.py reports list`). Needs only Python 3.11+."""
+in it: `python3 dev.py chat`, `python3 dev.py test`, `python3 dev.py lint`,
+`python3 dev.py bench NAME` (a script in bench/), or any `sigap` command
+(`python3 dev.py reports list`). Needs only Python 3.11+."""
 
 from __future__ import annotations
 
@@ -46,9 +47,12 @@ def main(args: list[str]) -> int:
             if subprocess.run(step, cwd=ROOT).returncode:
                 return 1
         return 0
+    elif args[:1] == ["bench"] and len(args) > 1:
+        command = [str(BIN / "python"), "-m", f"bench.{args[1]}", *args[2:]]
     else:
         command = [str(BIN / "sigap"), *args]
-    return subprocess.run(command, cwd=ROOT if args[:1] == ["test"] else None).returncode
+    in_repo = args[:1] in (["test"], ["bench"])
+    return subprocess.run(command, cwd=ROOT if in_repo else None).returncode
 
 
 if __name__ == "__main__":

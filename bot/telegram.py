@@ -26,7 +26,6 @@ from telegram import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
     Update,
 )
 from telegram.error import (
@@ -495,25 +494,40 @@ class TelegramChannel:
             except BadRequest as error:
                 log.info("could not remove a keyboard in %s: %s", chat_id, error)
             removed.append(message.message_id)
-        if removed:
+        sent: list[tuple[str, int | None]] = []
+        try:
+            for reply in replies:
+                if isinstance(reply, ClearChat):
+                    sent += await self.clear(chat_id, reply)
+                elif isinstance(reply, Choice) and keep is not None and reply.multiple:
+                    await self.bot.edit_message_reply_markup(
+                        chat_id, int(keep), reply_markup=keyboard(reply)
+                    )
+                else:
+                    sent += await self._send(chat_id, reply)
+        finally:
+            # One write for the whole answer, also when a send failed half-way.
             async with self.app.db.write() as session:
-                await chats.keyboard_removed(session, self.channel, chat, removed)
-        for reply in replies:
-            if isinstance(reply, ClearChat):
-                await self.clear(chat_id, reply)
-            elif isinstance(reply, Choice) and keep is not None and reply.multiple:
-                await self.bot.edit_message_reply_markup(
-                    chat_id, int(keep), reply_markup=keyboard(reply)
-                )
-            else:
-                await self._send(chat_id, reply)
+                if removed:
+                    await chats.keyboard_removed(session, self.channel, chat, removed)
+                for message_id, seq in sent:
+                    await chats.record_message(
+                        session,
+                        self.channel,
+                        chat,
+                        message_id,
+                        at=self.app.services.clock(),
+                        from_bot=True,
+                        keyboard_seq=seq,
+                    )
 
-    async def _send(self, chat_id: int, reply: Reply) -> None:
-        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
-        seq: int | None = None
+    async def _send(self, chat_id: int, reply: Reply) -> list[tuple[str, int | None]]:
+        """Sends one reply (in pieces if long); returns the ids sent, with the seq of the
+        question whose buttons the message shows."""
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
         text = reply.text if isinstance(reply, Text | Choice | Prompt) else ""
         if isinstance(reply, Choice):
-            markup, seq = keyboard(reply), reply.seq
+            markup = keyboard(reply)
         elif isinstance(reply, Prompt) and reply.expects is Expect.CONTACT and reply.share:
             markup = ReplyKeyboardMarkup(
                 [[KeyboardButton(reply.share, request_contact=True)]],
@@ -521,25 +535,23 @@ class TelegramChannel:
                 one_time_keyboard=True,
             )
         elif isinstance(reply, Prompt) and reply.actions:
-            markup, seq = buttons(reply.seq, reply.actions), reply.seq
+            markup = buttons(reply.seq, reply.actions)
+        seq = (
+            reply.seq
+            if isinstance(reply, Choice | Prompt) and isinstance(markup, InlineKeyboardMarkup)
+            else None
+        )
         pieces = split(text)
+        sent = []
         for number, piece in enumerate(pieces):
             last = number == len(pieces) - 1
-            sent = await self.bot.send_message(
+            message = await self.bot.send_message(
                 chat_id, piece, reply_markup=markup if last else None
             )
-            async with self.app.db.write() as session:
-                await chats.record_message(
-                    session,
-                    self.channel,
-                    str(chat_id),
-                    str(sent.message_id),
-                    at=self.app.services.clock(),
-                    from_bot=True,
-                    keyboard_seq=seq if last and isinstance(markup, InlineKeyboardMarkup) else None,
-                )
+            sent.append((str(message.message_id), seq if last else None))
+        return sent
 
-    async def clear(self, chat_id: int, reply: ClearChat) -> None:
+    async def clear(self, chat_id: int, reply: ClearChat) -> list[tuple[str, int | None]]:
         """Deletes what Telegram still allows of this chat (both sides, up to 48 hours old) and
         forgets the ids; says how many could not be deleted. The report stays stored."""
         chat = str(chat_id)
@@ -559,8 +571,9 @@ class TelegramChannel:
             await chats.forget_messages(
                 session, self.channel, chat, [m.message_id for m in recorded]
             )
-        if too_old:
-            await self._send(chat_id, Text(reply.partly.format(count=too_old)))
+        if not too_old:
+            return []
+        return await self._send(chat_id, Text(reply.partly.format(count=too_old)))
 
     async def _unreachable(self, chat_id: int) -> None:
         log.info("Telegram chat %s blocked the bot; marked unreachable", chat_id)

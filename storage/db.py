@@ -3,6 +3,8 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -57,6 +59,10 @@ class Database:
         else:
             options["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        # SQLite takes one writer at a time. Writers of this process queue here, in order,
+        # instead of polling SQLite's lock (its busy handler sleeps up to 100 ms a try);
+        # busy_timeout still covers writers in other processes.
+        self._writers = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 

@@ -1,0 +1,215 @@
+"""Inbound Telegram updates through the webhook path: updates per second, and the time from an
+update arriving to its reply reaching the (fake, local) Bot API server, median and p99.
+Measured in the same run against a bare python-telegram-bot handler behind a bare Starlette
+endpoint that does one database write and one reply. Sending limits are lifted on both sides:
+this measures Sigap's own cost, not Telegram's 30 messages a second.
+
+    python3 dev.py bench telegram_webhook [--updates 2000] [--concurrency 50]
+        [--database-url postgresql+psycopg://127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.app import build
+from bot.config import ServerSettings, Settings, TelegramSettings
+from bot.service import Service
+from bot.web import WebServer
+from storage.db import StorageSettings, async_url
+from tests.fakes.telegram import FakeTelegram
+
+SECRET = "bench-secret"
+UNLIMITED = {
+    "messages_per_second": 1000,
+    "chat_messages_per_second": 30,
+    "group_messages_per_minute": 60,
+}
+
+
+async def drive(
+    url: str, updates: list[dict[str, Any]], concurrency: int, headers: dict[str, str]
+) -> tuple[float, dict[int, float]]:
+    """Posts the updates with `concurrency` clients; returns the wall time and, per chat, when
+    its update was sent."""
+    started: dict[int, float] = {}
+    queue = list(reversed(updates))
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            while queue:
+                update = queue.pop()
+                started[update["message"]["chat"]["id"]] = time.monotonic()
+                response = await client.post(url, json=update, headers=headers)
+                response.raise_for_status()
+
+        begin = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.monotonic() - begin, started
+
+
+def latencies(fake: FakeTelegram, started: dict[int, float]) -> list[float]:
+    first_reply: dict[int, float] = {}
+    for call in fake.called("sendMessage"):
+        first_reply.setdefault(int(call.params["chat_id"]), call.at)
+    return [first_reply[chat] - at for chat, at in started.items()]
+
+
+def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, Any]]:
+    return [fake.message(offset + i, "/bantuan", language_code="en") for i in range(count)]
+
+
+async def run_sigap(
+    fake: FakeTelegram, url: str, media: Path, count: int, concurrency: int
+) -> tuple[float, list[float]]:
+    settings = Settings(
+        storage=StorageSettings(url=url, media_dir=media),
+        server=ServerSettings(port=0, public_url="https://bench.invalid"),
+        telegram=TelegramSettings(
+            token=FakeTelegram.TOKEN,
+            base_url=fake.base_url,
+            mode="webhook",
+            secret_token=SECRET,
+            **UNLIMITED,
+        ),
+    )
+    app = await build(settings)
+    service = Service(app)
+    await service.start()
+    try:
+        updates = make_updates(fake, count, offset=1_000_000)
+        wall, started = await drive(
+            service.web.url + "/telegram/webhook",
+            updates,
+            concurrency,
+            {"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+    finally:
+        await service.stop()
+        await app.close()
+    return wall, latencies(fake, started)
+
+
+async def run_bare(
+    fake: FakeTelegram, url: str, count: int, concurrency: int
+) -> tuple[float, list[float]]:
+    """The baseline: python-telegram-bot's Application, one INSERT, one reply."""
+    engine = create_async_engine(async_url(url))
+    metadata = MetaData()
+    table = Table(
+        "bench_bare", metadata, Column("id", Integer, primary_key=True), Column("chat", String(32))
+    )
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.run_sync(metadata.create_all)
+
+    async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        async with engine.begin() as conn:
+            await conn.execute(insert(table).values(chat=str(update.effective_chat.id)))
+        await context.bot.send_message(update.effective_chat.id, "help text")
+
+    application = (
+        Application.builder()
+        .token(FakeTelegram.TOKEN)
+        .base_url(fake.base_url)
+        .updater(None)
+        .connection_pool_size(128)
+        .build()
+    )
+    application.add_handler(TypeHandler(Update, reply))
+
+    async def webhook(request: Request) -> Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+            return Response(status_code=403)
+        await application.process_update(Update.de_json(await request.json(), application.bot))
+        return Response()
+
+    server = WebServer(
+        Starlette(routes=[Route("/hook", webhook, methods=["POST"])]), "127.0.0.1", 0
+    )
+    async with application:
+        await server.start()
+        try:
+            updates = make_updates(fake, count, offset=2_000_000)
+            wall, started = await drive(
+                server.url + "/hook",
+                updates,
+                concurrency,
+                {"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+        finally:
+            await server.stop()
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+    await engine.dispose()
+    return wall, latencies(fake, started)
+
+
+def summary(name: str, count: int, wall: float, times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    figures = {
+        "per_second": count / wall,
+        "median_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+    }
+    print(
+        f"{name:<8} {figures['per_second']:8.0f} updates/s   median {figures['median_ms']:6.1f} ms"
+        f"   p99 {figures['p99_ms']:6.1f} ms"
+    )
+    return figures
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = arguments.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        print(
+            f"{arguments.updates} updates, {arguments.concurrency} at a time, on "
+            f"{url.split(':')[0]}; each update is /bantuan from a new chat"
+        )
+        async with FakeTelegram() as fake:
+            runs: list[tuple[str, Callable[[], Awaitable[tuple[float, list[float]]]]]] = [
+                ("bare", lambda: run_bare(fake, url, arguments.updates, arguments.concurrency)),
+                (
+                    "sigap",
+                    lambda: run_sigap(
+                        fake, url, Path(folder) / "media", arguments.updates, arguments.concurrency
+                    ),
+                ),
+            ]
+            results = {}
+            for name, run in runs:
+                wall, times = await run()
+                results[name] = summary(name, arguments.updates, wall, times)
+    bare, sigap = results["bare"], results["sigap"]
+    print(
+        f"ratio sigap/bare: throughput {sigap['per_second'] / bare['per_second']:.2f}, "
+        f"median latency {sigap['median_ms'] / bare['median_ms']:.2f}, "
+        f"p99 latency {sigap['p99_ms'] / bare['p99_ms']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", default="")
+    asyncio.run(main(parser.parse_args()))
