@@ -70,7 +70,7 @@ def latencies(fake: FakeTelegram, started: dict[int, float]) -> list[float]:
     first_reply: dict[int, float] = {}
     for call in fake.called("sendMessage"):
         first_reply.setdefault(int(call.params["chat_id"]), call.at)
-    return [first_reply[chat] - at for chat, at in started.items()]
+    return [first_reply[chat] - at for chat, at in started.items() if chat in first_reply]
 
 
 def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, Any]]:
@@ -173,7 +173,7 @@ def summary(name: str, count: int, wall: float, times: list[float]) -> dict[str,
     }
     print(
         f"{name:<8} {figures['per_second']:8.0f} updates/s   median {figures['median_ms']:6.1f} ms"
-        f"   p99 {figures['p99_ms']:6.1f} ms"
+        f"   p99 {figures['p99_ms']:6.1f} ms   unanswered {count - len(times)}"
     )
     return figures
 
