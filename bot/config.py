@@ -4,14 +4,23 @@ validated at start so a mistake stops Sigap with a message that names the key.""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from handlers.settings import BotSettings, IntakeSettings
 from storage.db import StorageSettings
+from storage.models import MessageKind
 
 DEFAULT_PATH = Path("config.toml")
 
@@ -21,6 +30,8 @@ ENVIRONMENT = {
     "SIGAP_MEDIA_DIR": ("storage", "media_dir"),
     "SIGAP_TELEGRAM_TOKEN": ("telegram", "token"),
     "SIGAP_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
+    "SIGAP_TWILIO_ACCOUNT_SID": ("whatsapp", "account_sid"),
+    "SIGAP_TWILIO_AUTH_TOKEN": ("whatsapp", "auth_token"),
 }
 
 
@@ -65,6 +76,40 @@ class TelegramSettings(Section):
         return f"{head}/file/bot{tail}" if sep else self.base_url
 
 
+TEMPLATE_KINDS = [kind for kind in MessageKind if kind is not MessageKind.REPLY]
+
+
+class WhatsAppSettings(Section):
+    """`[whatsapp]`: WhatsApp through Twilio."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    account_sid: str = Field(default="", pattern=r"^(AC[0-9a-fA-F]{32})?$")
+    auth_token: str = Field(default="", repr=False)
+    sender: str = Field(default="", alias="from", pattern=r"^(whatsapp:\+[1-9][0-9]{6,14})?$")
+    # The base URL Twilio calls (the reverse proxy's); signatures are checked against it.
+    # Empty: server.public_url.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    api_base_url: str = Field(default="https://api.twilio.com", pattern=r"^https?://[^\s]+$")
+    max_messages_per_second: float = Field(default=80, gt=0, le=1000)
+    # Approved templates (Content SIDs) for messages sent outside the 24-hour window.
+    templates: dict[MessageKind, str] = Field(default_factory=dict)
+
+    @field_validator("templates")
+    @classmethod
+    def _content_sids(cls, templates: dict[MessageKind, str]) -> dict[MessageKind, str]:
+        for kind, sid in templates.items():
+            if kind is MessageKind.REPLY:
+                raise ValueError("no template for replies: they are always inside the window")
+            if not re.fullmatch(r"HX[0-9a-fA-F]{32}", sid):
+                raise ValueError(f"a Content SID (HX and 32 hex digits) for {kind}, not {sid!r}")
+        return templates
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.sender)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,9 +118,20 @@ class Settings(BaseModel):
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
 
     @model_validator(mode="after")
     def _webhook_needs_an_address(self) -> Settings:
+        whatsapp = self.whatsapp
+        if (whatsapp.account_sid or whatsapp.auth_token or whatsapp.sender) and not (
+            whatsapp.enabled
+        ):
+            raise ValueError("whatsapp needs account_sid, auth_token and from, all three")
+        if whatsapp.enabled and not (whatsapp.public_url or self.server.public_url):
+            raise ValueError(
+                "whatsapp needs whatsapp.public_url or server.public_url: Twilio's signatures "
+                "are checked against the address Twilio calls"
+            )
         telegram = self.telegram
         if telegram.enabled and telegram.mode == "webhook":
             if not self.server.public_url:

@@ -9,17 +9,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
+from bot.numbered import render
 from handlers.alerts import alert_text
-from handlers.messages import (
-    Attachment,
-    Choice,
-    ClearChat,
-    Expect,
-    Inbound,
-    Prompt,
-    Reply,
-    Text,
-)
+from handlers.messages import Attachment, Expect, Inbound, Prompt
 from handlers.text import word
 from storage import reports
 from storage.media import MediaProblem
@@ -98,22 +90,3 @@ class Console:
 
     def _write(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
-
-
-def render(reply: Reply) -> str:
-    """A reply as terminal text: choices numbered, hints in brackets. The terminal keeps no
-    chat history to clear."""
-    if isinstance(reply, Text):
-        return f"\n{reply.text}"
-    if isinstance(reply, ClearChat):
-        return ""
-    lines = ["", reply.text]
-    if isinstance(reply, Choice):
-        for number, option in enumerate(reply.options, 1):
-            mark = ""
-            if reply.multiple:
-                mark = "[x] " if option.value in reply.selected else "[ ] "
-            lines.append(f"  {number}. {mark}{option.label}")
-    if reply.hint:
-        lines.append(f"  ({reply.hint})")
-    return "\n".join(lines)

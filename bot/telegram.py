@@ -5,13 +5,12 @@ any Bot API server; TelegramLimiter keeps sending within Telegram's limits."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +42,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
+from bot.delivery import Bucket, ChatLocks
 from handlers.menu import commands
 from handlers.messages import (
     Attachment,
@@ -69,28 +69,6 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64  # bytes
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete messages in private chats this long
 CHECK = "✅ "
-
-
-class Bucket:
-    """A token bucket that hands out reservations: each caller learns how long to wait for its
-    turn, in arrival order, without polling."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-
-    def reserve(self) -> float:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-
-    @property
-    def idle(self) -> bool:
-        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
 
 
 class TelegramLimiter(BaseRateLimiter[None]):
@@ -222,27 +200,6 @@ def split(text: str, limit: int = MAX_TEXT) -> list[str]:
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return [*pieces, text] if text else pieces
-
-
-class ChatLocks:
-    """One lock per chat, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[chat_id]
-            if users == 1:
-                del self._locks[chat_id]
-            else:
-                self._locks[chat_id] = (lock, users - 1)
 
 
 class TelegramChannel:

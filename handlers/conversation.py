@@ -52,6 +52,7 @@ class Conversations:
                 )
                 language = conv.language
                 conv.unreachable_at = None
+                conv.last_inbound_at = now
                 if inbound.message_id is not None:
                     await chats.record_message(
                         session,
@@ -128,7 +129,19 @@ class Conversations:
         in_report = turn.flow is Flow.REPORT
         if command is Word.START and argument.lower() in ("lapor", "report"):
             command = Word.REPORT
-        if command is Word.START:
+        if command is Word.START and turn.conv.opted_out_at is not None:
+            turn.conv.opted_out_at = None
+            turn.say(N_("Messages from us are on again."))
+            await self._resume(turn)
+        elif command is Word.STOP:
+            turn.conv.opted_out_at = turn.now
+            turn.say(
+                N_(
+                    "You will get no more messages from us, only answers when you write to "
+                    "us. Send MULAI LAGI to get messages again."
+                )
+            )
+        elif command is Word.START:
             if in_report:
                 turn.say(N_("You have an unfinished report. Let's continue where you left off."))
                 await self.report.ask(turn)
@@ -177,7 +190,14 @@ class Conversations:
                         "within 48 hours). Please delete this chat yourself: press and hold "
                         "the chat, then Delete."
                     )
-                )
+                ),
+                cannot=turn.t(
+                    N_(
+                        "I cannot delete messages here. For your safety, please delete this "
+                        "chat yourself: press and hold the chat, then Delete. Your report stays "
+                        "safely stored."
+                    )
+                ),
             )
         )
 

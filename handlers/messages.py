@@ -101,9 +101,11 @@ class Prompt:
 @dataclass(frozen=True)
 class ClearChat:
     """Asks the channel to delete this conversation's messages from the chat, as far as it
-    can. `partly` (with {count} filled in) is said when some could not be deleted."""
+    can. `partly` (with {count} filled in) is said when some could not be deleted; `cannot`
+    by a channel that cannot delete messages at all."""
 
     partly: str
+    cannot: str
 
 
 Reply = Text | Choice | Prompt | ClearChat

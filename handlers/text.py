@@ -35,6 +35,7 @@ class Word(StrEnum):
     SKIP = "skip"
     DONE = "done"
     CLEAR = "clear"
+    STOP = "stop"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -64,6 +65,8 @@ WORDS: dict[str, Word] = {
     "done": Word.DONE,
     "hapus": Word.CLEAR,
     "clear": Word.CLEAR,
+    "berhenti": Word.STOP,
+    "stop": Word.STOP,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -76,6 +79,7 @@ COMMANDS = {
     Word.HELP,
     Word.CANCEL,
     Word.CLEAR,
+    Word.STOP,
 }
 
 

@@ -167,6 +167,10 @@ class Conversation(SQLModel, table=True):
     # Set when the channel says the chat cannot be reached (Telegram: the bot was blocked);
     # cleared when the chat writes again.
     unreachable_at: datetime | None = utc_column(nullable=True)
+    # The last message from the chat: WhatsApp allows free-form messages for 24 hours after it.
+    last_inbound_at: datetime | None = utc_column(nullable=True)
+    # Set when the chat asked for no more messages (STOP / BERHENTI) except direct replies.
+    opted_out_at: datetime | None = utc_column(nullable=True)
 
 
 class Report(SQLModel, table=True):
@@ -277,6 +281,45 @@ class ChatMessage(SQLModel, table=True):
     from_bot: bool
     # The question (its seq) whose buttons this message still shows; None once answered.
     keyboard_seq: int | None = None
+
+
+class MessageKind(StrEnum):
+    """Why a message is sent; outside WhatsApp's 24-hour window each kind needs a template."""
+
+    REPLY = "reply"
+    ALERT = "alert"
+    FOLLOWUP = "followup"
+    REPORT_UPDATE = "report_update"
+    BROADCAST = "broadcast"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+
+
+class Outbox(SQLModel, table=True):
+    """A message the system sends, with its delivery state: a row first, then delivery."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    channel: Channel = enum_column(Channel)
+    address: str = Field(max_length=128, index=True)
+    kind: MessageKind = enum_column(MessageKind)
+    text: str
+    # A template (WhatsApp Content SID) and its variables, when sent outside the window.
+    template: str | None = Field(default=None, max_length=64)
+    variables: dict[str, Any] = json_column()
+    state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING, index=True)
+    attempts: int = 0
+    provider_id: str | None = Field(default=None, max_length=64, index=True)
+    error_code: str | None = Field(default=None, max_length=16)
+    error: str | None = Field(default=None, max_length=500)
 
 
 class Counter(SQLModel, table=True):

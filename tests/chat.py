@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.app import App
-from bot.console import render
+from bot.numbered import render
 from handlers.messages import Attachment, Choice, Inbound, Location, Press, Prompt, Reply
 from storage.models import Channel
 
