@@ -12,6 +12,7 @@ from starlette.routing import Route
 from bot import scheduler, web
 from bot.app import App
 from bot.telegram import TelegramChannel
+from bot.whatsapp import WhatsAppChannel
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,16 @@ Configure one in config.toml (see config.example.toml), for example Telegram:
 
     [telegram]
     token = "123456:ABC..."        # from @BotFather; or set SIGAP_TELEGRAM_TOKEN
+
+or WhatsApp through Twilio:
+
+    [whatsapp]
+    account_sid = "AC..."
+    auth_token = "..."             # or set SIGAP_TWILIO_AUTH_TOKEN
+    from = "whatsapp:+14155238886"
+
+    [server]
+    public_url = "https://sigap.example.org"   # where Twilio reaches /whatsapp/inbound
 
 To try the conversation without any channel, run `sigap chat`."""
 
@@ -37,13 +48,21 @@ class Service:
             if settings.telegram.enabled
             else None
         )
-        if self.telegram is None:
+        self.whatsapp = (
+            WhatsAppChannel(app, settings.whatsapp, settings.server)
+            if settings.whatsapp.enabled
+            else None
+        )
+        if self.telegram is None and self.whatsapp is None:
             raise NoChannel(NO_CHANNEL)
         routes = []
-        if settings.telegram.mode == "webhook":
+        if self.telegram is not None and settings.telegram.mode == "webhook":
             routes.append(
                 Route(settings.telegram.webhook_path, self.telegram.webhook, methods=["POST"])
             )
+        if self.whatsapp is not None:
+            routes.append(Route("/whatsapp/inbound", self.whatsapp.inbound, methods=["POST"]))
+            routes.append(Route("/whatsapp/status", self.whatsapp.status, methods=["POST"]))
         self.web = web.WebServer(
             web.create(routes, self.health), settings.server.host, settings.server.port
         )
@@ -54,11 +73,15 @@ class Service:
         parts = {"database": await self.app.db.ping()}
         if self.telegram is not None:
             parts["telegram"] = self.telegram.up
+        if self.whatsapp is not None:
+            parts["whatsapp"] = self.whatsapp.up
         return parts
 
     async def start(self) -> None:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
         self.scheduler.start()
+        if self.whatsapp is not None:
+            await self.whatsapp.start()
         if self.telegram is not None:
             await self.telegram.start()
 
@@ -67,7 +90,9 @@ class Service:
         scheduler: nothing half-handled is left behind."""
         if self.telegram is not None:
             await self.telegram.stop()
-        await self.web.stop()
+        await self.web.stop()  # finishes the webhook requests in hand
+        if self.whatsapp is not None:
+            await self.whatsapp.stop()
         self.scheduler.shutdown(wait=False)
 
     def _failed(self, starting: asyncio.Task[None]) -> None:

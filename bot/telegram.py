@@ -42,7 +42,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
-from bot.delivery import Bucket, ChatLocks
+from bot.delivery import Bucket, ChatLocks, split
 from handlers.menu import commands
 from handlers.messages import (
     Attachment,
@@ -189,17 +189,6 @@ def pressed(data: str | None) -> Press:
     """The button's question and value; an unreadable one reads as a stale button."""
     seq, _, value = (data or "").partition(":")
     return Press(int(seq), value) if seq.isdigit() else Press(-1, value)
-
-
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Text in pieces Telegram accepts, cut at paragraph, line or word ends where possible."""
-    pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " "))
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return [*pieces, text] if text else pieces
 
 
 class TelegramChannel:
@@ -498,7 +487,7 @@ class TelegramChannel:
             if isinstance(reply, Choice | Prompt) and isinstance(markup, InlineKeyboardMarkup)
             else None
         )
-        pieces = split(text)
+        pieces = split(text, MAX_TEXT)
         sent = []
         for number, piece in enumerate(pieces):
             last = number == len(pieces) - 1

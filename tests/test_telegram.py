@@ -20,8 +20,9 @@ from telegram import Update
 
 from bot.app import App
 from bot.config import ServerSettings, Settings, TelegramSettings
+from bot.delivery import split
 from bot.service import Service
-from bot.telegram import TelegramChannel, TelegramLimiter, callback_data, split
+from bot.telegram import TelegramChannel, TelegramLimiter, callback_data
 from storage import conversations
 from storage.models import Channel, Media, Report
 from tests.conftest import Clock
@@ -390,8 +391,8 @@ async def test_callback_data_stays_within_64_bytes() -> None:
 
 def test_long_text_is_split_at_paragraphs() -> None:
     text = ("a" * 3000) + "\n\n" + ("b" * 3000)
-    assert split(text) == ["a" * 3000, "b" * 3000]
-    assert all(len(p) <= 4096 for p in split("c" * 10_000))
+    assert split(text, 4096) == ["a" * 3000, "b" * 3000]
+    assert all(len(p) <= 4096 for p in split("c" * 10_000, 4096))
 
 
 async def test_commands_are_registered_in_both_languages(

@@ -1,0 +1,318 @@
+"""The WhatsApp channel through Twilio: signed webhooks in, twilio's async REST client out
+(routed to `api_base_url`), numbered choices, the 24-hour window, delivery states."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.app import App
+from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
+from bot.delivery import Bucket, ChatLocks, split
+from bot.numbered import render
+from handlers.messages import Attachment, Inbound, Location, Reply
+from storage import chats, conversations, outbox
+from storage.media import MediaProblem
+from storage.models import Channel, MessageKind, Outbox, OutboxState
+
+log = logging.getLogger(__name__)
+
+TWILIO = "https://api.twilio.com"
+MAX_BODY = 1600  # characters Twilio accepts in one WhatsApp message body
+WINDOW_HOURS = 24
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Twilio error codes that no retry can fix.
+INVALID_NUMBER, OUTSIDE_WINDOW, OPTED_OUT = 21211, 63016, 21610
+STATUSES = {
+    "queued": OutboxState.SENT,
+    "accepted": OutboxState.SENT,
+    "sending": OutboxState.SENT,
+    "sent": OutboxState.SENT,
+    "delivered": OutboxState.DELIVERED,
+    "read": OutboxState.READ,
+    "failed": OutboxState.FAILED,
+    "undelivered": OutboxState.UNDELIVERED,
+}
+
+
+class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """twilio's aiohttp client, sending what it addresses to api.twilio.com to the configured
+    `api_base_url` instead (a Twilio-compatible endpoint, an egress proxy, a test server)."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(timeout=15)
+        self.base_url = base_url.rstrip("/")
+
+    async def request(
+        self, method: str, url: str, *args: Any, auth: tuple[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        if url.startswith(TWILIO):
+            url = self.base_url + url.removeprefix(TWILIO)
+        headers = dict(kwargs.pop("headers", None) or {})
+        if auth is not None:  # aiohttp deprecates auth=; the header is the same
+            headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
+        return await super().request(method, url, *args, headers=headers, **kwargs)
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+    permanent: bool
+
+
+def number(address: str) -> str:
+    return address.removeprefix("whatsapp:")
+
+
+class WhatsAppChannel:
+    channel = Channel.WHATSAPP
+
+    def __init__(
+        self,
+        app: App,
+        settings: WhatsAppSettings,
+        server: ServerSettings,
+        *,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.public_url = (settings.public_url or server.public_url).rstrip("/")
+        self.validator = RequestValidator(settings.auth_token)
+        self.http = RoutedHttpClient(settings.api_base_url)
+        self.client = Client(settings.account_sid, settings.auth_token, http_client=self.http)
+        self.bucket = Bucket(
+            settings.max_messages_per_second, burst=max(1.0, settings.max_messages_per_second / 10)
+        )
+        self.sleep = sleep
+        self.max_retries = 5
+        self.up = True
+        self._locks = ChatLocks()
+
+    async def start(self) -> None:
+        missing = [kind.value for kind in TEMPLATE_KINDS if kind not in self.settings.templates]
+        if missing:
+            log.warning(
+                "WhatsApp: no template for %s in [whatsapp.templates]: such messages to anyone "
+                "who has not written in the last 24 hours will fail (recorded in the outbox)",
+                ", ".join(missing),
+            )
+        log.info("WhatsApp: receiving at %s/whatsapp/inbound", self.public_url)
+
+    async def stop(self) -> None:
+        await self.http.close()
+
+    # Inbound.
+
+    async def _form(self, request: Request) -> dict[str, str] | None:
+        """The form fields, if the request is signed by Twilio for the public address."""
+        form = await request.form()
+        params = {key: str(value) for key, value in form.multi_items()}
+        url = self.public_url + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        signature = request.headers.get("X-Twilio-Signature", "")
+        return params if self.validator.validate(url, params, signature) else None
+
+    async def inbound(self, request: Request) -> Response:
+        """POST /whatsapp/inbound. Answered after the message is handled and answered, so
+        Twilio retries what was not handled; a retry is recognised by its MessageSid."""
+        params = await self._form(request)
+        if params is None:
+            return Response("forbidden", status_code=403)
+        sender = number(params.get("From", ""))
+        if not sender.startswith("+"):
+            return twiml()  # understood, not for us: 200 so Twilio stops retrying
+        message = Inbound(
+            self.channel,
+            sender,
+            text=(params.get("ButtonPayload") or params.get("Body") or "").strip() or None,
+            location=location(params),
+            media=tuple(await self._media(params)),
+            known_phone=sender,
+            key=params.get("MessageSid") or None,
+        )
+        async with self._locks.hold(sender):
+            outcome = await self.app.conversations.handle(message)
+            if not outcome.duplicate:
+                await self.reply(sender, outcome.replies)
+        return twiml()
+
+    async def status(self, request: Request) -> Response:
+        """POST /whatsapp/status: Twilio's delivery reports. Unknown messages get 200 too."""
+        params = await self._form(request)
+        if params is None:
+            return Response("forbidden", status_code=403)
+        state = STATUSES.get(params.get("MessageStatus", ""))
+        sid = params.get("MessageSid", "")
+        if state is not None and sid:
+            async with self.app.db.write() as session:
+                await outbox.provider_status(
+                    session,
+                    self.channel,
+                    sid,
+                    state,
+                    at=self.app.services.clock(),
+                    error_code=params.get("ErrorCode") or None,
+                )
+        return Response(status_code=200)
+
+    async def _media(self, params: dict[str, str]) -> list[Attachment]:
+        count = int(params.get("NumMedia", "0") or 0)
+        return [await self._download(params.get(f"MediaUrl{i}", "")) for i in range(count)]
+
+    async def _download(self, url: str) -> Attachment:
+        """Fetches a file with the account's credentials, stopping at the size limit."""
+        limit = self.app.services.media.max_bytes
+        auth = (self.settings.account_sid, self.settings.auth_token)
+        try:
+            async with (
+                httpx.AsyncClient(auth=auth, follow_redirects=True, timeout=30) as client,
+                client.stream("GET", url) as response,
+            ):
+                response.raise_for_status()
+                declared = int(response.headers.get("Content-Length") or 0)
+                if declared > limit:
+                    return Attachment(None, problem=MediaProblem.TOO_LARGE)
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > limit:
+                        return Attachment(None, problem=MediaProblem.TOO_LARGE)
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("could not fetch WhatsApp media: %s", error)
+            return Attachment(None, problem=MediaProblem.UNREADABLE)
+        return Attachment(bytes(data))
+
+    # Outbound.
+
+    async def reply(self, to: str, replies: Sequence[Reply]) -> None:
+        """A direct answer: always inside the window, sent even to a chat that opted out.
+        All replies go as one message (WhatsApp does not keep separate ones in order)."""
+        text = "\n\n".join(render(r).strip() for r in replies if render(r).strip())
+        for piece in split(text, MAX_BODY):
+            await self.send(to, piece, MessageKind.REPLY)
+
+    async def notify(
+        self, to: str, text: str, kind: MessageKind, variables: dict[str, str] | None = None
+    ) -> Outbox | None:
+        """A message the system sends on its own: free-form inside the 24-hour window, the
+        kind's template outside it; nothing to a number that opted out (None)."""
+        async with self.app.db.read() as session:
+            conv = await conversations.find(session, self.channel, to)
+        if conv is not None and conv.opted_out_at is not None:
+            return None
+        now = self.app.services.clock()
+        last = conv.last_inbound_at if conv is not None else None
+        if last is not None and (now - last).total_seconds() < WINDOW_HOURS * 3600:
+            rows = [await self.send(to, piece, kind) for piece in split(text, MAX_BODY)]
+            return rows[-1]
+        template = self.settings.templates.get(kind)
+        if template is None:
+            log.warning("WhatsApp: no template for %s; message to %s not sent", kind, to)
+            async with self.app.db.write() as session:
+                return await outbox.record(
+                    session,
+                    self.channel,
+                    to,
+                    kind,
+                    text,
+                    at=now,
+                    state=OutboxState.FAILED,
+                    error_code="no_template",
+                    error=f"outside the 24-hour window and no [whatsapp.templates] {kind}",
+                )
+        return await self.send(to, text, kind, template=template, variables=variables or {})
+
+    async def send(
+        self,
+        to: str,
+        text: str,
+        kind: MessageKind,
+        *,
+        template: str | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> Outbox:
+        """Sends one message within the rate limit, retrying 429, 5xx and time-outs with
+        backoff; records the result in the outbox."""
+        arguments: dict[str, Any] = {
+            "from_": self.settings.sender,
+            "to": f"whatsapp:{to}",
+            "status_callback": f"{self.public_url}/whatsapp/status",
+        }
+        if template is not None:
+            arguments["content_sid"] = template
+            arguments["content_variables"] = json.dumps(variables or {})
+        else:
+            arguments["body"] = text
+        failure: Failure | None = None
+        sid: str | None = None
+        for attempt in range(self.max_retries + 1):
+            wait = self.bucket.reserve()
+            if wait > 0:
+                await self.sleep(wait)
+            try:
+                message = await self.client.messages.create_async(**arguments)
+                sid, failure = str(message.sid), None
+                break
+            except TwilioRestException as error:
+                failure = Failure(
+                    str(error.code),
+                    str(error.msg),
+                    error.status not in (429,) and error.status < 500,
+                )
+            except (aiohttp.ClientError, TimeoutError) as error:
+                failure = Failure("network", str(error) or type(error).__name__, False)
+            if failure.permanent or attempt == self.max_retries:
+                break
+            delay = min(30.0, 0.5 * 2**attempt)
+            log.warning("WhatsApp send failed (%s); retrying in %.1fs", failure.message, delay)
+            await self.sleep(delay)
+        now = self.app.services.clock()
+        async with self.app.db.write() as session:
+            if failure is not None and failure.code == str(OPTED_OUT):
+                conv = await conversations.find(session, self.channel, to)
+                if conv is not None:
+                    conv.opted_out_at = now
+                    session.add(conv)
+            if failure is not None and failure.code == str(INVALID_NUMBER):
+                await chats.mark_unreachable(session, self.channel, to, now)
+            return await outbox.record(
+                session,
+                self.channel,
+                to,
+                kind,
+                text,
+                at=now,
+                state=OutboxState.SENT if failure is None else OutboxState.FAILED,
+                provider_id=sid,
+                template=template,
+                variables=variables,
+                error_code=failure.code if failure else None,
+                error=failure.message[:500] if failure else None,
+            )
+
+
+def location(params: dict[str, str]) -> Location | None:
+    try:
+        return Location(float(params["Latitude"]), float(params["Longitude"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def twiml() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")

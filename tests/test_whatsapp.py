@@ -1,0 +1,394 @@
+"""The WhatsApp channel: signed requests built with twilio's RequestValidator, replies through
+twilio's real async client to a fake Twilio server that checks them against Twilio's
+published API description."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlmodel import select
+from twilio.request_validator import RequestValidator
+
+from bot.app import App
+from bot.config import ServerSettings, WhatsAppSettings
+from bot.service import Service
+from storage import conversations
+from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report
+from tests.conftest import Clock
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+PUBLIC = "https://sigap.example.org"
+SANDBOX = "whatsapp:+14155238886"
+RESIDENT = "+6281234567890"
+ALERT_TEMPLATE = "HX" + "a1" * 16
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio() as fake:
+        yield fake
+
+
+class WhatsApp:
+    """A resident's phone: sends signed webhooks, reads what Twilio was asked to send."""
+
+    def __init__(self, service: Service, twilio: FakeTwilio, number: str = RESIDENT) -> None:
+        self.service = service
+        self.twilio = twilio
+        self.number = number
+        self.sids = iter(range(1, 1_000_000))
+        self.http = httpx.AsyncClient()
+
+    async def post(
+        self, path: str, params: dict[str, str], *, signature: str | None = "public"
+    ) -> httpx.Response:
+        headers = {}
+        if signature == "public":
+            signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + path, params)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return await self.http.post(self.service.web.url + path, data=params, headers=headers)
+
+    def message(self, body: str = "", **extra: str) -> dict[str, str]:
+        return {
+            "MessageSid": f"SM{next(self.sids):032x}",
+            "AccountSid": ACCOUNT_SID,
+            "From": f"whatsapp:{self.number}",
+            "To": SANDBOX,
+            "Body": body,
+            "NumMedia": "0",
+            "WaId": self.number.lstrip("+"),
+            "ProfileName": "Siti",
+            **extra,
+        }
+
+    async def send(self, body: str = "", **extra: str) -> str:
+        """Sends a message and returns what the bot answered to it."""
+        before = len(self.twilio.to(self.number))
+        response = await self.post("/whatsapp/inbound", self.message(body, **extra))
+        assert response.status_code == 200, response.text
+        return "\n".join(self.twilio.bodies(self.number)[before:])
+
+
+@pytest.fixture
+async def service(app: App, twilio: FakeTwilio) -> AsyncIterator[Service]:
+    app.settings = app.settings.model_copy(
+        update={
+            "whatsapp": WhatsAppSettings.model_validate(
+                {
+                    "account_sid": ACCOUNT_SID,
+                    "auth_token": AUTH_TOKEN,
+                    "from": SANDBOX,
+                    "api_base_url": twilio.base_url,
+                    "templates": {"alert": ALERT_TEMPLATE},
+                }
+            ),
+            "server": ServerSettings(port=0, public_url=PUBLIC),
+        }
+    )
+    running = Service(app)
+    await running.start()
+    assert running.whatsapp is not None
+
+    async def no_wait(_seconds: float) -> None:
+        pass
+
+    running.whatsapp.sleep = no_wait
+    yield running
+    await running.stop()
+    assert twilio.contract_violations == []
+
+
+@pytest.fixture
+async def phone(service: Service, twilio: FakeTwilio) -> AsyncIterator[WhatsApp]:
+    resident = WhatsApp(service, twilio)
+    yield resident
+    await resident.http.aclose()
+
+
+async def test_a_resident_reports_on_whatsapp_in_indonesian(
+    phone: WhatsApp, app: App, twilio: FakeTwilio
+) -> None:
+    answer = await phone.send("halo")
+    assert "Selamat datang" in answer and "1. Laporkan tawaran kerja" in answer
+    assert "Balas dengan angka 1 sampai 5." in answer
+    assert "anonim" in await phone.send("LAPOR")
+    for body in [
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "1 3",
+        "Pak Budi",
+        "lewati",
+        "0812-3456-7890",
+        "lewati",
+        STORY,
+        "selesai",
+        "2",
+    ]:
+        await phone.send(body)
+    answer = await phone.send("1")
+    assert re.search(r"Nomor laporan Anda: BTN-2026-00001", answer)
+    assert "HAPUS" in answer
+    async with app.db.read() as session:
+        (report,) = (await session.exec(select(Report))).all()
+    assert report.channel is Channel.WHATSAPP and report.sender == RESIDENT
+    assert report.red_flags == ["upfront_fees", "unofficial_route"]
+    (first, *_rest) = twilio.to(RESIDENT)
+    assert first.params["From"] == SANDBOX and first.params["To"] == f"whatsapp:{RESIDENT}"
+    assert first.params["StatusCallback"] == f"{PUBLIC}/whatsapp/status"
+
+
+async def test_a_resident_reports_in_english_and_shares_their_number(
+    phone: WhatsApp, app: App
+) -> None:
+    await phone.send("LANGUAGE en")
+    assert "Do you want to stay anonymous?" in await phone.send("REPORT")
+    for body in [
+        "2",
+        "1",
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "done",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        STORY,
+        "done",
+        "2",
+    ]:
+        await phone.send(body)
+    answer = await phone.send("")  # an empty message changes nothing
+    assert "This number: +6281234567890" in answer
+    assert "Please check your report" in await phone.send("1")
+    await phone.send("1")
+    async with app.db.read() as session:
+        (report,) = (await session.exec(select(Report))).all()
+    assert report.contact_phone == RESIDENT and report.language == "en"
+
+
+async def test_forged_unsigned_and_internal_url_signatures_are_refused(
+    phone: WhatsApp, twilio: FakeTwilio, app: App
+) -> None:
+    params = phone.message("LAPOR")
+    internal = phone.service.web.url + "/whatsapp/inbound"
+    wrong = RequestValidator(AUTH_TOKEN).compute_signature(internal, params)
+    forged = RequestValidator("someone-else").compute_signature(
+        PUBLIC + "/whatsapp/inbound", params
+    )
+    for signature in (None, "", forged, wrong):
+        response = await phone.post("/whatsapp/inbound", params, signature=signature)
+        assert response.status_code == 403
+    tampered = {**params, "Body": "STATUS"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + "/whatsapp/inbound", params)
+    response = await phone.post("/whatsapp/inbound", tampered, signature=signature)
+    assert response.status_code == 403
+    assert twilio.messages == []
+    async with app.db.read() as session:
+        assert await conversations.find(session, Channel.WHATSAPP, RESIDENT) is None
+
+
+async def test_a_replayed_message_is_handled_once(phone: WhatsApp, twilio: FakeTwilio) -> None:
+    params = phone.message("LAPOR")
+    for _ in range(3):
+        response = await phone.post("/whatsapp/inbound", params)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/xml")
+    assert len(twilio.to(RESIDENT)) == 1
+
+
+async def test_numbered_and_multiple_choices_with_bad_numbers(phone: WhatsApp) -> None:
+    await phone.send("LANGUAGE en")
+    await phone.send("REPORT")
+    assert "7 is not one of the options: choose from 1 to 2." in await phone.send("7")
+    for body in ["1", "4", "1", "2", "1", "1", "1"]:
+        await phone.send(body)
+    answer = await phone.send("1,99")
+    assert "99 is not one of the options: choose from 1 to 9." in answer
+    assert "Which of these happened?" in answer
+    assert "recruiter's name" in await phone.send("1, 5 9")
+
+
+async def test_photos_are_downloaded_with_the_account_credentials(
+    phone: WhatsApp, twilio: FakeTwilio, app: App
+) -> None:
+    await phone.send("LANGUAGE en")
+    for body in [
+        "REPORT",
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "done",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        STORY,
+    ]:
+        await phone.send(body)
+    url = twilio.add_media(PNG, "image/png")
+    answer = await phone.send(NumMedia="1", MediaUrl0=url, MediaContentType0="image/png")
+    assert "1 file(s) received" in answer
+    gone = twilio.add_media(PNG, "image/png")
+    twilio.refuse_media(gone)
+    answer = await phone.send(NumMedia="1", MediaUrl0=gone, MediaContentType0="image/png")
+    assert "I could not read that file." in answer
+    big = twilio.add_media(b"\xff\xd8\xff" + b"0" * (21 * 1024 * 1024), "image/jpeg")
+    answer = await phone.send(NumMedia="1", MediaUrl0=big, MediaContentType0="image/jpeg")
+    assert "That file is too large" in answer
+    async with app.db.read() as session:
+        (media,) = (await session.exec(select(Media))).all()
+    assert media.content_type == "image/png"
+
+
+async def test_a_shared_location_answers_where(phone: WhatsApp, app: App) -> None:
+    await phone.send("LANGUAGE en")
+    for body in [
+        "REPORT",
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "done",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        STORY,
+        "done",
+    ]:
+        await phone.send(body)
+    answer = await phone.send(Latitude="1.0587", Longitude="104.4845", Address="Tanjung Uban")
+    assert "Please check your report" in answer and "1.05870, 104.48450" in answer
+
+
+async def test_long_answers_are_split_to_fit_whatsapp(phone: WhatsApp, twilio: FakeTwilio) -> None:
+    await phone.send("LANGUAGE en")
+    await phone.send("HELP")
+    assert all(len(m.params.get("Body", "")) <= 1600 for m in twilio.messages)
+
+
+async def test_the_24_hour_window_decides_free_text_or_template(
+    phone: WhatsApp, service: Service, twilio: FakeTwilio, clock: Clock, app: App
+) -> None:
+    whatsapp = service.whatsapp
+    assert whatsapp is not None
+    await phone.send("halo")
+    inside = await whatsapp.notify(RESIDENT, "New report BTN-2026-00001", MessageKind.ALERT)
+    assert inside is not None and inside.state is OutboxState.SENT
+    assert twilio.messages[-1].params["Body"] == "New report BTN-2026-00001"
+
+    clock.advance(hours=25)
+    outside = await whatsapp.notify(
+        RESIDENT, "New report BTN-2026-00002", MessageKind.ALERT, {"1": "BTN-2026-00002"}
+    )
+    assert outside is not None and outside.state is OutboxState.SENT
+    last = twilio.messages[-1].params
+    assert last["ContentSid"] == ALERT_TEMPLATE and "Body" not in last
+    assert last["ContentVariables"] == '{"1": "BTN-2026-00002"}'
+
+    sent = len(twilio.messages)
+    missing = await whatsapp.notify(RESIDENT, "Follow-up", MessageKind.FOLLOWUP)
+    assert missing is not None and missing.state is OutboxState.FAILED
+    assert missing.error_code == "no_template" and "followup" in (missing.error or "")
+    assert len(twilio.messages) == sent
+
+
+async def test_status_callbacks_update_the_delivery_state(
+    phone: WhatsApp, twilio: FakeTwilio, app: App
+) -> None:
+    await phone.send("halo")
+    sid = twilio.messages[-1].sid
+    for status in ("sent", "delivered", "sent", "read"):  # a late "sent" changes nothing
+        response = await phone.post(
+            "/whatsapp/status", {"MessageSid": sid, "MessageStatus": status}
+        )
+        assert response.status_code == 200
+    async with app.db.read() as session:
+        (row,) = (await session.exec(select(Outbox))).all()
+    assert row.state is OutboxState.READ and row.kind is MessageKind.REPLY
+    unknown = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "delivered"}
+    assert (await phone.post("/whatsapp/status", unknown)).status_code == 200
+    failed = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "63016"}
+    assert (await phone.post("/whatsapp/status", failed, signature=None)).status_code == 403
+
+
+async def test_permanent_errors_are_recorded_and_transient_ones_retried(
+    phone: WhatsApp, service: Service, twilio: FakeTwilio, app: App
+) -> None:
+    whatsapp = service.whatsapp
+    assert whatsapp is not None
+    await phone.send("halo")
+    twilio.fail(status=429, code=20429, message="Too Many Requests")
+    twilio.fail(status=503, code=20503, message="Service Unavailable")
+    row = await whatsapp.notify(RESIDENT, "retried", MessageKind.REPORT_UPDATE)
+    assert row is not None and row.state is OutboxState.SENT
+    assert twilio.bodies(RESIDENT)[-1] == "retried"
+
+    for code in (21211, 63016):
+        attempts = len(twilio.attempts)
+        twilio.fail(status=400, code=code, message="no")
+        row = await whatsapp.notify(RESIDENT, f"code {code}", MessageKind.REPORT_UPDATE)
+        assert row is not None and row.state is OutboxState.FAILED
+        assert row.error_code == str(code)
+        assert len(twilio.attempts) == attempts + 1  # not retried
+    async with app.db.read() as session:
+        conv = await conversations.find(session, Channel.WHATSAPP, RESIDENT)
+    assert conv is not None and conv.unreachable_at is not None
+
+
+async def test_stop_and_start_are_confirmed_and_respected(
+    phone: WhatsApp, service: Service, twilio: FakeTwilio
+) -> None:
+    whatsapp = service.whatsapp
+    assert whatsapp is not None
+    answer = await phone.send("BERHENTI")
+    assert "Anda tidak akan menerima pesan lagi dari kami" in answer
+    assert await whatsapp.notify(RESIDENT, "broadcast", MessageKind.BROADCAST) is None
+    assert "broadcast" not in twilio.bodies(RESIDENT)
+    # Direct replies still come.
+    assert "Anda belum pernah mengirim laporan" in await phone.send("STATUS")
+    assert "Pesan dari kami aktif kembali." in await phone.send("MULAI LAGI")
+    row = await whatsapp.notify(RESIDENT, "broadcast", MessageKind.BROADCAST)
+    assert row is not None and twilio.bodies(RESIDENT)[-1] == "broadcast"
+    answer = await phone.send("STOP")
+    assert "Anda tidak akan menerima pesan lagi" in answer
+
+
+async def test_a_recipient_who_opted_out_at_twilio_is_not_sent_to_again(
+    phone: WhatsApp, service: Service, twilio: FakeTwilio
+) -> None:
+    whatsapp = service.whatsapp
+    assert whatsapp is not None
+    await phone.send("halo")
+    twilio.fail(status=400, code=21610, message="Attempt to send to unsubscribed recipient")
+    row = await whatsapp.notify(RESIDENT, "one", MessageKind.BROADCAST)
+    assert row is not None and row.error_code == "21610"
+    assert await whatsapp.notify(RESIDENT, "two", MessageKind.BROADCAST) is None
+
+
+async def test_health_reports_whatsapp(phone: WhatsApp, service: Service) -> None:
+    response = await phone.http.get(service.web.url + "/healthz")
+    assert response.json() == {"database": "up", "whatsapp": "up"}
