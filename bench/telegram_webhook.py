@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
@@ -29,6 +26,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bench.common import Post, drive, latencies, ratios, summary
 from bot.app import build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.service import Service
@@ -44,33 +42,13 @@ UNLIMITED = {
 }
 
 
-async def drive(
-    url: str, updates: list[dict[str, Any]], concurrency: int, headers: dict[str, str]
-) -> tuple[float, dict[int, float]]:
-    """Posts the updates with `concurrency` clients; returns the wall time and, per chat, when
-    its update was sent."""
-    started: dict[int, float] = {}
-    queue = list(reversed(updates))
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
-            while queue:
-                update = queue.pop()
-                started[update["message"]["chat"]["id"]] = time.monotonic()
-                response = await client.post(url, json=update, headers=headers)
-                response.raise_for_status()
-
-        begin = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.monotonic() - begin, started
+def replies(fake: FakeTelegram) -> list[tuple[Hashable, float]]:
+    return [(int(call.params["chat_id"]), call.at) for call in fake.called("sendMessage")]
 
 
-def latencies(fake: FakeTelegram, started: dict[int, float]) -> list[float]:
-    first_reply: dict[int, float] = {}
-    for call in fake.called("sendMessage"):
-        first_reply.setdefault(int(call.params["chat_id"]), call.at)
-    return [first_reply[chat] - at for chat, at in started.items() if chat in first_reply]
+def requests(updates: list[dict[str, Any]]) -> list[Post]:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    return [(u["message"]["chat"]["id"], {"json": u, "headers": headers}) for u in updates]
 
 
 def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, Any]]:
@@ -97,15 +75,12 @@ async def run_sigap(
     try:
         updates = make_updates(fake, count, offset=1_000_000)
         wall, started = await drive(
-            service.web.url + "/telegram/webhook",
-            updates,
-            concurrency,
-            {"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            service.web.url + "/telegram/webhook", requests(updates), concurrency
         )
     finally:
         await service.stop()
         await app.close()
-    return wall, latencies(fake, started)
+    return wall, latencies(started, replies(fake))
 
 
 async def run_bare(
@@ -150,32 +125,13 @@ async def run_bare(
         await server.start()
         try:
             updates = make_updates(fake, count, offset=2_000_000)
-            wall, started = await drive(
-                server.url + "/hook",
-                updates,
-                concurrency,
-                {"X-Telegram-Bot-Api-Secret-Token": SECRET},
-            )
+            wall, started = await drive(server.url + "/hook", requests(updates), concurrency)
         finally:
             await server.stop()
     async with engine.begin() as conn:
         await conn.run_sync(metadata.drop_all)
     await engine.dispose()
-    return wall, latencies(fake, started)
-
-
-def summary(name: str, count: int, wall: float, times: list[float]) -> dict[str, float]:
-    ordered = sorted(times)
-    figures = {
-        "per_second": count / wall,
-        "median_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
-    }
-    print(
-        f"{name:<8} {figures['per_second']:8.0f} updates/s   median {figures['median_ms']:6.1f} ms"
-        f"   p99 {figures['p99_ms']:6.1f} ms   unanswered {count - len(times)}"
-    )
-    return figures
+    return wall, latencies(started, replies(fake))
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -199,12 +155,7 @@ async def main(arguments: argparse.Namespace) -> None:
             for name, run in runs:
                 wall, times = await run()
                 results[name] = summary(name, arguments.updates, wall, times)
-    bare, sigap = results["bare"], results["sigap"]
-    print(
-        f"ratio sigap/bare: throughput {sigap['per_second'] / bare['per_second']:.2f}, "
-        f"median latency {sigap['median_ms'] / bare['median_ms']:.2f}, "
-        f"p99 latency {sigap['p99_ms'] / bare['p99_ms']:.2f}"
-    )
+    ratios(results)
 
 
 if __name__ == "__main__":

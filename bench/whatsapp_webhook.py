@@ -1,0 +1,160 @@
+"""Inbound WhatsApp webhooks with signature validation: requests per second, and the time from
+a request to its reply reaching the (fake, local) Twilio API, median and p99. Measured in the
+same run against a bare Starlette endpoint that does the same validation, one database write
+and one reply through the same twilio client. The sending limit is lifted on both sides.
+
+    python3 dev.py bench whatsapp_webhook [--requests 1000] [--concurrency 50]
+        [--database-url postgresql+psycopg://127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Hashable
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bench.common import Post, drive, latencies, ratios, summary
+from bot.app import build
+from bot.config import ServerSettings, Settings, WhatsAppSettings
+from bot.service import Service
+from bot.web import WebServer
+from bot.whatsapp import RoutedHttpClient
+from storage.db import StorageSettings, async_url
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+PUBLIC = "https://bench.invalid"
+SANDBOX = "whatsapp:+14155238886"
+
+
+def posts(path: str, count: int, offset: int) -> list[Post]:
+    """Signed inbound messages, each from a new number."""
+    validator = RequestValidator(AUTH_TOKEN)
+    made: list[Post] = []
+    for i in range(count):
+        number = f"+62812{offset + i:07d}"
+        params = {
+            "MessageSid": f"SM{offset + i:032x}",
+            "AccountSid": ACCOUNT_SID,
+            "From": f"whatsapp:{number}",
+            "To": SANDBOX,
+            "Body": "BANTUAN",
+            "NumMedia": "0",
+        }
+        signature = validator.compute_signature(PUBLIC + path, params)
+        made.append((number, {"data": params, "headers": {"X-Twilio-Signature": signature}}))
+    return made
+
+
+def replies(fake: FakeTwilio) -> list[tuple[Hashable, float]]:
+    return [(m.params["To"].removeprefix("whatsapp:"), m.at) for m in fake.messages]
+
+
+async def run_sigap(
+    fake: FakeTwilio, url: str, media: Path, count: int, concurrency: int
+) -> tuple[float, list[float]]:
+    settings = Settings(
+        storage=StorageSettings(url=url, media_dir=media),
+        server=ServerSettings(port=0, public_url=PUBLIC),
+        whatsapp=WhatsAppSettings.model_validate(
+            {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "from": SANDBOX,
+                "api_base_url": fake.base_url,
+                "max_messages_per_second": 1000,
+            }
+        ),
+    )
+    app = await build(settings)
+    service = Service(app)
+    await service.start()
+    try:
+        wall, started = await drive(
+            service.web.url + "/whatsapp/inbound",
+            posts("/whatsapp/inbound", count, 1_000_000),
+            concurrency,
+        )
+    finally:
+        await service.stop()
+        await app.close()
+    return wall, latencies(started, replies(fake))
+
+
+async def run_bare(
+    fake: FakeTwilio, url: str, count: int, concurrency: int
+) -> tuple[float, list[float]]:
+    """The baseline: validate, one INSERT, one reply with twilio's async client."""
+    engine = create_async_engine(async_url(url))
+    metadata = MetaData()
+    table = Table(
+        "bench_bare",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("sender", String(32)),
+    )
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.run_sync(metadata.create_all)
+    validator = RequestValidator(AUTH_TOKEN)
+    http = RoutedHttpClient(fake.base_url)
+    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
+
+    async def inbound(request: Request) -> Response:
+        params = {k: str(v) for k, v in (await request.form()).multi_items()}
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not validator.validate(PUBLIC + request.url.path, params, signature):
+            return Response(status_code=403)
+        async with engine.begin() as conn:
+            await conn.execute(insert(table).values(sender=params["From"]))
+        await client.messages.create_async(from_=SANDBOX, to=params["From"], body="help text")
+        return Response("<Response/>", media_type="text/xml")
+
+    server = WebServer(Starlette(routes=[Route("/in", inbound, methods=["POST"])]), "127.0.0.1", 0)
+    await server.start()
+    try:
+        wall, started = await drive(server.url + "/in", posts("/in", count, 2_000_000), concurrency)
+    finally:
+        await server.stop()
+        await http.close()
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+    await engine.dispose()
+    return wall, latencies(started, replies(fake))
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = arguments.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        print(
+            f"{arguments.requests} signed webhooks, {arguments.concurrency} at a time, on "
+            f"{url.split(':')[0]}; each is BANTUAN from a new number"
+        )
+        results = {}
+        async with FakeTwilio() as fake:
+            wall, times = await run_bare(fake, url, arguments.requests, arguments.concurrency)
+            results["bare"] = summary("bare", arguments.requests, wall, times)
+        async with FakeTwilio() as fake:
+            wall, times = await run_sigap(
+                fake, url, Path(folder) / "media", arguments.requests, arguments.concurrency
+            )
+            results["sigap"] = summary("sigap", arguments.requests, wall, times)
+    ratios(results)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", default="")
+    asyncio.run(main(parser.parse_args()))
