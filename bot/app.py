@@ -42,5 +42,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         bot=settings.bot,
         intake=settings.intake,
         clock=clock,
+        escalation=settings.escalation,
+        alerts=settings.alerts,
     )
     return App(settings=settings, services=services, conversations=Conversations(services))

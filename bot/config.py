@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from handlers.settings import BotSettings, IntakeSettings
+from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
 from storage.db import StorageSettings
 from storage.models import MessageKind
 
@@ -119,6 +119,8 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
     def _webhook_needs_an_address(self) -> Settings:

@@ -3,7 +3,7 @@ WhatsApp)."""
 
 from __future__ import annotations
 
-from handlers.messages import Choice, ClearChat, Reply, Text
+from handlers.messages import Choice, ClearChat, Document, Reply, Text
 
 
 def render(reply: Reply) -> str:
@@ -13,6 +13,8 @@ def render(reply: Reply) -> str:
         return f"\n{reply.text}"
     if isinstance(reply, ClearChat):
         return f"\n{reply.cannot}"
+    if isinstance(reply, Document):
+        return f"\n[{reply.name}, {reply.content_type}]"
     lines = ["", reply.text]
     if isinstance(reply, Choice):
         for number, option in enumerate(reply.options, 1):

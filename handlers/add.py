@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers.alerts import addition_received
 from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.report import STORY_MAX, media_problem, media_values
@@ -154,4 +155,5 @@ class AddFlow:
         await reports.add_information(
             turn.session, report, text=text, media=files, at=turn.now, channel=turn.conv.channel
         )
+        await addition_received(turn.session, turn.services, report, text, len(files), turn.now)
         self._ask_more(turn)

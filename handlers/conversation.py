@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from handlers import members
 from handlers.add import AddFlow
+from handlers.alerts import parse_action
 from handlers.i18n import N_, gettext
 from handlers.language import LanguageFlow
 from handlers.menu import MenuFlow, help_text
@@ -85,10 +87,20 @@ class Conversations:
         return hint if hint in bot.languages else bot.default_language
 
     async def _dispatch(self, turn: Turn) -> None:
+        press = turn.inbound.press
+        text = turn.typed()
+        command = word(text) if text and press is None else None
+        acting = parse_action(press.value) if press is not None else None
+        if acting is not None:
+            # A button of an alert (Acknowledge, Details): a member's action, not a question.
+            await members.command(turn, Word(acting[0]), acting[1])
+            return
+        if command is not None and command[0] in members.MEMBER_WORDS:
+            await members.command(turn, command[0], command[1])
+            return
         if turn.inbound.group:
             await self._in_group(turn)
             return
-        press = turn.inbound.press
         if press is not None and press.value == Word.CLEAR.value:
             self._clear(turn)
             return
@@ -105,8 +117,6 @@ class Conversations:
                 )
             )
 
-        text = turn.typed()
-        command = word(text) if text and turn.inbound.press is None else None
         if command is not None and command[0] in COMMANDS:
             await self._command(turn, command[0], command[1])
             return

@@ -48,6 +48,7 @@ class Inbound:
     key: str | None = None  # the channel's unique id of this delivery: handled once
     message_id: str | None = None  # the message's id in the chat, kept for clearing the chat
     group: bool = False  # sent in a group chat, where no report is taken
+    user: str | None = None  # in a group: who sent it (the chat is the group)
     private_link: str | None = None  # a link that opens a private chat with the bot
 
 
@@ -108,7 +109,16 @@ class ClearChat:
     cannot: str
 
 
-Reply = Text | Choice | Prompt | ClearChat
+@dataclass(frozen=True)
+class Document:
+    """A stored file sent back to a member (evidence in a report's details)."""
+
+    path: str
+    name: str
+    content_type: str
+
+
+Reply = Text | Choice | Prompt | ClearChat | Document
 
 
 @dataclass

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from handlers import labels
+from handlers.alerts import report_submitted
 from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.priority import priority
@@ -613,6 +614,7 @@ class ReportFlow:
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
+        await report_submitted(turn.session, services, report, turn.now)
         assert report.id is not None
         turn.out.submitted.append(report.id)
         turn.reset()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from handlers.i18n import available
+from storage.models import Priority, Role
 
 BINTAN_AREAS = [
     "Bintan Utara",
@@ -116,3 +117,66 @@ class IntakeSettings(Section):
     @property
     def max_media_bytes(self) -> int:
         return int(self.max_media_mb * 1024 * 1024)
+
+
+STEP_PARTS = {"on_duty", "backup", "coordinators", "all_members"}
+
+
+class PerPriority(Section):
+    """Minutes per priority."""
+
+    urgent: float = Field(gt=0)
+    high: float = Field(gt=0)
+    normal: float = Field(gt=0)
+
+    def minutes(self, priority: Priority) -> float:
+        return float(getattr(self, priority.value))
+
+
+class EscalationSettings(Section):
+    """`[escalation]`: who is alerted, and how the circle widens until someone acknowledges."""
+
+    # How long to wait for an acknowledgement before the next step.
+    ack_timeout_minutes: PerPriority = Field(
+        default_factory=lambda: PerPriority(urgent=5, high=15, normal=30)
+    )
+    # Who each step notifies: on_duty, backup, coordinators, all_members, joined with "+".
+    steps: list[str] = Field(
+        default_factory=lambda: ["on_duty", "on_duty+backup", "coordinators", "all_members"],
+        min_length=1,
+    )
+    # After the last step, it is repeated this often until someone acknowledges (no cap).
+    repeat_minutes: PerPriority = Field(
+        default_factory=lambda: PerPriority(urgent=5, high=15, normal=30)
+    )
+    # Who comes after the members on duty: member names, or "role:coordinator" / "role:admin".
+    backup: list[str] = Field(default_factory=lambda: ["role:coordinator"])
+
+    @field_validator("steps")
+    @classmethod
+    def _known_parts(cls, steps: list[str]) -> list[str]:
+        for step in steps:
+            unknown = set(step.split("+")) - STEP_PARTS
+            if unknown:
+                raise ValueError(
+                    f"steps made of {', '.join(sorted(STEP_PARTS))} joined with '+', not {step!r}"
+                )
+        return steps
+
+    @field_validator("backup")
+    @classmethod
+    def _roles(cls, backup: list[str]) -> list[str]:
+        for entry in backup:
+            role = entry.removeprefix("role:")
+            if entry.startswith("role:") and role not in {r.value for r in Role}:
+                raise ValueError(f"role:member, role:coordinator or role:admin, not {entry!r}")
+        return backup
+
+
+class AlertSettings(Section):
+    """`[alerts]`"""
+
+    # The task force's Telegram group: alerts are posted there too (0: none).
+    telegram_group_id: int = 0
+    # How long an invitation code stays valid.
+    invite_hours: float = Field(default=24, gt=0)

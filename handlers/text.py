@@ -36,6 +36,15 @@ class Word(StrEnum):
     DONE = "done"
     CLEAR = "clear"
     STOP = "stop"
+    # Task-force members.
+    JOIN = "join"
+    INVITE = "invite"
+    MEMBERS = "members"
+    ROSTER = "roster"
+    ON_DUTY = "on_duty"
+    OFF_DUTY = "off_duty"
+    ACK = "ack"
+    DETAIL = "detail"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -67,6 +76,21 @@ WORDS: dict[str, Word] = {
     "clear": Word.CLEAR,
     "berhenti": Word.STOP,
     "stop": Word.STOP,
+    "gabung": Word.JOIN,
+    "join": Word.JOIN,
+    "undang": Word.INVITE,
+    "invite": Word.INVITE,
+    "anggota": Word.MEMBERS,
+    "members": Word.MEMBERS,
+    "piket": Word.ROSTER,
+    "roster": Word.ROSTER,
+    "siaga": Word.ON_DUTY,
+    "onduty": Word.ON_DUTY,
+    "offduty": Word.OFF_DUTY,
+    "ack": Word.ACK,
+    "terima": Word.ACK,
+    "detail": Word.DETAIL,
+    "rincian": Word.DETAIL,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -80,6 +104,26 @@ COMMANDS = {
     Word.CANCEL,
     Word.CLEAR,
     Word.STOP,
+    Word.JOIN,
+    Word.INVITE,
+    Word.MEMBERS,
+    Word.ROSTER,
+    Word.ON_DUTY,
+    Word.OFF_DUTY,
+    Word.ACK,
+    Word.DETAIL,
+}
+
+# Words followed by what they act on: `tambah BTN-...`, `gabung KODE`, `siaga 8`.
+WITH_ARGUMENT = {
+    Word.START,
+    Word.ADD,
+    Word.LANGUAGE,
+    Word.JOIN,
+    Word.INVITE,
+    Word.ON_DUTY,
+    Word.ACK,
+    Word.DETAIL,
 }
 
 
@@ -87,13 +131,16 @@ def word(text: str) -> tuple[Word, str] | None:
     """The command word a message starts with and the rest of it: `/tambah BTN-1` and
     `TAMBAH BTN-1` both give (ADD, "BTN-1"). A Telegram `/cmd@botname` works too."""
     first, _, rest = text.strip().partition(" ")
+    slash = first.startswith("/")
     first = first.lower().lstrip("/").split("@", 1)[0].rstrip(".!")
     found = WORDS.get(first)
+    if slash and first == "selesai":
+        found = Word.OFF_DUTY  # /selesai is the member's command; plain "selesai" ends a step
     if found is None:
         return None
     rest = rest.strip()
     # "status" is a command; "status saya belum jelas" is an answer.
-    if rest and found not in (Word.START, Word.ADD, Word.LANGUAGE):
+    if rest and found not in WITH_ARGUMENT:
         return None
     return found, rest
 

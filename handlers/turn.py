@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.i18n import N_, gettext
 from handlers.messages import Choice, Expect, Inbound, Option, Outcome, Prompt, Text
-from handlers.settings import BotSettings, IntakeSettings
+from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
 from handlers.text import Word, clean, numbers, word
 from storage.db import Database
 from storage.media import MediaStore
@@ -37,6 +37,8 @@ class Services:
     bot: BotSettings
     intake: IntakeSettings
     clock: Callable[[], datetime]
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 SKIP = Option(Word.SKIP.value, N_("Skip"))

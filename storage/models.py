@@ -145,6 +145,21 @@ class EventKind(StrEnum):
     SUBMITTED = "submitted"
     ADDITION = "addition"
     STATE_CHANGED = "state_changed"
+    ALERTED = "alerted"
+    FOLLOWED_UP = "followed_up"
+    ACKNOWLEDGED = "acknowledged"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+# What each role may do includes what the roles before it may do.
+ROLE_ORDER = [Role.MEMBER, Role.COORDINATOR, Role.ADMIN]
 
 
 class Conversation(SQLModel, table=True):
@@ -202,6 +217,8 @@ class Report(SQLModel, table=True):
     area: str | None = Field(default=None, max_length=64)
     latitude: float | None = None
     longitude: float | None = None
+    acknowledged_by: int | None = Field(default=None, foreign_key="member.id")
+    acknowledged_at: datetime | None = utc_column(nullable=True)
 
 
 class RecruiterPhone(SQLModel, table=True):
@@ -283,6 +300,89 @@ class ChatMessage(SQLModel, table=True):
     keyboard_seq: int | None = None
 
 
+class Member(SQLModel, table=True):
+    """A task-force member. Removed members keep their row (the timeline names them) but may
+    do nothing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: Role = enum_column(Role)
+    agency: str = Field(default="", max_length=100)
+    created_at: datetime = utc_column()
+    removed_at: datetime | None = utc_column(nullable=True)
+
+
+class MemberAddress(SQLModel, table=True):
+    """Where a member is reached: a Telegram chat id, a WhatsApp number."""
+
+    __tablename__ = "member_address"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    channel: Channel = enum_column(Channel)
+    address: str = Field(max_length=128)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time code that links the chat that sends it to a new member."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=100)
+    role: Role = enum_column(Role)
+    agency: str = Field(default="", max_length=100)
+    created_at: datetime = utc_column()
+    expires_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(nullable=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class Shift(SQLModel, table=True):
+    """A weekly duty shift in local time (the configured zone); `end` before `start` means it
+    ends the next day."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    weekday: int  # Monday is 0
+    start: str = Field(max_length=5)  # "HH:MM"
+    end: str = Field(max_length=5)
+
+
+class ShiftMember(SQLModel, table=True):
+    __tablename__ = "shift_member"
+
+    shift_id: int = Field(foreign_key="shift.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+
+
+class Override(SQLModel, table=True):
+    """A member on duty (or off duty) from one moment to another, whatever the shifts say."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    starts_at: datetime = utc_column()
+    ends_at: datetime = utc_column(index=True)
+    on_duty: bool
+
+
+class FollowupState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Followup(SQLModel, table=True):
+    """The next escalation step of an unacknowledged report, due at a time. Claimed once;
+    an acknowledgement cancels it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    step: int
+    due_at: datetime = utc_column(index=True)
+    state: FollowupState = enum_column(FollowupState, default=FollowupState.PENDING, index=True)
+    done_at: datetime | None = utc_column(nullable=True)
+
+
 class MessageKind(StrEnum):
     """Why a message is sent; outside WhatsApp's 24-hour window each kind needs a template."""
 
@@ -291,10 +391,13 @@ class MessageKind(StrEnum):
     FOLLOWUP = "followup"
     REPORT_UPDATE = "report_update"
     BROADCAST = "broadcast"
+    NOTICE = "notice"  # to members: an addition to a report, an unreachable colleague
 
 
 class OutboxState(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"
+    CANCELLED = "cancelled"
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
@@ -315,11 +418,20 @@ class Outbox(SQLModel, table=True):
     # A template (WhatsApp Content SID) and its variables, when sent outside the window.
     template: str | None = Field(default=None, max_length=64)
     variables: dict[str, Any] = json_column()
+    # Buttons shown with the text: [{"value": "ack:BTN-2026-00001", "label": "..."}].
+    buttons: list[dict[str, str]] = json_list_column()
     state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING, index=True)
+    # Lower goes first: alerts are never queued behind a broadcast.
+    priority: int = Field(default=5, index=True)
+    due_at: datetime | None = utc_column(nullable=True, index=True)
     attempts: int = 0
     provider_id: str | None = Field(default=None, max_length=64, index=True)
     error_code: str | None = Field(default=None, max_length=16)
     error: str | None = Field(default=None, max_length=500)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    # For an update of a message already sent (Telegram edits it): that message's row.
+    edit_of: int | None = Field(default=None, foreign_key="outbox.id")
 
 
 class Counter(SQLModel, table=True):

@@ -3,17 +3,21 @@ provider reports back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Channel, MessageKind, Outbox, OutboxState
+from storage.models import Channel, MessageKind, Outbox, OutboxState, Report
 
 # How far a delivery has come: a late "sent" never overwrites "delivered" or "read".
 PROGRESS = {
     OutboxState.PENDING: 0,
+    OutboxState.SENDING: 0,
+    OutboxState.CANCELLED: 0,
     OutboxState.SENT: 1,
     OutboxState.DELIVERED: 2,
     OutboxState.READ: 3,
@@ -79,6 +83,162 @@ async def provider_status(
         row.updated_at = at
         session.add(row)
     return True
+
+
+async def enqueue(
+    session: AsyncSession,
+    channel: Channel,
+    address: str,
+    kind: MessageKind,
+    text: str,
+    *,
+    at: datetime,
+    priority: int = 5,
+    buttons: list[dict[str, str]] | None = None,
+    variables: dict[str, Any] | None = None,
+    report_id: int | None = None,
+    member_id: int | None = None,
+    edit_of: int | None = None,
+) -> Outbox:
+    """A message to send, as a row first: it is sent by the delivery job after the
+    transaction commits, and survives a crash before that."""
+    row = Outbox(
+        created_at=at,
+        updated_at=at,
+        channel=channel,
+        address=address,
+        kind=kind,
+        text=text,
+        buttons=buttons or [],
+        variables=variables or {},
+        priority=priority,
+        due_at=at,
+        report_id=report_id,
+        member_id=member_id,
+        edit_of=edit_of,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+# Messages that stop mattering once their report is acknowledged.
+ESCALATION = [MessageKind.ALERT, MessageKind.FOLLOWUP]
+
+
+async def claim(
+    session: AsyncSession, now: datetime, limit: int, channels: Sequence[Channel]
+) -> Sequence[Outbox]:
+    """Rows due for sending on these channels, most urgent first, marked `sending` in this
+    transaction (skipped by other processes). An alert or follow-up of a report acknowledged
+    meanwhile is not taken: the acknowledgement cancels it."""
+    acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
+    query = (
+        select(Outbox)
+        .where(
+            col(Outbox.state) == OutboxState.PENDING,
+            col(Outbox.channel).in_(channels),
+            or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
+            or_(
+                col(Outbox.kind).not_in(ESCALATION),
+                col(Outbox.edit_of).is_not(None),
+                col(Outbox.report_id).is_(None),
+                col(Outbox.report_id).not_in(acknowledged),
+            ),
+        )
+        .order_by(col(Outbox.priority), col(Outbox.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await session.exec(query)).all()
+    if not rows:
+        return []
+    claimed = await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_([r.id for r in rows]), col(Outbox.state) == OutboxState.PENDING)
+        .values(state=OutboxState.SENDING, attempts=col(Outbox.attempts) + 1, updated_at=now)
+        .returning(col(Outbox.id))
+    )
+    ids = set(claimed.scalars().all())
+    taken = [r for r in rows if r.id in ids]
+    for row in taken:
+        row.state = OutboxState.SENDING
+        row.attempts += 1
+    return taken
+
+
+async def sent(session: AsyncSession, row_id: int, provider_id: str | None, at: datetime) -> None:
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(state=OutboxState.SENT, provider_id=provider_id, updated_at=at, error=None)
+    )
+
+
+async def failed_attempt(
+    session: AsyncSession,
+    row_id: int,
+    *,
+    code: str,
+    error: str,
+    at: datetime,
+    retry_at: datetime | None,
+) -> None:
+    """A failed try: retried at `retry_at`, or failed for good when there is none."""
+    values: dict[str, Any] = {"error_code": code, "error": error[:500], "updated_at": at}
+    if retry_at is None:
+        values["state"] = OutboxState.FAILED
+    else:
+        values.update(state=OutboxState.PENDING, due_at=retry_at)
+    await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+
+
+async def cancel(session: AsyncSession, row_id: int, reason: str, at: datetime) -> None:
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(state=OutboxState.CANCELLED, error=reason, updated_at=at)
+    )
+
+
+async def cancel_escalation(session: AsyncSession, report_id: int, at: datetime) -> None:
+    """Alerts and follow-ups of the report not yet sent will not be."""
+    await session.exec(
+        update(Outbox)
+        .where(
+            col(Outbox.report_id) == report_id,
+            col(Outbox.kind).in_(ESCALATION),
+            col(Outbox.edit_of).is_(None),
+            col(Outbox.state) == OutboxState.PENDING,
+        )
+        .values(state=OutboxState.CANCELLED, error="acknowledged", updated_at=at)
+    )
+
+
+async def escalation_sent(session: AsyncSession, report_id: int) -> Sequence[Outbox]:
+    """The alerts and follow-ups of a report that went out (or are going out)."""
+    query = select(Outbox).where(
+        col(Outbox.report_id) == report_id,
+        col(Outbox.kind).in_(ESCALATION),
+        col(Outbox.edit_of).is_(None),
+        col(Outbox.state).in_(
+            [OutboxState.SENDING, OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ]
+        ),
+    )
+    return (await session.exec(query.order_by(col(Outbox.id)))).all()
+
+
+async def get(session: AsyncSession, row_id: int) -> Outbox | None:
+    return await session.get(Outbox, row_id)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    query = (
+        select(func.count())
+        .select_from(Outbox)
+        .where(col(Outbox.state).in_([OutboxState.PENDING, OutboxState.SENDING]))
+    )
+    return (await session.exec(query)).one()
 
 
 async def failed(session: AsyncSession) -> list[Outbox]:

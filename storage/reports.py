@@ -19,6 +19,9 @@ from storage.models import (
     Counter,
     EventKind,
     Media,
+    MessageKind,
+    Outbox,
+    OutboxState,
     RecruiterPhone,
     Report,
     ReportEvent,
@@ -117,13 +120,78 @@ async def own(
     return (await session.exec(query)).first()
 
 
-async def by_reference(session: AsyncSession, reference: str) -> Report | None:
+async def by_reference(
+    session: AsyncSession, reference: str, *, lock: bool = False
+) -> Report | None:
     query = select(Report).where(func.upper(col(Report.reference)) == reference.strip().upper())
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.exec(query)).first()
 
 
 async def get(session: AsyncSession, report_id: int) -> Report | None:
     return await session.get(Report, report_id)
+
+
+async def locked(session: AsyncSession, report_id: int) -> Report | None:
+    """The report, locked until the transaction ends (an acknowledgement waits for it)."""
+    query = (
+        select(Report)
+        .where(col(Report.id) == report_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
+
+
+async def events_of(
+    session: AsyncSession, report_id: int, kinds: Sequence[EventKind]
+) -> Sequence[ReportEvent]:
+    query = (
+        select(ReportEvent)
+        .where(col(ReportEvent.report_id) == report_id, col(ReportEvent.kind).in_(kinds))
+        .order_by(col(ReportEvent.id))
+    )
+    return (await session.exec(query)).all()
+
+
+async def alerted_names(session: AsyncSession, report_id: int) -> list[str]:
+    """Everyone alerted or followed up about the report so far, in order, once each."""
+    names: dict[str, None] = {}
+    for event in await events_of(session, report_id, [EventKind.ALERTED, EventKind.FOLLOWED_UP]):
+        names.update(dict.fromkeys(event.detail.get("members", [])))
+    return list(names)
+
+
+async def alerted_member_ids(session: AsyncSession, report_id: int) -> list[int]:
+    query = (
+        select(Outbox.member_id)
+        .where(
+            col(Outbox.report_id) == report_id,
+            col(Outbox.kind).in_([MessageKind.ALERT, MessageKind.FOLLOWUP]),
+            col(Outbox.member_id).is_not(None),
+        )
+        .distinct()
+    )
+    return [i for i in (await session.exec(query)).all() if i is not None]
+
+
+async def failed_addresses(
+    session: AsyncSession, report_id: int, member_id: int
+) -> set[tuple[Channel, str]]:
+    """Where the report's alerts to the member failed for good."""
+    query = select(Outbox.channel, Outbox.address).where(
+        col(Outbox.report_id) == report_id,
+        col(Outbox.member_id) == member_id,
+        col(Outbox.kind).in_([MessageKind.ALERT, MessageKind.FOLLOWUP]),
+        col(Outbox.state).in_([OutboxState.FAILED, OutboxState.UNDELIVERED]),
+    )
+    return {(Channel(c), a) for c, a in (await session.exec(query)).all()}
+
+
+async def unreachable_told(session: AsyncSession, report_id: int, member_id: int) -> bool:
+    events = await events_of(session, report_id, [EventKind.UNREACHABLE])
+    return any(e.detail.get("member_id") == member_id for e in events)
 
 
 async def listing(session: AsyncSession, *, limit: int | None = None) -> Sequence[Report]:

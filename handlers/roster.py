@@ -1,0 +1,204 @@
+"""Who is on duty: weekly shifts in local time plus one-off overrides; and the members'
+commands /piket (who is on duty), /siaga (I take duty), /selesai (I leave duty)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.i18n import N_
+from handlers.turn import Services, Turn
+from storage import members, roster
+from storage.models import Member, Override, Role
+from storage.roster import ShiftRow
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_DUTY_HOURS = 72
+DEFAULT_DUTY_HOURS = 8
+
+
+def clock_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def occurrences(
+    shift: ShiftRow, around: datetime, zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The shift's intervals (aware, local) that could contain `around` or follow it within a
+    week: a shift whose end is not after its start ends the next day."""
+    start, end = clock_time(shift.start), clock_time(shift.end)
+    local = around.astimezone(zone).date()
+    spans = []
+    for offset in range(-1, 8):
+        day = local + timedelta(days=offset)
+        if day.weekday() != shift.weekday:
+            continue
+        begins = datetime.combine(day, start, zone)
+        ends = datetime.combine(day + timedelta(days=0 if end > start else 1), end, zone)
+        spans.append((begins, ends))
+    return spans
+
+
+def on_duty(
+    shifts: Sequence[ShiftRow], overrides: Sequence[Override], at: datetime, zone: ZoneInfo
+) -> set[int]:
+    """Member ids on duty at `at`: by shift, then overrides in the order made (a later one
+    wins)."""
+    duty = {
+        member_id
+        for shift in shifts
+        if any(b <= at < e for b, e in occurrences(shift, at, zone))
+        for member_id in shift.member_ids
+    }
+    for override in overrides:
+        if override.starts_at <= at < override.ends_at:
+            if override.on_duty:
+                duty.add(override.member_id)
+            else:
+                duty.discard(override.member_id)
+    return duty
+
+
+def duty_ends(
+    member_id: int,
+    shifts: Sequence[ShiftRow],
+    overrides: Sequence[Override],
+    at: datetime,
+    zone: ZoneInfo,
+) -> datetime | None:
+    """When the member's current duty ends (the latest end among what puts them on duty)."""
+    ends = [
+        e
+        for shift in shifts
+        if member_id in shift.member_ids
+        for b, e in occurrences(shift, at, zone)
+        if b <= at < e
+    ]
+    ends += [
+        o.ends_at
+        for o in overrides
+        if o.member_id == member_id and o.on_duty and o.starts_at <= at < o.ends_at
+    ]
+    return max(ends) if ends else None
+
+
+@dataclass(frozen=True)
+class Next:
+    at: datetime
+    member_ids: frozenset[int]
+
+
+def next_shift(shifts: Sequence[ShiftRow], at: datetime, zone: ZoneInfo) -> Next | None:
+    """The next shift to start after `at` (within a week)."""
+    starts = [(b, shift) for shift in shifts for b, _e in occurrences(shift, at, zone) if b > at]
+    if not starts:
+        return None
+    first = min(b for b, _shift in starts)
+    ids = frozenset(m for b, shift in starts if b == first for m in shift.member_ids)
+    return Next(first, ids)
+
+
+async def duty_now(session: AsyncSession, services: Services, at: datetime) -> set[int]:
+    shifts = await roster.shifts(session)
+    overrides = await roster.overrides(session, at)
+    return on_duty(shifts, overrides, at, services.bot.zone)
+
+
+async def coordinators(session: AsyncSession) -> Sequence[Member]:
+    return await members.with_roles(session, [Role.COORDINATOR, Role.ADMIN])
+
+
+def names(people: Sequence[Member]) -> str:
+    return ", ".join(f"{m.name} ({m.agency})" if m.agency else m.name for m in people) or "-"
+
+
+def when(turn: Turn, moment: datetime) -> str:
+    return format_datetime(
+        moment.astimezone(turn.services.bot.zone), "EEE d MMM HH:mm", locale=turn.conv.language
+    )
+
+
+async def show(turn: Turn) -> None:
+    """/piket: stores nothing; who is on duty now and who is next."""
+    session, zone = turn.session, turn.services.bot.zone
+    shifts = await roster.shifts(session)
+    overrides = await roster.overrides(session, turn.now)
+    everyone = {m.id: m for m in await members.active(session)}
+    now = [everyone[i] for i in sorted(on_duty(shifts, overrides, turn.now, zone)) if i in everyone]
+    lines = []
+    if now:
+        lines.append(turn.t(N_("On duty now: {names}"), names=names(now)))
+    else:
+        lines.append(
+            turn.t(
+                N_("Nobody is on duty now: alerts go to the coordinators ({names})."),
+                names=names(await coordinators(session)),
+            )
+        )
+    upcoming = next_shift(shifts, turn.now, zone)
+    if upcoming is not None:
+        people = [everyone[i] for i in sorted(upcoming.member_ids) if i in everyone]
+        lines.append(
+            turn.t(N_("Next: {time}, {names}"), time=when(turn, upcoming.at), names=names(people))
+        )
+    turn.tell("\n".join(lines))
+
+
+async def take_duty(turn: Turn, member: Member, argument: str) -> None:
+    """/siaga [hours]: stores an on-duty override from now."""
+    assert member.id is not None
+    hours = DEFAULT_DUTY_HOURS
+    if argument:
+        if not argument.isdigit() or not 1 <= int(argument) <= MAX_DUTY_HOURS:
+            turn.say(
+                N_("Give the number of hours, from 1 to {maximum}, e.g. /siaga 8."),
+                maximum=MAX_DUTY_HOURS,
+            )
+            return
+        hours = int(argument)
+    until = turn.now + timedelta(hours=hours)
+    await roster.add_override(turn.session, member.id, turn.now, until, on_duty=True)
+    turn.say(N_("You are on duty until {time}."), time=when(turn, until))
+
+
+async def leave_duty(turn: Turn, member: Member) -> None:
+    """/selesai: stores an off-duty override until the end of the member's current duty."""
+    assert member.id is not None
+    session, zone = turn.session, turn.services.bot.zone
+    shifts = await roster.shifts(session)
+    overrides = await roster.overrides(session, turn.now)
+    if member.id not in on_duty(shifts, overrides, turn.now, zone):
+        turn.say(N_("You are not on duty now."))
+        return
+    until = duty_ends(member.id, shifts, overrides, turn.now, zone)
+    assert until is not None
+    await roster.add_override(session, member.id, turn.now, until, on_duty=False)
+    turn.say(N_("You are off duty now. Thank you."))
+
+
+def parse_day(text: str) -> int:
+    day = text.strip().lower()[:3]
+    names_id = ["sen", "sel", "rab", "kam", "jum", "sab", "min"]
+    if day in WEEKDAYS:
+        return WEEKDAYS.index(day)
+    if day in names_id:
+        return names_id.index(day)
+    raise ValueError(f"a day such as mon or sen, not {text!r}")
+
+
+def parse_clock(text: str) -> str:
+    try:
+        parsed = clock_time(text.strip())
+    except ValueError:
+        raise ValueError(f"a time such as 08:00, not {text!r}") from None
+    return f"{parsed.hour:02d}:{parsed.minute:02d}"
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
