@@ -62,3 +62,14 @@ def split(text: str, limit: int) -> list[str]:
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return [*pieces, text] if text else pieces
+
+
+class DeliveryError(Exception):
+    """A message that did not go out. `permanent`: retrying cannot help (blocked, invalid
+    number, opted out, no template); otherwise it is retried with backoff."""
+
+    def __init__(self, code: str, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.permanent = permanent

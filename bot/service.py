@@ -11,8 +11,10 @@ from starlette.routing import Route
 
 from bot import scheduler, web
 from bot.app import App
+from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
+from storage.models import Channel
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,14 @@ class Service:
         self.web = web.WebServer(
             web.create(routes, self.health), settings.server.host, settings.server.port
         )
-        self.scheduler = scheduler.create(app.services)
+        senders: dict[Channel, Sender] = {}
+        if self.telegram is not None:
+            senders[Channel.TELEGRAM] = self.telegram
+        if self.whatsapp is not None:
+            senders[Channel.WHATSAPP] = self.whatsapp
+        self.delivery = Delivery(app.services, senders)
+        self.jobs = scheduler.Jobs(app.services, self.delivery)
+        app.conversations.on_outbox.append(self.jobs.wake_outbox)
         self.stopping = asyncio.Event()
 
     async def health(self) -> dict[str, bool]:
@@ -79,7 +88,7 @@ class Service:
 
     async def start(self) -> None:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
-        self.scheduler.start()
+        self.jobs.start()
         if self.whatsapp is not None:
             await self.whatsapp.start()
         if self.telegram is not None:
@@ -93,7 +102,7 @@ class Service:
         await self.web.stop()  # finishes the webhook requests in hand
         if self.whatsapp is not None:
             await self.whatsapp.stop()
-        self.scheduler.shutdown(wait=False)
+        self.jobs.stop()
 
     def _failed(self, starting: asyncio.Task[None]) -> None:
         if not starting.cancelled() and starting.exception() is not None:

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 # Opt in now to python-telegram-bot 23's time periods as timedelta (22.x warns otherwise).
@@ -42,12 +43,13 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
-from bot.delivery import Bucket, ChatLocks, split
+from bot.delivery import Bucket, ChatLocks, DeliveryError, split
 from handlers.menu import commands
 from handlers.messages import (
     Attachment,
     Choice,
     ClearChat,
+    Document,
     Expect,
     Inbound,
     Location,
@@ -57,9 +59,9 @@ from handlers.messages import (
     Reply,
     Text,
 )
-from storage import chats
+from storage import chats, outbox
 from storage.media import MediaProblem
-from storage.models import Channel
+from storage.models import Channel, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +359,7 @@ class TelegramChannel:
         assert update.effective_chat is not None
         message = query.message if query is not None else None
         in_place = message.message_id if isinstance(message, Message) else None
-        await self.deliver(update.effective_chat.id, outcome.replies, pressed_message=in_place)
+        await self.answer(update.effective_chat.id, outcome.replies, pressed_message=in_place)
 
     async def inbound(self, update: Update) -> Inbound | None:
         chat, user = update.effective_chat, update.effective_user
@@ -420,7 +422,7 @@ class TelegramChannel:
 
     # Outbound.
 
-    async def deliver(
+    async def answer(
         self, chat_id: int, replies: Sequence[Reply], *, pressed_message: int | None = None
     ) -> None:
         """Sends the replies. The buttons of questions already answered are removed first; a
@@ -445,6 +447,10 @@ class TelegramChannel:
             for reply in replies:
                 if isinstance(reply, ClearChat):
                     sent += await self.clear(chat_id, reply)
+                elif isinstance(reply, Document):
+                    data = await asyncio.to_thread(Path(reply.path).read_bytes)
+                    document = await self.bot.send_document(chat_id, data, filename=reply.name)
+                    sent.append((str(document.message_id), None))
                 elif isinstance(reply, Choice) and keep is not None and reply.multiple:
                     await self.bot.edit_message_reply_markup(
                         chat_id, int(keep), reply_markup=keyboard(reply)
@@ -520,6 +526,63 @@ class TelegramChannel:
         if not too_old:
             return []
         return await self._send(chat_id, Text(reply.partly.format(count=too_old)))
+
+    async def deliver(self, row: Outbox) -> str | None:
+        """An outbox row: a new message (with its buttons), or the edit of one sent before."""
+        chat_id = int(row.address)
+        try:
+            if row.edit_of is not None:
+                return await self._edit(chat_id, row)
+            markup = None
+            if row.buttons:
+                markup = InlineKeyboardMarkup(
+                    [
+                        [InlineKeyboardButton(b["label"], callback_data=b["value"])]
+                        for b in row.buttons
+                    ]
+                )
+            pieces = split(row.text, MAX_TEXT)
+            sent = None
+            for number, piece in enumerate(pieces):
+                last = number == len(pieces) - 1
+                sent = await self.bot.send_message(
+                    chat_id, piece, reply_markup=markup if last else None
+                )
+                async with self.app.db.write() as session:
+                    await chats.record_message(
+                        session,
+                        self.channel,
+                        row.address,
+                        str(sent.message_id),
+                        at=self.app.services.clock(),
+                        from_bot=True,
+                    )
+            return str(sent.message_id) if sent else None
+        except Forbidden as error:
+            await self._unreachable(chat_id)
+            raise DeliveryError("blocked", str(error), permanent=True) from None
+        except BadRequest as error:
+            raise DeliveryError("bad_request", str(error), permanent=True) from None
+        except TelegramError as error:
+            raise DeliveryError("transient", str(error), permanent=False) from None
+
+    async def _edit(self, chat_id: int, row: Outbox) -> str | None:
+        async with self.app.db.read() as session:
+            original = await outbox.get(session, row.edit_of or 0)
+        if original is None or original.state in (OutboxState.FAILED, OutboxState.CANCELLED):
+            return None  # nothing went out: nothing to edit
+        if original.provider_id is None:
+            raise DeliveryError(
+                "not_sent_yet", "the message to edit is still being sent", permanent=False
+            )
+        try:
+            await self.bot.edit_message_text(
+                row.text, chat_id=chat_id, message_id=int(original.provider_id), reply_markup=None
+            )
+        except BadRequest as error:
+            if "not modified" not in str(error).lower():
+                raise
+        return original.provider_id
 
     async def _unreachable(self, chat_id: int) -> None:
         log.info("Telegram chat %s blocked the bot; marked unreachable", chat_id)

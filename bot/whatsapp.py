@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -21,7 +21,7 @@ from twilio.rest import Client
 
 from bot.app import App
 from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
-from bot.delivery import Bucket, ChatLocks, split
+from bot.delivery import Bucket, ChatLocks, DeliveryError, split
 from bot.numbered import render
 from handlers.messages import Attachment, Inbound, Location, Reply
 from storage import chats, conversations, outbox
@@ -65,13 +65,6 @@ class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if auth is not None:  # aiohttp deprecates auth=; the header is the same
             headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
         return await super().request(method, url, *args, headers=headers, **kwargs)
-
-
-@dataclass(frozen=True)
-class Failure:
-    code: str
-    message: str
-    permanent: bool
 
 
 def number(address: str) -> str:
@@ -205,50 +198,58 @@ class WhatsAppChannel:
         All replies go as one message (WhatsApp does not keep separate ones in order)."""
         text = "\n\n".join(render(r).strip() for r in replies if render(r).strip())
         for piece in split(text, MAX_BODY):
-            await self.send(to, piece, MessageKind.REPLY)
-
-    async def notify(
-        self, to: str, text: str, kind: MessageKind, variables: dict[str, str] | None = None
-    ) -> Outbox | None:
-        """A message the system sends on its own: free-form inside the 24-hour window, the
-        kind's template outside it; nothing to a number that opted out (None)."""
-        async with self.app.db.read() as session:
-            conv = await conversations.find(session, self.channel, to)
-        if conv is not None and conv.opted_out_at is not None:
-            return None
-        now = self.app.services.clock()
-        last = conv.last_inbound_at if conv is not None else None
-        if last is not None and (now - last).total_seconds() < WINDOW_HOURS * 3600:
-            rows = [await self.send(to, piece, kind) for piece in split(text, MAX_BODY)]
-            return rows[-1]
-        template = self.settings.templates.get(kind)
-        if template is None:
-            log.warning("WhatsApp: no template for %s; message to %s not sent", kind, to)
+            sid, failure = None, None
+            try:
+                sid = await self._create(to, body=piece)
+            except DeliveryError as error:
+                failure = error
             async with self.app.db.write() as session:
-                return await outbox.record(
+                await outbox.record(
                     session,
                     self.channel,
                     to,
-                    kind,
-                    text,
-                    at=now,
-                    state=OutboxState.FAILED,
-                    error_code="no_template",
-                    error=f"outside the 24-hour window and no [whatsapp.templates] {kind}",
+                    MessageKind.REPLY,
+                    piece,
+                    at=self.app.services.clock(),
+                    state=OutboxState.FAILED if failure else OutboxState.SENT,
+                    provider_id=sid,
+                    error_code=failure.code if failure else None,
+                    error=failure.message[:500] if failure else None,
                 )
-        return await self.send(to, text, kind, template=template, variables=variables or {})
 
-    async def send(
+    async def deliver(self, row: Outbox) -> str | None:
+        """An outbox row (the system speaking first): free text within 24 hours of the
+        person's last message, the kind's template after; never to a number that opted out."""
+        async with self.app.db.read() as session:
+            conv = await conversations.find(session, self.channel, row.address)
+        if conv is not None and conv.opted_out_at is not None:
+            raise DeliveryError("opted_out", "the recipient sent STOP", permanent=True)
+        last = conv.last_inbound_at if conv is not None else None
+        now = self.app.services.clock()
+        if last is not None and now - last < timedelta(hours=WINDOW_HOURS):
+            sid = None
+            for piece in split(row.text, MAX_BODY):
+                sid = await self._create(row.address, body=piece)
+            return sid
+        template = self.settings.templates.get(row.kind)
+        if template is None:
+            raise DeliveryError(
+                "no_template",
+                f"outside the 24-hour window and no [whatsapp.templates] {row.kind}",
+                permanent=True,
+            )
+        return await self._create(row.address, template=template, variables=row.variables)
+
+    async def _create(
         self,
         to: str,
-        text: str,
-        kind: MessageKind,
         *,
+        body: str | None = None,
         template: str | None = None,
-        variables: dict[str, str] | None = None,
-    ) -> Outbox:
-        """Sends one message within the rate limit, retrying 429, 5xx and time-outs with
-        backoff; records the result in the outbox."""
+        variables: dict[str, Any] | None = None,
+    ) -> str:
+        """One message through Twilio within the rate limit, retrying 429, 5xx and
+        time-outs with backoff; the message's SID, or DeliveryError."""
         arguments: dict[str, Any] = {
             "from_": self.settings.sender,
             "to": f"whatsapp:{to}",
@@ -258,53 +259,40 @@ class WhatsAppChannel:
             arguments["content_sid"] = template
             arguments["content_variables"] = json.dumps(variables or {})
         else:
-            arguments["body"] = text
-        failure: Failure | None = None
-        sid: str | None = None
+            arguments["body"] = body
         for attempt in range(self.max_retries + 1):
             wait = self.bucket.reserve()
             if wait > 0:
                 await self.sleep(wait)
             try:
                 message = await self.client.messages.create_async(**arguments)
-                sid, failure = str(message.sid), None
-                break
+                return str(message.sid)
             except TwilioRestException as error:
-                failure = Failure(
-                    str(error.code),
-                    str(error.msg),
-                    error.status not in (429,) and error.status < 500,
-                )
+                transient = error.status == 429 or error.status >= 500
+                failure = DeliveryError(str(error.code), str(error.msg), permanent=not transient)
             except (aiohttp.ClientError, TimeoutError) as error:
-                failure = Failure("network", str(error) or type(error).__name__, False)
+                failure = DeliveryError(
+                    "network", str(error) or type(error).__name__, permanent=False
+                )
             if failure.permanent or attempt == self.max_retries:
-                break
+                await self._permanent(to, failure)
+                raise failure
             delay = min(30.0, 0.5 * 2**attempt)
             log.warning("WhatsApp send failed (%s); retrying in %.1fs", failure.message, delay)
             await self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _permanent(self, to: str, failure: DeliveryError) -> None:
+        """What a permanent error says of the number: opted out at Twilio, or invalid."""
         now = self.app.services.clock()
         async with self.app.db.write() as session:
-            if failure is not None and failure.code == str(OPTED_OUT):
+            if failure.code == str(OPTED_OUT):
                 conv = await conversations.find(session, self.channel, to)
                 if conv is not None:
                     conv.opted_out_at = now
                     session.add(conv)
-            if failure is not None and failure.code == str(INVALID_NUMBER):
+            elif failure.code == str(INVALID_NUMBER):
                 await chats.mark_unreachable(session, self.channel, to, now)
-            return await outbox.record(
-                session,
-                self.channel,
-                to,
-                kind,
-                text,
-                at=now,
-                state=OutboxState.SENT if failure is None else OutboxState.FAILED,
-                provider_id=sid,
-                template=template,
-                variables=variables,
-                error_code=failure.code if failure else None,
-                error=failure.message[:500] if failure else None,
-            )
 
 
 def location(params: dict[str, str]) -> Location | None:

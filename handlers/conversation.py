@@ -18,7 +18,7 @@ from handlers.report import EXPIRED_NOTICE, ReportFlow, cancel, discard, expired
 from handlers.status import show as show_status
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
-from storage import chats, conversations
+from storage import chats, conversations, outbox
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class Conversations:
         self.language = LanguageFlow()
         # Called with a report's id after the transaction that submitted it has committed.
         self.on_submit: list[SubmitListener] = []
+        # Called after a transaction that queued messages in the outbox has committed.
+        self.on_outbox: list[Callable[[], None]] = []
 
     async def handle(self, inbound: Inbound) -> Outcome:
         services = self.services
@@ -67,12 +69,16 @@ class Conversations:
                 turn = Turn(services, session, conv, inbound, now)
                 await self._dispatch(turn)
                 turn.save()
+                queued = outbox.queued(session)
         except Exception:
             # One conversation's failure never reaches another: roll back, apologise.
             log.exception("handling a message from %s failed", inbound.channel)
             return Outcome(replies=[Text(gettext(language)(SORRY))])
         for sha256 in turn.delete_files:
             await services.media.delete(sha256)
+        if queued:
+            for wake in self.on_outbox:
+                wake()
         for report_id in turn.out.submitted:
             for listener in self.on_submit:
                 try:

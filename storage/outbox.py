@@ -119,7 +119,13 @@ async def enqueue(
     )
     session.add(row)
     await session.flush()
+    session.info["outbox"] = True
     return row
+
+
+def queued(session: AsyncSession) -> bool:
+    """Whether this session put a message in the outbox (to wake the delivery job)."""
+    return bool(session.info.get("outbox"))
 
 
 # Messages that stop mattering once their report is acknowledged.

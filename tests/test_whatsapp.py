@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from bot.app import App
 from bot.config import ServerSettings, WhatsAppSettings
 from bot.service import Service
-from storage import conversations
+from storage import conversations, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report
 from tests.conftest import Clock
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -73,6 +73,28 @@ class WhatsApp:
         response = await self.post("/whatsapp/inbound", self.message(body, **extra))
         assert response.status_code == 200, response.text
         return "\n".join(self.twilio.bodies(self.number)[before:])
+
+
+async def notify(
+    service: Service, text: str, kind: MessageKind, variables: dict[str, str] | None = None
+) -> Outbox:
+    """A message the system sends on its own, through the outbox and the delivery job."""
+    app = service.app
+    async with app.db.write() as session:
+        row = await outbox.enqueue(
+            session,
+            Channel.WHATSAPP,
+            RESIDENT,
+            kind,
+            text,
+            at=app.services.clock(),
+            variables=variables,
+        )
+    await service.delivery.run()
+    async with app.db.read() as session:
+        sent = await outbox.get(session, row.id or 0)
+    assert sent is not None
+    return sent
 
 
 @pytest.fixture
@@ -293,25 +315,23 @@ async def test_long_answers_are_split_to_fit_whatsapp(phone: WhatsApp, twilio: F
 async def test_the_24_hour_window_decides_free_text_or_template(
     phone: WhatsApp, service: Service, twilio: FakeTwilio, clock: Clock, app: App
 ) -> None:
-    whatsapp = service.whatsapp
-    assert whatsapp is not None
     await phone.send("halo")
-    inside = await whatsapp.notify(RESIDENT, "New report BTN-2026-00001", MessageKind.ALERT)
-    assert inside is not None and inside.state is OutboxState.SENT
+    inside = await notify(service, "New report BTN-2026-00001", MessageKind.ALERT)
+    assert inside.state is OutboxState.SENT
     assert twilio.messages[-1].params["Body"] == "New report BTN-2026-00001"
 
     clock.advance(hours=25)
-    outside = await whatsapp.notify(
-        RESIDENT, "New report BTN-2026-00002", MessageKind.ALERT, {"1": "BTN-2026-00002"}
+    outside = await notify(
+        service, "New report BTN-2026-00002", MessageKind.ALERT, {"1": "BTN-2026-00002"}
     )
-    assert outside is not None and outside.state is OutboxState.SENT
+    assert outside.state is OutboxState.SENT and outside.provider_id == twilio.messages[-1].sid
     last = twilio.messages[-1].params
     assert last["ContentSid"] == ALERT_TEMPLATE and "Body" not in last
     assert last["ContentVariables"] == '{"1": "BTN-2026-00002"}'
 
     sent = len(twilio.messages)
-    missing = await whatsapp.notify(RESIDENT, "Follow-up", MessageKind.FOLLOWUP)
-    assert missing is not None and missing.state is OutboxState.FAILED
+    missing = await notify(service, "Follow-up", MessageKind.FOLLOWUP)
+    assert missing.state is OutboxState.FAILED
     assert missing.error_code == "no_template" and "followup" in (missing.error or "")
     assert len(twilio.messages) == sent
 
@@ -338,20 +358,18 @@ async def test_status_callbacks_update_the_delivery_state(
 async def test_permanent_errors_are_recorded_and_transient_ones_retried(
     phone: WhatsApp, service: Service, twilio: FakeTwilio, app: App
 ) -> None:
-    whatsapp = service.whatsapp
-    assert whatsapp is not None
     await phone.send("halo")
     twilio.fail(status=429, code=20429, message="Too Many Requests")
     twilio.fail(status=503, code=20503, message="Service Unavailable")
-    row = await whatsapp.notify(RESIDENT, "retried", MessageKind.REPORT_UPDATE)
-    assert row is not None and row.state is OutboxState.SENT
+    row = await notify(service, "retried", MessageKind.REPORT_UPDATE)
+    assert row.state is OutboxState.SENT
     assert twilio.bodies(RESIDENT)[-1] == "retried"
 
     for code in (21211, 63016):
         attempts = len(twilio.attempts)
         twilio.fail(status=400, code=code, message="no")
-        row = await whatsapp.notify(RESIDENT, f"code {code}", MessageKind.REPORT_UPDATE)
-        assert row is not None and row.state is OutboxState.FAILED
+        row = await notify(service, f"code {code}", MessageKind.REPORT_UPDATE)
+        assert row.state is OutboxState.FAILED
         assert row.error_code == str(code)
         assert len(twilio.attempts) == attempts + 1  # not retried
     async with app.db.read() as session:
@@ -362,17 +380,16 @@ async def test_permanent_errors_are_recorded_and_transient_ones_retried(
 async def test_stop_and_start_are_confirmed_and_respected(
     phone: WhatsApp, service: Service, twilio: FakeTwilio
 ) -> None:
-    whatsapp = service.whatsapp
-    assert whatsapp is not None
     answer = await phone.send("BERHENTI")
     assert "Anda tidak akan menerima pesan lagi dari kami" in answer
-    assert await whatsapp.notify(RESIDENT, "broadcast", MessageKind.BROADCAST) is None
+    row = await notify(service, "broadcast", MessageKind.BROADCAST)
+    assert row.state is OutboxState.FAILED and row.error_code == "opted_out"
     assert "broadcast" not in twilio.bodies(RESIDENT)
     # Direct replies still come.
     assert "Anda belum pernah mengirim laporan" in await phone.send("STATUS")
     assert "Pesan dari kami aktif kembali." in await phone.send("MULAI LAGI")
-    row = await whatsapp.notify(RESIDENT, "broadcast", MessageKind.BROADCAST)
-    assert row is not None and twilio.bodies(RESIDENT)[-1] == "broadcast"
+    row = await notify(service, "broadcast", MessageKind.BROADCAST)
+    assert row.state is OutboxState.SENT and twilio.bodies(RESIDENT)[-1] == "broadcast"
     answer = await phone.send("STOP")
     assert "Anda tidak akan menerima pesan lagi" in answer
 
@@ -380,13 +397,12 @@ async def test_stop_and_start_are_confirmed_and_respected(
 async def test_a_recipient_who_opted_out_at_twilio_is_not_sent_to_again(
     phone: WhatsApp, service: Service, twilio: FakeTwilio
 ) -> None:
-    whatsapp = service.whatsapp
-    assert whatsapp is not None
     await phone.send("halo")
     twilio.fail(status=400, code=21610, message="Attempt to send to unsubscribed recipient")
-    row = await whatsapp.notify(RESIDENT, "one", MessageKind.BROADCAST)
-    assert row is not None and row.error_code == "21610"
-    assert await whatsapp.notify(RESIDENT, "two", MessageKind.BROADCAST) is None
+    row = await notify(service, "one", MessageKind.BROADCAST)
+    assert row.error_code == "21610"
+    row = await notify(service, "two", MessageKind.BROADCAST)
+    assert row.error_code == "opted_out" and "two" not in twilio.bodies(RESIDENT)
 
 
 async def test_health_reports_whatsapp(phone: WhatsApp, service: Service) -> None:
