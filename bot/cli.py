@@ -14,13 +14,14 @@ from typing import Any, TextIO, TypeVar
 import click
 from telegram.error import InvalidToken
 
-from bot import config
+from bot import admin, config
 from bot.app import App, build
 from bot.console import Console
 from bot.reports import export_csv, listing_table, show_report
 from bot.service import NoChannel, Service
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.models import Role
 
 T = TypeVar("T")
 
@@ -183,6 +184,123 @@ def reports_export(config_path: Path | None, fmt: str, output: Path | None) -> N
 
 def csv_writer(stream: TextIO) -> Any:
     return csv.writer(stream)
+
+
+def admin_command(settings: config.Settings, work: Callable[[App], Awaitable[str]]) -> None:
+    """Runs one admin action and prints its answer; an AdminError becomes a clear message."""
+    try:
+        click.echo(run_async(with_app(settings, work)))
+    except admin.AdminError as error:
+        raise click.ClickException(str(error)) from None
+
+
+ROLES = click.Choice([r.value for r in Role])
+
+
+@main.group("members")
+def members_group() -> None:
+    """Task-force members."""
+
+
+@members_group.command("add")
+@config_option
+@click.option("--name", required=True)
+@click.option("--role", type=ROLES, default="member", show_default=True)
+@click.option("--agency", default="", help="e.g. police, immigration, social affairs")
+@click.option("--telegram-id", type=int, default=None, help="Their Telegram user id.")
+@click.option("--whatsapp", default=None, help="Their WhatsApp number, e.g. +62812...")
+def members_add(
+    config_path: Path | None,
+    name: str,
+    role: str,
+    agency: str,
+    telegram_id: int | None,
+    whatsapp: str | None,
+) -> None:
+    """Add a member reached at a known Telegram id or WhatsApp number (e.g. the first admin)."""
+    admin_command(
+        settings_from(config_path),
+        lambda app: admin.add_member(app, name, Role(role), agency, telegram_id, whatsapp),
+    )
+
+
+@members_group.command("invite")
+@config_option
+@click.option("--name", required=True)
+@click.option("--role", type=ROLES, default="member", show_default=True)
+@click.option("--agency", default="")
+def members_invite(config_path: Path | None, name: str, role: str, agency: str) -> None:
+    """A one-time code (valid 24 hours) the new member sends to the bot: /gabung CODE."""
+    admin_command(
+        settings_from(config_path), lambda app: admin.invite(app, name, Role(role), agency)
+    )
+
+
+@members_group.command("list")
+@config_option
+def members_list(config_path: Path | None) -> None:
+    """The members, their roles, where they are reached, and who is on duty."""
+    admin_command(settings_from(config_path), admin.list_members)
+
+
+@members_group.command("remove")
+@config_option
+@click.argument("member")
+def members_remove(config_path: Path | None, member: str) -> None:
+    """Remove a member (by name or id): they can no longer act on reports."""
+    admin_command(settings_from(config_path), lambda app: admin.remove_member(app, member))
+
+
+@members_group.command("set-role")
+@config_option
+@click.argument("member")
+@click.argument("role", type=ROLES)
+def members_set_role(config_path: Path | None, member: str, role: str) -> None:
+    """Change a member's role: member, coordinator or admin."""
+    admin_command(settings_from(config_path), lambda app: admin.set_role(app, member, Role(role)))
+
+
+@main.group("roster")
+def roster_group() -> None:
+    """The duty roster: weekly shifts, and who is on duty."""
+
+
+@roster_group.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def roster_import(config_path: Path | None, file: Path) -> None:
+    """Replace the weekly shifts with those in FILE: CSV (day,start,end,members with members
+    separated by ;) or TOML ([[shift]] day, start, end, members). Times are local; an end
+    before the start ends the next day."""
+    admin_command(settings_from(config_path), lambda app: admin.import_roster(app, file))
+
+
+@roster_group.command("export")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "toml"]), default="csv")
+def roster_export(config_path: Path | None, fmt: str) -> None:
+    """The weekly shifts, in the format `roster import` reads."""
+    admin_command(settings_from(config_path), lambda app: admin.export_roster(app, fmt))
+
+
+@roster_group.command("show")
+@config_option
+@click.option("--at", "at", default=None, help="A local time, e.g. '2026-11-30 08:00'.")
+def roster_show(config_path: Path | None, at: str | None) -> None:
+    """Who is on duty now (or at a time), who is next, the shifts and overrides."""
+    admin_command(settings_from(config_path), lambda app: admin.show_roster(app, at))
+
+
+@main.group("outbox")
+def outbox_group() -> None:
+    """Messages the bot sends on its own."""
+
+
+@outbox_group.command("failed")
+@config_option
+def outbox_failed(config_path: Path | None) -> None:
+    """Messages that could not be delivered, and why."""
+    admin_command(settings_from(config_path), admin.failed_outbox)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,7 @@ async def notify_members(
     kind: MessageKind,
     heading: str,
     at: datetime,
+    already: Sequence[str] = (),
 ) -> list[str]:
     """Queues the alert (with `heading` above it, a catalog message) for each member on each
     of their channels, and for the task force's group; returns the names notified."""
@@ -182,7 +183,7 @@ async def notify_members(
         _ = gettext(recipient.language)
         text = await alert_text(session, report, bot, recipient.language)
         if heading:
-            text = heading_text(_, heading, report, at) + "\n\n" + text
+            text = heading_text(_, heading, report, at, already) + "\n\n" + text
         numbered = recipient.channel is not Channel.TELEGRAM
         if numbered:
             text += "\n\n" + typed_hint(_, report)
@@ -204,7 +205,7 @@ async def notify_members(
         _ = gettext(bot.default_language)
         text = await alert_text(session, report, bot)
         if heading:
-            text = heading_text(_, heading, report, at) + "\n\n" + text
+            text = heading_text(_, heading, report, at, already) + "\n\n" + text
         await outbox.enqueue(
             session,
             Channel.TELEGRAM,
@@ -219,9 +220,13 @@ async def notify_members(
     return [m.name for m in people]
 
 
-def heading_text(_: Gettext, heading: str, report: Report, at: datetime) -> str:
+def heading_text(
+    _: Gettext, heading: str, report: Report, at: datetime, already: Sequence[str]
+) -> str:
     waited = max(1, int((at - report.created_at).total_seconds() // 60))
-    return _(heading).format(reference=report.reference, minutes=waited)
+    return _(heading).format(
+        reference=report.reference, minutes=waited, names=", ".join(already) or "-"
+    )
 
 
 def template_variables(_: Gettext, report: Report) -> dict[str, str]:
@@ -260,7 +265,8 @@ async def report_submitted(
 
 
 FOLLOWUP_HEADING = N_(
-    "Not yet acknowledged: report {reference} has waited {minutes} minutes. Who takes it?"
+    "Not yet acknowledged: report {reference} has waited {minutes} minutes. Already "
+    "notified: {names}. Who takes it?"
 )
 
 
@@ -281,7 +287,14 @@ async def follow_up(services: Services, *, batch: int = 200) -> int:
                 people = await audience(session, services, steps[step], now)
                 already = await reports.alerted_names(session, followup.report_id)
                 notified = await notify_members(
-                    session, services, report, people, MessageKind.FOLLOWUP, FOLLOWUP_HEADING, now
+                    session,
+                    services,
+                    report,
+                    people,
+                    MessageKind.FOLLOWUP,
+                    FOLLOWUP_HEADING,
+                    now,
+                    already,
                 )
                 await reports.add_event(
                     session,

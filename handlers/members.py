@@ -3,6 +3,7 @@ duty, and acting on reports (acknowledge, details). Every action checks the memb
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from handlers import alerts, roster
@@ -79,7 +80,7 @@ async def join(turn: Turn, code: str) -> None:
     if wait is not None:
         turn.say(
             N_("Too many wrong codes. Please try again in {minutes} minute(s)."),
-            minutes=max(1, int(wait.total_seconds() // 60) + 1),
+            minutes=max(1, math.ceil(wait.total_seconds() / 60)),
         )
         return
     invitation = await members.invitation(turn.session, code) if code else None

@@ -1,0 +1,250 @@
+"""What `sigap members`, `sigap roster` and `sigap outbox` do: the operator's side of the task
+force, in plain English tables (operators are not residents)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime
+
+from bot.app import App
+from handlers import roster as duty
+from handlers.text import phone
+from storage import members, outbox, roster
+from storage.models import Channel, Member, Role
+from storage.roster import ShiftRow
+
+
+class AdminError(Exception):
+    """A request that cannot be carried out; the message says why."""
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+async def add_member(
+    app: App,
+    name: str,
+    role: Role,
+    agency: str,
+    telegram_id: int | None,
+    whatsapp: str | None,
+) -> str:
+    if telegram_id is None and whatsapp is None:
+        raise AdminError("give --telegram-id or --whatsapp (or use `sigap members invite`)")
+    number = None
+    if whatsapp is not None:
+        number = phone(whatsapp)
+        if number is None:
+            raise AdminError(f"{whatsapp!r} is not a phone number")
+    now = app.services.clock()
+    async with app.db.write() as session:
+        member = await members.add(session, name, role, agency=agency, at=now)
+        if telegram_id is not None:
+            await members.link(session, member, Channel.TELEGRAM, str(telegram_id))
+        if number is not None:
+            await members.link(session, member, Channel.WHATSAPP, number)
+    return f"added {member.name} ({member.role}), id {member.id}"
+
+
+async def invite(app: App, name: str, role: Role, agency: str) -> str:
+    hours = app.settings.alerts.invite_hours
+    async with app.db.write() as session:
+        made = await members.invite(
+            session,
+            name,
+            role,
+            agency=agency,
+            at=app.services.clock(),
+            valid_for=timedelta(hours=hours),
+        )
+    return (
+        f"invitation for {made.name} ({made.role}): code {made.code}, valid {hours:g} hours.\n"
+        f"They send /gabung {made.code} to the bot on Telegram, or GABUNG {made.code} on "
+        "WhatsApp."
+    )
+
+
+async def list_members(app: App) -> str:
+    async with app.db.read() as session:
+        everyone = await members.active(session)
+        addresses = await members.addresses(session, [m.id for m in everyone if m.id])
+        on_duty = await duty.duty_now(session, app.services, app.services.clock())
+    reach: dict[int, list[str]] = {}
+    for a in addresses:
+        reach.setdefault(a.member_id, []).append(f"{a.channel}:{a.address}")
+    rows = [
+        [
+            str(m.id),
+            m.name,
+            m.role,
+            m.agency or "-",
+            " ".join(reach.get(m.id or 0, [])) or "-",
+            "yes" if m.id in on_duty else "",
+        ]
+        for m in everyone
+    ]
+    if not rows:
+        return "no members yet: `sigap members add --name NAME --role admin --telegram-id N`"
+    return table(["ID", "NAME", "ROLE", "AGENCY", "REACHED AT", "ON DUTY"], rows)
+
+
+async def _member(app: App, session: Any, name_or_id: str) -> Member:
+    member = await members.find(session, name_or_id)
+    if member is None:
+        raise AdminError(f"no member {name_or_id!r}")
+    return member
+
+
+async def remove_member(app: App, name_or_id: str) -> str:
+    async with app.db.write() as session:
+        member = await _member(app, session, name_or_id)
+        await members.remove(session, member, app.services.clock())
+    return f"removed {member.name}: their old buttons no longer work"
+
+
+async def set_role(app: App, name_or_id: str, role: Role) -> str:
+    async with app.db.write() as session:
+        member = await _member(app, session, name_or_id)
+        await members.set_role(session, member, role)
+    return f"{member.name} is now {role}"
+
+
+def read_roster(path: Path) -> list[dict[str, Any]]:
+    """Shifts from a CSV (day,start,end,members with members split by ;) or TOML file
+    ([[shift]] day, start, end, members = [...])."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".toml":
+        try:
+            shifts = tomllib.loads(text).get("shift", [])
+        except tomllib.TOMLDecodeError as error:
+            raise AdminError(f"{path}: not valid TOML: {error}") from None
+        return [dict(s) for s in shifts]
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        row["members"] = [m.strip() for m in (row.get("members") or "").split(";") if m.strip()]
+    return rows
+
+
+async def import_roster(app: App, path: Path) -> str:
+    entries = read_roster(path)
+    async with app.db.write() as session:
+        rows = []
+        for number, entry in enumerate(entries, 1):
+            try:
+                weekday = duty.parse_day(str(entry["day"]))
+                start = duty.parse_clock(str(entry["start"]))
+                end = duty.parse_clock(str(entry["end"]))
+            except (KeyError, ValueError) as error:
+                raise AdminError(f"{path}, shift {number}: {error}") from None
+            ids = []
+            for name in entry.get("members", []):
+                member = await members.find(session, str(name))
+                if member is None or member.id is None:
+                    raise AdminError(f"{path}, shift {number}: no member {name!r}")
+                ids.append(member.id)
+            rows.append(ShiftRow(weekday, start, end, tuple(ids)))
+        await roster.replace_shifts(session, rows)
+    return f"roster replaced: {len(rows)} shift(s)"
+
+
+async def export_roster(app: App, fmt: str) -> str:
+    async with app.db.read() as session:
+        shifts = await roster.shifts(session)
+        names = {m.id: m.name for m in await members.active(session)}
+    entries = [
+        (duty.WEEKDAYS[s.weekday], s.start, s.end, [names[i] for i in s.member_ids if i in names])
+        for s in shifts
+    ]
+    if fmt == "toml":
+        blocks = []
+        for day, start, end, people in entries:
+            quoted = ", ".join(f'"{p}"' for p in people)
+            blocks.append(
+                f'[[shift]]\nday = "{day}"\nstart = "{start}"\nend = "{end}"\n'
+                f"members = [{quoted}]\n"
+            )
+        return "\n".join(blocks)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["day", "start", "end", "members"])
+    for day, start, end, people in entries:
+        writer.writerow([day, start, end, ";".join(people)])
+    return out.getvalue()
+
+
+def parse_time(app: App, text: str | None) -> datetime:
+    if not text:
+        return app.services.clock()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise AdminError(f"a time such as '2026-11-30 08:00', not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=app.settings.bot.zone)
+
+
+async def show_roster(app: App, at: str | None) -> str:
+    moment = parse_time(app, at)
+    zone = app.settings.bot.zone
+    async with app.db.read() as session:
+        shifts = await roster.shifts(session)
+        overrides = await roster.overrides(session, moment)
+        everyone = {m.id: m for m in await members.active(session)}
+        coordinators = await duty.coordinators(session)
+
+    def label(ids: set[int] | frozenset[int]) -> str:
+        return ", ".join(everyone[i].name for i in sorted(ids) if i in everyone) or "nobody"
+
+    def local(when: datetime) -> str:
+        return format_datetime(when.astimezone(zone), "EEE d MMM yyyy HH:mm", locale="en")
+
+    lines = [f"at {local(moment)} ({app.settings.bot.timezone})"]
+    now = duty.on_duty(shifts, overrides, moment, zone)
+    lines.append(f"on duty: {label(now)}")
+    if not now & everyone.keys():
+        lines.append(
+            f"  nobody on duty: alerts go to the coordinators ({duty.names(coordinators)})"
+        )
+    upcoming = duty.next_shift(shifts, moment, zone)
+    if upcoming is not None:
+        lines.append(f"next: {local(upcoming.at)}, {label(upcoming.member_ids)}")
+    lines.append("weekly shifts:")
+    for s in shifts:
+        lines.append(f"  {duty.WEEKDAYS[s.weekday]} {s.start}-{s.end}  {label(set(s.member_ids))}")
+    for o in overrides:
+        state = "on duty" if o.on_duty else "off duty"
+        who = everyone[o.member_id].name if o.member_id in everyone else o.member_id
+        lines.append(f"  override: {who} {state} {local(o.starts_at)} - {local(o.ends_at)}")
+    return "\n".join(lines)
+
+
+async def failed_outbox(app: App) -> str:
+    async with app.db.read() as session:
+        rows = await outbox.failed(session)
+    if not rows:
+        return "no failed messages"
+    return table(
+        ["ID", "TIME", "CHANNEL", "TO", "KIND", "REPORT", "ERROR"],
+        [
+            [
+                str(r.id),
+                r.updated_at.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M"),
+                r.channel,
+                r.address,
+                r.kind,
+                str(r.report_id or "-"),
+                f"{r.error_code or ''} {r.error or ''}".strip()[:80],
+            ]
+            for r in rows
+        ],
+    )

@@ -1,0 +1,512 @@
+"""The task force on duty: alerts, follow-ups that escalate without a cap, acknowledgement,
+and the roster; with a travelled clock, delivery through python-telegram-bot to a fake Bot API
+server. No test sleeps to wait for a job: it moves the clock and runs the job."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import App, build
+from bot.config import ServerSettings, Settings, TelegramSettings
+from bot.outbox import Delivery
+from bot.reports import show_report
+from bot.telegram import TelegramChannel
+from handlers.alerts import follow_up
+from handlers.messages import Inbound, Press
+from storage import escalation, members, reports, roster
+from storage.db import StorageSettings
+from storage.models import (
+    Channel,
+    EventKind,
+    Followup,
+    FollowupState,
+    Member,
+    MessageKind,
+    Outbox,
+    OutboxState,
+    Report,
+    ReportEvent,
+    Role,
+)
+from storage.roster import ShiftRow
+from tests.chat import Chat
+from tests.conftest import Clock, _truncate
+from tests.fakes.telegram import FakeTelegram
+from tests.test_report_conversation import ENGLISH_REPORT
+
+# Saturday 28 Nov 2026, 10:00 in Jakarta (03:00 UTC): the conftest clock.
+SATURDAY = 5
+RESIDENT = 5001
+ANDI, BUDI, CITRA, DEWI = 9001, 9002, 9003, 9004
+
+
+class TaskForce:
+    """Members on Telegram, a fake Bot API server, and the delivery job."""
+
+    def __init__(self, app: App, fake: FakeTelegram, clock: Clock) -> None:
+        # Members read English here (the default language is the members' until they write).
+        app.services.bot = app.services.bot.model_copy(update={"default_language": "en"})
+        self.app = app
+        self.fake = fake
+        self.clock = clock
+        self.channel = TelegramChannel(
+            app,
+            TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url),
+            ServerSettings(),
+        )
+        self.delivery = Delivery(app.services, {Channel.TELEGRAM: self.channel})
+        self.members: dict[str, Member] = {}
+
+    async def add(self, name: str, chat: int, role: Role = Role.MEMBER) -> Member:
+        async with self.app.db.write() as session:
+            member = await members.add(session, name, role, agency="Polres", at=self.clock())
+            await members.link(session, member, Channel.TELEGRAM, str(chat))
+        self.members[name] = member
+        return member
+
+    async def shifts(self, *rows: tuple[int, str, str, list[str]]) -> None:
+        async with self.app.db.write() as session:
+            await roster.replace_shifts(
+                session,
+                [
+                    ShiftRow(day, start, end, tuple(self.members[n].id or 0 for n in names))
+                    for day, start, end, names in rows
+                ],
+            )
+
+    async def report(self, sender: str = str(RESIDENT), answers: Any = ENGLISH_REPORT) -> str:
+        chat = Chat(self.app, sender=sender, channel=Channel.TELEGRAM)
+        await chat.dialog(answers)
+        screen = await chat.send("1")
+        return screen.split("reference number: ")[1].split()[0]
+
+    async def deliver(self) -> None:
+        await self.delivery.run()
+
+    async def press(
+        self, chat: int, value: str, *, user: int | None = None, group: bool = False
+    ) -> str:
+        inbound = Inbound(
+            Channel.TELEGRAM,
+            str(chat),
+            press=Press(0, value),
+            user=str(user) if user is not None else None,
+            group=group,
+        )
+        outcome = await self.app.conversations.handle(inbound)
+        return "\n".join(getattr(r, "text", "") for r in outcome.replies)
+
+    async def say(self, chat: int, text: str) -> str:
+        outcome = await self.app.conversations.handle(
+            Inbound(Channel.TELEGRAM, str(chat), text=text)
+        )
+        return "\n".join(getattr(r, "text", "") for r in outcome.replies)
+
+    def texts(self, chat: int) -> list[str]:
+        return self.fake.texts(chat)
+
+    async def later(self, minutes: float) -> int:
+        """Moves the clock, runs the follow-up job and delivers."""
+        self.clock.advance(minutes=minutes)
+        sent = await follow_up(self.app.services)
+        await self.deliver()
+        return sent
+
+    async def events(self, reference: str) -> list[ReportEvent]:
+        async with self.app.db.read() as session:
+            report = await reports.by_reference(session, reference)
+            assert report is not None and report.id is not None
+            return list(await reports.timeline(session, report.id))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def force(app: App, fake: FakeTelegram, clock: Clock) -> AsyncIterator[TaskForce]:
+    team = TaskForce(app, fake, clock)
+    await team.channel.bot.initialize()
+    yield team
+    await team.channel.bot.shutdown()
+
+
+async def staffed(force: TaskForce) -> None:
+    """Andi and Budi on a Saturday day shift; Citra coordinates; Dewi is off."""
+    await force.add("Andi", ANDI)
+    await force.add("Budi", BUDI)
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    await force.add("Dewi", DEWI)
+    await force.shifts((SATURDAY, "08:00", "16:00", ["Andi", "Budi"]))
+
+
+async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce) -> None:
+    await staffed(force)
+    reference = await force.report()
+    await force.deliver()
+    for chat in (ANDI, BUDI):
+        (alert,) = force.fake.sent(chat)
+        text = alert.params["text"]
+        assert f"New report {reference}" in text and "priority Normal" in text
+        for part in (
+            "Work abroad",
+            "Malaysia",
+            "Bintan Timur",
+            "Fees demanded up front",
+            "+6281234567890 (named in 0 earlier report(s))",
+            "A man offered my sister",
+        ):
+            assert part in text, part
+        labels = [b["text"] for row in alert.params["reply_markup"]["inline_keyboard"] for b in row]
+        assert labels == ["Acknowledge", "Details"]
+    assert force.fake.sent(CITRA) == [] and force.fake.sent(DEWI) == []
+    (alerted,) = [e for e in await force.events(reference) if e.kind is EventKind.ALERTED]
+    assert alerted.detail["members"] == ["Andi", "Budi"]
+
+    second = await force.report(sender="5002")
+    await force.deliver()
+    assert f"New report {second}" in force.texts(ANDI)[-1]
+    assert "(named in 1 earlier report(s))" in force.texts(ANDI)[-1]
+
+
+async def test_escalation_goes_through_every_step_then_repeats_without_cap(
+    force: TaskForce,
+) -> None:
+    await staffed(force)
+    reference = await force.report()
+    await force.deliver()
+    assert len(force.texts(ANDI)) == 1 and force.texts(CITRA) == []
+
+    assert await force.later(29) == 0  # normal priority: 30 minutes before the next step
+    assert await force.later(1) == 1  # step 2, on duty + backup (the coordinators)
+    assert "has waited 30 minutes" in force.texts(CITRA)[-1]
+    assert "Already notified: Andi, Budi" in force.texts(CITRA)[-1]
+    assert len(force.texts(ANDI)) == 2 and force.texts(DEWI) == []
+
+    await force.later(30)  # step 3, the coordinators
+    assert len(force.texts(CITRA)) == 2 and len(force.texts(ANDI)) == 2
+    await force.later(30)  # step 4, all members
+    assert len(force.texts(DEWI)) == 1 and "has waited 90 minutes" in force.texts(DEWI)[-1]
+    for repeat in range(1, 6):  # then all members again and again
+        await force.later(30)
+        assert len(force.texts(DEWI)) == 1 + repeat
+    steps = [
+        e.detail["step"] for e in await force.events(reference) if e.kind is EventKind.FOLLOWED_UP
+    ]
+    assert steps == [1, 2, 3, 3, 3, 3, 3, 3]
+
+
+async def test_an_acknowledgement_stops_everything_and_updates_every_alert(
+    force: TaskForce, app: App
+) -> None:
+    await staffed(force)
+    reference = await force.report()
+    await force.deliver()
+    await force.later(30)
+    answer = await force.press(ANDI, f"ack:{reference}")
+    assert f"report {reference} is yours" in answer
+    await force.deliver()
+
+    edits = force.fake.called("editMessageText")
+    edited = {(c.params["chat_id"], c.params["message_id"]) for c in edits}
+    sent = {(chat, 1000 + i) for chat in (ANDI, BUDI, CITRA) for i in range(len(force.texts(chat)))}
+    assert edited == sent  # every alert and follow-up, to everyone
+    assert all("✅ Acknowledged by Andi at 10:30." in c.params["text"] for c in edits)
+    assert all("reply_markup" not in c.params for c in edits)
+
+    before = {chat: len(force.texts(chat)) for chat in (ANDI, BUDI, CITRA, DEWI)}
+    for _ in range(5):
+        assert await force.later(30) == 0
+    assert {chat: len(force.texts(chat)) for chat in before} == before
+    # The reporter is told, and nothing more: no detail of the report in the message.
+    assert force.texts(RESIDENT) == [f"Your report {reference} is being handled."]
+    async with app.db.read() as session:
+        report = await reports.by_reference(session, reference)
+        followups = (await session.exec(select(Followup))).all()
+    assert report is not None and report.state == "acknowledged"
+    assert report.acknowledged_by == force.members["Andi"].id
+    assert [f.state for f in followups][-1] is FollowupState.CANCELLED
+    kinds = [e.kind for e in await force.events(reference)]
+    assert kinds == ["submitted", "alerted", "followed_up", "acknowledged"]
+
+
+async def test_an_acknowledgement_during_a_follow_up_being_sent(
+    force: TaskForce, fake: FakeTelegram
+) -> None:
+    """The follow-up already on its way is then marked acknowledged; nothing after it goes."""
+    await staffed(force)
+    reference = await force.report()
+    await force.deliver()
+    force.clock.advance(minutes=30)
+    assert await follow_up(force.app.services) == 1
+    fake.latency = 0.3  # the follow-ups are in flight...
+    delivering = asyncio.create_task(force.deliver())
+    while not fake.called("sendMessage")[3:]:
+        await asyncio.sleep(0.01)
+    answer = await force.press(BUDI, f"ack:{reference}")  # ...when Budi takes the report
+    assert "is yours" in answer
+    await delivering
+    fake.latency = 0
+    await force.deliver()
+    for chat in (ANDI, BUDI, CITRA):
+        sent = force.fake.sent(chat)
+        edits = [c for c in force.fake.called("editMessageText") if c.params["chat_id"] == chat]
+        assert len(edits) == len(sent), chat  # whatever went out says who took it
+    assert await force.later(60) == 0
+
+
+async def test_a_second_acknowledgement_changes_nothing(force: TaskForce) -> None:
+    await staffed(force)
+    reference = await force.report()
+    await force.press(ANDI, f"ack:{reference}")
+    force.clock.advance(minutes=3)
+    answer = await force.press(BUDI, f"ack:{reference}")
+    assert f"Report {reference} was already acknowledged by Andi" in answer
+    answer = await force.press(ANDI, f"ack:{reference}")
+    assert "already acknowledged by Andi" in answer
+    kinds = [e.kind for e in await force.events(reference)]
+    assert kinds.count(EventKind.ACKNOWLEDGED) == 1
+
+
+async def test_a_resident_or_removed_member_pressing_an_alert_is_refused(
+    force: TaskForce, app: App
+) -> None:
+    await staffed(force)
+    reference = await force.report()
+    assert "Not allowed" in await force.press(7777, f"ack:{reference}")
+    assert "Not allowed" in await force.press(7777, f"detail:{reference}")
+    async with app.db.write() as session:
+        await members.remove(session, force.members["Andi"], force.clock())
+    assert "Not allowed" in await force.press(ANDI, f"ack:{reference}")
+    events = await force.events(reference)
+    refused = [e for e in events if e.kind is EventKind.REFUSED]
+    assert len(refused) == 3 and "not a member" in refused[0].actor
+    assert EventKind.ACKNOWLEDGED not in [e.kind for e in events]
+
+
+async def test_nobody_on_duty_alerts_the_coordinators_and_says_so(force: TaskForce) -> None:
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    await force.add("Dewi", DEWI)
+    reference = await force.report()
+    await force.deliver()
+    assert f"New report {reference}" in force.texts(CITRA)[0]
+    assert force.texts(DEWI) == []
+    answer = await force.say(DEWI, "/piket")
+    assert "Nobody is on duty now: alerts go to the coordinators (Citra (Polres))." in answer
+
+
+async def test_a_shift_across_midnight(force: TaskForce, app: App) -> None:
+    await force.add("Andi", ANDI)
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    await force.shifts((SATURDAY, "22:00", "06:00", ["Andi"]))
+    force.clock.now = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)  # Saturday 23:00 in Jakarta
+    assert "On duty now: Andi" in await force.say(ANDI, "/piket")
+    force.clock.now = datetime(2026, 11, 28, 22, 30, tzinfo=UTC)  # Sunday 05:30
+    assert "On duty now: Andi" in await force.say(ANDI, "/piket")
+    force.clock.now = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # Sunday 06:30
+    answer = await force.say(ANDI, "/piket")
+    assert "Nobody is on duty now" in answer and "Next: Sat 5 Dec 22:00, Andi" in answer
+
+
+async def test_overrides_put_a_member_on_and_off_duty(force: TaskForce) -> None:
+    await staffed(force)
+    answer = await force.say(DEWI, "/siaga 2")
+    assert "You are on duty until Sat 28 Nov 12:00." in answer
+    assert "Dewi" in await force.say(DEWI, "/piket")
+    assert "You are off duty now." in await force.say(ANDI, "/selesai")
+    assert "You are not on duty now." in await force.say(ANDI, "/selesai")
+    reference = await force.report()
+    await force.deliver()
+    assert force.texts(ANDI) == [] and f"New report {reference}" in force.texts(DEWI)[0]
+    force.clock.advance(hours=2)
+    assert "Dewi" not in (await force.say(DEWI, "/piket")).split("\n")[0]
+    assert "Give the number of hours" in await force.say(DEWI, "/siaga 500")
+
+
+async def test_a_restart_in_the_middle_of_an_escalation(
+    force: TaskForce, settings: Settings, clock: Clock, fake: FakeTelegram
+) -> None:
+    await staffed(force)
+    reference = await force.report()
+    await force.deliver()
+    await force.later(30)
+    # The service is down for two hours: the follow-up due meanwhile goes once, not four times.
+    clock.advance(hours=2)
+    restarted = await build(settings, clock=clock)
+    assert await follow_up(restarted.services) == 1
+    assert await follow_up(restarted.services) == 0
+    steps = [
+        e.detail["step"] for e in await force.events(reference) if e.kind is EventKind.FOLLOWED_UP
+    ]
+    assert steps == [1, 2]
+    async with restarted.db.read() as session:
+        pending = (
+            await session.exec(select(Followup).where(col(Followup.state) == FollowupState.PENDING))
+        ).all()
+    assert [p.due_at for p in pending] == [clock() + timedelta(minutes=30)]
+    await restarted.close()
+
+
+async def test_invitations_used_expired_and_wrong(force: TaskForce, app: App) -> None:
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    answer = await force.say(CITRA, "/undang Eko Saputra")
+    code = answer.split("code ")[1].split(",")[0]
+    assert "valid for 24 hours" in answer
+    welcome = await force.say(9100, f"/gabung {code.lower()}")
+    assert "Welcome to the task force, Eko Saputra." in welcome
+    assert "already been used" in await force.say(9101, f"/gabung {code}")
+
+    answer = await force.say(CITRA, "/undang Fajar")
+    late = answer.split("code ")[1].split(",")[0]
+    force.clock.advance(hours=25)
+    assert "has expired" in await force.say(9102, f"/gabung {late}")
+
+    for _ in range(3):
+        assert "not valid" in await force.say(9103, "/gabung WRONG123")
+    assert "Too many wrong codes. Please try again in 1 minute(s)." in await force.say(
+        9103, "/gabung WRONG123"
+    )
+    force.clock.advance(minutes=1)
+    assert "not valid" in await force.say(9103, "/gabung WRONG123")
+    assert "try again in 2 minute(s)" in await force.say(9103, "/gabung WRONG123")
+    assert "Not allowed" in await force.say(9100, "/undang Gita")  # a member cannot invite
+    assert "Only an admin" in await force.say(CITRA, "/undang koordinator Gita")
+    async with app.db.read() as session:
+        eko = await members.by_address(session, Channel.TELEGRAM, "9100")
+    assert eko is not None and eko.role is Role.MEMBER
+
+
+async def test_an_unreachable_member_is_reported_to_the_coordinators(
+    force: TaskForce, fake: FakeTelegram, app: App
+) -> None:
+    await staffed(force)
+    fake.block(ANDI)
+    reference = await force.report()
+    await force.deliver()
+    await force.deliver()
+    assert (
+        "Andi could not be reached on any channel for report " + reference
+        in (force.texts(CITRA)[-1])
+    )
+    kinds = [e.kind for e in await force.events(reference)]
+    assert EventKind.UNREACHABLE in kinds
+    async with app.db.read() as session:
+        failed = (
+            await session.exec(select(Outbox).where(col(Outbox.state) == OutboxState.FAILED))
+        ).all()
+    assert [(r.address, r.error_code) for r in failed] == [(str(ANDI), "blocked")]
+
+
+async def test_an_addition_reaches_whoever_acknowledged(force: TaskForce) -> None:
+    await staffed(force)
+    reference = await force.report()
+    chat = Chat(force.app, sender=str(RESIDENT), channel=Channel.TELEGRAM)
+    await chat.send(f"add {reference}")
+    await chat.send("The boat leaves on Friday night from a jetty near Tanjung Uban.")
+    await force.deliver()
+    assert "new information from the reporter: The boat leaves" in force.texts(ANDI)[-1]
+    assert "new information" in force.texts(BUDI)[-1]
+    await force.press(BUDI, f"ack:{reference}")
+    await chat.send("He also asked for my cousin's KTP.")
+    await force.deliver()
+    assert "KTP" in force.texts(BUDI)[-1]
+    assert not any("KTP" in t for t in force.texts(ANDI))
+
+
+async def test_details_show_the_contact_only_with_consent(force: TaskForce) -> None:
+    await staffed(force)
+    reference = await force.report()
+    answer = await force.press(ANDI, f"detail:{reference}")
+    assert "A man offered my sister a job" in answer and "Reporter: anonymous." in answer
+    assert str(RESIDENT) not in answer
+
+
+async def test_group_alerts_and_acknowledgement_from_the_group(
+    app: App, fake: FakeTelegram, clock: Clock
+) -> None:
+    group = -1001234
+    app.services.alerts = app.services.alerts.model_copy(update={"telegram_group_id": group})
+    force = TaskForce(app, fake, clock)
+    await force.channel.bot.initialize()
+    await staffed(force)
+    reference = await force.report()
+    await force.deliver()
+    assert f"New report {reference}" in force.texts(group)[0]
+    answer = await force.press(group, f"ack:{reference}", user=4242, group=True)
+    assert "Not allowed" in answer
+    answer = await force.press(group, f"ack:{reference}", user=BUDI, group=True)
+    assert f"report {reference} is yours" in answer
+    await force.deliver()
+    assert any(c.params["chat_id"] == group for c in fake.called("editMessageText"))
+    await force.channel.bot.shutdown()
+
+
+async def test_reports_show_lists_the_timeline(force: TaskForce) -> None:
+    await staffed(force)
+    reference = await force.report()
+    await force.later(30)
+    await force.press(7777, f"ack:{reference}")
+    await force.press(ANDI, f"ack:{reference}")
+    shown = await show_report(force.app, reference=reference)
+    assert shown is not None
+    for kind in ("submitted", "alerted", "followed_up", "refused", "acknowledged  by Andi"):
+        assert kind in shown, kind
+
+
+async def test_two_schedulers_on_one_postgresql_database_send_each_follow_up_once(
+    postgres_database: str, tmp_path: Any, clock: Clock
+) -> None:
+    """Two processes' worth of engines claim the same due follow-ups concurrently."""
+    _truncate(postgres_database)
+    settings = Settings(
+        storage=StorageSettings(url=postgres_database, media_dir=tmp_path / "media")
+    )
+    first, second = await build(settings, clock=clock), await build(settings, clock=clock)
+    async with first.db.write() as session:
+        citra = await members.add(session, "Citra", Role.COORDINATOR, at=clock())
+        await members.link(session, citra, Channel.TELEGRAM, str(CITRA))
+        for n in range(300):
+            report = Report(
+                reference=f"BTN-2026-{n:05d}",
+                created_at=clock(),
+                priority="urgent",
+                channel=Channel.TELEGRAM,
+                sender=f"r{n}",
+                language="id",
+                urgency="danger_now",
+                affected="me",
+                child_involved="no",
+                offer_kind="work_abroad",
+                destination="Malaysia",
+                offer_source="agent",
+                story="x" * 20,
+            )
+            session.add(report)
+            await session.flush()
+            await escalation.schedule(session, report.id or 0, 1, clock())
+    clock.advance(minutes=1)
+    counts = await asyncio.gather(
+        follow_up(first.services, batch=20), follow_up(second.services, batch=20)
+    )
+    assert sum(counts) == 300 and all(counts), counts
+    async with first.db.read() as session:
+        rows = (
+            await session.exec(select(Outbox).where(col(Outbox.kind) == MessageKind.FOLLOWUP))
+        ).all()
+        events = (
+            await session.exec(
+                select(ReportEvent).where(col(ReportEvent.kind) == EventKind.FOLLOWED_UP)
+            )
+        ).all()
+    assert len(rows) == 300 and len({r.report_id for r in rows}) == 300
+    assert len(events) == 300
+    await first.close()
+    await second.close()
