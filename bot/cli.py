@@ -189,7 +189,7 @@ def csv_writer(stream: TextIO) -> Any:
 def admin_command(settings: config.Settings, work: Callable[[App], Awaitable[str]]) -> None:
     """Runs one admin action and prints its answer; an AdminError becomes a clear message."""
     try:
-        click.echo(run_async(with_app(settings, work)))
+        click.echo(run_async(with_app(settings, work)).rstrip("\n"))
     except admin.AdminError as error:
         raise click.ClickException(str(error)) from None
 

@@ -249,8 +249,7 @@ async def test_an_acknowledgement_during_a_follow_up_being_sent(
     assert await follow_up(force.app.services) == 1
     fake.latency = 0.3  # the follow-ups are in flight...
     delivering = asyncio.create_task(force.deliver())
-    while not fake.called("sendMessage")[3:]:
-        await asyncio.sleep(0.01)
+    await fake.wait_for("sendMessage", 4)
     answer = await force.press(BUDI, f"ack:{reference}")  # ...when Budi takes the report
     assert "is yours" in answer
     await delivering

@@ -420,10 +420,7 @@ async def test_polling_answers_and_stops_cleanly(app: App, fake: FakeTelegram) -
     channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
     await channel.start()
     fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
-    for _ in range(200):
-        if fake.sent(CHAT):
-            break
-        await asyncio.sleep(0.02)
+    await fake.wait_for("sendMessage", chat_id=CHAT)
     await channel.stop()
     assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
     assert fake.called("deleteWebhook")
@@ -509,10 +506,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
         assert line, log.decode()
         log += line
     fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
-    for _ in range(500):
-        if fake.sent(CHAT):
-            break
-        await asyncio.sleep(0.02)
+    await fake.wait_for("sendMessage", chat_id=CHAT, within=60)
     process.send_signal(signal.SIGTERM)
     rest = await asyncio.wait_for(process.stderr.read(), 60)
     assert await process.wait() == 0, (log + rest).decode()

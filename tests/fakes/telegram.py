@@ -102,6 +102,7 @@ class FakeTelegram:
         self._updates: list[Params] = []
         self._last_update_id = 0
         self._wakeup = asyncio.Event()
+        self._called = asyncio.Event()
         self._messages: dict[int, dict[int, Params]] = defaultdict(dict)
         self._next_bot_id: dict[int, int] = defaultdict(lambda: 1000)
         self._next_incoming_id: dict[int, int] = defaultdict(lambda: 1)
@@ -178,6 +179,23 @@ class FakeTelegram:
 
     def texts(self, chat_id: int) -> list[str]:
         return [str(call.params.get("text", "")) for call in self.sent(chat_id)]
+
+    async def wait_for(
+        self, method: str, count: int = 1, *, chat_id: int | None = None, within: float = 10
+    ) -> list[Call]:
+        """Waits until `count` calls of the method (to that chat) have arrived."""
+
+        def matching() -> list[Call]:
+            calls = self.called(method)
+            if chat_id is not None:
+                calls = [c for c in calls if int(c.params.get("chat_id", 0)) == chat_id]
+            return calls
+
+        async with asyncio.timeout(within):
+            while len(matching()) < count:
+                self._called.clear()
+                await self._called.wait()
+        return matching()
 
     def keyboard(self, chat_id: int) -> tuple[int, list[list[Params]]]:
         """The newest bot message in the chat that still shows inline buttons: id and rows."""
@@ -308,6 +326,7 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._read_params(request)
         self.calls.append(Call(method, params, time.monotonic()))
+        self._called.set()
         if self.latency:
             await asyncio.sleep(self.latency)
         try:

@@ -1,0 +1,113 @@
+"""`sigap members`, `sigap roster` and `sigap outbox`, as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+from storage import outbox
+from storage.db import Database
+from storage.models import Channel, MessageKind, OutboxState
+
+
+def sigap(database_url: str, tmp_path: Path, *args: str) -> Result:
+    env = {"SIGAP_STORAGE_URL": database_url, "SIGAP_MEDIA_DIR": str(tmp_path / "media")}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_members_are_added_invited_listed_changed_and_removed(
+    database_url: str, tmp_path: Path
+) -> None:
+    added = sigap(
+        database_url,
+        tmp_path,
+        "members",
+        "add",
+        "--name",
+        "Citra",
+        "--role",
+        "admin",
+        "--agency",
+        "DP3KB",
+        "--telegram-id",
+        "9003",
+        "--whatsapp",
+        "0812-3456-7890",
+    )
+    assert added.exit_code == 0 and "added Citra (admin)" in added.output
+    invited = sigap(database_url, tmp_path, "members", "invite", "--name", "Eko")
+    assert invited.exit_code == 0 and "/gabung " in invited.output
+    listing = sigap(database_url, tmp_path, "members", "list").output
+    assert (
+        "Citra" in listing and "telegram:9003" in listing and "whatsapp:+6281234567890" in listing
+    )
+    assert "admin" in sigap(database_url, tmp_path, "members", "list").output
+    changed = sigap(database_url, tmp_path, "members", "set-role", "citra", "coordinator")
+    assert "Citra is now coordinator" in changed.output
+    removed = sigap(database_url, tmp_path, "members", "remove", "Citra")
+    assert "removed Citra" in removed.output
+    assert "no members yet" in sigap(database_url, tmp_path, "members", "list").output
+    missing = sigap(database_url, tmp_path, "members", "remove", "Nobody")
+    assert missing.exit_code == 1 and "no member 'Nobody'" in missing.output
+    bad = sigap(database_url, tmp_path, "members", "add", "--name", "X", "--whatsapp", "123")
+    assert bad.exit_code == 1 and "'123' is not a phone number" in bad.output
+
+
+def test_a_roster_is_imported_shown_and_exported(database_url: str, tmp_path: Path) -> None:
+    for name, chat in (("Andi", "9001"), ("Budi", "9002")):
+        sigap(database_url, tmp_path, "members", "add", "--name", name, "--telegram-id", chat)
+    csv_file = tmp_path / "roster.csv"
+    csv_file.write_text(
+        "day,start,end,members\nmon,08:00,16:00,Andi;Budi\nsen,22:00,06:00,Budi\n",
+        encoding="utf-8",
+    )
+    assert "2 shift(s)" in sigap(database_url, tmp_path, "roster", "import", str(csv_file)).output
+    shown = sigap(database_url, tmp_path, "roster", "show", "--at", "2026-11-30 23:30").output
+    assert "on duty: Budi" in shown and "mon 22:00-06:00  Budi" in shown
+    shown = sigap(database_url, tmp_path, "roster", "show", "--at", "2026-11-29 12:00").output
+    assert "nobody on duty: alerts go to the coordinators" in shown
+    assert "next: Mon 30 Nov 2026 08:00, Andi, Budi" in shown
+    exported = sigap(database_url, tmp_path, "roster", "export").output
+    assert exported == "day,start,end,members\nmon,08:00,16:00,Andi;Budi\nmon,22:00,06:00,Budi\n"
+    toml = sigap(database_url, tmp_path, "roster", "export", "--format", "toml").output
+    toml_file = tmp_path / "roster.toml"
+    toml_file.write_text(toml, encoding="utf-8")
+    sigap(database_url, tmp_path, "roster", "import", str(toml_file))
+    assert sigap(database_url, tmp_path, "roster", "export").output == exported
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("day,start,end,members\nmon,8am,16:00,Andi\n", encoding="utf-8")
+    failed = sigap(database_url, tmp_path, "roster", "import", str(wrong))
+    assert failed.exit_code == 1 and "shift 1: a time such as 08:00, not '8am'" in failed.output
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("day,start,end,members\nmon,08:00,16:00,Zaki\n", encoding="utf-8")
+    failed = sigap(database_url, tmp_path, "roster", "import", str(unknown))
+    assert "no member 'Zaki'" in failed.output
+    assert sigap(database_url, tmp_path, "roster", "export").output == exported
+
+
+def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_path: Path) -> None:
+    assert "no failed messages" in sigap(database_url, tmp_path, "outbox", "failed").output
+
+    async def fail_one() -> None:
+        db = Database(database_url)
+        async with db.write() as session:
+            await outbox.record(
+                session,
+                Channel.WHATSAPP,
+                "+6281234567890",
+                MessageKind.ALERT,
+                "New report",
+                at=datetime.now(UTC),
+                state=OutboxState.FAILED,
+                error_code="no_template",
+                error="outside the 24-hour window and no [whatsapp.templates] alert",
+            )
+        await db.close()
+
+    asyncio.run(fail_one())
+    listing = sigap(database_url, tmp_path, "outbox", "failed").output
+    assert "+6281234567890" in listing and "no_template outside the 24-hour window" in listing
