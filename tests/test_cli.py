@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -105,19 +106,26 @@ def test_a_bad_config_stops_with_one_clear_line(tmp_path: Path) -> None:
     assert "bot.timezone: an IANA time zone" in result.output
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        [],
-        ["chat"],
-        ["db"],
-        ["db", "upgrade"],
-        ["reports"],
-        ["reports", "list"],
-        ["reports", "show"],
-        ["reports", "export"],
-    ],
-)
+def commands(group: click.Group, path: list[str]) -> list[list[str]]:
+    """Every command under the group, as the words that call it."""
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += commands(command, [*path, name])
+        else:
+            found.append([*path, name])
+    return found
+
+
+ALL_COMMANDS = commands(main, [])
+
+
+def test_the_commands_issues_name_exist() -> None:
+    for command in (["run"], ["members", "set-role"], ["roster", "import"], ["outbox", "failed"]):
+        assert command in ALL_COMMANDS
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=" ".join)
 def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
