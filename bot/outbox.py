@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import DeliveryError
 from handlers import alerts
 from handlers.turn import Services
-from storage import outbox
+from storage import chats, outbox
 from storage.models import Channel, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class Delivery:
         self.services = services
         self.senders = dict(senders)
         self.running = False
+        self.woken = False  # rows were written while a run was under way
 
     async def run(self, *, limit: int = BATCH) -> int:
         """Delivers until nothing is due; returns how many rows were handled."""
@@ -45,36 +48,48 @@ class Delivery:
         self.running = True
         try:
             while True:
+                self.woken = False
                 count = await self.run_once(limit=limit)
                 handled += count
-                if count < limit:
+                if count < limit and not self.woken:
                     return handled
         finally:
             self.running = False
 
     async def run_once(self, *, limit: int = BATCH) -> int:
+        """One batch: claimed in one transaction, sent concurrently (each channel keeps its
+        own rate limits), the results recorded in one transaction."""
         now = self.services.clock()
         async with self.services.db.write() as session:
             rows = await outbox.claim(session, now, limit, list(self.senders))
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        results = await asyncio.gather(*(self._send(row) for row in rows))
+        now = self.services.clock()
+        async with self.services.db.write() as session:
+            for row, result in zip(rows, results, strict=True):
+                assert row.id is not None
+                if isinstance(result, DeliveryError):
+                    await self._failed(session, row, result, now)
+                    continue
+                await outbox.sent(session, row.id, result, now)
+                if result is not None and row.edit_of is None:
+                    await chats.record_message(
+                        session, row.channel, row.address, result, at=now, from_bot=True
+                    )
         return len(rows)
 
-    async def _deliver(self, row: Outbox) -> None:
-        assert row.id is not None
+    async def _send(self, row: Outbox) -> str | DeliveryError | None:
         try:
-            provider_id = await self.senders[row.channel].deliver(row)
+            return await self.senders[row.channel].deliver(row)
         except DeliveryError as error:
-            await self._failed(row, error)
+            return error
         except Exception as error:  # a bug must not stop the other rows
             log.exception("delivering outbox row %s failed", row.id)
-            await self._failed(row, DeliveryError("error", repr(error), permanent=False))
-        else:
-            async with self.services.db.write() as session:
-                await outbox.sent(session, row.id, provider_id, self.services.clock())
+            return DeliveryError("error", repr(error), permanent=False)
 
-    async def _failed(self, row: Outbox, error: DeliveryError) -> None:
+    async def _failed(
+        self, session: AsyncSession, row: Outbox, error: DeliveryError, now: datetime
+    ) -> None:
         assert row.id is not None
-        now = self.services.clock()
         final = error.permanent or row.attempts >= MAX_ATTEMPTS
         log.log(
             logging.WARNING if final else logging.INFO,
@@ -84,15 +99,14 @@ class Delivery:
             "failed" if final else "will retry",
             error.message,
         )
-        async with self.services.db.write() as session:
-            await outbox.failed_attempt(
-                session,
-                row.id,
-                code=error.code,
-                error=error.message,
-                at=now,
-                retry_at=None if final else now + backoff(row.attempts),
-            )
-            if final:
-                row.state = OutboxState.FAILED
-                await alerts.delivery_failed(session, self.services, row, now)
+        await outbox.failed_attempt(
+            session,
+            row.id,
+            code=error.code,
+            error=error.message,
+            at=now,
+            retry_at=None if final else now + backoff(row.attempts),
+        )
+        if final:
+            row.state = OutboxState.FAILED
+            await alerts.delivery_failed(session, self.services, row, now)

@@ -4,8 +4,12 @@ processes never do the same thing twice."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -13,13 +17,14 @@ from bot.outbox import Delivery
 from handlers.alerts import follow_up
 from handlers.report import expire_drafts
 from handlers.turn import Services
-from storage import chats, escalation
+from storage import chats
 
 log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=7)  # redeliveries come within minutes; a week is ample
-FOLLOWUP_POLL = timedelta(seconds=10)  # also woken at the next due time
-OUTBOX_POLL = timedelta(seconds=2)  # also woken when a row is written
+FOLLOWUP_POLL = timedelta(seconds=1)  # a cheap indexed query when nothing is due
+OUTBOX_POLL = timedelta(seconds=1)  # also woken at once when a row is written
+STOP_WAIT = 30.0  # seconds a stop waits for the jobs in hand to finish
 
 
 async def housekeeping(services: Services) -> None:
@@ -37,45 +42,76 @@ class Jobs:
         self.services = services
         self.delivery = delivery
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.busy = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
         now = datetime.now(UTC)
         common = {"coalesce": True, "max_instances": 1, "next_run_time": now}
         self.scheduler.add_job(
-            housekeeping, "interval", minutes=15, args=[services], id="housekeeping", **common
+            self.tracked(housekeeping),
+            "interval",
+            minutes=15,
+            args=[services],
+            id="housekeeping",
+            **common,
         )
         self.scheduler.add_job(
-            self.followups, "interval", seconds=FOLLOWUP_POLL.seconds, id="followups", **common
+            self.tracked(self.followups),
+            "interval",
+            seconds=FOLLOWUP_POLL.seconds,
+            id="followups",
+            **common,
         )
         self.scheduler.add_job(
-            self.outbox, "interval", seconds=OUTBOX_POLL.seconds, id="outbox", **common
+            self.tracked(self.outbox),
+            "interval",
+            seconds=OUTBOX_POLL.seconds,
+            id="outbox",
+            **common,
         )
 
     def start(self) -> None:
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """No new runs; the runs in hand finish (APScheduler would cancel them)."""
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self.idle.wait(), STOP_WAIT)
+        except TimeoutError:
+            log.warning("jobs still running after %.0fs; stopping anyway", STOP_WAIT)
         self.scheduler.shutdown(wait=False)
 
+    def tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(job)
+        async def run(*args: Any) -> None:
+            self.busy += 1
+            self.idle.clear()
+            try:
+                await job(*args)
+            except Exception:
+                log.exception("job %s failed", job.__name__)
+            finally:
+                self.busy -= 1
+                if not self.busy:
+                    self.idle.set()
+
+        return run
+
     async def followups(self) -> None:
-        """Sends the follow-ups due (a follow-up that fell due while the service was down goes
-        out once now), then wakes at the next due time."""
-        sent = await follow_up(self.services)
-        if sent:
+        """Sends the follow-ups due; one that fell due while the service was down goes out
+        once now."""
+        if await follow_up(self.services):
             self.wake_outbox()
-        async with self.services.db.read() as session:
-            due = await escalation.next_due(session)
-        if due is not None:
-            wait = max(timedelta(0), due - self.services.clock())
-            if wait < FOLLOWUP_POLL:
-                self._wake("followups", wait)
 
     async def outbox(self) -> None:
         await self.delivery.run()
 
     def wake_outbox(self) -> None:
-        if not self.delivery.running:
-            self._wake("outbox", timedelta(0))
-
-    def _wake(self, job_id: str, after: timedelta) -> None:
-        job = self.scheduler.get_job(job_id)
+        """Runs the delivery job now (a running one picks the new rows up itself)."""
+        if self.delivery.running:
+            self.delivery.woken = True
+            return
+        job = self.scheduler.get_job("outbox")
         if job is not None and self.scheduler.running:
-            job.modify(next_run_time=datetime.now(UTC) + after)
+            job.modify(next_run_time=datetime.now(UTC))

@@ -102,7 +102,7 @@ class Service:
         await self.web.stop()  # finishes the webhook requests in hand
         if self.whatsapp is not None:
             await self.whatsapp.stop()
-        self.jobs.stop()
+        await self.jobs.stop()
 
     def _failed(self, starting: asyncio.Task[None]) -> None:
         if not starting.cancelled() and starting.exception() is not None:

@@ -101,7 +101,7 @@ class TelegramLimiter(BaseRateLimiter[None]):
         max_retries: int = 6,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
-        self.overall = Bucket(per_second, burst=max(1.0, per_second / 10))
+        self.overall = Bucket(per_second, burst=max(1.0, per_second))  # a second's worth
         self.chat_per_second = chat_per_second
         self.group_per_minute = group_per_minute
         self.chats: dict[int | str, Bucket] = {}
@@ -548,15 +548,6 @@ class TelegramChannel:
                 sent = await self.bot.send_message(
                     chat_id, piece, reply_markup=markup if last else None
                 )
-                async with self.app.db.write() as session:
-                    await chats.record_message(
-                        session,
-                        self.channel,
-                        row.address,
-                        str(sent.message_id),
-                        at=self.app.services.clock(),
-                        from_bot=True,
-                    )
             return str(sent.message_id) if sent else None
         except Forbidden as error:
             await self._unreachable(chat_id)

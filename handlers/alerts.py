@@ -165,11 +165,24 @@ def typed_hint(_: Gettext, report: Report) -> str:
     ).format(reference=report.reference)
 
 
+@dataclass(frozen=True)
+class Circle:
+    """The members a step reaches, and where: worked out once per batch of follow-ups."""
+
+    people: Sequence[Member]
+    recipients: Sequence[Recipient]
+
+
+async def circle(session: AsyncSession, services: Services, step: str, at: datetime) -> Circle:
+    people = await audience(session, services, step, at)
+    return Circle(people, await recipients(session, people, services.bot.default_language))
+
+
 async def notify_members(
     session: AsyncSession,
     services: Services,
     report: Report,
-    people: Sequence[Member],
+    reached: Circle,
     kind: MessageKind,
     heading: str,
     at: datetime,
@@ -179,9 +192,12 @@ async def notify_members(
     of their channels, and for the task force's group; returns the names notified."""
     assert report.id is not None
     bot = services.bot
-    for recipient in await recipients(session, people, bot.default_language):
+    texts: dict[str, str] = {}
+    for recipient in reached.recipients:
         _ = gettext(recipient.language)
-        text = await alert_text(session, report, bot, recipient.language)
+        if recipient.language not in texts:
+            texts[recipient.language] = await alert_text(session, report, bot, recipient.language)
+        text = texts[recipient.language]
         if heading:
             text = heading_text(_, heading, report, at, already) + "\n\n" + text
         numbered = recipient.channel is not Channel.TELEGRAM
@@ -217,7 +233,7 @@ async def notify_members(
             buttons=buttons(_, report),
             report_id=report.id,
         )
-    return [m.name for m in people]
+    return [m.name for m in reached.people]
 
 
 def heading_text(
@@ -249,8 +265,8 @@ async def report_submitted(
     (the members on duty), and the first follow-up."""
     assert report.id is not None
     steps = services.escalation.steps
-    people = await audience(session, services, steps[0], at)
-    notified = await notify_members(session, services, report, people, MessageKind.ALERT, "", at)
+    reached = await circle(session, services, steps[0], at)
+    notified = await notify_members(session, services, report, reached, MessageKind.ALERT, "", at)
     await reports.add_event(
         session,
         report,
@@ -270,27 +286,30 @@ FOLLOWUP_HEADING = N_(
 )
 
 
-async def follow_up(services: Services, *, batch: int = 200) -> int:
+async def follow_up(services: Services, *, batch: int = 25) -> int:
     """Sends the follow-ups that are due, each once; returns how many. A report acknowledged
-    meanwhile is skipped. After the last step, the last step repeats: there is no cap."""
+    meanwhile is skipped. After the last step, the last step repeats: there is no cap.
+    Small batches keep each transaction short (on SQLite, conversations wait for it)."""
     done = 0
     steps = services.escalation.steps
     while True:
         now = services.clock()
         async with services.db.write() as session:
             due = await escalation.claim_due(session, now, batch)
+            circles: dict[int, Circle] = {}
             for followup in due:
                 report = await reports.locked(session, followup.report_id)
                 if report is None or report.acknowledged_at is not None:
                     continue
                 step = min(followup.step, len(steps) - 1)
-                people = await audience(session, services, steps[step], now)
+                if step not in circles:
+                    circles[step] = await circle(session, services, steps[step], now)
                 already = await reports.alerted_names(session, followup.report_id)
                 notified = await notify_members(
                     session,
                     services,
                     report,
-                    people,
+                    circles[step],
                     MessageKind.FOLLOWUP,
                     FOLLOWUP_HEADING,
                     now,

@@ -15,8 +15,7 @@ from storage.models import Followup, FollowupState
 
 async def schedule(session: AsyncSession, report_id: int, step: int, due_at: datetime) -> Followup:
     row = Followup(report_id=report_id, step=step, due_at=due_at)
-    session.add(row)
-    await session.flush()
+    session.add(row)  # flushed with the rest of the transaction
     return row
 
 

@@ -4,7 +4,7 @@ provider reports back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, update
@@ -117,8 +117,7 @@ async def enqueue(
         member_id=member_id,
         edit_of=edit_of,
     )
-    session.add(row)
-    await session.flush()
+    session.add(row)  # flushed with the rest of the transaction (the id comes then)
     session.info["outbox"] = True
     return row
 
@@ -127,6 +126,8 @@ def queued(session: AsyncSession) -> bool:
     """Whether this session put a message in the outbox (to wake the delivery job)."""
     return bool(session.info.get("outbox"))
 
+
+ABANDONED_AFTER = timedelta(minutes=10)
 
 # Messages that stop mattering once their report is acknowledged.
 ESCALATION = [MessageKind.ALERT, MessageKind.FOLLOWUP]
@@ -139,10 +140,17 @@ async def claim(
     transaction (skipped by other processes). An alert or follow-up of a report acknowledged
     meanwhile is not taken: the acknowledgement cancels it."""
     acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
+    claimable = or_(
+        col(Outbox.state) == OutboxState.PENDING,
+        # Claimed by a process that died before recording the result: sent again (at least
+        # once beats never).
+        (col(Outbox.state) == OutboxState.SENDING)
+        & (col(Outbox.updated_at) < now - ABANDONED_AFTER),
+    )
     query = (
         select(Outbox)
         .where(
-            col(Outbox.state) == OutboxState.PENDING,
+            claimable,
             col(Outbox.channel).in_(channels),
             or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
             or_(
@@ -161,7 +169,7 @@ async def claim(
         return []
     claimed = await session.exec(
         update(Outbox)
-        .where(col(Outbox.id).in_([r.id for r in rows]), col(Outbox.state) == OutboxState.PENDING)
+        .where(col(Outbox.id).in_([r.id for r in rows]), claimable)
         .values(state=OutboxState.SENDING, attempts=col(Outbox.attempts) + 1, updated_at=now)
         .returning(col(Outbox.id))
     )

@@ -92,8 +92,7 @@ async def add_event(
     event = ReportEvent(
         report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
     )
-    session.add(event)
-    await session.flush()
+    session.add(event)  # flushed with the rest of the transaction
     return event
 
 
