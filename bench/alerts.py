@@ -20,9 +20,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, text
+from sqlalchemy import func, insert
 from sqlmodel import col, select
 
+from bench.common import fresh_database
 from bot.app import App, build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.outbox import Delivery
@@ -213,14 +214,7 @@ asyncio.run(main())
 """
 
 
-async def duplicates(media: Path, count: int) -> tuple[int, list[int]]:
-    name = f"sigap_bench_{os.getpid()}"
-    admin = Database(PG)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG.rsplit("/", 1)[0] + "/" + name
+async def duplicates(url: str, media: Path, count: int) -> tuple[int, list[int]]:
     db = Database(url)
     await upgrade(db)
     await seed_open_alerts(db, count, datetime.now(UTC) - timedelta(seconds=1), 0.0)
@@ -248,34 +242,33 @@ async def duplicates(media: Path, count: int) -> tuple[int, list[int]]:
             )
         ).all()
     await db.close()
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.close()
     doubled = sum(n - 1 for _, n in followed if n > 1) + sum(n - 1 for _, n in messages if n > 1)
     missing = count - len(followed)
     return doubled + missing, handled
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = arguments.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        media = Path(folder) / "media"
-        print(f"on {url.split(':')[0]}")
-        times = await confirm_to_alert(url, media, arguments.reports)
+    base = arguments.database_url
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        media = folder / "media"
+        print(f"on {(base or 'sqlite').split(':')[0]}")
+        async with fresh_database(base, folder, "confirm") as url:
+            times = await confirm_to_alert(url, media, arguments.reports)
         print(
             f"confirm -> 10 alert requests at the Bot API, {arguments.reports} reports: "
             f"median {statistics.median(times) * 1000:.0f} ms, "
             f"p99 {percentile(times, 0.99) * 1000:.0f} ms"
         )
-        url2 = arguments.database_url or f"sqlite:///{Path(folder) / 'lateness.db'}"
-        late = await lateness(url2, media, arguments.open)
+        async with fresh_database(base, folder, "lateness") as url:
+            late = await lateness(url, media, arguments.open)
         print(
             f"follow-up lateness, {len(late)} open alerts falling due over 30 s: "
             f"p50 {percentile(late, 0.5):.2f} s, p99 {percentile(late, 0.99):.2f} s, "
             f"max {max(late):.2f} s"
         )
-        dupes, handled = await duplicates(media, arguments.duplicates)
+        async with fresh_database(PG, folder, "duplicates") as url:
+            dupes, handled = await duplicates(url, media, arguments.duplicates)
         print(
             f"two processes on PostgreSQL, {arguments.duplicates} due follow-ups: handled "
             f"{handled[0]} + {handled[1]}, duplicates or misses {dupes}"

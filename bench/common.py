@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import statistics
 import time
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+
+from storage.db import Database
 
 Post = tuple[Hashable, dict[str, Any]]  # (whose reply to wait for, keyword arguments)
 
@@ -64,3 +70,25 @@ def ratios(results: dict[str, dict[str, float]]) -> None:
         f"median latency {sigap['median_ms'] / bare['median_ms']:.2f}, "
         f"p99 latency {sigap['p99_ms'] / bare['p99_ms']:.2f}"
     )
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(base: str, folder: Path, name: str) -> AsyncIterator[str]:
+    """An empty database for one part: a new SQLite file, or a new PostgreSQL database
+    beside `base` (dropped afterwards)."""
+    if not base.startswith("postgresql"):
+        yield f"sqlite:///{folder / name}.db"
+        return
+    database = f"sigap_bench_{name}_{os.getpid()}"
+    admin = Database(base)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + database
+    finally:
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        await admin.close()

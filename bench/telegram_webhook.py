@@ -26,7 +26,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bench.common import Post, drive, latencies, ratios, summary
+from bench.common import Post, drive, fresh_database, latencies, ratios, summary
 from bot.app import build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.service import Service
@@ -136,25 +136,29 @@ async def run_bare(
 
 async def main(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        url = arguments.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        print(
-            f"{arguments.updates} updates, {arguments.concurrency} at a time, on "
-            f"{url.split(':')[0]}; each update is /bantuan from a new chat"
-        )
-        async with FakeTelegram() as fake:
-            runs: list[tuple[str, Callable[[], Awaitable[tuple[float, list[float]]]]]] = [
-                ("bare", lambda: run_bare(fake, url, arguments.updates, arguments.concurrency)),
-                (
-                    "sigap",
-                    lambda: run_sigap(
-                        fake, url, Path(folder) / "media", arguments.updates, arguments.concurrency
+        async with fresh_database(arguments.database_url, Path(folder), "webhook") as url:
+            print(
+                f"{arguments.updates} updates, {arguments.concurrency} at a time, on "
+                f"{url.split(':')[0]}; each update is /bantuan from a new chat"
+            )
+            async with FakeTelegram() as fake:
+                runs: list[tuple[str, Callable[[], Awaitable[tuple[float, list[float]]]]]] = [
+                    ("bare", lambda: run_bare(fake, url, arguments.updates, arguments.concurrency)),
+                    (
+                        "sigap",
+                        lambda: run_sigap(
+                            fake,
+                            url,
+                            Path(folder) / "media",
+                            arguments.updates,
+                            arguments.concurrency,
+                        ),
                     ),
-                ),
-            ]
-            results = {}
-            for name, run in runs:
-                wall, times = await run()
-                results[name] = summary(name, arguments.updates, wall, times)
+                ]
+                results = {}
+                for name, run in runs:
+                    wall, times = await run()
+                    results[name] = summary(name, arguments.updates, wall, times)
     ratios(results)
 
 

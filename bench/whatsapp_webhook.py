@@ -24,7 +24,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bench.common import Post, drive, latencies, ratios, summary
+from bench.common import Post, drive, fresh_database, latencies, ratios, summary
 from bot.app import build
 from bot.config import ServerSettings, Settings, WhatsAppSettings
 from bot.service import Service
@@ -135,20 +135,20 @@ async def run_bare(
 
 async def main(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        url = arguments.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        print(
-            f"{arguments.requests} signed webhooks, {arguments.concurrency} at a time, on "
-            f"{url.split(':')[0]}; each is BANTUAN from a new number"
-        )
-        results = {}
-        async with FakeTwilio() as fake:
-            wall, times = await run_bare(fake, url, arguments.requests, arguments.concurrency)
-            results["bare"] = summary("bare", arguments.requests, wall, times)
-        async with FakeTwilio() as fake:
-            wall, times = await run_sigap(
-                fake, url, Path(folder) / "media", arguments.requests, arguments.concurrency
+        async with fresh_database(arguments.database_url, Path(folder), "webhook") as url:
+            print(
+                f"{arguments.requests} signed webhooks, {arguments.concurrency} at a time, on "
+                f"{url.split(':')[0]}; each is BANTUAN from a new number"
             )
-            results["sigap"] = summary("sigap", arguments.requests, wall, times)
+            results = {}
+            async with FakeTwilio() as fake:
+                wall, times = await run_bare(fake, url, arguments.requests, arguments.concurrency)
+                results["bare"] = summary("bare", arguments.requests, wall, times)
+            async with FakeTwilio() as fake:
+                wall, times = await run_sigap(
+                    fake, url, Path(folder) / "media", arguments.requests, arguments.concurrency
+                )
+                results["sigap"] = summary("sigap", arguments.requests, wall, times)
     ratios(results)
 
 

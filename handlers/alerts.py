@@ -53,10 +53,23 @@ async def alert_text(
     """What members read first: enough to judge the report, never the reporter's identity
     (that is in the details, and only if they consented)."""
     assert report.id is not None
-    language = language or bot.default_language
-    _ = gettext(language)
     phones = await reports.recruiter_phones(session, report.id)
     earlier = await reports.earlier_reports_with_phones(session, report)
+    return compose_alert(report, phones, earlier, bot, language or bot.default_language)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an alert says besides the report itself."""
+
+    phones: Sequence[str]
+    earlier: int
+
+
+def compose_alert(
+    report: Report, phones: Sequence[str], earlier: int, bot: BotSettings, language: str
+) -> str:
+    _ = gettext(language)
     destination = report.destination
     if destination in (Destination.OTHER, Destination.UNKNOWN):
         destination = _(labels.DESTINATION[Destination(destination)])
@@ -187,6 +200,7 @@ async def notify_members(
     heading: str,
     at: datetime,
     already: Sequence[str] = (),
+    facts: Facts | None = None,
 ) -> list[str]:
     """Queues the alert (with `heading` above it, a catalog message) for each member on each
     of their channels, and for the task force's group; returns the names notified."""
@@ -196,7 +210,11 @@ async def notify_members(
     for recipient in reached.recipients:
         _ = gettext(recipient.language)
         if recipient.language not in texts:
-            texts[recipient.language] = await alert_text(session, report, bot, recipient.language)
+            texts[recipient.language] = (
+                compose_alert(report, facts.phones, facts.earlier, bot, recipient.language)
+                if facts is not None
+                else await alert_text(session, report, bot, recipient.language)
+            )
         text = texts[recipient.language]
         if heading:
             text = heading_text(_, heading, report, at, already) + "\n\n" + text
@@ -296,15 +314,22 @@ async def follow_up(services: Services, *, batch: int = 25) -> int:
         now = services.clock()
         async with services.db.write() as session:
             due = await escalation.claim_due(session, now, batch)
+            ids = [f.report_id for f in due]
+            # Read what the whole batch needs at once: a few queries instead of a few each.
+            locked = await reports.locked_many(session, ids)
+            phones = await reports.phones_of(session, ids)
+            earlier = await reports.earlier_counts(session, ids)
+            names = await reports.alerted_names_of(session, ids)
             circles: dict[int, Circle] = {}
             for followup in due:
-                report = await reports.locked(session, followup.report_id)
+                report = locked.get(followup.report_id)
                 if report is None or report.acknowledged_at is not None:
                     continue
                 step = min(followup.step, len(steps) - 1)
                 if step not in circles:
                     circles[step] = await circle(session, services, steps[step], now)
-                already = await reports.alerted_names(session, followup.report_id)
+                already = names[followup.report_id]
+                facts = Facts(phones[followup.report_id], earlier[followup.report_id])
                 notified = await notify_members(
                     session,
                     services,
@@ -314,6 +339,7 @@ async def follow_up(services: Services, *, batch: int = 25) -> int:
                     FOLLOWUP_HEADING,
                     now,
                     already,
+                    facts,
                 )
                 await reports.add_event(
                     session,

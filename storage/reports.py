@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -141,6 +142,64 @@ async def locked(session: AsyncSession, report_id: int) -> Report | None:
         .execution_options(populate_existing=True)
     )
     return (await session.exec(query)).first()
+
+
+async def locked_many(session: AsyncSession, report_ids: Sequence[int]) -> dict[int, Report]:
+    query = (
+        select(Report)
+        .where(col(Report.id).in_(report_ids))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {r.id: r for r in (await session.exec(query)).all() if r.id is not None}
+
+
+async def phones_of(session: AsyncSession, report_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each report's recruiter numbers, for many reports in one query."""
+    query = (
+        select(RecruiterPhone)
+        .where(col(RecruiterPhone.report_id).in_(report_ids))
+        .order_by(col(RecruiterPhone.id))
+    )
+    found: dict[int, list[str]] = {i: [] for i in report_ids}
+    for row in (await session.exec(query)).all():
+        found[row.report_id].append(row.phone)
+    return found
+
+
+async def earlier_counts(session: AsyncSession, report_ids: Sequence[int]) -> dict[int, int]:
+    """For each report, how many earlier reports name one of its recruiter numbers."""
+    mine, theirs = aliased(RecruiterPhone), aliased(RecruiterPhone)
+    query = (
+        select(col(mine.report_id), func.count(func.distinct(col(theirs.report_id))))
+        .join(
+            theirs,
+            and_(col(theirs.phone) == col(mine.phone), col(theirs.report_id) < col(mine.report_id)),
+        )
+        .where(col(mine.report_id).in_(report_ids))
+        .group_by(col(mine.report_id))
+    )
+    counts = {i: 0 for i in report_ids}
+    counts.update({report_id: n for report_id, n in (await session.exec(query)).all()})
+    return counts
+
+
+async def alerted_names_of(
+    session: AsyncSession, report_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """alerted_names for many reports in one query."""
+    query = (
+        select(ReportEvent)
+        .where(
+            col(ReportEvent.report_id).in_(report_ids),
+            col(ReportEvent.kind).in_([EventKind.ALERTED, EventKind.FOLLOWED_UP]),
+        )
+        .order_by(col(ReportEvent.id))
+    )
+    names: dict[int, dict[str, None]] = {i: {} for i in report_ids}
+    for event in (await session.exec(query)).all():
+        names[event.report_id].update(dict.fromkeys(event.detail.get("members", [])))
+    return {i: list(n) for i, n in names.items()}
 
 
 async def events_of(

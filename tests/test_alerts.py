@@ -175,6 +175,10 @@ async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce)
     await force.deliver()
     assert f"New report {second}" in force.texts(ANDI)[-1]
     assert "(named in 1 earlier report(s))" in force.texts(ANDI)[-1]
+    await force.later(30)  # the follow-ups count the same way
+    followups = [t for t in force.texts(CITRA) if "Not yet acknowledged" in t]
+    assert [t.count("(named in 0 earlier") for t in followups] == [1, 0]
+    assert [t.count("(named in 1 earlier") for t in followups] == [0, 1]
 
 
 async def test_escalation_goes_through_every_step_then_repeats_without_cap(
