@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers import evidence
 from handlers.alerts import addition_received
 from handlers.i18n import N_
 from handlers.messages import Expect, Option
-from handlers.report import STORY_MAX, media_problem, media_values
+from handlers.report import STORY_MAX
 from handlers.text import Word
 from handlers.turn import DONE, Flow, Turn
 from storage import reports
-from storage.media import MediaProblem, MediaRejected, StoredFile
 from storage.models import Report
 
 CHOOSE, ADDING = "choose", "adding"
@@ -131,18 +131,7 @@ class AddFlow:
             )
             self._ask_more(turn)
             return
-        files: list[tuple[StoredFile, str | None]] = []
-        for attachment in turn.inbound.media:
-            problem = attachment.problem
-            if problem is None and attachment.data is not None:
-                try:
-                    stored = await turn.services.media.put(attachment.data)
-                except MediaRejected as rejected:
-                    problem = rejected.problem
-                else:
-                    files.append((stored, attachment.name))
-                    continue
-            turn.say(media_problem(problem or MediaProblem.UNREADABLE), **media_values(turn))
+        files = await evidence.store(turn)
         if text is None and not files:
             if not turn.inbound.media:
                 turn.say(N_("Please send text, a photo or a document, or tap Done."))

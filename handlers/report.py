@@ -10,7 +10,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from handlers import labels
+from handlers import evidence, labels
 from handlers.alerts import report_submitted
 from handlers.i18n import N_
 from handlers.messages import Expect, Option
@@ -18,7 +18,6 @@ from handlers.priority import priority
 from handlers.text import Word, coordinates, phone, phones
 from handlers.turn import CLEAR, DONE, SKIP, Flow, Services, Turn
 from storage import conversations, reports
-from storage.media import MediaProblem, MediaRejected
 from storage.models import (
     Affected,
     ChildInvolved,
@@ -636,38 +635,12 @@ class ReportFlow:
 
 async def keep_files(turn: Turn) -> None:
     """Stores every file sent during the report as evidence, whatever the step: nothing a
-    resident sends is dropped. Says what could not be kept, and why."""
+    resident sends is dropped."""
     assert turn.conv.id is not None
-    for attachment in turn.inbound.media:
-        problem = attachment.problem
-        if problem is None and attachment.data is not None:
-            try:
-                stored = await turn.services.media.put(attachment.data)
-            except MediaRejected as rejected:
-                problem = rejected.problem
-            else:
-                await reports.add_draft_media(
-                    turn.session, turn.conv.id, stored, name=attachment.name, at=turn.now
-                )
-                continue
-        turn.say(media_problem(problem or MediaProblem.UNREADABLE), **media_values(turn))
+    for stored, name in await evidence.store(turn):
+        await reports.add_draft_media(turn.session, turn.conv.id, stored, name=name, at=turn.now)
     if turn.inbound.media and turn.step != Step.EVIDENCE:
         turn.say(N_("I have kept the file(s) with your evidence."))
-
-
-def media_values(turn: Turn) -> dict[str, object]:
-    return {"max_mb": f"{turn.services.intake.max_media_mb:g}"}
-
-
-def media_problem(problem: MediaProblem) -> str:
-    return {
-        MediaProblem.TOO_LARGE: N_("That file is too large: the limit is {max_mb} MB."),
-        MediaProblem.UNSUPPORTED: N_(
-            "I cannot accept that kind of file. Please send a photo, a PDF or a Word document."
-        ),
-        MediaProblem.UNREADABLE: N_("I could not read that file. Please try sending it again."),
-        MediaProblem.EMPTY: N_("That file is empty."),
-    }[problem]
 
 
 async def discard(turn: Turn) -> None:

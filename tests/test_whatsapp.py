@@ -4,6 +4,7 @@ published API description."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator
 
@@ -15,8 +16,8 @@ from twilio.request_validator import RequestValidator
 from bot.app import App
 from bot.config import ServerSettings, WhatsAppSettings
 from bot.service import Service
-from storage import conversations, outbox
-from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report
+from storage import conversations, members, outbox
+from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
 from tests.conftest import Clock
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -34,6 +35,9 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
         yield fake
 
 
+MESSAGE_SIDS = itertools.count(1)  # Twilio's message ids are unique across all phones
+
+
 class WhatsApp:
     """A resident's phone: sends signed webhooks, reads what Twilio was asked to send."""
 
@@ -41,7 +45,7 @@ class WhatsApp:
         self.service = service
         self.twilio = twilio
         self.number = number
-        self.sids = iter(range(1, 1_000_000))
+        self.sids = MESSAGE_SIDS
         self.http = httpx.AsyncClient()
 
     async def post(
@@ -115,6 +119,7 @@ async def service(app: App, twilio: FakeTwilio) -> AsyncIterator[Service]:
     )
     running = Service(app)
     await running.start()
+    running.jobs.scheduler.pause()  # the tests run the delivery job themselves
     assert running.whatsapp is not None
 
     async def no_wait(_seconds: float) -> None:
@@ -408,3 +413,43 @@ async def test_a_recipient_who_opted_out_at_twilio_is_not_sent_to_again(
 async def test_health_reports_whatsapp(phone: WhatsApp, service: Service) -> None:
     response = await phone.http.get(service.web.url + "/healthz")
     assert response.json() == {"database": "up", "whatsapp": "up"}
+
+
+async def test_a_member_on_whatsapp_gets_the_alert_and_answers_ack(
+    phone: WhatsApp, service: Service, twilio: FakeTwilio, app: App
+) -> None:
+    officer = WhatsApp(service, twilio, number="+6281377770000")
+    async with app.db.write() as session:
+        member = await members.add(session, "Eko", Role.MEMBER, at=app.services.clock())
+        await members.link(session, member, Channel.WHATSAPP, officer.number)
+    await officer.send("halo")  # inside the 24-hour window: the alert goes as text
+    await phone.send("LANGUAGE en")
+    for body in [
+        "REPORT",
+        "1",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "1",
+        "done",
+        "skip",
+        "skip",
+        "skip",
+        "skip",
+        STORY,
+        "done",
+        "2",
+        "1",
+    ]:
+        await phone.send(body)
+    assert await service.delivery.run() == 1
+    alert = twilio.bodies(officer.number)[-1]
+    assert "BTN-2026-00001" in alert and "Balas ACK BTN-2026-00001" in alert
+    answer = await officer.send("ACK BTN-2026-00001")
+    assert "BTN-2026-00001" in answer and "Eko" in answer
+    await service.delivery.run()
+    assert "Your report BTN-2026-00001 is being handled." in twilio.bodies(RESIDENT)[-1]
+    answer = await phone.send("ACK BTN-2026-00001")  # a resident cannot
+    assert "Not allowed" in answer
