@@ -13,10 +13,11 @@ from typing import Any
 from babel.dates import format_datetime
 
 from bot.app import App
+from handlers import broadcast, library
 from handlers import roster as duty
 from handlers.text import phone
-from storage import members, outbox, roster
-from storage.models import Channel, Member, Role
+from storage import broadcasts, members, outbox, roster
+from storage.models import BroadcastState, Channel, Member, OutboxState, Role
 from storage.roster import ShiftRow
 
 
@@ -247,4 +248,111 @@ async def failed_outbox(app: App) -> str:
             ]
             for r in rows
         ],
+    )
+
+
+async def send_broadcast(
+    app: App,
+    text: str,
+    library_id: str | None,
+    areas: list[str],
+    language: str | None,
+    at: str | None,
+    confirm: Any,
+) -> str:
+    """Stores a broadcast (now or at a time) after showing what it is and whom it reaches."""
+    if library_id is not None and library.get(library_id) is None:
+        raise AdminError(
+            f"no message {library_id!r} in the library (see `sigap broadcast library`)"
+        )
+    unknown = [a for a in areas if a not in app.settings.intake.areas]
+    if unknown:
+        raise AdminError(f"unknown area(s) {unknown}; areas are {app.settings.intake.areas}")
+    if language is not None and language not in app.settings.bot.languages:
+        raise AdminError(f"language must be one of {app.settings.bot.languages}")
+    if library_id is None and not broadcast.MIN_TEXT <= len(text) <= broadcast.MAX_TEXT:
+        raise AdminError(
+            f"the text must have {broadcast.MIN_TEXT} to {broadcast.MAX_TEXT} characters"
+        )
+    now = app.services.clock()
+    due = parse_time(app, at) if at else now
+    async with app.db.read() as session:
+        count = await broadcasts.audience_size(session, areas, language)
+    texts = broadcast.texts_of(app.services, text, library_id)
+    preview = texts.get(language or app.settings.bot.default_language, "")
+    when = "now" if due <= now else due.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
+    if not confirm(f"{preview}\n\n-> {count} subscriber(s), {when}. Send?"):
+        return "not sent"
+    async with app.db.write() as session:
+        made = await broadcasts.create(
+            session,
+            text=text,
+            library_id=library_id,
+            areas=areas,
+            language=language,
+            due_at=due,
+            at=now,
+        )
+    return f"broadcast #{made.id}: {count} subscriber(s), {when} (`sigap run` sends it)"
+
+
+async def list_broadcasts(app: App) -> str:
+    async with app.db.read() as session:
+        rows = await broadcasts.listing(session)
+    if not rows:
+        return "no broadcasts yet"
+    zone = app.settings.bot.zone
+    return table(
+        ["ID", "DUE", "STATE", "RECIPIENTS", "AREAS", "LANGUAGE", "TEXT"],
+        [
+            [
+                str(b.id),
+                b.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                b.state,
+                str(b.recipients),
+                ", ".join(b.areas) or "all",
+                b.language or "all",
+                (f"[{b.library_id}]" if b.library_id else b.text)[:40].replace("\n", " "),
+            ]
+            for b in rows
+        ],
+    )
+
+
+async def broadcast_status(app: App, broadcast_id: int) -> tuple[str, int, int, bool]:
+    """A line of progress, settled and total counts, and whether it is over."""
+    async with app.db.read() as session:
+        found = await broadcasts.get(session, broadcast_id)
+        if found is None:
+            raise AdminError(f"no broadcast #{broadcast_id}")
+        counts = await broadcasts.progress(session, broadcast_id)
+        blocked = await broadcasts.blocked_count(session, broadcast_id)
+    sent = sum(
+        counts.get(s, 0) for s in (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
+    )
+    failed = counts.get(OutboxState.FAILED, 0)
+    total = found.recipients
+    over = found.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+    line = (
+        f"#{found.id} {found.state}: {sent} sent, {failed - blocked} failed, "
+        f"{blocked} blocked or opted out, of {total}"
+    )
+    return line, sent + failed, total, over
+
+
+async def cancel_broadcast(app: App, broadcast_id: int) -> str:
+    async with app.db.write() as session:
+        found = await broadcasts.get(session, broadcast_id)
+        if found is None:
+            raise AdminError(f"no broadcast #{broadcast_id}")
+        if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
+            raise AdminError(f"broadcast #{broadcast_id} is already {found.state}")
+        stopped = await broadcasts.cancel(session, found, app.services.clock())
+    return f"broadcast #{broadcast_id} cancelled; {stopped} message(s) will not be sent"
+
+
+def library_listing() -> str:
+    return table(
+        ["ID", "TITLE (ID)", "TITLE (EN)"],
+        [[m.id, m.title("id"), m.title("en")] for m in library.messages()],
     )

@@ -303,5 +303,96 @@ def outbox_failed(config_path: Path | None) -> None:
     admin_command(settings_from(config_path), admin.failed_outbox)
 
 
+@main.group("broadcast")
+def broadcast_group() -> None:
+    """Awareness broadcasts to subscribed residents (`sigap run` sends them)."""
+
+
+@broadcast_group.command("send")
+@config_option
+@click.option(
+    "--text",
+    "text_file",
+    type=click.File(encoding="utf-8"),
+    default=None,
+    help="A file with the message (- for standard input).",
+)
+@click.option("--library", "library_id", default=None, help="A message of the library, by id.")
+@click.option("--area", "areas", multiple=True, help="An area from the config (repeat); none: all")
+@click.option("--lang", "language", default=None, help="Only subscribers of this language.")
+@click.option(
+    "--at", "at", default=None, help="A local time, e.g. '2026-12-01 08:00'; default now."
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def broadcast_send(
+    config_path: Path | None,
+    text_file: TextIO | None,
+    library_id: str | None,
+    areas: tuple[str, ...],
+    language: str | None,
+    at: str | None,
+    yes: bool,
+) -> None:
+    """Send (or schedule) a broadcast: your own text, or a message of the library."""
+    if (text_file is None) == (library_id is None):
+        raise click.UsageError("give either --text FILE or --library ID")
+    text = text_file.read().strip() if text_file is not None else ""
+
+    def confirm(question: str) -> bool:
+        click.echo(question)
+        return yes or click.confirm("", default=False, show_default=False, prompt_suffix="")
+
+    admin_command(
+        settings_from(config_path),
+        lambda app: admin.send_broadcast(app, text, library_id, list(areas), language, at, confirm),
+    )
+
+
+@broadcast_group.command("list")
+@config_option
+def broadcast_list(config_path: Path | None) -> None:
+    """The broadcasts, newest first."""
+    admin_command(settings_from(config_path), admin.list_broadcasts)
+
+
+@broadcast_group.command("status")
+@config_option
+@click.argument("broadcast_id", type=int)
+@click.option("--no-wait", is_flag=True, help="Print the progress once instead of following it.")
+def broadcast_status(config_path: Path | None, broadcast_id: int, no_wait: bool) -> None:
+    """Progress of a broadcast: a live bar while it is being sent."""
+    settings = settings_from(config_path)
+
+    async def follow(app: App) -> str:
+        line, done, total, over = await admin.broadcast_status(app, broadcast_id)
+        if no_wait or over:
+            return line
+        with click.progressbar(length=max(total, 1), label=f"broadcast #{broadcast_id}") as bar:
+            shown = 0
+            while not over:
+                await asyncio.sleep(0.5)
+                line, done, total, over = await admin.broadcast_status(app, broadcast_id)
+                bar.length = max(total, 1)
+                bar.update(done - shown)
+                shown = done
+        return line
+
+    admin_command(settings, follow)
+
+
+@broadcast_group.command("cancel")
+@config_option
+@click.argument("broadcast_id", type=int)
+def broadcast_cancel(config_path: Path | None, broadcast_id: int) -> None:
+    """Stop a scheduled or running broadcast: what was not sent yet will not be."""
+    admin_command(settings_from(config_path), lambda app: admin.cancel_broadcast(app, broadcast_id))
+
+
+@broadcast_group.command("library")
+def broadcast_library() -> None:
+    """The ready awareness messages, in Indonesian and English."""
+    click.echo(admin.library_listing())
+
+
 if __name__ == "__main__":
     main()

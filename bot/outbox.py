@@ -14,13 +14,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery import DeliveryError
 from handlers import alerts
 from handlers.turn import Services
-from storage import chats, outbox
+from storage import broadcasts, chats, outbox
 from storage.models import Channel, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
-MAX_ATTEMPTS = 8  # then the row fails for good, and shows in `sigap outbox failed`
+MAX_ATTEMPTS = 8
+# Codes that mean the person does not want (or cannot get) our messages: unsubscribed.
+GONE = {
+    "blocked",
+    "21610",
+    "opted_out",
+}  # then the row fails for good, and shows in `sigap outbox failed`
 
 
 class Sender(Protocol):
@@ -110,3 +116,7 @@ class Delivery:
         if final:
             row.state = OutboxState.FAILED
             await alerts.delivery_failed(session, self.services, row, now)
+            if error.code in GONE:
+                await broadcasts.unsubscribe(
+                    session, row.channel, row.address, at=now, reason=error.code
+                )

@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.outbox import Delivery
+from handlers import broadcast
 from handlers.alerts import follow_up
 from handlers.report import expire_drafts
 from handlers.turn import Services
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 SEEN_KEPT = timedelta(days=7)  # redeliveries come within minutes; a week is ample
 FOLLOWUP_POLL = timedelta(seconds=1)  # a cheap indexed query when nothing is due
 OUTBOX_POLL = timedelta(seconds=1)  # also woken at once when a row is written
+BROADCAST_POLL = timedelta(seconds=5)
 STOP_WAIT = 30.0  # seconds a stop waits for the jobs in hand to finish
 
 
@@ -102,6 +104,14 @@ class Jobs:
         """Sends the follow-ups due; one that fell due while the service was down goes out
         once now."""
         if await follow_up(self.services):
+            self.wake_outbox()
+
+    async def broadcasts(self) -> None:
+        """Starts the broadcasts due (scheduled ones survive restarts: they are rows) and
+        closes those finished, telling who sent them."""
+        started = await broadcast.start_due(self.services)
+        finished = await broadcast.finish(self.services)
+        if started or finished:
             self.wake_outbox()
 
     async def outbox(self) -> None:

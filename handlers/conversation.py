@@ -10,12 +10,14 @@ from collections.abc import Awaitable, Callable
 from handlers import members
 from handlers.add import AddFlow
 from handlers.alerts import parse_action
+from handlers.broadcast import BroadcastFlow
 from handlers.i18n import N_, gettext
 from handlers.language import LanguageFlow
 from handlers.menu import MenuFlow, help_text
 from handlers.messages import ClearChat, Inbound, Outcome, Text
 from handlers.report import EXPIRED_NOTICE, ReportFlow, cancel, discard, expired
 from handlers.status import show as show_status
+from handlers.subscribe import SubscribeFlow, unsubscribe
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
 from storage import chats, conversations, outbox
@@ -37,6 +39,8 @@ class Conversations:
         self.report = ReportFlow()
         self.add = AddFlow()
         self.language = LanguageFlow()
+        self.subscribe = SubscribeFlow()
+        self.broadcast = BroadcastFlow()
         # Called with a report's id after the transaction that submitted it has committed.
         self.on_submit: list[SubmitListener] = []
         # Called after a transaction that queued messages in the outbox has committed.
@@ -110,6 +114,9 @@ class Conversations:
         if press is not None and press.value == Word.CLEAR.value:
             self._clear(turn)
             return
+        if press is not None and press.value == Word.SUBSCRIBE.value:
+            await self.subscribe.start(turn)  # the button under a report's thank-you
+            return
         if turn.flow is Flow.REPORT and expired(turn):
             await discard(turn)
             turn.data[EXPIRED_NOTICE] = True
@@ -140,6 +147,10 @@ class Conversations:
             await self.add.handle(turn)
         elif flow is Flow.LANGUAGE and await self.language.handle(turn):
             await self._resume(turn)
+        elif flow is Flow.SUBSCRIBE:
+            await self.subscribe.handle(turn)
+        elif flow is Flow.BROADCAST:
+            await self.broadcast.handle(turn)
 
     async def _command(self, turn: Turn, command: Word, argument: str) -> None:
         in_report = turn.flow is Flow.REPORT
@@ -151,6 +162,7 @@ class Conversations:
             await self._resume(turn)
         elif command is Word.STOP:
             turn.conv.opted_out_at = turn.now
+            await unsubscribe(turn)
             turn.say(
                 N_(
                     "You will get no more messages from us, only answers when you write to "
@@ -186,10 +198,18 @@ class Conversations:
                 await self._resume(turn)
         elif command is Word.CLEAR:
             self._clear(turn)
+        elif command in (Word.SUBSCRIBE, Word.BROADCAST):
+            if in_report:
+                turn.say(N_("Please send or cancel the report you are writing first."))
+                await self.report.ask(turn)
+            elif command is Word.SUBSCRIBE:
+                await self.subscribe.start(turn)
+            else:
+                await self.broadcast.start(turn)
         elif command is Word.CANCEL:
             if in_report:
                 await cancel(turn)
-            elif turn.flow in (Flow.ADD, Flow.LANGUAGE):
+            elif turn.flow in (Flow.ADD, Flow.LANGUAGE, Flow.SUBSCRIBE, Flow.BROADCAST):
                 turn.reset()
                 turn.say(N_("Cancelled."))
             else:
@@ -239,5 +259,9 @@ class Conversations:
             await self.add.ask(turn)
         elif flow is Flow.LANGUAGE:
             await self.language.ask(turn)
+        elif flow is Flow.SUBSCRIBE:
+            await self.subscribe.ask(turn)
+        elif flow is Flow.BROADCAST:
+            await self.broadcast.ask(turn)
         else:
             await self.menu.show(turn, welcome=False)

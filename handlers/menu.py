@@ -12,6 +12,7 @@ MENU = [
     Option(Word.REPORT.value, N_("Report a suspicious job offer")),
     Option(Word.STATUS.value, N_("Status of my reports")),
     Option(Word.ADD.value, N_("Add information to my report")),
+    Option(Word.SUBSCRIBE.value, N_("Awareness messages (subscribe)")),
     Option(Word.HELP.value, N_("Help and emergency contacts")),
     Option(Word.LANGUAGE.value, N_("Bahasa / Language")),
 ]
@@ -54,6 +55,8 @@ COMMANDS = [
     ("bantuan", N_("Help and emergency contacts")),
     ("batal", N_("Cancel what you are doing")),
     ("hapus", N_("Clear this chat from your phone")),
+    ("langganan", N_("Subscribe to awareness messages")),
+    ("berhenti", N_("Stop all messages from us")),
 ]
 
 

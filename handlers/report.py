@@ -16,7 +16,7 @@ from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.priority import priority
 from handlers.text import Word, coordinates, phone, phones
-from handlers.turn import CLEAR, DONE, SKIP, Flow, Services, Turn
+from handlers.turn import CLEAR, DONE, SKIP, SUBSCRIBE, Flow, Services, Turn
 from storage import conversations, reports
 from storage.models import (
     Affected,
@@ -628,8 +628,13 @@ class ReportFlow:
             reference=report.reference,
         )
         turn.prompt(
-            turn.t(N_("For your safety, you can clear this chat from your phone.")),
-            actions=[CLEAR],
+            turn.t(
+                N_(
+                    "For your safety, you can clear this chat from your phone. You can also "
+                    "subscribe to awareness messages about safe work abroad."
+                )
+            ),
+            actions=[CLEAR, SUBSCRIBE],
         )
 
 

@@ -45,6 +45,8 @@ class Word(StrEnum):
     OFF_DUTY = "off_duty"
     ACK = "ack"
     DETAIL = "detail"
+    SUBSCRIBE = "subscribe"
+    BROADCAST = "broadcast"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -91,6 +93,10 @@ WORDS: dict[str, Word] = {
     "terima": Word.ACK,
     "detail": Word.DETAIL,
     "rincian": Word.DETAIL,
+    "langganan": Word.SUBSCRIBE,
+    "subscribe": Word.SUBSCRIBE,
+    "siaran": Word.BROADCAST,
+    "broadcast": Word.BROADCAST,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -112,6 +118,8 @@ COMMANDS = {
     Word.OFF_DUTY,
     Word.ACK,
     Word.DETAIL,
+    Word.SUBSCRIBE,
+    Word.BROADCAST,
 }
 
 # Words followed by what they act on: `tambah BTN-...`, `gabung KODE`, `siaga 8`.

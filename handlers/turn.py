@@ -26,6 +26,8 @@ class Flow(StrEnum):
     REPORT = "report"
     ADD = "add"
     LANGUAGE = "language"
+    SUBSCRIBE = "subscribe"
+    BROADCAST = "broadcast"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Services:
 SKIP = Option(Word.SKIP.value, N_("Skip"))
 DONE = Option(Word.DONE.value, N_("Done"))
 CLEAR = Option(Word.CLEAR.value, N_("Clear this chat"))
+SUBSCRIBE = Option(Word.SUBSCRIBE.value, N_("Subscribe"))
 
 EXPIRED = N_("This question has expired. Here is the current one:")
 
@@ -152,6 +155,7 @@ class Turn:
             SKIP.value: N_("Type LEWATI to skip."),
             DONE.value: N_("Type SELESAI when you are done."),
             CLEAR.value: N_("Type HAPUS to clear this chat."),
+            SUBSCRIBE.value: N_("Type LANGGANAN to subscribe."),
         }
         typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
         if expects is Expect.MEDIA and self.conv.channel is Channel.CONSOLE:

@@ -432,6 +432,46 @@ class Outbox(SQLModel, table=True):
     member_id: int | None = Field(default=None, foreign_key="member.id")
     # For an update of a message already sent (Telegram edits it): that message's row.
     edit_of: int | None = Field(default=None, foreign_key="outbox.id")
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+
+
+class Subscription(SQLModel, table=True):
+    """A resident who asked for awareness messages: for their area (None: all) in their
+    language. Ended, not deleted, when they stop or cannot be reached."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = enum_column(Channel)
+    address: str = Field(max_length=128, index=True)
+    area: str | None = Field(default=None, max_length=64)
+    language: str = Field(max_length=8)
+    created_at: datetime = utc_column()
+    ended_at: datetime | None = utc_column(nullable=True, index=True)
+    end_reason: str | None = Field(default=None, max_length=32)
+
+
+class BroadcastState(StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(SQLModel, table=True):
+    """An awareness message to the subscribers of some areas and/or one language."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = utc_column()
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    text: str
+    # A message of the library (sent in each subscriber's language) instead of `text`.
+    library_id: str | None = Field(default=None, max_length=64)
+    areas: list[str] = json_list_column()  # empty: every area
+    language: str | None = Field(default=None, max_length=8)  # None: every language
+    state: BroadcastState = enum_column(BroadcastState, default=BroadcastState.SCHEDULED)
+    due_at: datetime = utc_column(index=True)
+    started_at: datetime | None = utc_column(nullable=True)
+    finished_at: datetime | None = utc_column(nullable=True)
+    recipients: int = 0
 
 
 class Counter(SQLModel, table=True):

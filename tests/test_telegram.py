@@ -410,6 +410,8 @@ async def test_commands_are_registered_in_both_languages(
         "bantuan",
         "batal",
         "hapus",
+        "langganan",
+        "berhenti",
     ]
     assert fake.commands["en"][1]["description"] == "Report a suspicious job offer"
     assert fake.commands["id"][1]["description"] == "Laporkan tawaran kerja yang mencurigakan"

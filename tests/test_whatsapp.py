@@ -143,7 +143,7 @@ async def test_a_resident_reports_on_whatsapp_in_indonesian(
 ) -> None:
     answer = await phone.send("halo")
     assert "Selamat datang" in answer and "1. Laporkan tawaran kerja" in answer
-    assert "Balas dengan angka 1 sampai 5." in answer
+    assert "Balas dengan angka 1 sampai 6." in answer
     assert "anonim" in await phone.send("LAPOR")
     for body in [
         "1",

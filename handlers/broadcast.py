@@ -1,0 +1,252 @@
+"""Awareness broadcasts: coordinators compose one in the bot (`/siaran`), the scheduler starts
+it when due (one outbox row per subscriber) and tells the coordinator how it went."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers import library
+from handlers.i18n import N_, gettext
+from handlers.members import NOT_ALLOWED, member_of
+from handlers.messages import Expect, Option
+from handlers.turn import Flow, Services, Turn
+from storage import broadcasts, members, outbox
+from storage.members import at_least
+from storage.models import Broadcast, BroadcastState, MessageKind, OutboxState, Role
+
+TEXT, AREAS, LANGUAGE, PREVIEW, WHEN = "text", "areas", "language", "preview", "when"
+EVERY = "every"
+NOW, LATER, CANCEL = "now", "later", "cancel"
+MIN_TEXT, MAX_TEXT = 20, 3000
+DECISIONS = [
+    Option(NOW, N_("Send now")),
+    Option(LATER, N_("Schedule for a time")),
+    Option(CANCEL, N_("Cancel")),
+]
+
+
+def texts_of(services: Services, text: str, library_id: str | None) -> dict[str, str]:
+    """The message in each configured language."""
+    found = library.get(library_id) if library_id else None
+    languages = services.bot.languages
+    if found is None:
+        return dict.fromkeys(languages, text)
+    return {lang: found.texts.get(lang) or next(iter(found.texts.values())) for lang in languages}
+
+
+class BroadcastFlow:
+    """Stores the draft in the conversation step by step; on Send or Schedule, stores the
+    broadcast. Every step checks that the sender is still a coordinator."""
+
+    async def allowed(self, turn: Turn) -> bool:
+        member = await member_of(turn)
+        if member is None or not at_least(member.role, Role.COORDINATOR):
+            turn.reset()
+            turn.say(NOT_ALLOWED)
+            return False
+        return True
+
+    async def start(self, turn: Turn) -> None:
+        if not await self.allowed(turn):
+            return
+        turn.data = {}
+        turn.go(Flow.BROADCAST, TEXT)
+        await self.ask(turn)
+
+    def library_options(self, turn: Turn) -> list[Option]:
+        return [Option(m.id, m.title(turn.conv.language)) for m in library.messages()]
+
+    def area_options(self, turn: Turn) -> list[Option]:
+        return [Option(str(i), a) for i, a in enumerate(turn.services.intake.areas)]
+
+    def language_options(self, turn: Turn) -> list[Option]:
+        return [Option(EVERY, N_("Every language"))] + [
+            Option(code, code) for code in turn.services.bot.languages
+        ]
+
+    async def ask(self, turn: Turn) -> None:
+        step = turn.step
+        if step == TEXT:
+            turn.choose(
+                turn.t(N_("Write the awareness message, or choose one from the library:")),
+                self.library_options(turn),
+                also=Expect.TEXT,
+            )
+        elif step == AREAS:
+            turn.choose(
+                turn.t(N_("For which areas? Choose some, then Done (none chosen: every area).")),
+                self.area_options(turn),
+                multiple=True,
+            )
+        elif step == LANGUAGE:
+            turn.choose(
+                turn.t(N_("For subscribers of which language?")), self.language_options(turn)
+            )
+        elif step == PREVIEW:
+            await self.preview(turn)
+        else:
+            turn.prompt(
+                turn.t(N_("When should it go out? Local time, e.g. 2026-12-01 08:00.")),
+            )
+
+    async def handle(self, turn: Turn) -> None:
+        if not await self.allowed(turn):
+            return
+        step = turn.step
+        if step == TEXT:
+            await self._text(turn)
+        elif step == AREAS:
+            picked = turn.picked(self.area_options(turn), multiple=True)
+            if picked is not None:
+                turn.data[AREAS] = [turn.services.intake.areas[int(v)] for v in picked]
+                turn.go(Flow.BROADCAST, LANGUAGE)
+            await self.ask(turn)
+        elif step == LANGUAGE:
+            picked = turn.picked(self.language_options(turn))
+            if picked is not None:
+                turn.data[LANGUAGE] = None if picked[0] == EVERY else picked[0]
+                turn.go(Flow.BROADCAST, PREVIEW)
+            await self.ask(turn)
+        elif step == PREVIEW:
+            await self._decide(turn)
+        else:
+            await self._when(turn)
+
+    async def _text(self, turn: Turn) -> None:
+        if turn.inbound.press is not None or (turn.typed() or "").isdigit():
+            picked = turn.picked(self.library_options(turn))
+            if picked is None:
+                await self.ask(turn)
+                return
+            turn.data["library"] = picked[0]
+        else:
+            text = turn.typed() or ""
+            if not MIN_TEXT <= len(text) <= MAX_TEXT:
+                turn.say(
+                    N_("The message must have {minimum} to {maximum} characters."),
+                    minimum=MIN_TEXT,
+                    maximum=MAX_TEXT,
+                )
+                await self.ask(turn)
+                return
+            turn.data[TEXT] = text
+        turn.go(Flow.BROADCAST, AREAS)
+        await self.ask(turn)
+
+    async def preview(self, turn: Turn) -> None:
+        data = turn.data
+        texts = texts_of(turn.services, data.get(TEXT, ""), data.get("library"))
+        shown = texts.get(turn.conv.language) or next(iter(texts.values()))
+        count = await broadcasts.audience_size(
+            turn.session, data.get(AREAS, []), data.get(LANGUAGE)
+        )
+        turn.say(N_("Preview, exactly as residents will see it:"))
+        turn.tell(shown)
+        turn.choose(
+            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=count), DECISIONS
+        )
+
+    async def _decide(self, turn: Turn) -> None:
+        picked = turn.picked(DECISIONS)
+        if picked is None:
+            await self.ask(turn)
+        elif picked[0] == NOW:
+            await self._store(turn, turn.now)
+        elif picked[0] == LATER:
+            turn.go(Flow.BROADCAST, WHEN)
+            await self.ask(turn)
+        else:
+            turn.reset()
+            turn.say(N_("The broadcast was cancelled; nothing was sent."))
+
+    async def _when(self, turn: Turn) -> None:
+        text = turn.typed() or ""
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=turn.services.bot.zone)
+        if moment is None or moment <= turn.now:
+            turn.say(N_("Please give a time in the future, like 2026-12-01 08:00."))
+            await self.ask(turn)
+            return
+        await self._store(turn, moment)
+
+    async def _store(self, turn: Turn, due: datetime) -> None:
+        member = await member_of(turn)
+        made = await broadcasts.create(
+            turn.session,
+            text=turn.data.get(TEXT, ""),
+            library_id=turn.data.get("library"),
+            areas=turn.data.get(AREAS, []),
+            language=turn.data.get(LANGUAGE),
+            due_at=due,
+            at=turn.now,
+            created_by=member.id if member else None,
+        )
+        turn.reset()
+        if due <= turn.now:
+            turn.say(
+                N_("Broadcast #{id} is being sent. I will tell you when it is done."), id=made.id
+            )
+        else:
+            turn.say(
+                N_("Broadcast #{id} is scheduled for {time}."),
+                id=made.id,
+                time=due.astimezone(turn.services.bot.zone).strftime("%Y-%m-%d %H:%M"),
+            )
+
+
+async def start_due(services: Services) -> int:
+    """Starts the broadcasts that are due: one outbox row per subscriber. Returns the rows."""
+    now = services.clock()
+    rows = 0
+    async with services.db.write() as session:
+        for due in await broadcasts.claim_due(session, now):
+            texts = texts_of(services, due.text, due.library_id)
+            rows += await broadcasts.fan_out(session, due, texts, now)
+    return rows
+
+
+SUMMARY = N_(
+    "Broadcast #{id} is done in {minutes} min: {delivered} delivered, {failed} failed, "
+    "{blocked} blocked or opted out (now unsubscribed)."
+)
+DELIVERED = (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
+
+
+async def finish(services: Services) -> list[Broadcast]:
+    """Closes the broadcasts whose every message is settled and tells whoever sent them."""
+    now = services.clock()
+    async with services.db.write() as session:
+        done = list(await broadcasts.finishing(session))
+        for finished in done:
+            assert finished.id is not None
+            finished.state, finished.finished_at = BroadcastState.DONE, now
+            session.add(finished)
+            counts = await broadcasts.progress(session, finished.id)
+            blocked = await broadcasts.blocked_count(session, finished.id)
+            started = finished.started_at or finished.due_at
+            values = {
+                "id": finished.id,
+                "minutes": max(0, round((now - started).total_seconds() / 60)),
+                "delivered": sum(counts.get(s, 0) for s in DELIVERED),
+                "failed": counts.get(OutboxState.FAILED, 0) - blocked,
+                "blocked": blocked,
+            }
+            if finished.created_by is None:
+                continue
+            for address in await members.addresses(session, [finished.created_by]):
+                _ = gettext(services.bot.default_language)
+                await outbox.enqueue(
+                    session,
+                    address.channel,
+                    address.address,
+                    MessageKind.NOTICE,
+                    _(SUMMARY).format(**values),
+                    at=now,
+                    priority=1,
+                    variables={"1": str(finished.id)},
+                )
+    return done

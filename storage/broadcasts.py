@@ -1,0 +1,228 @@
+"""Subscriptions to awareness messages, and broadcasts: rows with a due time, fanned out into
+one outbox row per recipient by whichever process claims them first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, insert, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Broadcast,
+    BroadcastState,
+    Channel,
+    MessageKind,
+    Outbox,
+    OutboxState,
+    Subscription,
+)
+
+BROADCAST_PRIORITY = 9  # after alerts (0), notices (1) and the rest (5)
+
+
+async def subscription(
+    session: AsyncSession, channel: Channel, address: str
+) -> Subscription | None:
+    query = select(Subscription).where(
+        col(Subscription.channel) == channel,
+        col(Subscription.address) == address,
+        col(Subscription.ended_at).is_(None),
+    )
+    return (await session.exec(query)).first()
+
+
+async def subscribe(
+    session: AsyncSession,
+    channel: Channel,
+    address: str,
+    *,
+    area: str | None,
+    language: str,
+    at: datetime,
+) -> Subscription:
+    """Subscribes the chat (replacing its earlier choice of area and language)."""
+    await unsubscribe(session, channel, address, at=at, reason="changed")
+    row = Subscription(
+        channel=channel, address=address, area=area, language=language, created_at=at
+    )
+    session.add(row)
+    return row
+
+
+async def unsubscribe(
+    session: AsyncSession, channel: Channel, address: str, *, at: datetime, reason: str
+) -> bool:
+    """Ends the chat's subscription; False if it had none."""
+    result = await session.exec(
+        update(Subscription)
+        .where(
+            col(Subscription.channel) == channel,
+            col(Subscription.address) == address,
+            col(Subscription.ended_at).is_(None),
+        )
+        .values(ended_at=at, end_reason=reason)
+        .returning(col(Subscription.id))
+    )
+    return bool(result.all())
+
+
+def _audience(areas: Sequence[str], language: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [col(Subscription.ended_at).is_(None)]
+    if areas:
+        conditions.append(or_(col(Subscription.area).is_(None), col(Subscription.area).in_(areas)))
+    if language:
+        conditions.append(col(Subscription.language) == language)
+    return conditions
+
+
+async def audience_size(session: AsyncSession, areas: Sequence[str], language: str | None) -> int:
+    query = select(func.count()).select_from(Subscription).where(*_audience(areas, language))
+    return (await session.exec(query)).one()
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    text: str,
+    areas: Sequence[str],
+    language: str | None,
+    due_at: datetime,
+    at: datetime,
+    created_by: int | None = None,
+    library_id: str | None = None,
+) -> Broadcast:
+    row = Broadcast(
+        created_at=at,
+        created_by=created_by,
+        text=text,
+        library_id=library_id,
+        areas=list(areas),
+        language=language,
+        due_at=due_at,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def claim_due(session: AsyncSession, now: datetime) -> Sequence[Broadcast]:
+    """Scheduled broadcasts now due, marked `sending` in this transaction (another process
+    skips them)."""
+    query = (
+        select(Broadcast)
+        .where(col(Broadcast.state) == BroadcastState.SCHEDULED, col(Broadcast.due_at) <= now)
+        .with_for_update(skip_locked=True)
+    )
+    due = (await session.exec(query)).all()
+    if not due:
+        return []
+    claimed = await session.exec(
+        update(Broadcast)
+        .where(
+            col(Broadcast.id).in_([b.id for b in due]),
+            col(Broadcast.state) == BroadcastState.SCHEDULED,
+        )
+        .values(state=BroadcastState.SENDING, started_at=now)
+        .returning(col(Broadcast.id))
+    )
+    ids = set(claimed.scalars().all())
+    return [b for b in due if b.id in ids]
+
+
+async def fan_out(
+    session: AsyncSession, broadcast: Broadcast, texts: dict[str, str], at: datetime
+) -> int:
+    """One outbox row per subscriber, in their language; returns how many."""
+    assert broadcast.id is not None
+    query = select(Subscription).where(*_audience(broadcast.areas, broadcast.language))
+    rows: list[dict[str, object]] = [
+        {
+            "created_at": at,
+            "updated_at": at,
+            "channel": s.channel,
+            "address": s.address,
+            "kind": MessageKind.BROADCAST,
+            "text": texts.get(s.language) or next(iter(texts.values())),
+            "template": None,
+            "variables": {"1": (texts.get(s.language) or "")[:1000]},
+            "buttons": [],
+            "state": OutboxState.PENDING,
+            "priority": BROADCAST_PRIORITY,
+            "due_at": at,
+            "attempts": 0,
+            "broadcast_id": broadcast.id,
+        }
+        for s in (await session.exec(query)).all()
+    ]
+    for start in range(0, len(rows), 1000):
+        await session.exec(insert(Outbox).values(rows[start : start + 1000]))
+    broadcast.recipients = len(rows)
+    session.add(broadcast)
+    if rows:
+        session.info["outbox"] = True
+    return len(rows)
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> dict[OutboxState, int]:
+    query = (
+        select(Outbox.state, func.count())
+        .where(col(Outbox.broadcast_id) == broadcast_id)
+        .group_by(col(Outbox.state))
+    )
+    return {OutboxState(state): n for state, n in (await session.exec(query)).all()}
+
+
+async def blocked_count(session: AsyncSession, broadcast_id: int) -> int:
+    """Recipients lost because they blocked the bot or opted out."""
+    query = (
+        select(func.count())
+        .select_from(Outbox)
+        .where(
+            col(Outbox.broadcast_id) == broadcast_id,
+            col(Outbox.error_code).in_(["blocked", "21610", "opted_out"]),
+        )
+    )
+    return (await session.exec(query)).one()
+
+
+async def finishing(session: AsyncSession) -> Sequence[Broadcast]:
+    """Broadcasts being sent whose every row is settled, locked to be closed once."""
+    open_rows = select(Outbox.broadcast_id).where(
+        col(Outbox.broadcast_id).is_not(None),
+        col(Outbox.state).in_([OutboxState.PENDING, OutboxState.SENDING]),
+    )
+    query = (
+        select(Broadcast)
+        .where(col(Broadcast.state) == BroadcastState.SENDING, col(Broadcast.id).not_in(open_rows))
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.exec(query)).all()
+
+
+async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    return await session.get(Broadcast, broadcast_id)
+
+
+async def listing(session: AsyncSession) -> Sequence[Broadcast]:
+    query = select(Broadcast).order_by(col(Broadcast.id).desc())
+    return (await session.exec(query)).all()
+
+
+async def cancel(session: AsyncSession, broadcast: Broadcast, at: datetime) -> int:
+    """Stops a broadcast: what was not sent yet will not be. Returns how many rows that was."""
+    broadcast.state = BroadcastState.CANCELLED
+    broadcast.finished_at = at
+    session.add(broadcast)
+    result = await session.exec(
+        update(Outbox)
+        .where(
+            col(Outbox.broadcast_id) == broadcast.id,
+            col(Outbox.state) == OutboxState.PENDING,
+        )
+        .values(state=OutboxState.CANCELLED, error="broadcast cancelled", updated_at=at)
+        .returning(col(Outbox.id))
+    )
+    return len(result.all())

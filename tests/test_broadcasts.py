@@ -1,0 +1,279 @@
+"""Awareness broadcasts: subscriptions, composing with /siaran, segments, scheduling,
+resuming without duplicates, blocked users, and alerts before broadcasts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import App, build
+from bot.config import Settings
+from handlers.broadcast import finish, start_due
+from storage import broadcasts, members
+from storage.models import (
+    BroadcastState,
+    Channel,
+    MessageKind,
+    Outbox,
+    OutboxState,
+    Role,
+    Subscription,
+)
+from tests.chat import Chat
+from tests.conftest import Clock
+from tests.fakes.telegram import FakeTelegram
+from tests.test_alerts import CITRA, TaskForce
+from tests.test_report_conversation import ENGLISH_REPORT
+
+MESSAGE = "Hati-hati dengan tawaran kerja ke luar negeri yang meminta uang di muka."
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def force(app: App, fake: FakeTelegram, clock: Clock) -> AsyncIterator[TaskForce]:
+    team = TaskForce(app, fake, clock)
+    await team.channel.bot.initialize()
+    await team.add("Citra", CITRA, Role.COORDINATOR)
+    yield team
+    await team.channel.bot.shutdown()
+
+
+async def subscribe(app: App, chat: int, area: str, language: str) -> None:
+    async with app.db.write() as session:
+        await broadcasts.subscribe(
+            session,
+            Channel.TELEGRAM,
+            str(chat),
+            area=area or None,
+            language=language,
+            at=app.services.clock(),
+        )
+
+
+async def subscribers(app: App) -> list[Subscription]:
+    async with app.db.read() as session:
+        query = select(Subscription).where(col(Subscription.ended_at).is_(None))
+        return list((await session.exec(query)).all())
+
+
+async def test_a_resident_subscribes_and_stops(app: App) -> None:
+    chat = Chat(app, sender="6001", channel=Channel.TELEGRAM)
+    await chat.send("bahasa en")
+    screen = await chat.send("langganan")
+    assert "For which area do you want them?" in screen and "All areas" in screen
+    await chat.press("Toapaya")
+    await chat.press("Bahasa Indonesia")
+    assert "You are subscribed to awareness messages (Toapaya)" in chat.screen
+    (sub,) = await subscribers(app)
+    assert (sub.area, sub.language) == ("Toapaya", "id")
+    assert "no more messages from us" in await chat.send("berhenti")
+    assert await subscribers(app) == []
+
+
+async def test_a_report_never_subscribes_but_offers_to(app: App) -> None:
+    chat = Chat(app, sender="6002", channel=Channel.TELEGRAM)
+    await chat.dialog(ENGLISH_REPORT)
+    await chat.send("1")
+    assert await subscribers(app) == []
+    await chat.press("Subscribe")
+    assert "For which area" in chat.screen
+
+
+async def test_a_coordinator_composes_and_sends_a_broadcast(force: TaskForce, app: App) -> None:
+    await subscribe(app, 7101, "Toapaya", "id")
+    await subscribe(app, 7102, "", "en")  # every area, English
+    await subscribe(app, 7103, "Mantang", "id")
+    assert "Not allowed" in await force.say(7777, "/siaran")
+    await force.add("Dewi", 9004)
+    assert "Not allowed" in await force.say(9004, "/siaran")
+
+    answer = await force.say(CITRA, "/siaran")
+    assert "choose one from the library" in answer
+    assert "For which areas?" in await force.say(CITRA, MESSAGE)
+    answer = await force.say(CITRA, "9")  # Toapaya
+    answer = await force.say(CITRA, "done")
+    assert "For subscribers of which language?" in answer
+    answer = await force.say(CITRA, "1")  # every language
+    assert "Preview, exactly as residents will see it:" in answer and MESSAGE in answer
+    assert "It will reach 2 subscriber(s)." in answer  # Toapaya + everywhere
+    answer = await force.say(CITRA, "1")
+    assert "is being sent" in answer
+
+    assert await start_due(app.services) == 2
+    await force.deliver()
+    assert force.texts(7101) == [MESSAGE] and force.texts(7102) == [MESSAGE]
+    assert force.texts(7103) == []
+    (done,) = await finish(app.services)
+    await force.deliver()
+    assert "2 delivered, 0 failed, 0 blocked" in force.texts(CITRA)[-1]
+    assert done.state is BroadcastState.DONE
+
+
+async def test_a_library_message_goes_in_each_subscribers_language(
+    force: TaskForce, app: App
+) -> None:
+    await subscribe(app, 7201, "", "id")
+    await subscribe(app, 7202, "", "en")
+    await force.say(CITRA, "/siaran")
+    await force.say(CITRA, "1")  # the first message of the library
+    await force.say(CITRA, "done")
+    await force.say(CITRA, "1")
+    await force.say(CITRA, "1")
+    await start_due(app.services)
+    await force.deliver()
+    assert "LAPOR" in force.texts(7201)[0] and "REPORT" in force.texts(7202)[0]
+
+
+async def test_segments_by_area_and_language(app: App) -> None:
+    await subscribe(app, 1, "Toapaya", "id")
+    await subscribe(app, 2, "Toapaya", "en")
+    await subscribe(app, 3, "Mantang", "en")
+    await subscribe(app, 4, "", "en")
+    async with app.db.read() as session:
+        assert await broadcasts.audience_size(session, [], None) == 4
+        assert await broadcasts.audience_size(session, ["Toapaya"], None) == 3
+        assert await broadcasts.audience_size(session, ["Toapaya"], "en") == 2
+        assert await broadcasts.audience_size(session, ["Mantang", "Toapaya"], "en") == 3
+
+
+async def test_scheduled_broadcasts_survive_a_restart_and_run_once(
+    settings: Settings, clock: Clock, app: App
+) -> None:
+    await subscribe(app, 7301, "", "id")
+    async with app.db.write() as session:
+        made = await broadcasts.create(
+            session,
+            text=MESSAGE,
+            areas=[],
+            language=None,
+            due_at=clock() + timedelta(hours=2),
+            at=clock(),
+        )
+    assert await start_due(app.services) == 0
+    clock.advance(hours=2)
+    restarted, other = await build(settings, clock=clock), await build(settings, clock=clock)
+    assert await start_due(restarted.services) + await start_due(other.services) == 1
+    async with app.db.read() as session:
+        rows = (await session.exec(select(Outbox).where(col(Outbox.broadcast_id) == made.id))).all()
+    assert [r.address for r in rows] == ["7301"]
+    await restarted.close()
+    await other.close()
+
+
+async def test_a_cancelled_broadcast_sends_nothing_more(force: TaskForce, app: App) -> None:
+    for chat in range(7400, 7410):
+        await subscribe(app, chat, "", "id")
+    async with app.db.write() as session:
+        made = await broadcasts.create(
+            session,
+            text=MESSAGE,
+            areas=[],
+            language=None,
+            due_at=force.clock(),
+            at=force.clock(),
+        )
+    await start_due(app.services)
+    await force.delivery.run_once(limit=3)
+    async with app.db.write() as session:
+        found = await broadcasts.get(session, made.id or 0)
+        assert found is not None
+        assert await broadcasts.cancel(session, found, force.clock()) == 7
+    await force.deliver()
+    assert sum(len(force.texts(chat)) for chat in range(7400, 7410)) == 3
+
+
+async def test_a_restart_during_a_broadcast_resumes_without_duplicates(
+    force: TaskForce, app: App, settings: Settings, clock: Clock
+) -> None:
+    recipients = list(range(7500, 7560))
+    for chat in recipients:
+        await subscribe(app, chat, "", "id")
+    async with app.db.write() as session:
+        await broadcasts.create(
+            session, text=MESSAGE, areas=[], language=None, due_at=clock(), at=clock()
+        )
+    await start_due(app.services)
+    await force.delivery.run_once(limit=25)  # then the process stops
+    restarted = await build(settings, clock=clock)
+    again = TaskForce(restarted, force.fake, clock)
+    await again.channel.bot.initialize()
+    await again.deliver()
+    sent = Counter(int(c.params["chat_id"]) for c in force.fake.called("sendMessage"))
+    assert {chat: sent[chat] for chat in recipients} == dict.fromkeys(recipients, 1)
+    await again.channel.bot.shutdown()
+    await restarted.close()
+
+
+async def test_blocked_residents_are_unsubscribed_and_counted(
+    force: TaskForce, app: App, fake: FakeTelegram
+) -> None:
+    await subscribe(app, 7601, "", "id")
+    await subscribe(app, 7602, "", "id")
+    fake.block(7602)
+    async with app.db.write() as session:
+        citra = await members.find(session, "Citra")
+        await broadcasts.create(
+            session,
+            text=MESSAGE,
+            areas=[],
+            language=None,
+            due_at=force.clock(),
+            at=force.clock(),
+            created_by=citra.id if citra else None,
+        )
+    await start_due(app.services)
+    await force.deliver()
+    await finish(app.services)
+    await force.deliver()
+    assert [s.address for s in await subscribers(app)] == ["7601"]
+    assert "1 delivered, 0 failed, 1 blocked or opted out" in force.texts(CITRA)[-1]
+
+
+async def test_an_alert_during_a_broadcast_goes_out_first(force: TaskForce, app: App) -> None:
+    for chat in range(7700, 7800):
+        await subscribe(app, chat, "", "id")
+    async with app.db.write() as session:
+        await broadcasts.create(
+            session,
+            text=MESSAGE,
+            areas=[],
+            language=None,
+            due_at=force.clock(),
+            at=force.clock(),
+        )
+    await start_due(app.services)
+    await force.delivery.run_once(limit=10)
+    reference = await force.report()  # Citra coordinates: nobody on duty, she is alerted
+    await force.delivery.run_once(limit=10)
+    calls = force.fake.called("sendMessage")
+    assert f"New report {reference}" in calls[10].params["text"]
+    async with app.db.read() as session:
+        kinds = [
+            r.kind
+            for r in (
+                await session.exec(
+                    select(Outbox)
+                    .where(col(Outbox.state) == OutboxState.SENT)
+                    .order_by(col(Outbox.updated_at))
+                )
+            ).all()
+        ]
+    assert MessageKind.ALERT in kinds
+    assert (await broadcasts_left(app)) == 81
+
+
+async def broadcasts_left(app: App) -> int:
+    async with app.db.read() as session:
+        query = select(Outbox).where(
+            col(Outbox.kind) == MessageKind.BROADCAST, col(Outbox.state) == OutboxState.PENDING
+        )
+        return len((await session.exec(query)).all())
