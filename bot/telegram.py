@@ -101,7 +101,9 @@ class TelegramLimiter(BaseRateLimiter[None]):
         max_retries: int = 6,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
-        self.overall = Bucket(per_second, burst=max(1.0, per_second))  # a second's worth
+        # A small burst (an alert to several members goes at once) that keeps any one second
+        # within about the limit: at most burst + rate messages in a second.
+        self.overall = Bucket(per_second, burst=max(1.0, per_second / 6))
         self.chat_per_second = chat_per_second
         self.group_per_minute = group_per_minute
         self.chats: dict[int | str, Bucket] = {}
