@@ -14,9 +14,9 @@ from storage.db import Database
 from storage.models import Channel, MessageKind, OutboxState
 
 
-def sigap(database_url: str, tmp_path: Path, *args: str) -> Result:
+def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = None) -> Result:
     env = {"SIGAP_STORAGE_URL": database_url, "SIGAP_MEDIA_DIR": str(tmp_path / "media")}
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), env=env, input=answer, catch_exceptions=False)
 
 
 def test_members_are_added_invited_listed_changed_and_removed(
@@ -111,3 +111,51 @@ def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_
     asyncio.run(fail_one())
     listing = sigap(database_url, tmp_path, "outbox", "failed").output
     assert "+6281234567890" in listing and "no_template outside the 24-hour window" in listing
+
+
+def test_broadcasts_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    library = sigap(database_url, tmp_path, "broadcast", "library").output
+    assert "signs" in library and "online_scam" in library
+    text = tmp_path / "message.txt"
+    text.write_text("Waspada tawaran kerja yang meminta paspor Anda ditahan.\n", encoding="utf-8")
+    refused = sigap(database_url, tmp_path, "broadcast", "send", "--text", str(text), answer="n\n")
+    assert "-> 0 subscriber(s), now. Send?" in refused.output and "not sent" in refused.output
+    sent = sigap(
+        database_url,
+        tmp_path,
+        "broadcast",
+        "send",
+        "--text",
+        str(text),
+        "--area",
+        "Toapaya",
+        "--at",
+        "2030-01-01 08:00",
+        "--yes",
+    )
+    assert "broadcast #1: 0 subscriber(s), 2030-01-01 08:00" in sent.output
+    library_sent = sigap(
+        database_url, tmp_path, "broadcast", "send", "--library", "signs", "--lang", "en", "--yes"
+    )
+    assert "broadcast #2" in library_sent.output
+    listing = sigap(database_url, tmp_path, "broadcast", "list").output
+    assert "Toapaya" in listing and "[signs]" in listing
+    status = sigap(database_url, tmp_path, "broadcast", "status", "1", "--no-wait").output
+    assert "#1 scheduled: 0 sent" in status
+    assert "cancelled" in sigap(database_url, tmp_path, "broadcast", "cancel", "1").output
+    again = sigap(database_url, tmp_path, "broadcast", "cancel", "1")
+    assert again.exit_code == 1 and "already cancelled" in again.output
+    wrong = sigap(database_url, tmp_path, "broadcast", "send", "--library", "nope", "--yes")
+    assert wrong.exit_code == 1 and "no message 'nope' in the library" in wrong.output
+    area = sigap(
+        database_url,
+        tmp_path,
+        "broadcast",
+        "send",
+        "--text",
+        str(text),
+        "--area",
+        "Atlantis",
+        "--yes",
+    )
+    assert area.exit_code == 1 and "unknown area" in area.output
