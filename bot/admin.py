@@ -3,6 +3,7 @@ force, in plain English tables (operators are not residents)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import tomllib
@@ -17,6 +18,7 @@ from handlers import broadcast, library
 from handlers import roster as duty
 from handlers.text import phone
 from storage import broadcasts, members, outbox, roster
+from storage.media import MediaRejected
 from storage.models import BroadcastState, Channel, Member, OutboxState, Role
 from storage.roster import ShiftRow
 
@@ -259,8 +261,18 @@ async def send_broadcast(
     language: str | None,
     at: str | None,
     confirm: Any,
+    image: Path | None = None,
 ) -> str:
     """Stores a broadcast (now or at a time) after showing what it is and whom it reaches."""
+    image_sha256 = None
+    if image is not None:
+        try:
+            stored = await app.services.media.put(await asyncio.to_thread(image.read_bytes))
+        except MediaRejected as error:
+            raise AdminError(f"{image}: not an image that can be sent ({error})") from None
+        if stored.content_type not in broadcast.IMAGES:
+            raise AdminError(f"{image}: a JPEG, PNG or WebP image, not {stored.content_type}")
+        image_sha256 = stored.sha256
     if library_id is not None and library.get(library_id) is None:
         raise AdminError(
             f"no message {library_id!r} in the library (see `sigap broadcast library`)"
@@ -288,6 +300,7 @@ async def send_broadcast(
             session,
             text=text,
             library_id=library_id,
+            image_sha256=image_sha256,
             areas=areas,
             language=language,
             due_at=due,

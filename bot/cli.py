@@ -323,9 +323,16 @@ def broadcast_group() -> None:
 @click.option(
     "--at", "at", default=None, help="A local time, e.g. '2026-12-01 08:00'; default now."
 )
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="An image (JPEG, PNG, WebP) to send with the text.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def broadcast_send(
     config_path: Path | None,
+    image: Path | None,
     text_file: TextIO | None,
     library_id: str | None,
     areas: tuple[str, ...],

@@ -65,6 +65,7 @@ class Service:
         if self.whatsapp is not None:
             routes.append(Route("/whatsapp/inbound", self.whatsapp.inbound, methods=["POST"]))
             routes.append(Route("/whatsapp/status", self.whatsapp.status, methods=["POST"]))
+            routes.append(Route("/media/{sha256}", self.whatsapp.media, methods=["GET"]))
         self.web = web.WebServer(
             web.create(routes, self.health), settings.server.host, settings.server.port
         )

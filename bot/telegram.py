@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll waits
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete messages in private chats this long
 CHECK = "✅ "
@@ -543,6 +544,8 @@ class TelegramChannel:
                         for b in row.buttons
                     ]
                 )
+            if row.image_sha256 is not None:
+                return await self._photo(chat_id, row, markup)
             pieces = split(row.text, MAX_TEXT)
             sent = None
             for number, piece in enumerate(pieces):
@@ -558,6 +561,20 @@ class TelegramChannel:
             raise DeliveryError("bad_request", str(error), permanent=True) from None
         except TelegramError as error:
             raise DeliveryError("transient", str(error), permanent=False) from None
+
+    async def _photo(self, chat_id: int, row: Outbox, markup: InlineKeyboardMarkup | None) -> str:
+        """The image with the text as its caption (or after it, when too long for one)."""
+        data = await asyncio.to_thread(
+            self.app.services.media.path(row.image_sha256 or "").read_bytes
+        )
+        fits = len(row.text) <= MAX_CAPTION
+        photo = await self.bot.send_photo(
+            chat_id, data, caption=row.text if fits else None, reply_markup=markup if fits else None
+        )
+        if fits:
+            return str(photo.message_id)
+        sent = await self.bot.send_message(chat_id, row.text[:MAX_TEXT], reply_markup=markup)
+        return str(sent.message_id)
 
     async def _edit(self, chat_id: int, row: Outbox) -> str | None:
         async with self.app.db.read() as session:

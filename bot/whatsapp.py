@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -24,8 +26,8 @@ from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
 from bot.delivery import Bucket, ChatLocks, DeliveryError, split
 from bot.numbered import render
 from handlers.messages import Attachment, Inbound, Location, Reply
-from storage import chats, conversations, outbox
-from storage.media import MediaProblem
+from storage import broadcasts, chats, conversations, outbox
+from storage.media import MediaProblem, sniff
 from storage.models import Channel, MessageKind, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,29 @@ class WhatsAppChannel:
 
     async def stop(self) -> None:
         await self.http.close()
+
+    # Images of broadcasts, fetched by Twilio from this server.
+
+    def signature(self, sha256: str) -> str:
+        key = self.settings.auth_token.encode()
+        return hmac.new(key, sha256.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def media_url(self, sha256: str) -> str:
+        return f"{self.public_url}/media/{sha256}?sig={self.signature(sha256)}"
+
+    async def media(self, request: Request) -> Response:
+        """GET /media/{sha256}?sig=...: a broadcast's image, for Twilio. Nothing else in the
+        media store (evidence) is ever served."""
+        sha256 = request.path_params["sha256"]
+        given = request.query_params.get("sig", "")
+        if not hmac.compare_digest(given, self.signature(sha256)):
+            return Response("forbidden", status_code=403)
+        async with self.app.db.read() as session:
+            if not await broadcasts.image_in_use(session, sha256):
+                return Response("not found", status_code=404)
+        path = self.app.services.media.path(sha256)
+        data = await asyncio.to_thread(path.read_bytes)
+        return Response(data, media_type=sniff(data) or "application/octet-stream")
 
     # Inbound.
 
@@ -228,8 +253,10 @@ class WhatsAppChannel:
         now = self.app.services.clock()
         if last is not None and now - last < timedelta(hours=WINDOW_HOURS):
             sid = None
+            image = self.media_url(row.image_sha256) if row.image_sha256 else None
             for piece in split(row.text, MAX_BODY):
-                sid = await self._create(row.address, body=piece)
+                sid = await self._create(row.address, body=piece, media_url=image)
+                image = None
             return sid
         template = self.settings.templates.get(row.kind)
         if template is None:
@@ -247,6 +274,7 @@ class WhatsAppChannel:
         body: str | None = None,
         template: str | None = None,
         variables: dict[str, Any] | None = None,
+        media_url: str | None = None,
     ) -> str:
         """One message through Twilio within the rate limit, retrying 429, 5xx and
         time-outs with backoff; the message's SID, or DeliveryError."""
@@ -260,6 +288,8 @@ class WhatsAppChannel:
             arguments["content_variables"] = json.dumps(variables or {})
         else:
             arguments["body"] = body
+        if media_url is not None:
+            arguments["media_url"] = [media_url]
         for attempt in range(self.max_retries + 1):
             wait = self.bucket.reserve()
             if wait > 0:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers import library
+from handlers import evidence, library
 from handlers.i18n import N_, gettext
 from handlers.members import NOT_ALLOWED, member_of
-from handlers.messages import Expect, Option
+from handlers.messages import Document, Expect, Option
 from handlers.turn import Flow, Services, Turn
 from storage import broadcasts, members, outbox
 from storage.members import at_least
@@ -18,6 +18,7 @@ TEXT, AREAS, LANGUAGE, PREVIEW, WHEN = "text", "areas", "language", "preview", "
 EVERY = "every"
 NOW, LATER, CANCEL = "now", "later", "cancel"
 MIN_TEXT, MAX_TEXT = 20, 3000
+IMAGES = {"image/jpeg", "image/png", "image/webp"}
 DECISIONS = [
     Option(NOW, N_("Send now")),
     Option(LATER, N_("Schedule for a time")),
@@ -113,6 +114,15 @@ class BroadcastFlow:
             await self._when(turn)
 
     async def _text(self, turn: Turn) -> None:
+        if turn.inbound.media:
+            images = [f for f, _name in await evidence.store(turn) if f.content_type in IMAGES]
+            if images:
+                turn.data["image"] = images[0].sha256
+                turn.say(N_("Image kept. Now write the message (or choose one from the library)."))
+            elif not turn.out.replies:
+                turn.say(N_("Only an image (JPEG, PNG or WebP) can go with a broadcast."))
+            await self.ask(turn)
+            return
         if turn.inbound.press is not None or (turn.typed() or "").isdigit():
             picked = turn.picked(self.library_options(turn))
             if picked is None:
@@ -141,6 +151,10 @@ class BroadcastFlow:
             turn.session, data.get(AREAS, []), data.get(LANGUAGE)
         )
         turn.say(N_("Preview, exactly as residents will see it:"))
+        image = data.get("image")
+        if image:
+            path = str(turn.services.media.path(image))
+            turn.out.replies.append(Document(path, "image", "image/jpeg"))
         turn.tell(shown)
         turn.choose(
             turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=count), DECISIONS
@@ -184,6 +198,7 @@ class BroadcastFlow:
             due_at=due,
             at=turn.now,
             created_by=member.id if member else None,
+            image_sha256=turn.data.get("image"),
         )
         turn.reset()
         if due <= turn.now:

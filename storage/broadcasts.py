@@ -93,12 +93,14 @@ async def create(
     at: datetime,
     created_by: int | None = None,
     library_id: str | None = None,
+    image_sha256: str | None = None,
 ) -> Broadcast:
     row = Broadcast(
         created_at=at,
         created_by=created_by,
         text=text,
         library_id=library_id,
+        image_sha256=image_sha256,
         areas=list(areas),
         language=language,
         due_at=due_at,
@@ -154,6 +156,7 @@ async def fan_out(
             "due_at": at,
             "attempts": 0,
             "broadcast_id": broadcast.id,
+            "image_sha256": broadcast.image_sha256,
         }
         for s in (await session.exec(query)).all()
     ]
@@ -226,3 +229,9 @@ async def cancel(session: AsyncSession, broadcast: Broadcast, at: datetime) -> i
         .returning(col(Outbox.id))
     )
     return len(result.all())
+
+
+async def image_in_use(session: AsyncSession, sha256: str) -> bool:
+    """Whether a broadcast shows this image (only those are served to Twilio)."""
+    query = select(Broadcast.id).where(col(Broadcast.image_sha256) == sha256)
+    return (await session.exec(query)).first() is not None

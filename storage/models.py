@@ -433,6 +433,8 @@ class Outbox(SQLModel, table=True):
     # For an update of a message already sent (Telegram edits it): that message's row.
     edit_of: int | None = Field(default=None, foreign_key="outbox.id")
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    # An image sent with the text (a broadcast's), from the media store.
+    image_sha256: str | None = Field(default=None, max_length=64)
 
 
 class Subscription(SQLModel, table=True):
@@ -465,6 +467,7 @@ class Broadcast(SQLModel, table=True):
     text: str
     # A message of the library (sent in each subscriber's language) instead of `text`.
     library_id: str | None = Field(default=None, max_length=64)
+    image_sha256: str | None = Field(default=None, max_length=64)  # in the media store
     areas: list[str] = json_list_column()  # empty: every area
     language: str | None = Field(default=None, max_length=8)  # None: every language
     state: BroadcastState = enum_column(BroadcastState, default=BroadcastState.SCHEDULED)

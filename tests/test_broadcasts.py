@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from bot.app import App, build
 from bot.config import Settings
 from handlers.broadcast import finish, start_due
+from handlers.messages import Attachment, Inbound
 from storage import broadcasts, members
 from storage.models import (
     BroadcastState,
@@ -277,3 +278,22 @@ async def broadcasts_left(app: App) -> int:
             col(Outbox.kind) == MessageKind.BROADCAST, col(Outbox.state) == OutboxState.PENDING
         )
         return len((await session.exec(query)).all())
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_a_broadcast_with_an_image(force: TaskForce, app: App, fake: FakeTelegram) -> None:
+    await subscribe(app, 7901, "", "id")
+    await force.say(CITRA, "/siaran")
+    outcome = await app.conversations.handle(
+        Inbound(Channel.TELEGRAM, str(CITRA), media=(Attachment(PNG, "poster.png"),))
+    )
+    assert any("Image kept" in getattr(r, "text", "") for r in outcome.replies)
+    for answer in (MESSAGE, "done", "1"):
+        await force.say(CITRA, answer)
+    await force.say(CITRA, "1")
+    await start_due(app.services)
+    await force.deliver()
+    (photo,) = fake.photos(7901)
+    assert photo.params["caption"] == MESSAGE and photo.params["photo"] == PNG

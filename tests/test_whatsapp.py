@@ -16,7 +16,8 @@ from twilio.request_validator import RequestValidator
 from bot.app import App
 from bot.config import ServerSettings, WhatsAppSettings
 from bot.service import Service
-from storage import conversations, members, outbox
+from handlers.broadcast import start_due
+from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
 from tests.conftest import Clock
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -453,3 +454,43 @@ async def test_a_member_on_whatsapp_gets_the_alert_and_answers_ack(
     assert "Your report BTN-2026-00001 is being handled." in twilio.bodies(RESIDENT)[-1]
     answer = await phone.send("ACK BTN-2026-00001")  # a resident cannot
     assert "Not allowed" in answer
+
+
+async def test_a_broadcast_image_is_served_to_twilio_and_nothing_else(
+    phone: WhatsApp, service: Service, twilio: FakeTwilio, app: App
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
+    await phone.send("halo")
+    stored = await app.services.media.put(png)
+    evidence = await app.services.media.put(b"%PDF-1.4 a contract")
+    async with app.db.write() as session:
+        await broadcasts.subscribe(
+            session, Channel.WHATSAPP, RESIDENT, area=None, language="id", at=app.services.clock()
+        )
+        await broadcasts.create(
+            session,
+            text="Waspada tawaran kerja palsu di media sosial.",
+            areas=[],
+            language=None,
+            due_at=app.services.clock(),
+            at=app.services.clock(),
+            image_sha256=stored.sha256,
+        )
+    await start_due(app.services)
+    await service.delivery.run()
+    (sent,) = [m for m in twilio.to(RESIDENT) if m.media_urls]
+    (url,) = sent.media_urls
+    assert url.startswith(f"{PUBLIC}/media/{stored.sha256}?sig=")
+    local = service.web.url + url.removeprefix(PUBLIC)
+    served = await phone.http.get(local)
+    assert served.status_code == 200 and served.content == png
+    assert served.headers["content-type"] == "image/png"
+    assert (await phone.http.get(local.split("?")[0] + "?sig=forged")).status_code == 403
+    signed = whatsapp_media(service, evidence.sha256)
+    other = service.web.url + f"/media/{evidence.sha256}?sig={signed}"
+    assert (await phone.http.get(other)).status_code == 404  # evidence is never served
+
+
+def whatsapp_media(service: Service, sha256: str) -> str:
+    assert service.whatsapp is not None
+    return service.whatsapp.signature(sha256)

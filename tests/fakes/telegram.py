@@ -124,6 +124,8 @@ class FakeTelegram:
             "deletemycommands": self._delete_my_commands,
             "getmycommands": self._get_my_commands,
             "sendmessage": self._send_message,
+            "sendphoto": self._send_message,
+            "senddocument": self._send_message,
             "editmessagetext": self._edit_message,
             "editmessagereplymarkup": self._edit_message,
             "answercallbackquery": self._true,
@@ -171,6 +173,10 @@ class FakeTelegram:
 
     def called(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
+
+    def photos(self, chat_id: int) -> list[Call]:
+        """sendPhoto calls to that chat, in order."""
+        return [c for c in self.called("sendPhoto") if int(c.params.get("chat_id", 0)) == chat_id]
 
     def sent(self, chat_id: int) -> list[Call]:
         return [
@@ -483,7 +489,7 @@ class FakeTelegram:
             "date": int(time.time()),
             "chat": self._chat(chat_id),
             "from": self._bot_user(),
-            "text": params.get("text", ""),
+            "text": params.get("text", params.get("caption", "")),
         }
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
