@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import claim
 from storage.models import (
     Broadcast,
     BroadcastState,
@@ -110,28 +111,15 @@ async def create(
     return row
 
 
-async def claim_due(session: AsyncSession, now: datetime) -> Sequence[Broadcast]:
-    """Scheduled broadcasts now due, marked `sending` in this transaction (another process
-    skips them)."""
-    query = (
-        select(Broadcast)
-        .where(col(Broadcast.state) == BroadcastState.SCHEDULED, col(Broadcast.due_at) <= now)
-        .with_for_update(skip_locked=True)
+async def claim_due(session: AsyncSession, now: datetime) -> list[Broadcast]:
+    """Scheduled broadcasts now due, marked `sending` and taken by one process only."""
+    due: list[Broadcast] = await claim(
+        session,
+        Broadcast,
+        [col(Broadcast.state) == BroadcastState.SCHEDULED, col(Broadcast.due_at) <= now],
+        {"state": BroadcastState.SENDING, "started_at": now},
     )
-    due = (await session.exec(query)).all()
-    if not due:
-        return []
-    claimed = await session.exec(
-        update(Broadcast)
-        .where(
-            col(Broadcast.id).in_([b.id for b in due]),
-            col(Broadcast.state) == BroadcastState.SCHEDULED,
-        )
-        .values(state=BroadcastState.SENDING, started_at=now)
-        .returning(col(Broadcast.id))
-    )
-    ids = set(claimed.scalars().all())
-    return [b for b in due if b.id in ids]
+    return due
 
 
 async def fan_out(

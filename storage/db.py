@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 DEFAULT_URL = "sqlite+aiosqlite:///sigap.db"
@@ -118,3 +119,30 @@ def insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT, in the session's dialect."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def claim(
+    session: AsyncSession,
+    model: Any,
+    conditions: Sequence[Any],
+    values: dict[str, Any],
+    *,
+    order_by: Sequence[Any] = (),
+    limit: int | None = None,
+) -> list[Any]:
+    """Rows meeting the conditions, updated with `values` in this transaction, each taken by
+    one claimant only: another process skips the rows this one holds (PostgreSQL's FOR UPDATE
+    SKIP LOCKED; SQLite has one writer at a time), and the update re-checks the conditions
+    (compare-and-set), so a row is never taken twice. The rows come back as they were read."""
+    query = select(model).where(*conditions).order_by(*order_by).with_for_update(skip_locked=True)
+    if limit is not None:
+        query = query.limit(limit)
+    found = (await session.exec(query)).all()
+    if not found:
+        return []
+    ids = [row.id for row in found]
+    claimed = await session.exec(
+        update(model).where(model.id.in_(ids), *conditions).values(**values).returning(model.id)
+    )
+    taken = set(claimed.scalars().all())
+    return [row for row in found if row.id in taken]

@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import claim
 from storage.models import Followup, FollowupState
 
 
@@ -19,31 +20,17 @@ async def schedule(session: AsyncSession, report_id: int, step: int, due_at: dat
     return row
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> Sequence[Followup]:
-    """Due follow-ups, each marked done in this transaction: another process skips the rows
-    this one holds (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer at a time), and
-    the compare-and-set keeps a row from being taken twice in any case."""
-    query = (
-        select(Followup)
-        .where(col(Followup.state) == FollowupState.PENDING, col(Followup.due_at) <= now)
-        .order_by(col(Followup.due_at), col(Followup.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Followup]:
+    """Due follow-ups, each marked done in this transaction and taken by one process only."""
+    due: list[Followup] = await claim(
+        session,
+        Followup,
+        [col(Followup.state) == FollowupState.PENDING, col(Followup.due_at) <= now],
+        {"state": FollowupState.DONE, "done_at": now},
+        order_by=[col(Followup.due_at), col(Followup.id)],
+        limit=limit,
     )
-    due = (await session.exec(query)).all()
-    if not due:
-        return []
-    claimed = await session.exec(
-        update(Followup)
-        .where(
-            col(Followup.id).in_([f.id for f in due]),
-            col(Followup.state) == FollowupState.PENDING,
-        )
-        .values(state=FollowupState.DONE, done_at=now)
-        .returning(col(Followup.id))
-    )
-    ids = set(claimed.scalars().all())
-    return [f for f in due if f.id in ids]
+    return due
 
 
 async def cancel(session: AsyncSession, report_id: int, at: datetime) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import claim as claim_rows
 from storage.models import Channel, MessageKind, Outbox, OutboxState, Report
 
 # How far a delivery has come: a late "sent" never overwrites "delivered" or "read".
@@ -147,9 +148,10 @@ async def claim(
         (col(Outbox.state) == OutboxState.SENDING)
         & (col(Outbox.updated_at) < now - ABANDONED_AFTER),
     )
-    query = (
-        select(Outbox)
-        .where(
+    taken: list[Outbox] = await claim_rows(
+        session,
+        Outbox,
+        [
             claimable,
             col(Outbox.channel).in_(channels),
             or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
@@ -159,22 +161,11 @@ async def claim(
                 col(Outbox.report_id).is_(None),
                 col(Outbox.report_id).not_in(acknowledged),
             ),
-        )
-        .order_by(col(Outbox.priority), col(Outbox.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        ],
+        {"state": OutboxState.SENDING, "attempts": col(Outbox.attempts) + 1, "updated_at": now},
+        order_by=[col(Outbox.priority), col(Outbox.id)],
+        limit=limit,
     )
-    rows = (await session.exec(query)).all()
-    if not rows:
-        return []
-    claimed = await session.exec(
-        update(Outbox)
-        .where(col(Outbox.id).in_([r.id for r in rows]), claimable)
-        .values(state=OutboxState.SENDING, attempts=col(Outbox.attempts) + 1, updated_at=now)
-        .returning(col(Outbox.id))
-    )
-    ids = set(claimed.scalars().all())
-    taken = [r for r in rows if r.id in ids]
     for row in taken:
         row.state = OutboxState.SENDING
         row.attempts += 1
