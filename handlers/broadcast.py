@@ -214,14 +214,18 @@ class BroadcastFlow:
 
 
 async def start_due(services: Services) -> int:
-    """Starts the broadcasts that are due: one outbox row per subscriber. Returns the rows."""
-    now = services.clock()
+    """Starts the broadcasts that are due and fans them out, one outbox row per subscriber,
+    a chunk a transaction. Returns the rows written."""
     rows = 0
     async with services.db.write() as session:
-        for due in await broadcasts.claim_due(session, now):
-            texts = texts_of(services, due.text, due.library_id)
-            rows += await broadcasts.fan_out(session, due, texts, now)
-    return rows
+        await broadcasts.claim_due(session, services.clock())
+    while True:
+        async with services.db.write() as session:
+            sending = await broadcasts.fanning(session)
+            if sending is None:
+                return rows
+            texts = texts_of(services, sending.text, sending.library_id)
+            rows += await broadcasts.fan_out_chunk(session, sending, texts, services.clock())
 
 
 SUMMARY = N_(

@@ -122,12 +122,36 @@ async def claim_due(session: AsyncSession, now: datetime) -> list[Broadcast]:
     return due
 
 
-async def fan_out(
+FAN_OUT_CHUNK = 500  # subscribers a transaction: short, so conversations never wait long
+
+
+async def fanning(session: AsyncSession) -> Broadcast | None:
+    """A broadcast being sent whose fan-out is not finished, locked (another process takes
+    another one, or waits)."""
+    query = (
+        select(Broadcast)
+        .where(col(Broadcast.state) == BroadcastState.SENDING, col(Broadcast.fanned_out).is_(False))
+        .order_by(col(Broadcast.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.exec(query)).first()
+
+
+async def fan_out_chunk(
     session: AsyncSession, broadcast: Broadcast, texts: dict[str, str], at: datetime
 ) -> int:
-    """One outbox row per subscriber, in their language; returns how many."""
+    """The next subscribers get their outbox row, in their language, and the cursor moves
+    past them in the same transaction: a crash repeats nobody and skips nobody."""
     assert broadcast.id is not None
-    query = select(Subscription).where(*_audience(broadcast.areas, broadcast.language))
+    query = (
+        select(Subscription)
+        .where(*_audience(broadcast.areas, broadcast.language))
+        .where(col(Subscription.id) > broadcast.cursor)
+        .order_by(col(Subscription.id))
+        .limit(FAN_OUT_CHUNK)
+    )
+    chunk = (await session.exec(query)).all()
     rows: list[dict[str, object]] = [
         {
             "created_at": at,
@@ -146,14 +170,15 @@ async def fan_out(
             "broadcast_id": broadcast.id,
             "image_sha256": broadcast.image_sha256,
         }
-        for s in (await session.exec(query)).all()
+        for s in chunk
     ]
-    for start in range(0, len(rows), 1000):
-        await session.exec(insert(Outbox).values(rows[start : start + 1000]))
-    broadcast.recipients = len(rows)
-    session.add(broadcast)
     if rows:
+        await session.exec(insert(Outbox).values(rows))
         session.info["outbox"] = True
+        broadcast.cursor = chunk[-1].id or broadcast.cursor
+    broadcast.recipients += len(rows)
+    broadcast.fanned_out = len(chunk) < FAN_OUT_CHUNK
+    session.add(broadcast)
     return len(rows)
 
 
@@ -187,7 +212,11 @@ async def finishing(session: AsyncSession) -> Sequence[Broadcast]:
     )
     query = (
         select(Broadcast)
-        .where(col(Broadcast.state) == BroadcastState.SENDING, col(Broadcast.id).not_in(open_rows))
+        .where(
+            col(Broadcast.state) == BroadcastState.SENDING,
+            col(Broadcast.fanned_out).is_(True),
+            col(Broadcast.id).not_in(open_rows),
+        )
         .with_for_update(skip_locked=True)
     )
     return (await session.exec(query)).all()

@@ -475,6 +475,10 @@ class Broadcast(SQLModel, table=True):
     started_at: datetime | None = utc_column(nullable=True)
     finished_at: datetime | None = utc_column(nullable=True)
     recipients: int = 0
+    # Fan-out goes in chunks, each in its own short transaction: the last subscription done,
+    # and whether all are.
+    cursor: int = 0
+    fanned_out: bool = False
 
 
 class Counter(SQLModel, table=True):

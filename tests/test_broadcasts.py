@@ -297,3 +297,38 @@ async def test_a_broadcast_with_an_image(force: TaskForce, app: App, fake: FakeT
     await force.deliver()
     (photo,) = fake.photos(7901)
     assert photo.params["caption"] == MESSAGE and photo.params["photo"] == PNG
+
+
+async def test_the_fan_out_goes_in_chunks_and_resumes_after_a_crash(
+    app: App, settings: Settings, clock: Clock
+) -> None:
+    count = broadcasts.FAN_OUT_CHUNK * 2 + 7
+    async with app.db.write() as session:
+        for n in range(count):
+            session.add(
+                Subscription(
+                    channel=Channel.TELEGRAM,
+                    address=str(80_000 + n),
+                    language="id",
+                    created_at=clock(),
+                )
+            )
+        await broadcasts.create(
+            session, text=MESSAGE, areas=[], language=None, due_at=clock(), at=clock()
+        )
+    async with app.db.write() as session:  # the first process claims it, writes one chunk...
+        (claimed,) = await broadcasts.claim_due(session, clock())
+    async with app.db.write() as session:
+        sending = await broadcasts.fanning(session)
+        assert sending is not None
+        await broadcasts.fan_out_chunk(session, sending, {"id": MESSAGE}, clock())
+    restarted = await build(settings, clock=clock)  # ...and dies; another one carries on
+    assert await start_due(restarted.services) == count - broadcasts.FAN_OUT_CHUNK
+    async with app.db.read() as session:
+        rows = (
+            await session.exec(select(Outbox).where(col(Outbox.broadcast_id) == claimed.id))
+        ).all()
+        done = await broadcasts.get(session, claimed.id or 0)
+    assert sorted(int(r.address) for r in rows) == list(range(80_000, 80_000 + count))
+    assert done is not None and done.recipients == count and done.fanned_out
+    await restarted.close()
