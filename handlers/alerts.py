@@ -126,27 +126,27 @@ async def audience(
 ) -> list[Member]:
     """The members a step names ("on_duty+backup"...). Nobody on duty means the coordinators;
     an empty circle is never the answer while anyone is a member."""
-    everyone = {m.id: m for m in await members.active(session)}
-    chosen: set[int | None] = set()
+    everyone = {m.id: m for m in await members.active(session) if m.id is not None}
+    chosen: set[int] = set()
     parts = step.split("+")
     if "on_duty" in parts:
-        chosen |= set(await duty_now(session, services, at))
-        if not chosen:
-            chosen |= {m.id for m in await coordinators(session)}
+        chosen |= await duty_now(session, services, at) or ids(await coordinators(session))
     if "backup" in parts:
         for entry in services.escalation.backup:
             if entry.startswith("role:"):
                 role = Role(entry.removeprefix("role:"))
-                chosen |= {m.id for m in await members.with_roles(session, [role])}
+                chosen |= ids(await members.with_roles(session, [role]))
             else:
-                named = await members.find(session, entry)
-                if named is not None:
-                    chosen.add(named.id)
+                chosen |= ids([m for m in [await members.find(session, entry)] if m])
     if "coordinators" in parts:
-        chosen |= {m.id for m in await coordinators(session)}
+        chosen |= ids(await coordinators(session))
     if "all_members" in parts or not chosen & everyone.keys():
         chosen |= set(everyone)
-    return [everyone[i] for i in sorted(i for i in chosen if i in everyone)]  # type: ignore[type-var]
+    return [everyone[i] for i in sorted(chosen & everyone.keys())]
+
+
+def ids(people: Sequence[Member]) -> set[int]:
+    return {m.id for m in people if m.id is not None}
 
 
 async def recipients(

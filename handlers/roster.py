@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -198,7 +198,3 @@ def parse_clock(text: str) -> str:
     except ValueError:
         raise ValueError(f"a time such as 08:00, not {text!r}") from None
     return f"{parsed.hour:02d}:{parsed.minute:02d}"
-
-
-def local_day(moment: datetime, zone: ZoneInfo) -> date:
-    return moment.astimezone(zone).date()

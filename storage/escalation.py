@@ -3,11 +3,10 @@ claimed once whatever the number of processes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import claim
@@ -39,15 +38,3 @@ async def cancel(session: AsyncSession, report_id: int, at: datetime) -> None:
         .where(col(Followup.report_id) == report_id, col(Followup.state) == FollowupState.PENDING)
         .values(state=FollowupState.CANCELLED, done_at=at)
     )
-
-
-async def next_due(session: AsyncSession) -> datetime | None:
-    query = select(func.min(Followup.due_at)).where(col(Followup.state) == FollowupState.PENDING)
-    return (await session.exec(query)).one()
-
-
-async def pending(session: AsyncSession, report_id: int) -> Sequence[Followup]:
-    query = select(Followup).where(
-        col(Followup.report_id) == report_id, col(Followup.state) == FollowupState.PENDING
-    )
-    return (await session.exec(query)).all()

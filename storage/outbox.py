@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -235,15 +235,6 @@ async def escalation_sent(session: AsyncSession, report_id: int) -> Sequence[Out
 
 async def get(session: AsyncSession, row_id: int) -> Outbox | None:
     return await session.get(Outbox, row_id)
-
-
-async def pending_count(session: AsyncSession) -> int:
-    query = (
-        select(func.count())
-        .select_from(Outbox)
-        .where(col(Outbox.state).in_([OutboxState.PENDING, OutboxState.SENDING]))
-    )
-    return (await session.exec(query)).one()
 
 
 async def failed(session: AsyncSession) -> list[Outbox]:
