@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import statistics
 import time
@@ -15,6 +16,8 @@ import httpx
 from sqlalchemy import text
 
 from storage.db import Database
+
+logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are fine
 
 Post = tuple[Hashable, dict[str, Any]]  # (whose reply to wait for, keyword arguments)
 

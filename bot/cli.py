@@ -90,8 +90,10 @@ def run(config_path: Path | None, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # A job still running when its next second comes is skipped on purpose (it loops until
+    # nothing is due); APScheduler would warn about it every time.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
     async def work(app: App) -> None:
         try:
