@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -47,28 +47,46 @@ class Delivery:
         self.woken = False  # rows were written while a run was under way
 
     async def run(self, *, limit: int = BATCH) -> int:
-        """Delivers until nothing is due; returns how many rows were handled."""
+        """Delivers until nothing is due; returns how many rows were handled. A batch's
+        results are recorded while the next batch goes out, so a long broadcast keeps to the
+        channel's rate with no pause between batches."""
         if not self.senders:
             return 0
         handled = 0
         self.running = True
+        recording: set[asyncio.Task[None]] = set()
         try:
             while True:
                 self.woken = False
-                count = await self.run_once(limit=limit)
-                handled += count
-                if count < limit and not self.woken:
+                rows = await self._claim(limit)
+                if rows:
+                    results = await asyncio.gather(*(self._send(row) for row in rows))
+                    task = asyncio.create_task(self._record(rows, results))
+                    recording.add(task)
+                    task.add_done_callback(recording.discard)
+                handled += len(rows)
+                if len(rows) < limit and not self.woken:
                     return handled
         finally:
+            await asyncio.gather(*recording)
             self.running = False
 
     async def run_once(self, *, limit: int = BATCH) -> int:
         """One batch: claimed in one transaction, sent concurrently (each channel keeps its
         own rate limits), the results recorded in one transaction."""
-        now = self.services.clock()
+        rows = await self._claim(limit)
+        await self._record(rows, await asyncio.gather(*(self._send(row) for row in rows)))
+        return len(rows)
+
+    async def _claim(self, limit: int) -> Sequence[Outbox]:
         async with self.services.db.write() as session:
-            rows = await outbox.claim(session, now, limit, list(self.senders))
-        results = await asyncio.gather(*(self._send(row) for row in rows))
+            return await outbox.claim(session, self.services.clock(), limit, list(self.senders))
+
+    async def _record(
+        self, rows: Sequence[Outbox], results: Sequence[str | DeliveryError | None]
+    ) -> None:
+        if not rows:
+            return
         now = self.services.clock()
         async with self.services.db.write() as session:
             for row, result in zip(rows, results, strict=True):
@@ -81,7 +99,6 @@ class Delivery:
                     await chats.record_message(
                         session, row.channel, row.address, result, at=now, from_bot=True
                     )
-        return len(rows)
 
     async def _send(self, row: Outbox) -> str | DeliveryError | None:
         try:
