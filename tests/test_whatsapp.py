@@ -28,6 +28,24 @@ RESIDENT = "+6281234567890"
 ALERT_TEMPLATE = "HX" + "a1" * 16
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
+# An English report answered up to "where did this happen?"
+UP_TO_WHERE = [
+    "REPORT",
+    "1",
+    "4",
+    "1",
+    "2",
+    "1",
+    "1",
+    "1",
+    "done",
+    "skip",
+    "skip",
+    "skip",
+    "skip",
+    STORY,
+    "done",
+]
 
 
 @pytest.fixture
@@ -256,22 +274,7 @@ async def test_photos_are_downloaded_with_the_account_credentials(
     phone: WhatsApp, twilio: FakeTwilio, app: App
 ) -> None:
     await phone.send("LANGUAGE en")
-    for body in [
-        "REPORT",
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "done",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        STORY,
-    ]:
+    for body in UP_TO_WHERE[:-1]:  # up to the evidence
         await phone.send(body)
     url = twilio.add_media(PNG, "image/png")
     answer = await phone.send(NumMedia="1", MediaUrl0=url, MediaContentType0="image/png")
@@ -290,23 +293,7 @@ async def test_photos_are_downloaded_with_the_account_credentials(
 
 async def test_a_shared_location_answers_where(phone: WhatsApp, app: App) -> None:
     await phone.send("LANGUAGE en")
-    for body in [
-        "REPORT",
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "done",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        STORY,
-        "done",
-    ]:
+    for body in UP_TO_WHERE:
         await phone.send(body)
     answer = await phone.send(Latitude="1.0587", Longitude="104.4845", Address="Tanjung Uban")
     assert "Please check your report" in answer and "1.05870, 104.48450" in answer
@@ -426,21 +413,7 @@ async def test_a_member_on_whatsapp_gets_the_alert_and_answers_ack(
     await officer.send("halo")  # inside the 24-hour window: the alert goes as text
     await phone.send("LANGUAGE en")
     for body in [
-        "REPORT",
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "done",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
-        STORY,
-        "done",
+        *UP_TO_WHERE,
         "2",
         "1",
     ]:
