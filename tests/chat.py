@@ -10,6 +10,12 @@ from bot.numbered import render
 from handlers.messages import Attachment, Choice, Inbound, Location, Press, Prompt, Reply
 from storage.models import Channel
 
+# English answers from the privacy question up to the story: anonymous (or contactable, with
+# both consents), no urgency, me, no child, the first kind, destination and channel, no red
+# flags, and the four recruiter questions skipped.
+ANONYMOUS_TO_STORY = ["1", "4", "1", "2", "1", "1", "1", "done", "skip", "skip", "skip", "skip"]
+CONTACTABLE_TO_STORY = ["2", "1", "1", *ANONYMOUS_TO_STORY[1:]]
+
 
 class Chat:
     def __init__(

@@ -25,6 +25,7 @@ from bot.service import Service
 from bot.telegram import TelegramChannel, TelegramLimiter, callback_data
 from storage import conversations
 from storage.models import Channel, Media, Report
+from tests.chat import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY
 from tests.conftest import Clock
 from tests.fakes.telegram import FakeTelegram
 
@@ -184,18 +185,7 @@ async def test_photos_and_documents_are_fetched_as_evidence(
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     for text in [
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "done",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
+        *ANONYMOUS_TO_STORY,
         "The agency keeps everyone's passports in a locked room.",
     ]:
         await send(tg, fake.message(CHAT, text, language_code="en"))
@@ -275,20 +265,7 @@ async def test_a_location_and_a_shared_contact_fill_their_steps(
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     for text in [
-        "2",
-        "1",
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "done",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
+        *CONTACTABLE_TO_STORY,
         "The recruiter said the boat leaves from a small jetty at night.",
         "done",
     ]:

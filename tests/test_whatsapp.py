@@ -19,6 +19,7 @@ from bot.service import Service
 from handlers.broadcast import start_due
 from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
+from tests.chat import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY
 from tests.conftest import Clock
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -29,23 +30,7 @@ ALERT_TEMPLATE = "HX" + "a1" * 16
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
 # An English report answered up to "where did this happen?"
-UP_TO_WHERE = [
-    "REPORT",
-    "1",
-    "4",
-    "1",
-    "2",
-    "1",
-    "1",
-    "1",
-    "done",
-    "skip",
-    "skip",
-    "skip",
-    "skip",
-    STORY,
-    "done",
-]
+UP_TO_WHERE = ["REPORT", *ANONYMOUS_TO_STORY, STORY, "done"]
 
 
 @pytest.fixture
@@ -200,20 +185,7 @@ async def test_a_resident_reports_in_english_and_shares_their_number(
     await phone.send("LANGUAGE en")
     assert "Do you want to stay anonymous?" in await phone.send("REPORT")
     for body in [
-        "2",
-        "1",
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "done",
-        "skip",
-        "skip",
-        "skip",
-        "skip",
+        *CONTACTABLE_TO_STORY,
         STORY,
         "done",
         "2",
