@@ -58,6 +58,8 @@ from handlers.messages import (
     Prompt,
     Reply,
     Text,
+    button_data,
+    read_button,
 )
 from storage import chats, outbox
 from storage.media import MediaProblem
@@ -183,17 +185,11 @@ def _seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def callback_data(seq: int, value: str) -> str:
-    data = f"{seq}:{value}"
+def callback_data(press: Press) -> str:
+    data = button_data(press)
     if len(data.encode()) > MAX_CALLBACK_DATA:
         raise ValueError(f"callback data over {MAX_CALLBACK_DATA} bytes: {data!r}")
     return data
-
-
-def pressed(data: str | None) -> Press:
-    """The button's question and value; an unreadable one reads as a stale button."""
-    seq, _, value = (data or "").partition(":")
-    return Press(int(seq), value) if seq.isdigit() else Press(-1, value)
 
 
 class TelegramChannel:
@@ -371,14 +367,23 @@ class TelegramChannel:
             "key": str(update.update_id),
             "language_hint": user.language_code if user else None,
         }
-        if chat.type != chat.PRIVATE:
-            if update.message is None:
-                return None
-            link = f"https://t.me/{self.username}?start=lapor"
-            return Inbound(self.channel, str(chat.id), group=True, private_link=link, **common)
         query = update.callback_query
-        if query is not None:
-            return Inbound(self.channel, str(chat.id), press=pressed(query.data), **common)
+        press = read_button(query.data) if query is not None else None
+        if chat.type != chat.PRIVATE:
+            # In a group the chat is the group: who pressed or wrote is the member who acts.
+            message = update.message
+            return Inbound(
+                self.channel,
+                str(chat.id),
+                text=message.text if message is not None else None,
+                press=press,
+                group=True,
+                user=str(user.id) if user else None,
+                private_link=f"https://t.me/{self.username}?start=lapor",
+                **common,
+            )
+        if press is not None:
+            return Inbound(self.channel, str(chat.id), press=press, **common)
         message = update.message
         if message is None:
             return None
@@ -540,7 +545,11 @@ class TelegramChannel:
             if row.buttons:
                 markup = InlineKeyboardMarkup(
                     [
-                        [InlineKeyboardButton(b["label"], callback_data=b["value"])]
+                        [
+                            InlineKeyboardButton(
+                                b["label"], callback_data=callback_data(Press(None, b["value"]))
+                            )
+                        ]
                         for b in row.buttons
                     ]
                 )
@@ -610,7 +619,7 @@ def buttons(
             [
                 InlineKeyboardButton(
                     (CHECK if o.value in selected else "") + o.label,
-                    callback_data=callback_data(seq, o.value),
+                    callback_data=callback_data(Press(seq, o.value)),
                 )
             ]
             for o in options

@@ -100,7 +100,7 @@ class Conversations:
         press = turn.inbound.press
         text = turn.typed()
         command = word(text) if text and press is None else None
-        acting = parse_action(press.value) if press is not None else None
+        acting = parse_action(press.value) if press is not None and press.seq is None else None
         if acting is not None:
             # A button of an alert (Acknowledge, Details): a member's action, not a question.
             await members.command(turn, Word(acting[0]), acting[1])

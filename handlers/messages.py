@@ -12,10 +12,34 @@ from storage.models import Channel
 
 @dataclass(frozen=True)
 class Press:
-    """A button pressed: the question it belonged to (its `seq`) and the option's value."""
+    """A button pressed: the question it belonged to (its `seq`) and the option's value. An
+    action button that belongs to no question (an alert's Acknowledge) has no `seq`: its value
+    names the action and what it acts on, e.g. `ack:BTN-2026-00042`."""
 
-    seq: int
+    seq: int | None
     value: str
+
+
+def button_data(press: Press) -> str:
+    """The one encoding of every button's payload (Telegram's callback data): `12:value` for
+    an option of question 12, the bare value for an action (which starts with a letter)."""
+    if press.seq is None:
+        if not press.value[:1].isalpha():
+            raise ValueError(f"an action starts with a letter, not {press.value!r}")
+        return press.value
+    return f"{press.seq}:{press.value}"
+
+
+def read_button(data: str | None) -> Press:
+    """The press a payload made by `button_data` stands for; anything else reads as a
+    button of no question that is still open (the flows answer it as stale)."""
+    data = data or ""
+    seq, sep, value = data.partition(":")
+    if sep and seq.isdigit() and len(seq) < 10:
+        return Press(int(seq), value)
+    if data[:1].isalpha():
+        return Press(None, data)
+    return Press(-1, data)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from telegram import Update
 
 from bot.app import App, build
 from bot.config import ServerSettings, Settings, TelegramSettings
@@ -18,7 +19,6 @@ from bot.outbox import Delivery
 from bot.reports import show_report
 from bot.telegram import TelegramChannel
 from handlers.alerts import follow_up
-from handlers.messages import Inbound, Press
 from storage import escalation, members, reports, roster
 from storage.db import StorageSettings
 from storage.models import (
@@ -90,23 +90,32 @@ class TaskForce:
         await self.delivery.run()
 
     async def press(
-        self, chat: int, value: str, *, user: int | None = None, group: bool = False
+        self,
+        chat: int,
+        label: str,
+        *,
+        user: int | None = None,
+        shown: tuple[int, list[list[dict[str, Any]]]] | None = None,
     ) -> str:
-        inbound = Inbound(
-            Channel.TELEGRAM,
-            str(chat),
-            press=Press(0, value),
-            user=str(user) if user is not None else None,
-            group=group,
+        """Presses the button labelled `label` on the newest message in the chat that shows
+        buttons (or on the message `shown` earlier), with the callback data Telegram was
+        given; returns what the bot answered."""
+        message_id, rows = shown or self.fake.keyboard(chat)
+        found = [b for row in rows for b in row if b["text"] == label]
+        assert found, f"no button {label!r} in {rows}"
+        update = self.fake.callback(
+            chat, found[0]["callback_data"], message_id=message_id, user_id=user, language_code="en"
         )
-        outcome = await self.app.conversations.handle(inbound)
-        return "\n".join(getattr(r, "text", "") for r in outcome.replies)
+        return await self._answer(chat, update)
 
     async def say(self, chat: int, text: str) -> str:
-        outcome = await self.app.conversations.handle(
-            Inbound(Channel.TELEGRAM, str(chat), text=text)
-        )
-        return "\n".join(getattr(r, "text", "") for r in outcome.replies)
+        return await self._answer(chat, self.fake.message(chat, text, language_code="en"))
+
+    async def _answer(self, chat: int, update: dict[str, Any]) -> str:
+        before = len(self.texts(chat))
+        await self.channel.handle_update(Update.de_json(update, self.channel.bot))
+        await self.deliver()
+        return "\n".join(self.texts(chat)[before:])
 
     def texts(self, chat: int) -> list[str]:
         return self.fake.texts(chat)
@@ -215,13 +224,13 @@ async def test_an_acknowledgement_stops_everything_and_updates_every_alert(
     reference = await force.report()
     await force.deliver()
     await force.later(30)
-    answer = await force.press(ANDI, f"ack:{reference}")
+    sent = {(chat, 1000 + i) for chat in (ANDI, BUDI, CITRA) for i in range(len(force.texts(chat)))}
+    answer = await force.press(ANDI, "Acknowledge")
     assert f"report {reference} is yours" in answer
     await force.deliver()
 
     edits = force.fake.called("editMessageText")
     edited = {(c.params["chat_id"], c.params["message_id"]) for c in edits}
-    sent = {(chat, 1000 + i) for chat in (ANDI, BUDI, CITRA) for i in range(len(force.texts(chat)))}
     assert edited == sent  # every alert and follow-up, to everyone
     assert all("✅ Acknowledged by Andi at 10:30." in c.params["text"] for c in edits)
     assert all("reply_markup" not in c.params for c in edits)
@@ -254,13 +263,13 @@ async def test_an_acknowledgement_during_a_follow_up_being_sent(
     fake.latency = 0.3  # the follow-ups are in flight...
     delivering = asyncio.create_task(force.deliver())
     await fake.wait_for("sendMessage", 4)
-    answer = await force.press(BUDI, f"ack:{reference}")  # ...when Budi takes the report
+    answer = await force.press(BUDI, "Acknowledge")  # ...when Budi takes the report
     assert "is yours" in answer
     await delivering
     fake.latency = 0
     await force.deliver()
     for chat in (ANDI, BUDI, CITRA):
-        sent = force.fake.sent(chat)
+        sent = [c for c in force.fake.sent(chat) if "reply_markup" in c.params]  # the alerts
         edits = [c for c in force.fake.called("editMessageText") if c.params["chat_id"] == chat]
         assert len(edits) == len(sent), chat  # whatever went out says who took it
     assert await force.later(60) == 0
@@ -269,11 +278,13 @@ async def test_an_acknowledgement_during_a_follow_up_being_sent(
 async def test_a_second_acknowledgement_changes_nothing(force: TaskForce) -> None:
     await staffed(force)
     reference = await force.report()
-    await force.press(ANDI, f"ack:{reference}")
+    await force.deliver()
+    late = force.fake.keyboard(BUDI)  # Budi's alert, before the acknowledgement edits it
+    await force.press(ANDI, "Acknowledge")
     force.clock.advance(minutes=3)
-    answer = await force.press(BUDI, f"ack:{reference}")
+    answer = await force.press(BUDI, "Acknowledge", shown=late)
     assert f"Report {reference} was already acknowledged by Andi" in answer
-    answer = await force.press(ANDI, f"ack:{reference}")
+    answer = await force.say(ANDI, f"ACK {reference}")
     assert "already acknowledged by Andi" in answer
     kinds = [e.kind for e in await force.events(reference)]
     assert kinds.count(EventKind.ACKNOWLEDGED) == 1
@@ -284,11 +295,11 @@ async def test_a_resident_or_removed_member_pressing_an_alert_is_refused(
 ) -> None:
     await staffed(force)
     reference = await force.report()
-    assert "Not allowed" in await force.press(7777, f"ack:{reference}")
-    assert "Not allowed" in await force.press(7777, f"detail:{reference}")
+    assert "Not allowed" in await force.say(7777, f"ACK {reference}")
+    assert "Not allowed" in await force.say(7777, f"DETAIL {reference}")
     async with app.db.write() as session:
         await members.remove(session, force.members["Andi"], force.clock())
-    assert "Not allowed" in await force.press(ANDI, f"ack:{reference}")
+    assert "Not allowed" in await force.press(ANDI, "Acknowledge")
     events = await force.events(reference)
     refused = [e for e in events if e.kind is EventKind.REFUSED]
     assert len(refused) == 3 and "not a member" in refused[0].actor
@@ -326,9 +337,11 @@ async def test_overrides_put_a_member_on_and_off_duty(force: TaskForce) -> None:
     assert "Dewi" in await force.say(DEWI, "/piket")
     assert "You are off duty now." in await force.say(ANDI, "/selesai")
     assert "You are not on duty now." in await force.say(ANDI, "/selesai")
+    before = len(force.texts(ANDI)), len(force.texts(DEWI))
     reference = await force.report()
     await force.deliver()
-    assert force.texts(ANDI) == [] and f"New report {reference}" in force.texts(DEWI)[0]
+    assert len(force.texts(ANDI)) == before[0]
+    assert f"New report {reference}" in force.texts(DEWI)[before[1]]
     force.clock.advance(hours=2)
     assert "Dewi" not in (await force.say(DEWI, "/piket")).split("\n")[0]
     assert "Give the number of hours" in await force.say(DEWI, "/siaga 500")
@@ -417,7 +430,7 @@ async def test_an_addition_reaches_whoever_acknowledged(force: TaskForce) -> Non
     await force.deliver()
     assert "new information from the reporter: The boat leaves" in force.texts(ANDI)[-1]
     assert "new information" in force.texts(BUDI)[-1]
-    await force.press(BUDI, f"ack:{reference}")
+    await force.press(BUDI, "Acknowledge")
     await chat.send("He also asked for my cousin's KTP.")
     await force.deliver()
     assert "KTP" in force.texts(BUDI)[-1]
@@ -427,7 +440,8 @@ async def test_an_addition_reaches_whoever_acknowledged(force: TaskForce) -> Non
 async def test_details_show_the_contact_only_with_consent(force: TaskForce) -> None:
     await staffed(force)
     reference = await force.report()
-    answer = await force.press(ANDI, f"detail:{reference}")
+    await force.deliver()
+    answer = await force.press(ANDI, "Details")
     assert "A man offered my sister a job" in answer and "Reporter: anonymous." in answer
     assert str(RESIDENT) not in answer
 
@@ -443,9 +457,9 @@ async def test_group_alerts_and_acknowledgement_from_the_group(
     reference = await force.report()
     await force.deliver()
     assert f"New report {reference}" in force.texts(group)[0]
-    answer = await force.press(group, f"ack:{reference}", user=4242, group=True)
+    answer = await force.press(group, "Acknowledge", user=4242)
     assert "Not allowed" in answer
-    answer = await force.press(group, f"ack:{reference}", user=BUDI, group=True)
+    answer = await force.press(group, "Acknowledge", user=BUDI)
     assert f"report {reference} is yours" in answer
     await force.deliver()
     assert any(c.params["chat_id"] == group for c in fake.called("editMessageText"))
@@ -456,8 +470,8 @@ async def test_reports_show_lists_the_timeline(force: TaskForce) -> None:
     await staffed(force)
     reference = await force.report()
     await force.later(30)
-    await force.press(7777, f"ack:{reference}")
-    await force.press(ANDI, f"ack:{reference}")
+    await force.say(7777, f"ACK {reference}")
+    await force.press(ANDI, "Acknowledge")
     shown = await show_report(force.app, reference=reference)
     assert shown is not None
     for kind in ("submitted", "alerted", "followed_up", "refused", "acknowledged  by Andi"):

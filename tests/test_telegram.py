@@ -23,6 +23,7 @@ from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.delivery import split
 from bot.service import Service
 from bot.telegram import TelegramChannel, TelegramLimiter, callback_data
+from handlers.messages import Press, button_data, read_button
 from storage import conversations
 from storage.models import Channel, Media, Report
 from tests.chat import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY
@@ -361,9 +362,21 @@ async def test_a_group_is_told_once_to_report_in_private(
 
 
 async def test_callback_data_stays_within_64_bytes() -> None:
-    assert callback_data(123456, "abroad_needs_help")
+    assert callback_data(Press(123456, "abroad_needs_help"))
     with pytest.raises(ValueError):
-        callback_data(1, "x" * 64)
+        callback_data(Press(1, "x" * 64))
+
+
+def test_every_kind_of_button_reads_back_as_it_was_made() -> None:
+    for press in [
+        Press(7, "anonymous"),
+        Press(12, "done"),
+        Press(None, "ack:BTN-2026-00001"),
+        Press(None, "detail:BTN-2026-00001"),
+    ]:
+        assert read_button(button_data(press)) == press
+    assert read_button("garbage:") == Press(None, "garbage:")  # no open question: stale
+    assert read_button("") == Press(-1, "")
 
 
 def test_long_text_is_split_at_paragraphs() -> None:

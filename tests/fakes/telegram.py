@@ -409,7 +409,8 @@ class FakeTelegram:
         }
 
     def _chat(self, chat_id: int) -> Params:
-        chat_type = self._chat_types.get(chat_id, "private")
+        # Telegram's group and channel ids are negative, users' positive.
+        chat_type = self._chat_types.get(chat_id, "supergroup" if chat_id < 0 else "private")
         if chat_type == "private":
             return {"id": chat_id, "type": chat_type, "first_name": "Tester"}
         return {"id": chat_id, "type": chat_type, "title": "Test group"}
