@@ -256,7 +256,7 @@ async def test_an_acknowledgement_during_a_follow_up_being_sent(
 ) -> None:
     """The follow-up already on its way is then marked acknowledged; nothing after it goes."""
     await staffed(force)
-    reference = await force.report()
+    await force.report()
     await force.deliver()
     force.clock.advance(minutes=30)
     assert await follow_up(force.app.services) == 1
@@ -439,7 +439,7 @@ async def test_an_addition_reaches_whoever_acknowledged(force: TaskForce) -> Non
 
 async def test_details_show_the_contact_only_with_consent(force: TaskForce) -> None:
     await staffed(force)
-    reference = await force.report()
+    await force.report()
     await force.deliver()
     answer = await force.press(ANDI, "Details")
     assert "A man offered my sister a job" in answer and "Reporter: anonymous." in answer
