@@ -46,6 +46,8 @@ class ServerSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # The address the world reaches this server at (behind a reverse proxy: the proxy's).
     public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    # GET /healthz answers 503 once a channel has been failing this long.
+    channel_down_after_seconds: float = Field(default=120, gt=0)
 
 
 class TelegramSettings(Section):

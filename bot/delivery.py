@@ -1,12 +1,16 @@
-"""What every channel's sending shares: a token bucket for rate limits, and per-chat locks
-that keep one chat's messages in order."""
+"""What every channel shares: a token bucket for rate limits, per-chat locks that keep one
+chat's messages in order, the channel's health, and the error a failed send raises."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Hashable
+from datetime import UTC, datetime, timedelta
+
+log = logging.getLogger(__name__)
 
 
 class Bucket:
@@ -62,6 +66,44 @@ def split(text: str, limit: int) -> list[str]:
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return [*pieces, text] if text else pieces
+
+
+class Health:
+    """Whether a channel works, as its last requests tell: when one last succeeded, and since
+    when they have been failing (a failure is logged once, not at every retry)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last_ok: datetime | None = None
+        self.failing_since: datetime | None = None
+        self.error: str | None = None
+
+    def ok(self) -> None:
+        if self.failing_since is not None:
+            log.warning("%s works again", self.name)
+        self.last_ok = datetime.now(UTC)
+        self.failing_since = None
+        self.error = None
+
+    def failed(self, error: str) -> None:
+        if self.failing_since is None:
+            log.warning("%s failing: %s", self.name, error)
+            self.failing_since = datetime.now(UTC)
+        self.error = error
+
+    def up(self, down_after: timedelta) -> bool:
+        return self.failing_since is None or datetime.now(UTC) - self.failing_since < down_after
+
+    def report(self, down_after: timedelta) -> dict[str, str | None]:
+        def when(moment: datetime | None) -> str | None:
+            return moment.isoformat(timespec="seconds") if moment else None
+
+        return {
+            "state": "up" if self.up(down_after) else "down",
+            "last_ok": when(self.last_ok),
+            "failing_since": when(self.failing_since),
+            "error": self.error,
+        }
 
 
 class DeliveryError(Exception):

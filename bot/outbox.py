@@ -1,5 +1,7 @@
 """The outbox delivery job: claims due rows (most urgent first), hands each to its channel,
-records the result, and retries transient failures with backoff."""
+records the result, and retries transient failures with backoff. Sending is a pipeline: new
+rows are claimed as soon as there is room, so an answer never waits behind a long broadcast,
+and one chat's messages go out one after the other, in order."""
 
 from __future__ import annotations
 
@@ -11,15 +13,16 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery import DeliveryError
+from bot.delivery import ChatLocks, DeliveryError
 from handlers import alerts
 from handlers.turn import Services
-from storage import broadcasts, chats, outbox
-from storage.models import Channel, Outbox, OutboxState
+from storage import broadcasts, chats, outbox, workers
+from storage.models import Channel, MessageKind, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 50  # rows a claim takes
+IN_FLIGHT = 200  # rows being sent at once, at most (each channel keeps its own rate limits)
 MAX_ATTEMPTS = 8
 # Codes that mean the person does not want (or cannot get) our messages: unsubscribed.
 GONE = {
@@ -29,10 +32,26 @@ GONE = {
 }  # then the row fails for good, and shows in `sigap outbox failed`
 
 
+# Answers record their chat's messages themselves (the channel keeps their keyboards).
+ANSWER = MessageKind.REPLY
+
+
 class Sender(Protocol):
     async def deliver(self, row: Outbox) -> str | None:
         """Sends the row; returns the provider's id of the message, or raises DeliveryError."""
         ...
+
+
+class Released:
+    """A row in hand when the process stopped: it goes back to the outbox untouched."""
+
+
+Result = str | DeliveryError | Released | None
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the delivery job failed", exc_info=task.exception())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -43,76 +62,148 @@ class Delivery:
     def __init__(self, services: Services, senders: Mapping[Channel, Sender]) -> None:
         self.services = services
         self.senders = dict(senders)
-        self.running = False
-        self.woken = False  # rows were written while a run was under way
+        self.worker: int | None = None  # this process's row in `worker`, once registered
+        self._task: asyncio.Task[int] | None = None
+        self._wake = asyncio.Event()
+        self._sending: dict[asyncio.Task[Result], Outbox] = {}
+        self._done: list[tuple[Outbox, Result]] = []
+        self._locks = ChatLocks()
+        self._stopping = False
 
-    async def run(self, *, limit: int = BATCH) -> int:
-        """Delivers until nothing is due; returns how many rows were handled. A batch's
-        results are recorded while the next batch goes out, so a long broadcast keeps to the
-        channel's rate with no pause between batches."""
-        if not self.senders:
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def register(self) -> int:
+        """This process as a worker: the rows it claims are its own until it dies."""
+        if self.worker is None:
+            async with self.services.db.write() as session:
+                worker = await workers.register(session, self.services.clock())
+            assert worker.id is not None
+            self.worker = worker.id
+        return self.worker
+
+    async def heartbeat(self) -> None:
+        """Renews this worker's lease on the rows it has in hand."""
+        worker = await self.register()
+        async with self.services.db.write() as session:
+            await workers.beat(session, worker, self.services.clock())
+
+    def kick(self) -> None:
+        """Starts delivering now, or tells the delivery under way that new rows are due."""
+        if self._stopping or not self.senders:
+            return
+        if self.running:
+            self._wake.set()
+            return
+        self._task = asyncio.create_task(self._run())
+        self._task.add_done_callback(_log_failure)
+
+    async def run(self) -> int:
+        """Delivers until nothing is due and nothing is in hand; returns how many rows were
+        taken. The scheduler's outbox job, and what the tests call."""
+        self.kick()
+        task = self._task
+        if task is None:
             return 0
-        handled = 0
-        self.running = True
-        recording: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                self.woken = False
-                rows = await self._claim(limit)
-                if rows:
-                    results = await asyncio.gather(*(self._send(row) for row in rows))
-                    task = asyncio.create_task(self._record(rows, results))
-                    recording.add(task)
-                    task.add_done_callback(recording.discard)
-                handled += len(rows)
-                if len(rows) < limit and not self.woken:
-                    return handled
-        finally:
-            await asyncio.gather(*recording)
-            self.running = False
+        await asyncio.wait({task})
+        return 0 if task.cancelled() or task.exception() else task.result()
 
     async def run_once(self, *, limit: int = BATCH) -> int:
-        """One batch: claimed in one transaction, sent concurrently (each channel keeps its
-        own rate limits), the results recorded in one transaction."""
+        """One claim of at most `limit` rows, sent and recorded (a delivery that stops half-way,
+        for the tests)."""
         rows = await self._claim(limit)
-        await self._record(rows, await asyncio.gather(*(self._send(row) for row in rows)))
+        results = await asyncio.gather(*(self._send(row) for row in rows))
+        self._done.extend(zip(rows, results, strict=True))
+        await self._record()
         return len(rows)
 
+    async def stop(self, grace: float) -> None:
+        """Claims nothing more; what is in hand may finish within `grace` seconds, then it is
+        put back in the outbox as pending (never failed by the stop itself)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=grace)
+            if not done:
+                for sending in list(self._sending):
+                    sending.cancel()
+                await asyncio.wait({self._task})
+        if self._done:  # the delivery ended on an error with results still to record
+            await self._record()
+        if self.worker is not None:
+            async with self.services.db.write() as session:
+                await workers.stop(session, self.worker, self.services.clock())
+
+    async def _run(self) -> int:
+        taken = 0
+        while True:
+            self._wake.clear()
+            await self._record()
+            room = IN_FLIGHT - len(self._sending)
+            rows: Sequence[Outbox] = []
+            if room > 0 and not self._stopping:
+                rows = await self._claim(min(room, BATCH))
+                for row in rows:
+                    task = asyncio.create_task(self._send(row))
+                    self._sending[task] = row
+                    task.add_done_callback(self._sent)
+                taken += len(rows)
+            if len(rows) == BATCH:
+                continue  # more may be due
+            if not self._sending and not self._done and not self._wake.is_set():
+                return taken
+            await self._wake.wait()
+
+    def _sent(self, task: asyncio.Task[Result]) -> None:
+        row = self._sending.pop(task)
+        self._done.append((row, task.result()))
+        self._wake.set()
+
     async def _claim(self, limit: int) -> Sequence[Outbox]:
+        worker = await self.register()
         async with self.services.db.write() as session:
-            return await outbox.claim(session, self.services.clock(), limit, list(self.senders))
+            return await outbox.claim(
+                session, self.services.clock(), limit, list(self.senders), worker
+            )
 
-    async def _record(
-        self, rows: Sequence[Outbox], results: Sequence[str | DeliveryError | None]
-    ) -> None:
-        if not rows:
-            return
-        now = self.services.clock()
-        async with self.services.db.write() as session:
-            for row, result in zip(rows, results, strict=True):
-                assert row.id is not None
-                if isinstance(result, DeliveryError):
-                    await self._failed(session, row, result, now)
-                    continue
-                await outbox.sent(session, row.id, result, now)
-                if result is not None and row.edit_of is None:
-                    await chats.record_message(
-                        session, row.channel, row.address, result, at=now, from_bot=True
-                    )
-
-    async def _send(self, row: Outbox) -> str | DeliveryError | None:
+    async def _send(self, row: Outbox) -> Result:
         try:
-            return await self.senders[row.channel].deliver(row)
+            async with self._locks.hold((row.channel, row.address)):
+                return await self.senders[row.channel].deliver(row)
         except DeliveryError as error:
             return error
+        except asyncio.CancelledError:
+            return Released()
         except Exception as error:  # a bug must not stop the other rows
             log.exception("delivering outbox row %s failed", row.id)
             return DeliveryError("error", repr(error), permanent=False)
 
+    async def _record(self) -> None:
+        """The results of the rows sent since the last time, in one transaction."""
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        assert self.worker is not None
+        now = self.services.clock()
+        async with self.services.db.write() as session:
+            released = [row.id for row, result in done if isinstance(result, Released)]
+            if released:
+                await outbox.release(session, [i for i in released if i], now, self.worker)
+            for row, result in done:
+                if isinstance(result, DeliveryError):
+                    await self._failed(session, row, result, now)
+                elif not isinstance(result, Released):
+                    await outbox.sent(session, row, result, now, self.worker)
+                    if result is not None and row.edit_of is None and row.kind is not ANSWER:
+                        await chats.record_message(
+                            session, row.channel, row.address, result, at=now, from_bot=True
+                        )
+
     async def _failed(
         self, session: AsyncSession, row: Outbox, error: DeliveryError, now: datetime
     ) -> None:
-        assert row.id is not None
+        assert row.id is not None and self.worker is not None
         final = error.permanent or row.attempts >= MAX_ATTEMPTS
         log.log(
             logging.WARNING if final else logging.INFO,
@@ -129,6 +220,7 @@ class Delivery:
             error=error.message,
             at=now,
             retry_at=None if final else now + backoff(row.attempts),
+            worker=self.worker,
         )
         if final:
             row.state = OutboxState.FAILED

@@ -1,15 +1,14 @@
-"""The process's one scheduler (APScheduler 3) and its jobs. What is due lives in database
-rows (follow-ups, the outbox); a job only claims it, so a restart loses nothing and several
-processes never do the same thing twice."""
+"""The process's one scheduler (APScheduler 3) and its jobs, registered from one ordered list.
+What is due lives in database rows (follow-ups, broadcasts, the outbox); a job only claims it,
+so a restart loses nothing and several processes never do the same thing twice."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -18,28 +17,16 @@ from handlers import broadcast
 from handlers.alerts import follow_up
 from handlers.report import expire_drafts
 from handlers.turn import Services
-from storage import chats
+from storage import chats, workers
 
 log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=7)  # redeliveries come within minutes; a week is ample
-FOLLOWUP_POLL = timedelta(seconds=1)  # a cheap indexed query when nothing is due
-OUTBOX_POLL = timedelta(seconds=1)  # also woken at once when a row is written
-BROADCAST_POLL = timedelta(seconds=5)
-STOP_WAIT = 30.0  # seconds a stop waits for the jobs in hand to finish
-
-
-async def housekeeping(services: Services) -> None:
-    """Deletes drafts left too long (and their files), and old delivery ids."""
-    now = services.clock()
-    expired = await expire_drafts(services)
-    async with services.db.write() as session:
-        await chats.forget_seen(session, now - SEEN_KEPT)
-    if expired:
-        log.info("deleted %d unfinished report(s) left too long", expired)
 
 
 class Jobs:
+    """The jobs of `sigap run`. Each one is a method; JOBS says how often each runs."""
+
     def __init__(self, services: Services, delivery: Delivery) -> None:
         self.services = services
         self.delivery = delivery
@@ -47,58 +34,28 @@ class Jobs:
         self.busy = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        # When each job last ended well, and what went wrong last (for /healthz).
+        self.last_ok: dict[str, datetime] = {}
+        self.last_error: dict[str, str] = {}
         now = datetime.now(UTC)
-        common = {"coalesce": True, "max_instances": 1, "next_run_time": now}
-        self.scheduler.add_job(
-            self.tracked(housekeeping),
-            "interval",
-            minutes=15,
-            args=[services],
-            id="housekeeping",
-            **common,
-        )
-        self.scheduler.add_job(
-            self.tracked(self.followups),
-            "interval",
-            seconds=FOLLOWUP_POLL.seconds,
-            id="followups",
-            **common,
-        )
-        self.scheduler.add_job(
-            self.tracked(self.outbox),
-            "interval",
-            seconds=OUTBOX_POLL.seconds,
-            id="outbox",
-            **common,
-        )
+        for job in JOBS:
+            self.scheduler.add_job(
+                self._tracked(job),
+                "interval",
+                seconds=job.every.total_seconds(),
+                id=job.name,
+                coalesce=True,
+                max_instances=1,
+                next_run_time=now,
+            )
 
-    def start(self) -> None:
-        self.scheduler.start()
+    async def heartbeat(self) -> None:
+        """Renews this process's lease on the messages it is sending."""
+        await self.delivery.heartbeat()
 
-    async def stop(self) -> None:
-        """No new runs; the runs in hand finish (APScheduler would cancel them)."""
-        self.scheduler.pause()
-        try:
-            await asyncio.wait_for(self.idle.wait(), STOP_WAIT)
-        except TimeoutError:
-            log.warning("jobs still running after %.0fs; stopping anyway", STOP_WAIT)
-        self.scheduler.shutdown(wait=False)
-
-    def tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(job)
-        async def run(*args: Any) -> None:
-            self.busy += 1
-            self.idle.clear()
-            try:
-                await job(*args)
-            except Exception:
-                log.exception("job %s failed", job.__name__)
-            finally:
-                self.busy -= 1
-                if not self.busy:
-                    self.idle.set()
-
-        return run
+    async def outbox(self) -> None:
+        """Sends what is due (also woken at once after every commit that queues a message)."""
+        await self.delivery.run()
 
     async def followups(self) -> None:
         """Sends the follow-ups due; one that fell due while the service was down goes out
@@ -107,21 +64,83 @@ class Jobs:
             self.wake_outbox()
 
     async def broadcasts(self) -> None:
-        """Starts the broadcasts due (scheduled ones survive restarts: they are rows) and
-        closes those finished, telling who sent them."""
+        """Starts the broadcasts due (made by `/siaran` or `sigap broadcast send`, now or
+        scheduled) and closes those finished, telling who sent them."""
         started = await broadcast.start_due(self.services)
         finished = await broadcast.finish(self.services)
         if started or finished:
             self.wake_outbox()
 
-    async def outbox(self) -> None:
-        await self.delivery.run()
+    async def housekeeping(self) -> None:
+        """Deletes drafts left too long (and their files), old delivery ids, old workers."""
+        now = self.services.clock()
+        expired = await expire_drafts(self.services)
+        async with self.services.db.write() as session:
+            await chats.forget_seen(session, now - SEEN_KEPT)
+            await workers.forget_old(session, now)
+        if expired:
+            log.info("deleted %d unfinished report(s) left too long", expired)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self, grace: float) -> None:
+        """No new runs; the runs in hand may finish within `grace` seconds (APScheduler would
+        cancel them at once)."""
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self.idle.wait(), grace)
+        except TimeoutError:
+            log.warning("jobs still running after %.0fs; stopping anyway", grace)
+        self.scheduler.shutdown(wait=False)
+
+    def registered(self) -> list[str]:
+        """The names of the jobs the running scheduler has, in the order of JOBS."""
+        return [job.id for job in self.scheduler.get_jobs()]
+
+    async def run(self, name: str) -> None:
+        """Runs one job now, as the scheduler would (its failures recorded the same way)."""
+        job = self.scheduler.get_job(name)
+        if job is None:
+            raise KeyError(name)
+        await job.func()
+
+    def _tracked(self, job: Job) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            self.busy += 1
+            self.idle.clear()
+            try:
+                await job.method(self)
+            except Exception as error:
+                log.exception("job %s failed", job.name)
+                self.last_error[job.name] = f"{type(error).__name__}: {error}"[:200]
+            else:
+                self.last_ok[job.name] = datetime.now(UTC)
+            finally:
+                self.busy -= 1
+                if not self.busy:
+                    self.idle.set()
+
+        run.__name__ = job.name
+        return run
 
     def wake_outbox(self) -> None:
         """Runs the delivery job now (a running one picks the new rows up itself)."""
-        if self.delivery.running:
-            self.delivery.woken = True
-            return
-        job = self.scheduler.get_job("outbox")
-        if job is not None and self.scheduler.running:
-            job.modify(next_run_time=datetime.now(UTC))
+        self.delivery.kick()
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    method: Callable[[Jobs], Awaitable[None]]
+
+
+# Every job `sigap run` has. Each first runs as the service starts, then every `every`.
+JOBS = [
+    Job("heartbeat", workers.HEARTBEAT, Jobs.heartbeat),
+    Job("outbox", timedelta(seconds=1), Jobs.outbox),  # retries fall due between wakes
+    Job("followups", timedelta(seconds=1), Jobs.followups),
+    Job("broadcasts", timedelta(seconds=2), Jobs.broadcasts),
+    Job("housekeeping", timedelta(minutes=15), Jobs.housekeeping),
+]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
+from typing import Any
 
 from starlette.routing import Route
 
@@ -14,9 +16,15 @@ from bot.app import App
 from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
+from storage import outbox
 from storage.models import Channel
 
 log = logging.getLogger(__name__)
+
+# A stop (SIGTERM) ends within 10 seconds: what is being sent gets this long to finish...
+SEND_GRACE = 5.0
+# ...and the scheduler's jobs in hand (database work only) this long.
+JOB_GRACE = 3.0
 
 NO_CHANNEL = """No channel is configured, so there is nobody to talk to.
 Configure one in config.toml (see config.example.toml), for example Telegram:
@@ -76,19 +84,42 @@ class Service:
             senders[Channel.WHATSAPP] = self.whatsapp
         self.delivery = Delivery(app.services, senders)
         self.jobs = scheduler.Jobs(app.services, self.delivery)
+        # Every answer on these channels is an outbox row, sent by the delivery job.
+        app.conversations.answered_by_outbox = set(senders)
         app.conversations.on_outbox.append(self.jobs.wake_outbox)
         self.stopping = asyncio.Event()
 
-    async def health(self) -> dict[str, bool]:
-        parts = {"database": await self.app.db.ping()}
-        if self.telegram is not None:
-            parts["telegram"] = self.telegram.up
-        if self.whatsapp is not None:
-            parts["whatsapp"] = self.whatsapp.up
-        return parts
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the service works (the database answers, no channel has been failing for
+        longer than `[server] channel_down_after_seconds`), and the details."""
+        down_after = timedelta(seconds=self.app.settings.server.channel_down_after_seconds)
+        database = await self.app.db.ping()
+        parts: dict[str, Any] = {"database": {"state": "up" if database else "down"}}
+        channels = [c for c in (self.telegram, self.whatsapp) if c is not None]
+        for channel in channels:
+            parts[channel.channel.value] = channel.health.report(down_after)
+        if database:
+            async with self.app.db.read() as session:
+                pending, oldest = await outbox.backlog(session)
+            age = (self.app.services.clock() - oldest).total_seconds() if oldest else 0.0
+            parts["outbox"] = {"pending": pending, "oldest_pending_seconds": round(age, 1)}
+        parts["jobs"] = {
+            name: {
+                "last_ok": (
+                    self.jobs.last_ok[name].isoformat(timespec="seconds")
+                    if name in self.jobs.last_ok
+                    else None
+                ),
+                "error": self.jobs.last_error.get(name),
+            }
+            for name in self.jobs.registered()
+        }
+        up = database and all(c.health.up(down_after) for c in channels)
+        return up, parts
 
     async def start(self) -> None:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
+        await self.delivery.register()
         self.jobs.start()
         if self.whatsapp is not None:
             await self.whatsapp.start()
@@ -96,14 +127,16 @@ class Service:
             await self.telegram.start()
 
     async def stop(self) -> None:
-        """Channels first (the updates in hand are finished), then the web server, then the
-        scheduler: nothing half-handled is left behind."""
+        """Within 10 seconds even when Telegram or Twilio cannot be reached: no more
+        updates, the requests in hand answered, the messages in hand sent or put back in the
+        outbox as pending, then the jobs."""
         if self.telegram is not None:
             await self.telegram.stop()
         await self.web.stop()  # finishes the webhook requests in hand
+        await self.delivery.stop(grace=SEND_GRACE)
+        await self.jobs.stop(grace=JOB_GRACE)
         if self.whatsapp is not None:
             await self.whatsapp.stop()
-        await self.jobs.stop()
 
     def _failed(self, starting: asyncio.Task[None]) -> None:
         if not starting.cancelled() and starting.exception() is not None:

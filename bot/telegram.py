@@ -11,7 +11,8 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,6 @@ from telegram import (
 )
 from telegram.error import (
     BadRequest,
-    Conflict,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -43,7 +43,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
-from bot.delivery import Bucket, ChatLocks, DeliveryError, split
+from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, split
 from handlers.menu import commands
 from handlers.messages import (
     Attachment,
@@ -59,11 +59,12 @@ from handlers.messages import (
     Reply,
     Text,
     button_data,
+    load,
     read_button,
 )
 from storage import chats, outbox
 from storage.media import MediaProblem
-from storage.models import Channel, Outbox, OutboxState
+from storage.models import Channel, MessageKind, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete messages in private chats this long
 CHECK = "✅ "
+RESTART_DELAY = 5.0  # seconds before a loop that stopped on an unexpected error starts again
+WEBHOOK_CHECK = timedelta(seconds=30)  # how often webhook mode asks Telegram how it goes
 
 
 class TelegramLimiter(BaseRateLimiter[None]):
@@ -221,12 +224,12 @@ class TelegramChannel:
                 sleep=sleep,
             ),
         )
-        self.up = False
+        self.health = Health("Telegram")
         self.username = ""
         self.retry_delay = 1.0  # the first wait when Telegram is unreachable; then doubled
         self._locks = ChatLocks()
         self.stopping = asyncio.Event()
-        self._poller: asyncio.Task[None] | None = None
+        self._loop: asyncio.Task[None] | None = None
 
     # Running.
 
@@ -241,12 +244,11 @@ class TelegramChannel:
             except InvalidToken:
                 raise
             except TelegramError as error:
-                log.warning("Telegram is unreachable (%s); trying again in %.0fs", error, delay)
-                try:
-                    await asyncio.wait_for(self.stopping.wait(), delay)
+                self.health.failed(str(error))
+                log.info("Telegram unreachable (%s); trying again in %.0fs", error, delay)
+                if await self._stopped_within(delay):
                     return
-                except TimeoutError:
-                    delay = min(delay * 2, 60)
+                delay = min(delay * 2, 60)
         self.username = self.bot.username
         await self._register_commands()
         if self.settings.mode == "webhook":
@@ -255,19 +257,27 @@ class TelegramChannel:
                 url, secret_token=self.settings.secret_token, allowed_updates=ALLOWED_UPDATES
             )
             log.info("Telegram webhook set to %s", url)
+            self._loop = asyncio.create_task(self._supervise(self._watch_webhook))
         else:
             await self.bot.delete_webhook()
-            self._poller = asyncio.create_task(self._poll())
+            self._loop = asyncio.create_task(self._supervise(self._poll))
             log.info("Telegram: polling as @%s", self.username)
-        self.up = True
+        self.health.ok()
 
     async def stop(self) -> None:
         """Stops polling after the batch in hand has been handled."""
         self.stopping.set()
-        if self._poller is not None:
-            await self._poller
-        self.up = False
+        if self._loop is not None:
+            await self._loop
         await self.bot.shutdown()
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Waits `seconds`, or less if the service stops meanwhile (then True)."""
+        try:
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _register_commands(self) -> None:
         bot = self.app.settings.bot
@@ -275,52 +285,91 @@ class TelegramChannel:
             await self.bot.set_my_commands(commands(language), language_code=language)
         await self.bot.set_my_commands(commands(bot.default_language))
 
+    async def _supervise(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Runs the channel's loop until the service stops, starting it again whatever
+        stopped it."""
+        while not self.stopping.is_set():
+            try:
+                await loop()
+            except Exception as error:
+                log.exception("the Telegram loop stopped; starting it again")
+                self.health.failed(f"{type(error).__name__}: {error}")
+                await self._stopped_within(RESTART_DELAY)
+
     async def _poll(self) -> None:
         """Long polling. The offset that confirms a batch is sent only after the whole batch
-        has been handled, so a crash loses nothing (a redelivered update is handled once)."""
+        has been handled and stored, so a crash loses nothing (a redelivered update is handled
+        once). Every error the Bot API can give is waited out: 429 for its retry_after, the
+        rest with a growing delay."""
         offset: int | None = None
         delay = 1.0
         stopping = asyncio.create_task(self.stopping.wait())
-        while not self.stopping.is_set():
-            fetch = asyncio.create_task(
-                self.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+        try:
+            while not self.stopping.is_set():
+                fetch = asyncio.create_task(
+                    self.bot.get_updates(
+                        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                    )
                 )
-            )
-            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not fetch.done():
-                fetch.cancel()
-                break
-            try:
-                updates = fetch.result()
-            except (NetworkError, Conflict) as error:
-                log.warning("Telegram polling failed (%s); trying again in %.0fs", error, delay)
-                self.up = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
-                continue
-            self.up, delay = True, 1.0
-            if updates:
-                await self.handle_batch(updates)
-                offset = updates[-1].update_id + 1
-        stopping.cancel()
+                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    break
+                try:
+                    updates = fetch.result()
+                except RetryAfter as error:
+                    self.health.failed(f"getUpdates: 429, retry after {_seconds(error):.0f}s")
+                    await self._stopped_within(_seconds(error))
+                    continue
+                except TelegramError as error:  # network, 5xx, 409 conflict, 401 revoked...
+                    self.health.failed(f"getUpdates: {error}")
+                    await self._stopped_within(delay)
+                    delay = min(delay * 2, 60)
+                    continue
+                self.health.ok()
+                delay = 1.0
+                if updates and await self.handle_batch(updates):
+                    offset = updates[-1].update_id + 1
+                elif updates:  # not stored (the database is down): the same batch again
+                    await self._stopped_within(delay)
+                    delay = min(delay * 2, 60)
+        finally:
+            stopping.cancel()
 
-    async def handle_batch(self, updates: Sequence[Update]) -> None:
-        """Chats in parallel, each chat's updates in order."""
+    async def _watch_webhook(self) -> None:
+        """In webhook mode: asks Telegram every WEBHOOK_CHECK seconds whether it reaches the
+        webhook (getWebhookInfo reports its last error)."""
+        while not await self._stopped_within(WEBHOOK_CHECK.total_seconds()):
+            try:
+                info = await self.bot.get_webhook_info()
+            except TelegramError as error:
+                self.health.failed(f"getWebhookInfo: {error}")
+                continue
+            last_error = info.last_error_date
+            if last_error is not None and datetime.now(UTC) - last_error < WEBHOOK_CHECK * 2:
+                self.health.failed(f"Telegram cannot reach the webhook: {info.last_error_message}")
+            else:
+                self.health.ok()
+
+    async def handle_batch(self, updates: Sequence[Update]) -> bool:
+        """Chats in parallel, each chat's updates in order. False when one could not be
+        stored (it is to be delivered again)."""
         by_chat: defaultdict[int, list[Update]] = defaultdict(list)
         for update in updates:
             chat = update.effective_chat
             by_chat[chat.id if chat else 0].append(update)
 
-        async def one_chat(batch: list[Update]) -> None:
+        async def one_chat(batch: list[Update]) -> bool:
             for update in batch:
-                await self.handle_update(update)
+                if not await self.handle_update(update):
+                    return False
+            return True
 
-        await asyncio.gather(*(one_chat(batch) for batch in by_chat.values()))
+        return all(await asyncio.gather(*(one_chat(batch) for batch in by_chat.values())))
 
     async def webhook(self, request: Request) -> Response:
-        """POST from Telegram. Answered after the update is handled, so Telegram retries
-        anything not handled; a retry is recognised by its update_id."""
+        """POST from Telegram. Answered once the update and its answer are stored, so Telegram
+        delivers again anything not stored; a redelivery is recognised by its update_id."""
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(secret.encode(), self.settings.secret_token.encode()):
             return Response("forbidden", status_code=403)
@@ -328,37 +377,38 @@ class TelegramChannel:
             update = Update.de_json(await request.json(), self.bot)
         except (ValueError, TypeError, KeyError):
             return Response("not an update", status_code=400)
-        await self.handle_update(update)
+        self.health.ok()
+        if not await self.handle_update(update):
+            return Response("not stored; send it again", status_code=503)
         return Response(status_code=200)
 
     # Inbound.
 
-    async def handle_update(self, update: Update) -> None:
+    async def handle_update(self, update: Update) -> bool:
+        """Hands the update to the conversation; False if nothing could be stored."""
         chat = update.effective_chat
         if chat is None:
-            return  # nothing this bot takes (e.g. a poll answer)
+            return True  # nothing this bot takes (e.g. a poll answer)
         async with self._locks.hold(chat.id):
             try:
-                await self._handle(update)
-            except Forbidden:
-                await self._unreachable(chat.id)
+                return await self._handle(update)
             except Exception:
                 log.exception("update %s failed", update.update_id)
+                return True
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update) -> bool:
         query = update.callback_query
         if query is not None:
-            await query.answer()  # every press is answered, even a stale one
+            # Only stops the button's spinner: Telegram refuses it for a press older than
+            # about 15 seconds (made while the service was down), and the press counts anyway.
+            try:
+                await query.answer()
+            except TelegramError as error:
+                log.debug("could not answer a button press: %s", error)
         inbound = await self.inbound(update)
         if inbound is None:
-            return
-        outcome = await self.app.conversations.handle(inbound)
-        if outcome.duplicate:
-            return
-        assert update.effective_chat is not None
-        message = query.message if query is not None else None
-        in_place = message.message_id if isinstance(message, Message) else None
-        await self.answer(update.effective_chat.id, outcome.replies, pressed_message=in_place)
+            return True
+        return (await self.app.conversations.handle(inbound)).stored
 
     async def inbound(self, update: Update) -> Inbound | None:
         chat, user = update.effective_chat, update.effective_user
@@ -368,7 +418,11 @@ class TelegramChannel:
             "language_hint": user.language_code if user else None,
         }
         query = update.callback_query
-        press = read_button(query.data) if query is not None else None
+        press = None
+        if query is not None:
+            press = read_button(query.data)
+            if isinstance(query.message, Message):
+                press = replace(press, message=str(query.message.message_id))
         if chat.type != chat.PRIVATE:
             # In a group the chat is the group: who pressed or wrote is the member who acts.
             message = update.message
@@ -431,16 +485,17 @@ class TelegramChannel:
     # Outbound.
 
     async def answer(
-        self, chat_id: int, replies: Sequence[Reply], *, pressed_message: int | None = None
-    ) -> None:
-        """Sends the replies. The buttons of questions already answered are removed first; a
-        multiple choice toggled by a press is updated in place."""
+        self, chat_id: int, replies: Sequence[Reply], *, pressed_message: str | None = None
+    ) -> str | None:
+        """Sends the replies (an answer from the outbox); returns the id of the last message
+        sent. The buttons of questions already answered are removed first; a multiple choice
+        toggled by a press is updated in place."""
         chat = str(chat_id)
         async with self.app.db.read() as session:
             stale = await chats.with_keyboard(session, self.channel, chat)
         shown = {m.message_id: m.keyboard_seq for m in stale}
         toggled = {r.seq for r in replies if isinstance(r, Choice) and r.multiple}
-        keep = str(pressed_message) if shown.get(str(pressed_message)) in toggled else None
+        keep = pressed_message if shown.get(pressed_message or "") in toggled else None
         removed = []
         for message in stale:
             if message.message_id == keep:
@@ -480,6 +535,7 @@ class TelegramChannel:
                         from_bot=True,
                         keyboard_seq=seq,
                     )
+        return sent[-1][0] if sent else keep
 
     async def _send(self, chat_id: int, reply: Reply) -> list[tuple[str, int | None]]:
         """Sends one reply (in pieces if long); returns the ids sent, with the seq of the
@@ -536,9 +592,22 @@ class TelegramChannel:
         return await self._send(chat_id, Text(reply.partly.format(count=too_old)))
 
     async def deliver(self, row: Outbox) -> str | None:
-        """An outbox row: a new message (with its buttons), or the edit of one sent before."""
-        chat_id = int(row.address)
+        """An outbox row: an answer, a new message (with its buttons), or the edit of one sent
+        before. Raises DeliveryError, saying whether a retry can help."""
         try:
+            sent = await self._deliver(int(row.address), row)
+        except DeliveryError as error:
+            if not error.permanent:
+                self.health.failed(error.message)
+            raise
+        self.health.ok()
+        return sent
+
+    async def _deliver(self, chat_id: int, row: Outbox) -> str | None:
+        try:
+            if row.kind is MessageKind.REPLY:
+                replies = [load(reply) for reply in row.replies]
+                return await self.answer(chat_id, replies, pressed_message=row.pressed_message)
             if row.edit_of is not None:
                 return await self._edit(chat_id, row)
             markup = None

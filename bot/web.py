@@ -1,5 +1,5 @@
 """The one web server of the process (Starlette on uvicorn): the channels' webhooks and
-GET /healthz."""
+GET /healthz (200 while the service works, 503 when it does not, with the details)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -17,14 +18,15 @@ from starlette.routing import Route
 
 log = logging.getLogger(__name__)
 
-Health = Callable[[], Awaitable[dict[str, bool]]]
+# Whether the service works, and the details of each part.
+Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
 def create(routes: list[Route], health: Health) -> Starlette:
     async def healthz(_request: Request) -> Response:
-        parts = await health()
-        body = {name: "up" if up else "down" for name, up in parts.items()}
-        return JSONResponse(body, status_code=200 if all(parts.values()) else 503)
+        up, parts = await health()
+        body = {"status": "up" if up else "down", **parts}
+        return JSONResponse(body, status_code=200 if up else 503)
 
     return Starlette(routes=[*routes, Route("/healthz", healthz, methods=["GET"])])
 

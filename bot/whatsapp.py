@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -23,9 +23,9 @@ from twilio.rest import Client
 
 from bot.app import App
 from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
-from bot.delivery import Bucket, ChatLocks, DeliveryError, split
+from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, split
 from bot.numbered import render
-from handlers.messages import Attachment, Inbound, Location, Reply
+from handlers.messages import Attachment, Inbound, Location, load
 from storage import broadcasts, chats, conversations, outbox
 from storage.media import MediaProblem, sniff
 from storage.models import Channel, MessageKind, Outbox, OutboxState
@@ -95,7 +95,7 @@ class WhatsAppChannel:
         )
         self.sleep = sleep
         self.max_retries = 5
-        self.up = True
+        self.health = Health("WhatsApp (Twilio)")
         self._locks = ChatLocks()
 
     async def start(self) -> None:
@@ -147,8 +147,9 @@ class WhatsAppChannel:
         return params if self.validator.validate(url, params, signature) else None
 
     async def inbound(self, request: Request) -> Response:
-        """POST /whatsapp/inbound. Answered after the message is handled and answered, so
-        Twilio retries what was not handled; a retry is recognised by its MessageSid."""
+        """POST /whatsapp/inbound. Answered (empty) as soon as the message and its answer are
+        stored, whatever Twilio's REST API is doing: the answer goes out through the outbox.
+        A message delivered twice is recognised by its MessageSid."""
         params = await self._form(request)
         if params is None:
             return Response("forbidden", status_code=403)
@@ -166,8 +167,8 @@ class WhatsAppChannel:
         )
         async with self._locks.hold(sender):
             outcome = await self.app.conversations.handle(message)
-            if not outcome.duplicate:
-                await self.reply(sender, outcome.replies)
+        if not outcome.stored:
+            return Response("not stored; send it again", status_code=503)
         return twiml()
 
     async def status(self, request: Request) -> Response:
@@ -218,33 +219,31 @@ class WhatsAppChannel:
 
     # Outbound.
 
-    async def reply(self, to: str, replies: Sequence[Reply]) -> None:
-        """A direct answer: always inside the window, sent even to a chat that opted out.
-        All replies go as one message (WhatsApp does not keep separate ones in order)."""
-        text = "\n\n".join(render(r).strip() for r in replies if render(r).strip())
-        for piece in split(text, MAX_BODY):
-            sid, failure = None, None
-            try:
-                sid = await self._create(to, body=piece)
-            except DeliveryError as error:
-                failure = error
-            async with self.app.db.write() as session:
-                await outbox.record(
-                    session,
-                    self.channel,
-                    to,
-                    MessageKind.REPLY,
-                    piece,
-                    at=self.app.services.clock(),
-                    state=OutboxState.FAILED if failure else OutboxState.SENT,
-                    provider_id=sid,
-                    error_code=failure.code if failure else None,
-                    error=failure.message[:500] if failure else None,
-                )
-
     async def deliver(self, row: Outbox) -> str | None:
-        """An outbox row (the system speaking first): free text within 24 hours of the
-        person's last message, the kind's template after; never to a number that opted out."""
+        """An outbox row; the SID of the (last) message sent. Raises DeliveryError, saying
+        whether a retry can help."""
+        try:
+            sid = await (self._answer(row) if row.kind is MessageKind.REPLY else self._notify(row))
+        except DeliveryError as error:
+            if not error.permanent:
+                self.health.failed(error.message)
+            raise
+        self.health.ok()
+        return sid
+
+    async def _answer(self, row: Outbox) -> str | None:
+        """An answer: always inside the window (the person just wrote), sent even to a chat
+        that opted out. All replies go as one message (WhatsApp does not keep separate ones
+        in order), in pieces if long."""
+        replies = [render(load(reply)).strip() for reply in row.replies]
+        sid = None
+        for piece in split("\n\n".join(r for r in replies if r), MAX_BODY):
+            sid = await self._create(row.address, body=piece)
+        return sid
+
+    async def _notify(self, row: Outbox) -> str | None:
+        """The system speaking first: free text within 24 hours of the person's last
+        message, the kind's template after; never to a number that opted out."""
         async with self.app.db.read() as session:
             conv = await conversations.find(session, self.channel, row.address)
         if conv is not None and conv.opted_out_at is not None:

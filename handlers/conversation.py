@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import members
 from handlers.add import AddFlow
@@ -14,13 +17,14 @@ from handlers.broadcast import BroadcastFlow
 from handlers.i18n import N_, gettext
 from handlers.language import LanguageFlow
 from handlers.menu import MenuFlow, help_text
-from handlers.messages import ClearChat, Inbound, Outcome, Text
+from handlers.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
 from handlers.report import EXPIRED_NOTICE, ReportFlow, cancel, discard, expired
 from handlers.status import show as show_status
 from handlers.subscribe import SubscribeFlow, unsubscribe
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
 from storage import chats, conversations, outbox
+from storage.models import Channel
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,14 @@ class Conversations:
         self.on_submit: list[SubmitListener] = []
         # Called after a transaction that queued messages in the outbox has committed.
         self.on_outbox: list[Callable[[], None]] = []
+        # Channels whose answers are outbox rows, sent by the delivery job (`sigap run` sets
+        # its channels); on the others (the terminal) the caller shows Outcome.replies.
+        self.answered_by_outbox: set[Channel] = set()
 
     async def handle(self, inbound: Inbound) -> Outcome:
+        """Handles the message in one transaction: the conversation's new state and, on the
+        channels in `answered_by_outbox`, the answer as an outbox row. A crash at any point
+        leaves either nothing (the channel delivers the message again) or both."""
         services = self.services
         language = self._language_for(inbound)
         try:
@@ -73,16 +83,16 @@ class Conversations:
                 turn = Turn(services, session, conv, inbound, now)
                 await self._dispatch(turn)
                 turn.save()
+                self._answer(session, inbound, turn.out.replies, now)
                 queued = outbox.queued(session)
         except Exception:
             # One conversation's failure never reaches another: roll back, apologise.
             log.exception("handling a message from %s failed", inbound.channel)
-            return Outcome(replies=[Text(gettext(language)(SORRY))])
+            return await self._apologise(inbound, language)
         for sha256 in turn.delete_files:
             await services.media.delete(sha256)
         if queued:
-            for wake in self.on_outbox:
-                wake()
+            self._wake()
         for report_id in turn.out.submitted:
             for listener in self.on_submit:
                 try:
@@ -90,6 +100,40 @@ class Conversations:
                 except Exception:
                     log.exception("a listener of report %s failed", report_id)
         return turn.out
+
+    def _answer(
+        self, session: AsyncSession, inbound: Inbound, replies: list[Reply], now: datetime
+    ) -> None:
+        if inbound.channel not in self.answered_by_outbox or not replies:
+            return
+        outbox.enqueue_reply(
+            session,
+            inbound.channel,
+            inbound.sender,
+            [dump(reply) for reply in replies],
+            at=now,
+            pressed_message=inbound.press.message if inbound.press else None,
+        )
+
+    async def _apologise(self, inbound: Inbound, language: str) -> Outcome:
+        """The apology, queued in a transaction of its own; not stored at all when even that
+        fails (the database is down)."""
+        out = Outcome(replies=[Text(gettext(language)(SORRY))])
+        if inbound.channel not in self.answered_by_outbox:
+            return out
+        try:
+            async with self.services.db.write() as session:
+                self._answer(session, inbound, out.replies, self.services.clock())
+        except Exception:
+            log.exception("could not store anything for a message from %s", inbound.channel)
+            out.stored = False
+            return out
+        self._wake()
+        return out
+
+    def _wake(self) -> None:
+        for wake in self.on_outbox:
+            wake()
 
     def _language_for(self, inbound: Inbound) -> str:
         hint = (inbound.language_hint or "").split("-")[0].lower()

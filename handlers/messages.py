@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from storage.media import MediaProblem
 from storage.models import Channel
@@ -18,6 +19,7 @@ class Press:
 
     seq: int | None
     value: str
+    message: str | None = None  # the id of the message that showed the button, if known
 
 
 def button_data(press: Press) -> str:
@@ -144,6 +146,44 @@ class Document:
 
 Reply = Text | Choice | Prompt | ClearChat | Document
 
+KINDS: dict[str, type[Reply]] = {
+    "text": Text,
+    "choice": Choice,
+    "prompt": Prompt,
+    "clear": ClearChat,
+    "document": Document,
+}
+
+
+def dump(reply: Reply) -> dict[str, Any]:
+    """A reply as JSON (an answer waits in the outbox as this)."""
+    data: dict[str, Any] = {"type": next(k for k, c in KINDS.items() if c is type(reply))}
+    for name, value in vars(reply).items():
+        if isinstance(value, Option):
+            value = [value.value, value.label]
+        elif isinstance(value, tuple):
+            value = [[o.value, o.label] for o in value]
+        elif isinstance(value, frozenset):
+            value = sorted(value)
+        data[name] = value
+    return data
+
+
+def load(data: dict[str, Any]) -> Reply:
+    """The reply `dump` made."""
+    values = {k: v for k, v in data.items() if k != "type"}
+    for name in ("options", "actions"):
+        if name in values:
+            values[name] = tuple(Option(*o) for o in values[name])
+    if values.get("done") is not None:
+        values["done"] = Option(*values["done"])
+    if "selected" in values:
+        values["selected"] = frozenset(values["selected"])
+    for name in ("expects", "also"):
+        if values.get(name) is not None:
+            values[name] = Expect(values[name])
+    return KINDS[data["type"]](**values)
+
 
 @dataclass
 class Outcome:
@@ -152,3 +192,6 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     submitted: list[int] = field(default_factory=list)  # ids of reports sent by this message
     duplicate: bool = False  # the message had been handled before: nothing was done
+    # False when nothing could be stored, not even an apology (the database is down): the
+    # channel leaves the message to be delivered again rather than confirm it.
+    stored: bool = True

@@ -435,6 +435,27 @@ class Outbox(SQLModel, table=True):
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     # An image sent with the text (a broadcast's), from the media store.
     image_sha256: str | None = Field(default=None, max_length=64)
+    # An answer to a chat (kind reply): the replies as stored by handlers.messages.dump, and
+    # the message whose button was pressed (a multiple choice is updated in place there).
+    # Emptied once sent: an answer's words are not kept longer than needed.
+    replies: list[dict[str, Any]] = json_list_column()
+    pressed_message: str | None = Field(default=None, max_length=64)
+    # The process sending it (state sending): a row whose process is no longer alive is
+    # taken again by another one (see Worker).
+    claimed_by: int | None = Field(default=None, index=True)
+
+
+class Worker(SQLModel, table=True):
+    """A running `sigap run` process. It renews its heartbeat every few seconds; the outbox
+    rows it claimed are taken again by another process once its heartbeat is older than the
+    lease, or at once when it stopped cleanly or died on this host."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(max_length=255)
+    pid: int
+    started_at: datetime = utc_column()
+    heartbeat_at: datetime = utc_column(index=True)
+    stopped_at: datetime | None = utc_column(nullable=True)
 
 
 class Subscription(SQLModel, table=True):

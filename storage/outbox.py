@@ -4,13 +4,14 @@ provider reports back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import workers
 from storage.db import claim as claim_rows
 from storage.models import Channel, MessageKind, Outbox, OutboxState, Report
 
@@ -42,6 +43,7 @@ async def record(
     error_code: str | None = None,
     error: str | None = None,
 ) -> Outbox:
+    """A message whose delivery already has a result (tests and imports use it)."""
     row = Outbox(
         created_at=at,
         updated_at=at,
@@ -86,6 +88,9 @@ async def provider_status(
     return True
 
 
+REPLY_PRIORITY = 0  # someone is waiting in the chat: with the alerts, before anything else
+
+
 async def enqueue(
     session: AsyncSession,
     channel: Channel,
@@ -123,30 +128,60 @@ async def enqueue(
     return row
 
 
+def enqueue_reply(
+    session: AsyncSession,
+    channel: Channel,
+    address: str,
+    replies: list[dict[str, Any]],
+    *,
+    at: datetime,
+    pressed_message: str | None = None,
+) -> Outbox:
+    """The answer to a message, written in the same transaction as the conversation's new
+    state: it is sent by the delivery job, also after a crash right after the commit."""
+    row = Outbox(
+        created_at=at,
+        updated_at=at,
+        channel=channel,
+        address=address,
+        kind=MessageKind.REPLY,
+        text="",
+        replies=replies,
+        pressed_message=pressed_message,
+        priority=REPLY_PRIORITY,
+        due_at=at,
+    )
+    session.add(row)
+    session.info["outbox"] = True
+    return row
+
+
 def queued(session: AsyncSession) -> bool:
     """Whether this session put a message in the outbox (to wake the delivery job)."""
     return bool(session.info.get("outbox"))
 
-
-ABANDONED_AFTER = timedelta(minutes=10)
 
 # Messages that stop mattering once their report is acknowledged.
 ESCALATION = [MessageKind.ALERT, MessageKind.FOLLOWUP]
 
 
 async def claim(
-    session: AsyncSession, now: datetime, limit: int, channels: Sequence[Channel]
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    channels: Sequence[Channel],
+    worker: int,
 ) -> Sequence[Outbox]:
-    """Rows due for sending on these channels, most urgent first, marked `sending` in this
-    transaction (skipped by other processes). An alert or follow-up of a report acknowledged
-    meanwhile is not taken: the acknowledgement cancels it."""
+    """Rows due for sending on these channels, most urgent first, marked `sending` by this
+    worker in this transaction (skipped by other processes). A row another worker claimed is
+    taken again once that worker is no longer alive (at least once beats never). An alert or
+    follow-up of a report acknowledged meanwhile is not taken: the acknowledgement cancels it."""
     acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
     claimable = or_(
         col(Outbox.state) == OutboxState.PENDING,
-        # Claimed by a process that died before recording the result: sent again (at least
-        # once beats never).
         (col(Outbox.state) == OutboxState.SENDING)
-        & (col(Outbox.updated_at) < now - ABANDONED_AFTER),
+        & (col(Outbox.claimed_by) != worker)
+        & col(Outbox.claimed_by).not_in(workers.live_ids(now)),
     )
     taken: list[Outbox] = await claim_rows(
         session,
@@ -162,21 +197,54 @@ async def claim(
                 col(Outbox.report_id).not_in(acknowledged),
             ),
         ],
-        {"state": OutboxState.SENDING, "attempts": col(Outbox.attempts) + 1, "updated_at": now},
+        {
+            "state": OutboxState.SENDING,
+            "attempts": col(Outbox.attempts) + 1,
+            "updated_at": now,
+            "claimed_by": worker,
+        },
         order_by=[col(Outbox.priority), col(Outbox.id)],
         limit=limit,
     )
     for row in taken:
         row.state = OutboxState.SENDING
         row.attempts += 1
+        row.claimed_by = worker
     return taken
 
 
-async def sent(session: AsyncSession, row_id: int, provider_id: str | None, at: datetime) -> None:
+def _held(row_id: int, worker: int) -> list[ColumnElement[bool]]:
+    """The row, still claimed by this worker (another may have taken it again meanwhile)."""
+    return [col(Outbox.id) == row_id, col(Outbox.claimed_by) == worker]
+
+
+async def sent(
+    session: AsyncSession, row: Outbox, provider_id: str | None, at: datetime, worker: int
+) -> None:
+    assert row.id is not None
+    values: dict[str, Any] = {
+        "state": OutboxState.SENT,
+        "provider_id": provider_id,
+        "updated_at": at,
+        "error": None,
+    }
+    if row.kind is MessageKind.REPLY:
+        values.update(replies=[], text="")  # the answer's words are not kept once delivered
+    await session.exec(update(Outbox).where(*_held(row.id, worker)).values(**values))
+
+
+async def release(session: AsyncSession, row_ids: Sequence[int], at: datetime, worker: int) -> None:
+    """Rows this worker had in hand when it stopped: pending again, as if never tried."""
     await session.exec(
         update(Outbox)
-        .where(col(Outbox.id) == row_id)
-        .values(state=OutboxState.SENT, provider_id=provider_id, updated_at=at, error=None)
+        .where(col(Outbox.id).in_(row_ids), col(Outbox.claimed_by) == worker)
+        .values(
+            state=OutboxState.PENDING,
+            attempts=col(Outbox.attempts) - 1,
+            claimed_by=None,
+            due_at=at,
+            updated_at=at,
+        )
     )
 
 
@@ -188,14 +256,15 @@ async def failed_attempt(
     error: str,
     at: datetime,
     retry_at: datetime | None,
+    worker: int,
 ) -> None:
     """A failed try: retried at `retry_at`, or failed for good when there is none."""
     values: dict[str, Any] = {"error_code": code, "error": error[:500], "updated_at": at}
     if retry_at is None:
         values["state"] = OutboxState.FAILED
     else:
-        values.update(state=OutboxState.PENDING, due_at=retry_at)
-    await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+        values.update(state=OutboxState.PENDING, due_at=retry_at, claimed_by=None)
+    await session.exec(update(Outbox).where(*_held(row_id, worker)).values(**values))
 
 
 async def cancel(session: AsyncSession, row_id: int, reason: str, at: datetime) -> None:
@@ -231,6 +300,15 @@ async def escalation_sent(session: AsyncSession, report_id: int) -> Sequence[Out
         ),
     )
     return (await session.exec(query.order_by(col(Outbox.id)))).all()
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many rows wait to be sent (or are being sent), and since when the oldest waits."""
+    query = select(func.count(), func.min(Outbox.created_at)).where(
+        col(Outbox.state).in_([OutboxState.PENDING, OutboxState.SENDING])
+    )
+    count, oldest = (await session.exec(query)).one()
+    return count, oldest
 
 
 async def get(session: AsyncSession, row_id: int) -> Outbox | None:

