@@ -179,7 +179,11 @@ class Conversations:
             return
 
         flow = turn.flow
-        if flow is None:
+        if flow is None and press is not None:
+            # A button of a question answered long ago (or a second tap on "Send").
+            turn.say(N_("That question is no longer open."))
+            await self.menu.show(turn, welcome=False)
+        elif flow is None:
             await self.menu.show(turn)
         elif flow is Flow.MENU:
             chosen = await self.menu.chosen(turn)

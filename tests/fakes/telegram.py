@@ -211,6 +211,15 @@ class FakeTelegram:
                 return message_id, markup["inline_keyboard"]
         raise AssertionError(f"no message with buttons in chat {chat_id}")
 
+    def keyboards(self, chat_id: int) -> list[tuple[int, list[list[Params]]]]:
+        """The bot's messages in the chat that show inline buttons now, oldest first."""
+        shown = []
+        for message_id, message in sorted(self._messages[chat_id].items()):
+            markup = message.get("reply_markup") or {}
+            if message["from"]["id"] == self.BOT_ID and "inline_keyboard" in markup:
+                shown.append((message_id, markup["inline_keyboard"]))
+        return shown
+
     # --- incoming updates ------------------------------------------------------------------
 
     def push_update(self, update: dict[str, Any]) -> None:

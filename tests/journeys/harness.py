@@ -1,0 +1,277 @@
+"""What journey tests share: `sigap run` started as an operator starts it (another process, a
+config file), the fake Telegram and Twilio servers behind it, and people who can only do what
+a person can do from outside: send a message, press a button the fake Bot API received, post
+a signed webhook, run the `sigap` CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+SANDBOX = "whatsapp:+14155238886"
+WAIT = 30.0  # seconds anything a person waits for may take, at most
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def until(what: str, check: Callable[[], T | None], within: float = WAIT) -> T:
+    """Polls `check` until it gives something; fails saying what was awaited."""
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {within:.0f}s for {what}")
+        await asyncio.sleep(0.05)
+
+
+class Sigap:
+    """`sigap run --config FILE` in a process of its own, and the `sigap` CLI beside it."""
+
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        telegram: FakeTelegram | None,
+        twilio: FakeTwilio | None,
+        extra: str = "",
+    ) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = folder / "config.toml"
+        self.log_path = folder / "sigap.log"
+        parts = [
+            f'[storage]\nurl = "{database_url}"\nmedia_dir = "{folder / "media"}"\n',
+            f'[server]\nport = {self.port}\npublic_url = "{self.url}"\n',
+            '[bot]\ndefault_language = "en"\n',
+        ]
+        if telegram is not None:
+            # People here answer faster than Telegram lets a bot write to one chat (once a
+            # second): the limits are lifted, as they are not what these journeys are about.
+            parts.append(
+                f'[telegram]\ntoken = "{telegram.TOKEN}"\nbase_url = "{telegram.base_url}"\n'
+                "chat_messages_per_second = 30\ngroup_messages_per_minute = 60\n"
+            )
+        if twilio is not None:
+            parts.append(
+                f'[whatsapp]\naccount_sid = "{ACCOUNT_SID}"\nauth_token = "{AUTH_TOKEN}"\n'
+                f'from = "{SANDBOX}"\napi_base_url = "{twilio.base_url}"\n'
+            )
+        parts.append(extra)
+        self.config.write_text("\n".join(parts))
+        self.process: asyncio.subprocess.Process | None = None
+        self.runs = 0
+
+    async def start(self) -> None:
+        """Starts the service and waits until it answers /healthz with its jobs run once."""
+        self.runs += 1
+        log = self.log_path.open("ab")
+        log.write(f"\n--- start {self.runs} ---\n".encode())
+        log.flush()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--config",
+            str(self.config),
+            cwd=self.folder,
+            stdout=log,
+            stderr=log,
+            env={k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")},
+        )
+        log.close()
+
+        async def ready() -> bool:
+            health = await self.health()
+            return health is not None and all(j["last_ok"] for j in health["jobs"].values())
+
+        deadline = time.monotonic() + 60
+        while not await ready():
+            if self.process.returncode is not None:
+                raise AssertionError(f"sigap run exited at start:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sigap run did not get ready:\n{self.log()}")
+            await asyncio.sleep(0.1)
+
+    async def health(self) -> dict[str, Any] | None:
+        try:
+            async with httpx.AsyncClient() as client:
+                response = await client.get(self.url + "/healthz", timeout=5)
+        except httpx.HTTPError:
+            return None
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def stop(self) -> int:
+        """SIGTERM, as systemd or Ctrl-C stops it; its exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 60)
+
+    async def kill(self) -> None:
+        """SIGKILL: the process dies wherever it is."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def cli(self, *arguments: str, input: str | None = None, check: bool = True) -> str:
+        """`sigap ARGUMENTS --config FILE` as another process; its output."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            *arguments,
+            "--config",
+            str(self.config),
+            cwd=self.folder,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")},
+        )
+        out, _ = await asyncio.wait_for(process.communicate(input and input.encode()), 120)
+        text = out.decode()
+        if check and process.returncode != 0:
+            raise AssertionError(f"sigap {' '.join(arguments)} failed:\n{text}")
+        return text
+
+    async def close(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            await self.kill()
+
+
+class TelegramUser:
+    """Someone on Telegram: writes to the bot, presses buttons on what it sent, reads."""
+
+    def __init__(self, fake: FakeTelegram, chat: int, *, language: str = "en") -> None:
+        self.fake = fake
+        self.chat = chat
+        self.language = language
+        self.read = 0  # messages of this chat read so far
+
+    def texts(self) -> list[str]:
+        return self.fake.texts(self.chat)
+
+    async def send(self, text: str) -> None:
+        self.fake.push_update(self.fake.message(self.chat, text, language_code=self.language))
+
+    async def press(self, label: str, *, user: int | None = None) -> None:
+        """Presses the newest button so labelled, with the callback data it was sent with."""
+        message_id, data = await until(
+            f"a button {label!r} in chat {self.chat}", lambda: self.button(label)
+        )
+        self.fake.push_update(
+            self.fake.callback(
+                self.chat, data, message_id=message_id, user_id=user, language_code=self.language
+            )
+        )
+
+    def button(self, label: str) -> tuple[int, str] | None:
+        for message_id, rows in reversed(self.fake.keyboards(self.chat)):
+            for row in rows:
+                for button in row:
+                    if label.lower() in button["text"].lower():
+                        return message_id, str(button["callback_data"])
+        return None
+
+    async def sees(self, text: str, within: float = WAIT) -> str:
+        """Waits for a new message containing `text`; returns it (later ones stay unread)."""
+
+        def found() -> str | None:
+            texts = self.texts()
+            for index in range(self.read, len(texts)):
+                if text.lower() in texts[index].lower():
+                    self.read = index + 1
+                    return texts[index]
+            return None
+
+        return await until(
+            f"{text!r} in chat {self.chat}:\n{self.texts()[self.read :]}", found, within
+        )
+
+    async def answer(self, text: str, expect: str) -> str:
+        await self.send(text)
+        return await self.sees(expect)
+
+
+MESSAGE_SIDS = itertools.count(1)
+
+
+class WhatsAppUser:
+    """Someone on WhatsApp: Twilio posts their messages, signed, to the service's webhook;
+    what the bot sends them is what the fake Twilio was asked to send."""
+
+    def __init__(self, sigap: Sigap, twilio: FakeTwilio, number: str) -> None:
+        self.sigap = sigap
+        self.twilio = twilio
+        self.number = number
+        self.read = 0
+
+    def bodies(self) -> list[str]:
+        return self.twilio.bodies(self.number)
+
+    async def send(self, body: str) -> httpx.Response:
+        params = {
+            "MessageSid": f"SM{next(MESSAGE_SIDS):032x}",
+            "AccountSid": ACCOUNT_SID,
+            "From": f"whatsapp:{self.number}",
+            "To": SANDBOX,
+            "Body": body,
+            "NumMedia": "0",
+            "WaId": self.number.lstrip("+"),
+        }
+        url = self.sigap.url + "/whatsapp/inbound"
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30
+            )
+        assert response.status_code == 200, response.text
+        return response
+
+    async def sees(self, text: str, within: float = WAIT) -> str:
+        def found() -> str | None:
+            bodies = self.bodies()
+            for index in range(self.read, len(bodies)):
+                if text.lower() in bodies[index].lower():
+                    self.read = index + 1
+                    return bodies[index]
+            return None
+
+        return await until(
+            f"{text!r} to {self.number}:\n{self.bodies()[self.read :]}", found, within
+        )
+
+    async def answer(self, text: str, expect: str) -> str:
+        await self.send(text)
+        return await self.sees(expect)
+
+
+async def gather(*steps: Awaitable[Any]) -> list[Any]:
+    return list(await asyncio.gather(*steps))

@@ -1,0 +1,226 @@
+"""Journeys on Telegram, through `sigap run` and the fake Bot API: residents report with
+buttons, members act on alerts from their chats and from the task force's group, follow-ups
+escalate until someone acknowledges, members join with a code from the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from tests.fakes.telegram import FakeTelegram
+from tests.journeys.conftest import Start
+from tests.journeys.harness import Sigap, TelegramUser, until
+
+RESIDENT, ANDI, BUDI, CITRA = 5001, 9001, 9002, 9003
+GROUP = -1009999
+STORY = "An agent in Tanjung Uban offers kitchen work in Johor and wants 5 million first."
+# Everyone on duty all week: a shift whose end is its start lasts 24 hours.
+ALL_WEEK = "day,start,end,members\n" + "".join(
+    f"{day},00:00,00:00,{{members}}\n" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
+
+
+async def task_force(sigap: Sigap, folder: Path, on_duty: str = "Andi") -> None:
+    """What an operator does first: members with their Telegram ids, a roster."""
+    await sigap.cli("members", "add", "--name", "Andi", "--telegram-id", str(ANDI))
+    await sigap.cli("members", "add", "--name", "Budi", "--telegram-id", str(BUDI))
+    await sigap.cli(
+        "members", "add", "--name", "Citra", "--role", "coordinator", "--telegram-id", str(CITRA)
+    )
+    roster = folder / "roster.csv"
+    roster.write_text(ALL_WEEK.format(members=on_duty))
+    await sigap.cli("roster", "import", str(roster))
+
+
+async def report_with_buttons(resident: TelegramUser) -> str:
+    """A whole report made by pressing buttons (and typing the story); its reference."""
+    await up_to_the_summary(resident)
+    await resident.press("Send the report")
+    return await reference_of(resident)
+
+
+async def reference_of(resident: TelegramUser) -> str:
+    thanks = await resident.sees("Your reference number")
+    found = re.search(r"BTN-\d{4}-\d{5}", thanks)
+    assert found, thanks
+    return found[0]
+
+
+async def up_to_the_summary(resident: TelegramUser) -> None:
+    await resident.answer("/start", "What would you like to do?")
+    await resident.press("Report a suspicious job offer")
+    await resident.sees("Do you want to stay anonymous?")
+    for label, next_question in [
+        ("Stay anonymous", "Is any of these happening?"),
+        ("None of these", "Who received this offer"),
+        ("My family", "Is a child"),
+        ("No", "What kind of job"),
+        ("Work abroad", "Where is the job supposed to be?"),
+        ("Malaysia", "How did the offer come?"),
+        ("A chat message", "Which of these happened?"),
+    ]:
+        await resident.press(label)
+        await resident.sees(next_question)
+    await resident.press("Fees demanded up front")  # ticked in place
+    await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
+    for label, next_question in [
+        ("Done", "recruiter's name"),
+        ("Skip", "agency or company"),
+        ("Skip", "phone or WhatsApp numbers"),
+        ("Skip", "social-media account"),
+        ("Skip", "Tell us what happened"),
+    ]:
+        await resident.press(label)
+        await resident.sees(next_question)
+    await resident.answer(STORY, "photos, screenshots or documents")
+    await resident.press("Skip")
+    await resident.sees("Where did this happen")
+    await resident.press("Toapaya")
+    await resident.sees("Please check your report")
+
+
+def edited(telegram: FakeTelegram, chat: int) -> list[str]:
+    return [
+        str(c.params["text"])
+        for c in telegram.called("editMessageText")
+        if int(c.params["chat_id"]) == chat
+    ]
+
+
+async def test_a_report_by_buttons_reaches_the_member_on_duty_who_acknowledges_it(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    await task_force(sigap, tmp_path)
+    resident = TelegramUser(telegram, RESIDENT)
+    andi = TelegramUser(telegram, ANDI)
+    reference = await report_with_buttons(resident)
+
+    alert = await andi.sees(f"New report {reference}")
+    assert "Malaysia" in alert and "Toapaya" in alert and "Fees demanded up front" in alert
+    await andi.press("Details")
+    details = await andi.sees("What happened:")
+    assert STORY in details and "Reporter: anonymous." in details
+    await andi.press("Acknowledge")
+    await andi.sees(f"Thank you, Andi: report {reference} is yours")
+    await resident.sees(f"Your report {reference} is being handled.")
+    texts = await until("the alert edited", lambda: edited(telegram, ANDI))
+    assert "Acknowledged by Andi" in texts[-1]
+    assert andi.button("Acknowledge") is None  # the alert's buttons are gone
+    timeline = await sigap.cli("reports", "show", reference)
+    assert "acknowledged" in timeline and "Andi" in timeline
+    assert telegram.texts(BUDI) == [] and telegram.texts(CITRA) == []  # off duty: not alerted
+
+
+async def test_nobody_acknowledges_so_the_circle_widens_until_the_coordinator_does(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    # Follow-ups after 3 seconds: the second step (on duty + backup) reaches the coordinator.
+    sigap = await start_sigap(
+        "[escalation]\n"
+        "ack_timeout_minutes = { urgent = 0.05, high = 0.05, normal = 0.05 }\n"
+        "repeat_minutes = { urgent = 0.05, high = 0.05, normal = 0.05 }\n"
+    )
+    await task_force(sigap, tmp_path)
+    resident = TelegramUser(telegram, RESIDENT)
+    andi, citra = TelegramUser(telegram, ANDI), TelegramUser(telegram, CITRA)
+    reference = await report_with_buttons(resident)
+    await andi.sees(f"New report {reference}")
+    followup = await citra.sees("Not yet acknowledged", within=20)
+    assert reference in followup and "Already notified: Andi" in followup
+    await citra.press("Acknowledge")
+    await citra.sees(f"report {reference} is yours")
+    await resident.sees("is being handled")
+    # Everything sent about the report says who took it, and nothing more follows.
+    await until("Andi's alert edited", lambda: edited(telegram, ANDI))
+    sent = {chat: len(telegram.texts(chat)) for chat in (ANDI, BUDI, CITRA)}
+    await asyncio.sleep(4)  # longer than a follow-up period: none may come
+    assert {chat: len(telegram.texts(chat)) for chat in sent} == sent
+
+
+async def test_members_act_from_the_task_forces_group(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap(f"[alerts]\ntelegram_group_id = {GROUP}\n")
+    await task_force(sigap, tmp_path)
+    resident = TelegramUser(telegram, RESIDENT)
+    group = TelegramUser(telegram, GROUP)
+    reference = await report_with_buttons(resident)
+    await group.sees(f"New report {reference}")
+    await group.press("Details", user=BUDI)
+    await group.sees("Budi, I sent you the details privately")
+    await TelegramUser(telegram, BUDI).sees("What happened:")
+    await group.press("Acknowledge", user=4242)  # someone in the group who is no member
+    await group.sees("Not allowed")
+    await group.press("Acknowledge", user=BUDI)
+    await group.sees(f"Thank you, Budi: report {reference} is yours")
+    await resident.sees("is being handled")
+    texts = await until("the group's alert edited", lambda: edited(telegram, GROUP))
+    assert "Acknowledged by Budi" in texts[-1]
+
+
+async def test_a_member_joins_with_a_code_from_the_cli_takes_duty_and_gets_the_next_alert(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    await task_force(sigap, tmp_path)
+    invitation = await sigap.cli("members", "invite", "--name", "Dewi Lestari")
+    code = re.search(r"code ([A-Z0-9]{8})", invitation)
+    assert code, invitation
+    dewi = TelegramUser(telegram, 9004)
+    await dewi.answer(f"/gabung {code[1]}", "Welcome to the task force, Dewi Lestari")
+    await dewi.answer("/siaga 4", "You are on duty until")
+    reference = await report_with_buttons(TelegramUser(telegram, RESIDENT))
+    alert = await dewi.sees(f"New report {reference}")
+    assert dewi.button("Acknowledge") is not None and "Malaysia" in alert
+    listing = await sigap.cli("members", "list")
+    assert "Dewi Lestari" in listing
+
+
+async def test_an_addition_after_the_acknowledgement_reaches_who_took_the_report(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    await task_force(sigap, tmp_path, on_duty="Andi;Budi")
+    resident = TelegramUser(telegram, RESIDENT)
+    andi, budi = TelegramUser(telegram, ANDI), TelegramUser(telegram, BUDI)
+    reference = await report_with_buttons(resident)
+    await andi.sees(reference)
+    await budi.sees(reference)
+    await budi.press("Acknowledge")
+    await resident.sees("is being handled")
+    await resident.answer(f"tambah {reference}", f"What would you like to add to {reference}?")
+    await resident.answer("He also asked for my cousin's KTP.", f"Added to {reference}")
+    notice = await budi.sees("has new information from the reporter")
+    assert "cousin's KTP" in notice
+    await resident.press("Done")
+    await resident.sees("The task force will see what you added")
+    assert not any("KTP" in text for text in andi.texts())
+
+
+async def test_a_double_tap_on_send_makes_one_report_and_hapus_clears_the_chat(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    await task_force(sigap, tmp_path)
+    resident = TelegramUser(telegram, RESIDENT)
+    await up_to_the_summary(resident)
+    send = resident.button("Send the report")
+    assert send is not None
+    for _ in range(2):  # the second tap comes before the button is gone
+        telegram.push_update(
+            telegram.callback(RESIDENT, send[1], message_id=send[0], language_code="en")
+        )
+    reference = await reference_of(resident)
+    await resident.sees("That question is no longer open")
+    await resident.sees("What would you like to do?")
+    listing = await sigap.cli("reports", "list")
+    assert listing.count("BTN-") == 1 and reference in listing
+
+    await resident.send("/hapus")
+    await until("messages deleted", lambda: telegram.called("deleteMessages"))
+    messages = telegram._messages[RESIDENT]
+    everything = set(messages) - {max(messages)}  # but the newest: the answer to /hapus
+    assert everything <= telegram.deleted[RESIDENT]
+    assert reference in await sigap.cli("reports", "list")  # the report stays stored
