@@ -17,7 +17,7 @@ from bot.app import App
 from handlers import broadcast, library
 from handlers import roster as duty
 from handlers.text import phone
-from storage import broadcasts, members, outbox, roster
+from storage import broadcasts, members, outbox, roster, workers
 from storage.media import MediaRejected
 from storage.models import BroadcastState, Channel, Member, OutboxState, Role
 from storage.roster import ShiftRow
@@ -333,24 +333,39 @@ async def list_broadcasts(app: App) -> str:
 
 
 async def broadcast_status(app: App, broadcast_id: int) -> tuple[str, int, int, bool]:
-    """A line of progress, settled and total counts, and whether it is over."""
+    """A line of progress, settled and total counts, and whether there is nothing more to
+    follow: the broadcast is over, or nothing is sending it (it is due later, or no `sigap
+    run` is running)."""
+    now = app.services.clock()
     async with app.db.read() as session:
         found = await broadcasts.get(session, broadcast_id)
         if found is None:
             raise AdminError(f"no broadcast #{broadcast_id}")
         counts = await broadcasts.progress(session, broadcast_id)
         blocked = await broadcasts.blocked_count(session, broadcast_id)
+        running = bool(await workers.alive(session, now))
     sent = sum(
         counts.get(s, 0) for s in (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
     )
     failed = counts.get(OutboxState.FAILED, 0)
     total = found.recipients
-    over = found.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
-    line = (
-        f"#{found.id} {found.state}: {sent} sent, {failed - blocked} failed, "
-        f"{blocked} blocked or opted out, of {total}"
-    )
-    return line, sent + failed, total, over
+    if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
+        line = (
+            f"#{found.id} {found.state}: {sent} sent, {failed - blocked} failed, "
+            f"{blocked} blocked or opted out, of {total}"
+        )
+        return line, sent + failed, total, True
+    if found.state is BroadcastState.SCHEDULED and found.due_at > now:
+        when = found.due_at.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
+        return f"#{found.id} scheduled for {when}: nothing is sending it yet", 0, total, True
+    if not running:
+        line = (
+            f"#{found.id} {found.state}, {sent} of {total} sent: `sigap run` is not running, "
+            "so nothing is sending it; it goes out when the service starts"
+        )
+        return line, sent + failed, total, True
+    line = f"#{found.id} {found.state}: {sent} sent, {failed} failed, of {total}"
+    return line, sent + failed, total, False
 
 
 async def cancel_broadcast(app: App, broadcast_id: int) -> str:

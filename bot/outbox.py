@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 50  # rows a claim takes
 IN_FLIGHT = 200  # rows being sent at once, at most (each channel keeps its own rate limits)
+# Broadcast rows in hand at once, at most: enough to keep a channel at its rate, few enough
+# that an answer or an alert never waits long behind them for the channel's rate limit.
+BULK_IN_FLIGHT = 24
 MAX_ATTEMPTS = 8
 # Codes that mean the person does not want (or cannot get) our messages: unsubscribed.
 GONE = {
@@ -140,10 +143,9 @@ class Delivery:
         while True:
             self._wake.clear()
             await self._record()
-            room = IN_FLIGHT - len(self._sending)
             rows: Sequence[Outbox] = []
-            if room > 0 and not self._stopping:
-                rows = await self._claim(min(room, BATCH))
+            if not self._stopping:
+                rows = await self._claim()
                 for row in rows:
                     task = asyncio.create_task(self._send(row))
                     self._sending[task] = row
@@ -160,12 +162,20 @@ class Delivery:
         self._done.append((row, task.result()))
         self._wake.set()
 
-    async def _claim(self, limit: int) -> Sequence[Outbox]:
+    async def _claim(self, limit: int = BATCH) -> Sequence[Outbox]:
+        """What there is room for: urgent rows first, then a few bulk ones."""
+        room = min(limit, IN_FLIGHT - len(self._sending))
+        bulk = sum(row.priority >= outbox.BULK for row in self._sending.values())
+        if room <= 0:
+            return []
         worker = await self.register()
+        now, channels = self.services.clock(), list(self.senders)
         async with self.services.db.write() as session:
-            return await outbox.claim(
-                session, self.services.clock(), limit, list(self.senders), worker
-            )
+            rows = list(await outbox.claim(session, now, room, channels, worker))
+            bulk_room = min(room - len(rows), BULK_IN_FLIGHT - bulk)
+            if bulk_room > 0:
+                rows += await outbox.claim(session, now, bulk_room, channels, worker, bulk=True)
+        return rows
 
     async def _send(self, row: Outbox) -> Result:
         try:

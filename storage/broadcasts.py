@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import claim
+from storage.outbox import BULK
 from storage.models import (
     Broadcast,
     BroadcastState,
@@ -21,7 +22,7 @@ from storage.models import (
     Subscription,
 )
 
-BROADCAST_PRIORITY = 9  # after alerts (0), notices (1) and the rest (5)
+BROADCAST_PRIORITY = BULK  # after alerts and answers (0), notices (1) and the rest (5)
 
 
 async def subscription(

@@ -88,7 +88,9 @@ async def provider_status(
     return True
 
 
-REPLY_PRIORITY = 0  # someone is waiting in the chat: with the alerts, before anything else
+# Priorities (lower goes first). Answers to someone waiting in a chat go with the alerts.
+REPLY_PRIORITY = 0
+BULK = 9  # broadcasts and from here on: only a few are taken at a time (see claim)
 
 
 async def enqueue(
@@ -171,11 +173,14 @@ async def claim(
     limit: int,
     channels: Sequence[Channel],
     worker: int,
+    *,
+    bulk: bool = False,
 ) -> Sequence[Outbox]:
     """Rows due for sending on these channels, most urgent first, marked `sending` by this
-    worker in this transaction (skipped by other processes). A row another worker claimed is
-    taken again once that worker is no longer alive (at least once beats never). An alert or
-    follow-up of a report acknowledged meanwhile is not taken: the acknowledgement cancels it."""
+    worker in this transaction (skipped by other processes): the bulk ones (broadcasts) or
+    the others. A row another worker claimed is taken again once that worker is no longer
+    alive (at least once beats never). An alert or follow-up of a report acknowledged
+    meanwhile is not taken: the acknowledgement cancels it."""
     acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
     claimable = or_(
         col(Outbox.state) == OutboxState.PENDING,
@@ -188,6 +193,7 @@ async def claim(
         Outbox,
         [
             claimable,
+            col(Outbox.priority) >= BULK if bulk else col(Outbox.priority) < BULK,
             col(Outbox.channel).in_(channels),
             or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
             or_(

@@ -1,0 +1,60 @@
+"""Journeys on WhatsApp, through `sigap run` and the fake Twilio API: a resident reports by
+typing, a member who has not written for a day gets the alert as an approved template, then
+takes the report and reads it by typing ACK and DETAIL."""
+
+from __future__ import annotations
+
+import re
+
+from tests.fakes.twilio import FakeTwilio
+from tests.journeys.conftest import Start
+from tests.journeys.harness import WhatsAppUser, until
+
+RESIDENT, EKO = "+6281234567890", "+6281377770000"
+ALERT_TEMPLATE = "HX" + "a1" * 16
+STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
+# Anonymous, no urgency, me, no child, work abroad, the first destination, a chat message,
+# no warning sign, the four recruiter questions skipped: then the story.
+TO_THE_STORY = ["1", "4", "1", "2", "1", "1", "1", "done", "skip", "skip", "skip", "skip"]
+
+
+async def report_by_typing(resident: WhatsAppUser) -> str:
+    await resident.answer("REPORT", "Do you want to stay anonymous?")
+    for body in TO_THE_STORY:
+        await resident.send(body)
+    await resident.answer(STORY, "photos, screenshots or documents")
+    await resident.answer("done", "Where did this happen")
+    await resident.answer("2", "Please check your report")
+    thanks = await resident.answer("1", "Your reference number")
+    found = re.search(r"BTN-\d{4}-\d{5}", thanks)
+    assert found, thanks
+    return found[0]
+
+
+async def test_a_report_on_whatsapp_reaches_a_member_by_template_who_takes_it_by_typing(
+    start_sigap: Start, twilio: FakeTwilio
+) -> None:
+    sigap = await start_sigap(f'[whatsapp.templates]\nalert = "{ALERT_TEMPLATE}"\n')
+    await sigap.cli("members", "add", "--name", "Eko", "--whatsapp", "0813-7777-0000")
+    resident, eko = WhatsAppUser(sigap, twilio, RESIDENT), WhatsAppUser(sigap, twilio, EKO)
+    reference = await report_by_typing(resident)
+
+    # Eko has not written in the last 24 hours: only the approved template may reach him.
+    alert = await until("the alert to Eko", lambda: twilio.to(EKO))
+    assert alert[0].params["ContentSid"] == ALERT_TEMPLATE
+    assert reference in alert[0].params["ContentVariables"]
+    details = await eko.answer(f"DETAIL {reference}", "What happened:")
+    assert STORY in details and "Reporter: anonymous." in details
+    await eko.answer(f"ACK {reference}", f"Thank you, Eko: report {reference} is yours")
+    await resident.sees(f"Your report {reference} is being handled.")
+    timeline = await sigap.cli("reports", "show", reference)
+    assert "acknowledged" in timeline and "Eko" in timeline
+    assert twilio.contract_violations == []
+
+
+async def test_stop_ends_every_message_but_answers(start_sigap: Start, twilio: FakeTwilio) -> None:
+    sigap = await start_sigap()
+    resident = WhatsAppUser(sigap, twilio, RESIDENT)
+    await resident.answer("BERHENTI", "You will get no more messages from us")
+    await resident.answer("BANTUAN", "110")  # answers still come
+    await resident.answer("MULAI LAGI", "Messages from us are on again")
