@@ -11,7 +11,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import claim
-from storage.outbox import BULK
 from storage.models import (
     Broadcast,
     BroadcastState,
@@ -21,6 +20,7 @@ from storage.models import (
     OutboxState,
     Subscription,
 )
+from storage.outbox import BULK
 
 BROADCAST_PRIORITY = BULK  # after alerts and answers (0), notices (1) and the rest (5)
 
