@@ -14,7 +14,7 @@ from typing import Any
 from babel.dates import format_datetime
 
 from bot.app import App
-from handlers import broadcast, library
+from handlers import alerts, broadcast, library
 from handlers import roster as duty
 from handlers.text import phone
 from storage import broadcasts, members, outbox, roster, workers
@@ -57,7 +57,9 @@ async def add_member(
             await members.link(session, member, Channel.TELEGRAM, str(telegram_id))
         if number is not None:
             await members.link(session, member, Channel.WHATSAPP, number)
-    return f"added {member.name} ({member.role}), id {member.id}"
+        waiting = await alerts.catch_up(session, app.services, member, now)
+    told = f"; alerted to {waiting} report(s) that reached nobody" if waiting else ""
+    return f"added {member.name} ({member.role}), id {member.id}{told}"
 
 
 async def invite(app: App, name: str, role: Role, agency: str) -> str:

@@ -81,12 +81,22 @@ class Console:
             return Attachment(None, path.name, problem=MediaProblem.UNREADABLE)
 
     async def print_alert(self, report_id: int) -> None:
+        """The alert the task force gets (sent by `sigap run`), and who gets it."""
         async with self.app.db.read() as session:
             report = await reports.get(session, report_id)
             assert report is not None
             text = await alert_text(session, report, self.app.settings.bot)
+            names = await reports.alerted_names(session, report_id)
+        if self.app.settings.alerts.telegram_group_id:
+            names.append("the task force's Telegram group")
+        who = (
+            f"[alert to {', '.join(names)}]"
+            if names
+            else "[nobody gets this alert: the task force has no member yet; add the first "
+            "with `sigap members add --name NAME --role admin --telegram-id ID`]"
+        )
         rule = "─" * 60
-        self._write(f"{rule}\n[alert to the members on duty]\n{text}\n{rule}")
+        self._write(f"{rule}\n{who}\n{text}\n{rule}")
 
     def _write(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)

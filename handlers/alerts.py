@@ -278,9 +278,10 @@ def timeout(services: Services, report: Report) -> timedelta:
 
 async def report_submitted(
     session: AsyncSession, services: Services, report: Report, at: datetime
-) -> None:
+) -> bool:
     """In the transaction that stores the report: the alert to the first step's members
-    (the members on duty), and the first follow-up."""
+    (the members on duty), and the first follow-up. False when the alert reaches nobody (no
+    member yet, no group)."""
     assert report.id is not None
     steps = services.escalation.steps
     reached = await circle(session, services, steps[0], at)
@@ -296,6 +297,33 @@ async def report_submitted(
     await escalation.schedule(
         session, report.id, min(1, len(steps) - 1), at + timeout(services, report)
     )
+    return bool(notified or services.alerts.telegram_group_id)
+
+
+CAUGHT_UP = N_(
+    "This report {reference} came in {minutes} minutes ago, when no member of the task force "
+    "could be reached. Who takes it?"
+)
+
+
+async def catch_up(session: AsyncSession, services: Services, member: Member, at: datetime) -> int:
+    """A member who can now be reached gets the alert of every report still waiting that
+    reached nobody (it came in while the task force had no member). Returns how many."""
+    waiting = await reports.unalerted(session)
+    reached = Circle([member], await recipients(session, [member], services.bot.default_language))
+    for report in waiting:
+        notified = await notify_members(
+            session, services, report, reached, MessageKind.ALERT, CAUGHT_UP, at
+        )
+        await reports.add_event(
+            session,
+            report,
+            EventKind.ALERTED,
+            at=at,
+            actor="sigap",
+            detail={"step": 0, "members": notified, "caught_up": True},
+        )
+    return len(waiting)
 
 
 FOLLOWUP_HEADING = N_(

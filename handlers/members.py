@@ -104,6 +104,7 @@ async def join(turn: Turn, code: str) -> None:
         turn.say(N_("That code has already been used. Ask your coordinator for a new one."))
         return
     await members.link(turn.session, member, turn.conv.channel, who(turn))
+    await alerts.catch_up(turn.session, turn.services, member, turn.now)
     turn.data.pop("_join_failures", None)
     turn.say(
         N_(

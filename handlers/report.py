@@ -613,20 +613,33 @@ class ReportFlow:
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
-        await report_submitted(turn.session, services, report, turn.now)
+        reached = await report_submitted(turn.session, services, report, turn.now)
         assert report.id is not None
         turn.out.submitted.append(report.id)
         turn.reset()
-        turn.say(
-            N_(
-                "Thank you. Your report has been sent to the task force.\n"
-                "Your reference number: {reference}\n\n"
-                "What happens next: the members on duty are alerted now and will follow it "
-                "up. Type STATUS to see where it stands, or TAMBAH {reference} to add "
-                "information or evidence later."
-            ),
-            reference=report.reference,
-        )
+        if reached:
+            turn.say(
+                N_(
+                    "Thank you. Your report has been sent to the task force.\n"
+                    "Your reference number: {reference}\n\n"
+                    "What happens next: the members on duty are alerted now and will follow it "
+                    "up. Type STATUS to see where it stands, or TAMBAH {reference} to add "
+                    "information or evidence later."
+                ),
+                reference=report.reference,
+            )
+        else:
+            # No member can be reached yet: no promise that anyone was told.
+            turn.say(
+                N_(
+                    "Thank you. Your report is saved.\n"
+                    "Your reference number: {reference}\n\n"
+                    "No member of the task force can be reached right now; your report will "
+                    "be passed to them as soon as one can. Type STATUS to see where it stands."
+                ),
+                reference=report.reference,
+            )
+            turn.tell(emergency_text(turn))
         turn.prompt(
             turn.t(
                 N_(

@@ -252,6 +252,19 @@ async def unreachable_told(session: AsyncSession, report_id: int, member_id: int
     return any(e.detail.get("member_id") == member_id for e in events)
 
 
+async def unalerted(session: AsyncSession) -> Sequence[Report]:
+    """Reports not acknowledged that no alert or follow-up was ever written for: they came in
+    while nobody could be reached."""
+    alerted = select(Outbox.report_id).where(
+        col(Outbox.report_id).is_not(None),
+        col(Outbox.kind).in_([MessageKind.ALERT, MessageKind.FOLLOWUP]),
+    )
+    query = select(Report).where(
+        col(Report.acknowledged_at).is_(None), col(Report.id).not_in(alerted)
+    )
+    return (await session.exec(query.order_by(col(Report.id)))).all()
+
+
 async def listing(session: AsyncSession, *, limit: int | None = None) -> Sequence[Report]:
     query = select(Report).order_by(col(Report.created_at).desc(), col(Report.id).desc())
     if limit is not None:

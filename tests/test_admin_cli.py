@@ -141,7 +141,7 @@ def test_broadcasts_from_the_command_line(database_url: str, tmp_path: Path) -> 
     listing = sigap(database_url, tmp_path, "broadcast", "list").output
     assert "Toapaya" in listing and "[signs]" in listing
     status = sigap(database_url, tmp_path, "broadcast", "status", "1", "--no-wait").output
-    assert "#1 scheduled: 0 sent" in status
+    assert "#1 scheduled for 2030-01-01 08:00: nothing is sending it yet" in status
     assert "cancelled" in sigap(database_url, tmp_path, "broadcast", "cancel", "1").output
     again = sigap(database_url, tmp_path, "broadcast", "cancel", "1")
     assert again.exit_code == 1 and "already cancelled" in again.output

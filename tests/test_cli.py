@@ -56,8 +56,8 @@ def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
     tmp_path: Path, database_url: str
 ) -> None:
     chat = sigap(["chat"], tmp_path, database_url, stdin="\n".join(ANSWERS) + "\n")
-    assert "[alert to the members on duty]" in chat
-    assert "BTN-2026-00001" in chat.split("[alert to the members on duty]")[1]
+    nobody = "[nobody gets this alert: the task force has no member yet"
+    assert nobody in chat and "BTN-2026-00001" in chat.split(nobody)[1]
     assert "+6281234567890" in chat
 
     listing = sigap(["reports", "list"], tmp_path, database_url)
@@ -79,6 +79,26 @@ def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
 
     sigap(["reports", "export", "-o", "out.csv"], tmp_path, database_url)
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == exported
+
+
+def test_a_report_that_reaches_nobody_promises_nothing_and_waits_for_the_first_member(
+    tmp_path: Path, database_url: str
+) -> None:
+    chat = sigap(["chat"], tmp_path, database_url, stdin="\n".join(ANSWERS))
+    assert "[nobody gets this alert" in chat
+    assert "anggota yang sedang bertugas langsung diberi tahu" not in chat  # no such promise
+    assert "belum ada anggota gugus tugas yang bisa dihubungi" in chat and "110" in chat
+
+    sigap(
+        ["members", "add", "--name", "Andi", "--role", "admin", "--telegram-id", "9001"],
+        tmp_path,
+        database_url,
+    )
+    shown = sigap(["reports", "show", "BTN-2026-00001"], tmp_path, database_url)
+    assert "alerted" in shown and "Andi" in shown  # the first member gets what came before
+    second = sigap(["chat", "--as", "tetangga"], tmp_path, database_url, stdin="\n".join(ANSWERS))
+    assert "[alert to Andi]" in second
+    assert "anggota yang sedang bertugas langsung diberi tahu" in second
 
 
 def test_the_terminal_chat_runs_with_no_config_file(tmp_path: Path) -> None:
