@@ -55,9 +55,12 @@ class Webhook:
         self.http = httpx.AsyncClient(timeout=30)
 
     async def post(self, body: bytes | Any) -> httpx.Response:
-        """Posts the bytes, or anything else as JSON."""
+        """Posts the bytes, or anything else as JSON; then runs the delivery job, so that an
+        answer waiting in the outbox has gone out too."""
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return await self.http.post(self.url, content=content, headers=SECRET)
+        response = await self.http.post(self.url, content=content, headers=SECRET)
+        await self.service.delivery.run()
+        return response
 
     async def conversation_exists(self) -> bool:
         async with self.service.app.db.read() as session:

@@ -95,6 +95,7 @@ async def test_a_stranger_is_refused_and_kept_off_the_timeline_by_number(
             headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
         )
     assert response.status_code == 200
+    await service.delivery.run()  # whatever of the answer waits in the outbox
     assert "Not allowed" in telegram.texts(STRANGER_CHAT)[-1]
 
     events = await timeline(app, "BTN-2026-00001")
