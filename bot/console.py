@@ -66,8 +66,9 @@ class Console:
         self.expects_file = isinstance(last, Prompt) and last.expects is Expect.MEDIA
 
     def inbound(self, line: str) -> Inbound:
-        """The line as a message: a file path when a file is asked for, else text."""
-        if self.expects_file and line.strip() and word(line) is None:
+        """The line as a message: a file when a file is asked for and the line names an
+        existing one, else text (a story or an addition typed at that step)."""
+        if self.expects_file and word(line) is None and names_file(line):
             return Inbound(Channel.CONSOLE, self.sender, media=(self.attachment(line.strip()),))
         return Inbound(Channel.CONSOLE, self.sender, text=line)
 
@@ -100,3 +101,11 @@ class Console:
 
     def _write(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
+
+
+def names_file(typed: str) -> bool:
+    """Whether a typed line is the path of an existing file (quoted, or with ~, is fine)."""
+    try:
+        return Path(typed.strip().strip("'\"")).expanduser().is_file()
+    except (OSError, ValueError, RuntimeError):  # a name too long, a NUL, an unknown ~user
+        return False

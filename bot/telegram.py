@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import os
 import time
@@ -14,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 # Opt in now to python-telegram-bot 23's time periods as timedelta (22.x warns otherwise).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -41,6 +42,7 @@ from telegram.error import (
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot import web
 from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
 from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, split
@@ -74,6 +76,7 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete messages in private chats this long
+MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body; Telegram's updates are a few kilobytes
 CHECK = "✅ "
 RESTART_DELAY = 5.0  # seconds before a loop that stopped on an unexpected error starts again
 WEBHOOK_CHECK = timedelta(seconds=30)  # how often webhook mode asks Telegram how it goes
@@ -373,9 +376,15 @@ class TelegramChannel:
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(secret.encode(), self.settings.secret_token.encode()):
             return Response("forbidden", status_code=403)
+        body = await web.capped_body(request, MAX_UPDATE_BYTES)
+        if body is None:
+            return Response("too large", status_code=413)
+        data = update_json(body)
+        if data is None:
+            return Response("not an update", status_code=400)
         try:
-            update = Update.de_json(await request.json(), self.bot)
-        except (ValueError, TypeError, KeyError):
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
             return Response("not an update", status_code=400)
         self.health.ok()
         if not await self.handle_update(update):
@@ -702,3 +711,75 @@ def keyboard(choice: Choice) -> InlineKeyboardMarkup:
     if choice.multiple and choice.done is not None:
         options.append(choice.done)
     return buttons(choice.seq, options, choice.selected if choice.multiple else frozenset())
+
+
+# The fields of an update that Sigap reads, with the types the Bot API gives them. A field
+# not listed is python-telegram-bot's to parse; a listed one of another type (a number as
+# `text`, a string as `message`) would reach the conversation, so the update is refused.
+_Shape = dict[str, Union[type, "_Shape", list["_Shape"]]]
+_FILE: _Shape = {"file_id": str, "file_size": int, "file_name": str}
+_USER: _Shape = {"id": int, "is_bot": bool, "first_name": str, "language_code": str}
+_MESSAGE: _Shape = {
+    "message_id": int,
+    "date": int,
+    "chat": {"id": int, "type": str},
+    "from": _USER,
+    "text": str,
+    "caption": str,
+    "photo": [_FILE],
+    "document": _FILE,
+    "video": _FILE,
+    "voice": _FILE,
+    "audio": _FILE,
+    "location": {"latitude": float, "longitude": float},
+    "contact": {"phone_number": str},
+}
+_UPDATE: _Shape = {
+    "update_id": int,
+    "message": _MESSAGE,
+    "callback_query": {"id": str, "from": _USER, "message": _MESSAGE, "data": str},
+}
+
+
+def update_json(body: bytes) -> dict[str, Any] | None:
+    """The update a webhook body holds, if it is one Sigap can read: a JSON object with an
+    integer update_id, every other field an object, the fields Sigap reads of their types.
+    None for anything else: not JSON, nested too deep to parse, NaN, another shape."""
+    try:
+        data = json.loads(body, parse_constant=_not_a_number)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or "update_id" not in data or not _fits(data, _UPDATE):
+        return None
+    if any(not isinstance(v, dict) for k, v in data.items() if k != "update_id"):
+        return None
+    return data
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a number Telegram sends")
+
+
+def _fits(value: object, shape: type | _Shape | list[_Shape]) -> bool:
+    if isinstance(shape, list):
+        return isinstance(value, list) and all(_fits(item, shape[0]) for item in value)
+    if isinstance(shape, dict):
+        return isinstance(value, dict) and all(
+            _fits(value[name], inner) for name, inner in shape.items() if name in value
+        )
+    if shape is str:
+        return isinstance(value, str) and _storable(value)
+    if shape is int:
+        return type(value) is int and -(2**63) <= value < 2**63
+    if shape is float:
+        return type(value) in (int, float)
+    return type(value) is shape
+
+
+def _storable(text: str) -> bool:
+    """False for text with lone surrogates ("\\ud800"): JSON has them, no database stores them."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -22,6 +22,23 @@ log = logging.getLogger(__name__)
 Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
+async def capped_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is, or says it is, larger than `limit` bytes: no
+    more than that is ever read."""
+    try:
+        declared = int(request.headers.get("content-length", ""))
+    except ValueError:
+        declared = 0  # missing or unreadable: the bytes read are counted anyway
+    if declared > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def create(routes: list[Route], health: Health) -> Starlette:
     async def healthz(_request: Request) -> Response:
         up, parts = await health()

@@ -8,12 +8,15 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 import httpx
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.base.exceptions import TwilioRestException
@@ -21,6 +24,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot import web
 from bot.app import App
 from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
 from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, split
@@ -35,6 +39,12 @@ log = logging.getLogger(__name__)
 TWILIO = "https://api.twilio.com"
 MAX_BODY = 1600  # characters Twilio accepts in one WhatsApp message body
 WINDOW_HOURS = 24
+MAX_FORM_BYTES = 64 * 1024  # a webhook's form; Twilio's are a few kilobytes
+MAX_MEDIA = 10  # files Twilio attaches to one message at most
+MEDIA_SECONDS = 10.0  # to fetch all the files of one message: Twilio waits 15 s for the answer
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")  # MessageSid: SM... or MM...
+_ERROR_CODE = re.compile(r"[0-9]{1,10}")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Twilio error codes that no retry can fix.
 INVALID_NUMBER, OUTSIDE_WINDOW, OPTED_OUT = 21211, 63016, 21610
@@ -70,7 +80,9 @@ class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 
 def number(address: str) -> str:
-    return address.removeprefix("whatsapp:")
+    """The E.164 number of a WhatsApp address ("whatsapp:+6281..."); "" for anything else."""
+    found = address.removeprefix("whatsapp:")
+    return found if _E164.fullmatch(found) else ""
 
 
 class WhatsAppChannel:
@@ -88,6 +100,7 @@ class WhatsAppChannel:
         self.settings = settings
         self.public_url = (settings.public_url or server.public_url).rstrip("/")
         self.validator = RequestValidator(settings.auth_token)
+        self.media_seconds = MEDIA_SECONDS  # to fetch the files of one message
         self.http = RoutedHttpClient(settings.api_base_url)
         self.client = Client(settings.account_sid, settings.auth_token, http_client=self.http)
         self.bucket = Bucket(
@@ -137,14 +150,24 @@ class WhatsAppChannel:
     # Inbound.
 
     async def _form(self, request: Request) -> dict[str, str] | None:
-        """The form fields, if the request is signed by Twilio for the public address."""
-        form = await request.form()
-        params = {key: str(value) for key, value in form.multi_items()}
+        """The form fields, if the request is signed by Twilio for the public address. A body
+        over MAX_FORM_BYTES is refused with 413 before it is parsed (or read any further), a
+        signed form with what Twilio never sends (form_problem) with 400."""
+        body = await web.capped_body(request, MAX_FORM_BYTES)
+        if body is None:
+            raise HTTPException(413, "too large")
+        # As Starlette reads a form: the bytes as Latin-1, then %-escapes as UTF-8.
+        params = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
         url = self.public_url + request.url.path
         if request.url.query:
             url += "?" + request.url.query
         signature = request.headers.get("X-Twilio-Signature", "")
-        return params if self.validator.validate(url, params, signature) else None
+        if not self.validator.validate(url, params, signature):
+            return None
+        problem = form_problem(params)
+        if problem is not None:
+            raise HTTPException(400, problem)
+        return params
 
     async def inbound(self, request: Request) -> Response:
         """POST /whatsapp/inbound. Answered (empty) as soon as the message and its answer are
@@ -191,15 +214,21 @@ class WhatsAppChannel:
         return Response(status_code=200)
 
     async def _media(self, params: dict[str, str]) -> list[Attachment]:
-        count = int(params.get("NumMedia", "0") or 0)
-        return [await self._download(params.get(f"MediaUrl{i}", "")) for i in range(count)]
+        """The message's files, fetched within `media_seconds` all together."""
+        count = media_count(params.get("NumMedia", "")) or 0  # _form refused any other
+        deadline = asyncio.get_running_loop().time() + self.media_seconds
+        return [
+            await self._download(params.get(f"MediaUrl{i}", ""), deadline) for i in range(count)
+        ]
 
-    async def _download(self, url: str) -> Attachment:
-        """Fetches a file with the account's credentials, stopping at the size limit."""
+    async def _download(self, url: str, deadline: float) -> Attachment:
+        """Fetches a file with the account's credentials, stopping at the size limit and at
+        the deadline (event loop time), however slowly the bytes come."""
         limit = self.app.services.media.max_bytes
         auth = (self.settings.account_sid, self.settings.auth_token)
         try:
             async with (
+                asyncio.timeout_at(deadline),
                 httpx.AsyncClient(auth=auth, follow_redirects=True, timeout=30) as client,
                 client.stream("GET", url) as response,
             ):
@@ -212,7 +241,10 @@ class WhatsAppChannel:
                     data += chunk
                     if len(data) > limit:
                         return Attachment(None, problem=MediaProblem.TOO_LARGE)
-        except (httpx.HTTPError, ValueError) as error:
+        except TimeoutError:
+            log.warning("WhatsApp media took too long to fetch; gave up")
+            return Attachment(None, problem=MediaProblem.UNREADABLE)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
             log.warning("could not fetch WhatsApp media: %s", error)
             return Attachment(None, problem=MediaProblem.UNREADABLE)
         return Attachment(bytes(data))
@@ -324,11 +356,39 @@ class WhatsAppChannel:
                 await chats.mark_unreachable(session, self.channel, to, now)
 
 
+def form_problem(params: dict[str, str]) -> str | None:
+    """What in a signed form Twilio never sends, of the fields Sigap keeps or acts on: a
+    NumMedia that is not 0 to 10, a MessageSid that is not a SID, an ErrorCode that is not a
+    number. None when there is nothing of the kind."""
+    if media_count(params.get("NumMedia", "")) is None:
+        return f"NumMedia is not a number from 0 to {MAX_MEDIA}"
+    if params.get("MessageSid") and not _SID.fullmatch(params["MessageSid"]):
+        return "MessageSid is not a message SID"
+    if params.get("ErrorCode") and not _ERROR_CODE.fullmatch(params["ErrorCode"]):
+        return "ErrorCode is not a number"
+    return None
+
+
+def media_count(value: str) -> int | None:
+    """NumMedia as Twilio sends it: "0" to "10" (missing or empty: none); None otherwise."""
+    if not value:
+        return 0
+    if len(value) > 2 or not (value.isascii() and value.isdigit()):
+        return None
+    count = int(value)
+    return count if count <= MAX_MEDIA else None
+
+
 def location(params: dict[str, str]) -> Location | None:
+    """A shared location; None without one, or for numbers that are no place on Earth (nan,
+    inf, 1e999 read as floats)."""
     try:
-        return Location(float(params["Latitude"]), float(params["Longitude"]))
+        latitude, longitude = float(params["Latitude"]), float(params["Longitude"])
     except (KeyError, ValueError):
         return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None  # also false for nan
+    return Location(latitude, longitude)
 
 
 def twiml() -> Response:

@@ -37,6 +37,12 @@ def who(turn: Turn) -> str:
     return turn.inbound.user or turn.conv.sender
 
 
+def stranger(turn: Turn) -> str:
+    """Someone refused, as the timeline names them: by the conversation's key, never by the
+    number or chat id (a stranger's phone number has no place in a report)."""
+    return f"not a member (conversation #{turn.conv.id})"
+
+
 async def member_of(turn: Turn) -> Member | None:
     return await members.by_address(turn.session, turn.conv.channel, who(turn))
 
@@ -49,13 +55,7 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
     member = await member_of(turn)
     if member is None or not at_least(member.role, NEEDS[word]):
         if word in (Word.ACK, Word.DETAIL) and argument:
-            await alerts.refuse(
-                turn.session,
-                argument,
-                f"not a member ({turn.conv.channel} {who(turn)})",
-                turn.conv.channel,
-                turn.now,
-            )
+            await alerts.refuse(turn.session, argument, stranger(turn), turn.conv.channel, turn.now)
         turn.say(NOT_ALLOWED)
         return
     if word is Word.INVITE:

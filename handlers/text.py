@@ -153,14 +153,23 @@ def word(text: str) -> tuple[Word, str] | None:
     return found, rest
 
 
-_NUMBER_LIST = re.compile(r"^\s*\d+(\s*[,;\s]\s*\d+)*\s*$")
+# Numbers separated by white space, or by a comma or semicolon with white space around it if
+# any: written so that a long run of spaces costs linear time, not quadratic.
+_NUMBER_LIST = re.compile(r"^\s*\d+(?:(?:\s*[,;]\s*|\s+)\d+)*\s*$")
+# Digits an option's number may have: no list has a thousand options. A longer number (a
+# phone number; 5,000 digits, which int() refuses) is not an answer to a numbered question.
+_OPTION_DIGITS = 3
 
 
 def numbers(text: str) -> list[int] | None:
-    """`2` -> [2]; `1,3,5`, `1 3 5`, `1, 3; 5` -> [1, 3, 5]; anything else -> None."""
+    """`2` -> [2]; `1,3,5`, `1 3 5`, `1, 3; 5` -> [1, 3, 5]; anything else, or a number of
+    more than three digits -> None."""
     if not _NUMBER_LIST.match(text):
         return None
-    return [int(n) for n in re.findall(r"\d+", text)]
+    found = re.findall(r"\d+", text)
+    if any(len(n) > _OPTION_DIGITS for n in found):
+        return None
+    return [int(n) for n in found]
 
 
 _PHONE_SEPARATORS = re.compile(r"[,;\n]+|\s+/\s+|\s+(?:dan|and|atau|or)\s+", re.IGNORECASE)

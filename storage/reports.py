@@ -30,6 +30,18 @@ from storage.models import (
 
 REPORTER = "reporter"  # the actor of the reporter's own events: never their chat id
 
+NAME_MAX = 255  # Media.original_name
+
+
+def file_name(name: str | None) -> str | None:
+    """The name a file is kept under: as sent, or shortened to fit, keeping its extension."""
+    if name is None or len(name) <= NAME_MAX:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 16:
+        return name[:NAME_MAX]
+    return stem[: NAME_MAX - len(extension) - 1] + "." + extension
+
 
 async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
     """`BTN-2026-00042`: numbered per prefix and year, without gaps between committed reports."""
@@ -295,7 +307,7 @@ async def add_information(
                 sha256=stored.sha256,
                 content_type=stored.content_type,
                 size=stored.size,
-                original_name=name,
+                original_name=file_name(name),
             )
         )
     await add_event(
@@ -363,7 +375,7 @@ async def add_draft_media(
         sha256=stored.sha256,
         content_type=stored.content_type,
         size=stored.size,
-        original_name=name,
+        original_name=file_name(name),
     )
     session.add(media)
     await session.flush()

@@ -16,10 +16,17 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import QUERY_TOO_OLD, FakeTelegram
 
 CHAT = 4242
 
@@ -241,3 +248,109 @@ async def test_stop_ends_a_waiting_get_updates() -> None:
         await fake.stop()
         assert await polling == ()
         assert time.monotonic() - started < 2
+
+
+async def test_a_callback_query_can_be_answered_only_while_it_is_fresh() -> None:
+    async with FakeTelegram(query_timeout=0.2) as fake:
+        bot = Bot(FakeTelegram.TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
+        async with bot:
+            sent = await bot.send_message(CHAT, "Pilih")
+            fresh = Update.de_json(fake.callback(CHAT, "yes", message_id=sent.message_id), bot)
+            stale = Update.de_json(fake.callback(CHAT, "no", message_id=sent.message_id), bot)
+            assert fresh.callback_query is not None and stale.callback_query is not None
+            assert await fresh.callback_query.answer()
+            await asyncio.sleep(0.3)
+            with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+                await stale.callback_query.answer()
+            with pytest.raises(BadRequest, match=r"(?i)query id is invalid"):
+                await bot.answer_callback_query("cbq-never-issued")
+    assert len(fake.called("answerCallbackQuery")) == 3
+
+
+async def test_an_unknown_callback_query_gets_telegrams_own_answer(fake: FakeTelegram) -> None:
+    url = f"{fake.base_url}{FakeTelegram.TOKEN}/answerCallbackQuery"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json={"callback_query_id": "4242"}) as response,
+    ):
+        assert response.status == 400
+        assert await response.json() == {
+            "ok": False,
+            "error_code": 400,
+            "description": QUERY_TOO_OLD,
+        }
+    assert QUERY_TOO_OLD == (
+        "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    )
+
+
+async def test_an_outage_answers_bad_gateway_and_changes_nothing(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.push_update(fake.message(CHAT, "halo"))
+    before = len(fake.calls)
+    fake.outage()
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(CHAT, "lost")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.get_updates(timeout=0)
+    file_id = fake.add_file(b"photo")
+    async with aiohttp.ClientSession() as session:
+        url = f"{fake.base_url}{FakeTelegram.TOKEN}/getMe"
+        async with session.get(url) as response:
+            assert response.status == 502
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 502,
+                "description": "Bad Gateway",
+            }
+        async with session.get(f"{fake.base_file_url}{FakeTelegram.TOKEN}/files/{file_id}") as got:
+            assert got.status == 502
+    assert [c.method for c in fake.calls[before:]] == ["sendMessage", "getUpdates", "getMe"]
+
+    fake.end_outage()
+    sent = await bot.send_message(CHAT, "after")
+    assert sent.message_id == 1000  # the refused message took no id and left no message
+    assert fake.texts(CHAT) == ["lost", "after"]  # calls, as with fail()
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["halo"]  # nothing was confirmed
+
+
+async def test_an_outage_ends_a_waiting_poll_and_ends_by_itself(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    polling = asyncio.create_task(bot.get_updates(timeout=30))
+    await fake.wait_for("getUpdates")
+    started = time.monotonic()
+    fake.outage(0.3)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await polling
+    assert time.monotonic() - started < 2 and fake.in_outage
+    await asyncio.sleep(0.4)
+    assert not fake.in_outage
+    assert (await bot.send_message(CHAT, "back")).text == "back"
+
+
+async def test_a_stopped_fake_starts_again_on_its_port_with_its_state() -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    base_url = fake.base_url
+    bot = Bot(FakeTelegram.TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
+    async with bot:
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Ya", callback_data="yes")]])
+        first = await bot.send_message(CHAT, "Pilih", reply_markup=keyboard)
+        fake.push_update(fake.message(CHAT, "pending"))
+        await fake.stop()
+        with pytest.raises(NetworkError):
+            await bot.send_message(CHAT, "down")
+        await fake.start()
+        try:
+            assert fake.base_url == base_url
+            second = await bot.send_message(CHAT, "again")
+            assert second.message_id == first.message_id + 1
+            assert fake.keyboard(CHAT)[0] == first.message_id
+            updates = await bot.get_updates(timeout=0)
+            assert [u.message.text for u in updates if u.message] == ["pending"]
+        finally:
+            await fake.stop()
+    assert fake.texts(CHAT) == ["Pilih", "again"]  # the refused connection never arrived

@@ -452,3 +452,107 @@ async def test_sync_client_is_routed_too(fake: FakeTwilio) -> None:
     assert message.status == "queued"
     assert fake.bodies(NUMBER) == ["sync"]
     assert fake.contract_violations == []
+
+
+# --- outages, restarts and slow media ----------------------------------------------------------
+
+
+async def test_an_outage_answers_503_to_everything_and_changes_nothing(
+    fake: FakeTwilio, client: Any, raw: httpx.AsyncClient
+) -> None:
+    created = await client.messages.create_async(from_=SANDBOX, to=NUMBER, body="before")
+    url = fake.add_media(b"\x89PNG fake", "image/png")
+    fake.outage()
+
+    for _ in range(2):
+        with pytest.raises(TwilioRestException) as caught:
+            await client.messages.create_async(from_=SANDBOX, to=NUMBER, body="during")
+        assert (caught.value.status, caught.value.code) == (503, 20503)
+    fetched = await raw.get(f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{created.sid}.json")
+    media = await raw.get(url)
+    async with httpx.AsyncClient() as stranger:
+        anonymous = await stranger.get(url)
+
+    assert fake.in_outage
+    for response in (fetched, media, anonymous):
+        assert response.status_code == 503
+        assert response.json() == {
+            "code": 20503,
+            "message": "Service Unavailable",
+            "more_info": "https://www.twilio.com/docs/errors/20503",
+            "status": 503,
+        }
+    assert fake.bodies(NUMBER) == ["before"]
+    assert [a["Body"] for a in fake.attempts] == ["before", "during", "during"]
+    assert [method for method, _path in fake.requests] == [
+        "POST",
+        "POST",
+        "POST",
+        "GET",
+        "GET",
+        "GET",
+    ]
+    assert fake.contract_violations == []
+
+    fake.end_outage()
+    await client.messages.create_async(from_=SANDBOX, to=NUMBER, body="after")
+    assert fake.bodies(NUMBER) == ["before", "after"]
+    assert (await raw.get(url)).content == b"\x89PNG fake"
+
+
+async def test_an_outage_for_some_seconds_ends_by_itself(fake: FakeTwilio, client: Any) -> None:
+    fake.outage(0.2)
+    with pytest.raises(TwilioRestException):
+        await client.messages.create_async(from_=SANDBOX, to=NUMBER, body="during")
+    await asyncio.sleep(0.3)
+
+    assert not fake.in_outage
+    await client.messages.create_async(from_=SANDBOX, to=NUMBER, body="after")
+    assert fake.bodies(NUMBER) == ["after"]
+
+
+async def test_a_stopped_fake_starts_again_on_its_port_with_its_state() -> None:
+    fake = FakeTwilio()
+    await fake.start()
+    twilio, http = make_client(fake)
+    try:
+        created = await twilio.messages.create_async(from_=SANDBOX, to=NUMBER, body="one")
+        url = fake.add_media(b"%PDF-1.4", "application/pdf")
+        base_url = fake.base_url
+        await fake.stop()
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await twilio.messages.create_async(from_=SANDBOX, to=NUMBER, body="lost")
+        await fake.start()
+
+        assert fake.base_url == base_url
+        assert (await twilio.messages(created.sid).fetch_async()).body == "one"
+        await twilio.messages.create_async(from_=SANDBOX, to=NUMBER, body="two")
+        async with httpx.AsyncClient(auth=(ACCOUNT_SID, AUTH_TOKEN)) as raw:
+            assert (await raw.get(url)).content == b"%PDF-1.4"
+    finally:
+        await http.close()
+        await fake.stop()
+    assert fake.bodies(NUMBER) == ["one", "two"]
+    assert len(fake.attempts) == 2  # nothing reached a stopped server
+
+
+async def test_dripping_media_arrives_a_byte_at_a_time(fake: FakeTwilio) -> None:
+    url = fake.add_media(b"\x89PNG", "image/png", bytes_per_second=20)
+    async with httpx.AsyncClient(auth=(ACCOUNT_SID, AUTH_TOKEN)) as http:
+        started = time.monotonic()
+        response = await http.get(url)
+        took = time.monotonic() - started
+        slow = fake.add_media(b"x" * 1000, "image/png", bytes_per_second=4)
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(slow, timeout=httpx.Timeout(5, read=0.1))
+        chunks = bytearray()
+        async with http.stream("GET", slow) as stream:
+            assert stream.headers["content-length"] == "1000"
+            async for chunk in stream.aiter_raw():
+                chunks += chunk
+                if len(chunks) >= 2:
+                    break
+
+    assert response.content == b"\x89PNG" and response.headers["content-type"] == "image/png"
+    assert took >= 0.15  # four bytes at 20 a second
+    assert chunks[:2] == b"xx"

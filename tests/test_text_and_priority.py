@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from handlers.priority import priority
@@ -45,6 +47,15 @@ def test_numbered_answers() -> None:
     assert numbers("2") == [2]
     assert numbers("1,3,5") == numbers("1 3 5") == numbers(" 1, 3; 5 ") == [1, 3, 5]
     assert numbers("1a") is None and numbers("") is None
+
+
+def test_a_number_too_long_to_be_an_option_is_not_read_as_one() -> None:
+    assert numbers("999") == [999]
+    assert numbers("1000") is None and numbers("1, 2, 0812345678") is None
+    assert numbers("9" * 5000) is None  # int() refuses more than 4,300 digits
+    started = time.monotonic()
+    assert numbers("1" + " " * 200_000 + "x") is None
+    assert time.monotonic() - started < 1  # a run of spaces costs linear time
 
 
 def test_command_words_in_both_languages() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -75,6 +76,9 @@ def _decode(name: str, value: str) -> Any:
         return value
 
 
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
 def _error_body(status: int, description: str, retry_after: int | None = None) -> Params:
     body: Params = {"ok": False, "error_code": status, "description": description}
     if retry_after is not None:
@@ -88,9 +92,16 @@ class FakeTelegram:
     TOKEN = "123456:TEST-token"
     BOT_ID = 123456
 
-    def __init__(self, *, latency: float = 0.0, username: str = "SigapTestBot") -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        username: str = "SigapTestBot",
+        query_timeout: float = 15.0,
+    ) -> None:
         self.latency = latency
         self.username = username
+        self.query_timeout = query_timeout  # seconds a callback query can still be answered
         self.base_url = ""
         self.base_file_url = ""
         self.calls: list[Call] = []
@@ -98,7 +109,9 @@ class FakeTelegram:
         self.webhook: Params | None = None
         self.commands: dict[str, list[Params]] = {}
         self._runner: web.AppRunner | None = None
+        self._port = 0  # the first start takes a free port; a restart takes the same one
         self._closing = False
+        self._down_until = 0.0  # time.monotonic() at which an outage ends
         self._updates: list[Params] = []
         self._last_update_id = 0
         self._wakeup = asyncio.Event()
@@ -108,6 +121,7 @@ class FakeTelegram:
         self._next_incoming_id: dict[int, int] = defaultdict(lambda: 1)
         self._chat_types: dict[int, str] = {}
         self._callback_ids = itertools.count(1)
+        self._queries: dict[str, float] = {}  # callback query id -> when it was created
         self._files: dict[str, tuple[bytes, int]] = {}
         self._file_ids = itertools.count(1)
         self._refused: dict[str, str] = {}
@@ -128,7 +142,7 @@ class FakeTelegram:
             "senddocument": self._send_message,
             "editmessagetext": self._edit_message,
             "editmessagereplymarkup": self._edit_message,
-            "answercallbackquery": self._true,
+            "answercallbackquery": self._answer_callback_query,
             "getfile": self._get_file,
             "deletemessage": self._delete_message,
             "deletemessages": self._delete_messages,
@@ -138,19 +152,21 @@ class FakeTelegram:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Serves on a free port, or after stop() on the port it had, with the state it had."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._closing = False
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=4096)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}/bot"
-        self.base_file_url = f"http://127.0.0.1:{port}/file/bot"
+        self._port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{self._port}/bot"
+        self.base_file_url = f"http://127.0.0.1:{self._port}/file/bot"
 
     async def stop(self) -> None:
+        """Stops serving (connections are refused) and keeps the state for start()."""
         self._closing = True
         self._wakeup.set()  # let waiting getUpdates answer now
         if self._runner is not None:
@@ -294,8 +310,10 @@ class FakeTelegram:
             "chat": self._chat(chat_id),
             "from": self._bot_user(),
         }
+        query_id = f"cbq-{next(self._callback_ids)}"
+        self._queries[query_id] = time.monotonic()
         query: Params = {
-            "id": f"cbq-{next(self._callback_ids)}",
+            "id": query_id,
             "from": self._user(user_id if user_id is not None else abs(chat_id), language_code),
             "message": message,
             "chat_instance": f"instance-{chat_id}",
@@ -329,6 +347,20 @@ class FakeTelegram:
         failures = self._failures[method.lower()]
         failures.extend(_ApiError(status, description, retry_after) for _ in range(times))
 
+    def outage(self, seconds: float = math.inf) -> None:
+        """For `seconds` (until end_outage() by default), every request is recorded and
+        answered 502 Bad Gateway, as Telegram's front end answers when the Bot API is
+        overloaded or down; nothing is sent, edited or confirmed. A waiting getUpdates ends."""
+        self._down_until = time.monotonic() + seconds
+        self._wakeup.set()
+
+    def end_outage(self) -> None:
+        self._down_until = 0.0
+
+    @property
+    def in_outage(self) -> bool:
+        return time.monotonic() < self._down_until
+
     def block(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
 
@@ -342,6 +374,8 @@ class FakeTelegram:
         params = await self._read_params(request)
         self.calls.append(Call(method, params, time.monotonic()))
         self._called.set()
+        if self.in_outage:
+            return web.json_response(_error_body(502, "Bad Gateway"), status=502)
         if self.latency:
             await asyncio.sleep(self.latency)
         try:
@@ -365,6 +399,8 @@ class FakeTelegram:
         return await handler(params)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
+        if self.in_outage:
+            return web.json_response(_error_body(502, "Bad Gateway"), status=502)
         if request.match_info["token"] != self.TOKEN:
             return web.json_response(_error_body(401, "Unauthorized"), status=401)
         file_id = request.match_info["path"].removeprefix("files/")
@@ -429,6 +465,13 @@ class FakeTelegram:
     async def _true(self, params: Params) -> bool:
         return True
 
+    async def _answer_callback_query(self, params: Params) -> bool:
+        """Like Telegram: only a query this server issued, within query_timeout seconds."""
+        created = self._queries.get(str(params.get("callback_query_id", "")))
+        if created is None or time.monotonic() - created > self.query_timeout:
+            raise _ApiError(400, QUERY_TOO_OLD)
+        return True
+
     async def _get_me(self, params: Params) -> Params:
         return self._bot_user()
 
@@ -444,6 +487,8 @@ class FakeTelegram:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(params.get("timeout") or 0)
         while True:
+            if self.in_outage:
+                raise _ApiError(502, "Bad Gateway")
             self._confirm(offset)
             remaining = deadline - loop.time()
             if self._updates or self._closing or remaining <= 0:

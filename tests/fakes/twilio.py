@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 import os
 import re
 import time
@@ -80,6 +81,7 @@ class _Media:
     message_sid: str
     sid: str
     refused: int | None = None
+    bytes_per_second: float | None = None  # sent a byte at a time at this rate
 
 
 @dataclass
@@ -266,14 +268,18 @@ class FakeTwilio:
         self.messages: list[SentMessage] = []
         self.attempts: list[dict[str, str]] = []
         self.contract_violations: list[str] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request received
         self._resources: dict[str, Json] = {}
         self._failures: list[_Failure] = []
         self._media: dict[str, _Media] = {}
         self._runner: web.AppRunner | None = None
+        self._port = 0  # the first start takes a free port; a restart takes the same one
+        self._down_until = 0.0  # time.monotonic() at which an outage ends
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Serves on a free port, or after stop() on the port it had, with the state it had."""
         _create_schema()  # fail here, loudly, if the contract cannot be read
         app = web.Application(middlewares=[self._authenticate])
         accounts = "/2010-04-01/Accounts/{account_sid}"
@@ -286,12 +292,13 @@ class FakeTwilio:
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=4096)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{self._port}"
 
     async def stop(self) -> None:
+        """Stops serving (connections are refused) and keeps the state for start()."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -324,11 +331,28 @@ class FakeTwilio:
         """The next `times` valid creates (to that recipient only, if given) answer an error."""
         self._failures.extend(_Failure(status, code, message, to) for _ in range(times))
 
-    def add_media(self, data: bytes, content_type: str) -> str:
-        """Store media like an incoming message's MediaUrlN and return its URL on this server."""
+    def outage(self, seconds: float = math.inf) -> None:
+        """For `seconds` (until end_outage() by default), every request is recorded (creates
+        in `attempts` too) and answered 503 with error 20503, as Twilio answers when it is
+        overloaded; nothing is created, fetched or downloaded."""
+        self._down_until = time.monotonic() + seconds
+
+    def end_outage(self) -> None:
+        self._down_until = 0.0
+
+    @property
+    def in_outage(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def add_media(
+        self, data: bytes, content_type: str, *, bytes_per_second: float | None = None
+    ) -> str:
+        """Store media like an incoming message's MediaUrlN and return its URL on this server;
+        with `bytes_per_second` it is sent one byte at a time at that rate (a dripping server)."""
         if not self.base_url:
             raise RuntimeError("start the fake before adding media")
         media = _Media(data, content_type, "MM" + uuid.uuid4().hex, "ME" + uuid.uuid4().hex)
+        media.bytes_per_second = bytes_per_second
         self._media[media.sid] = media
         return f"{self.base_url}{self._media_path(media)}"
 
@@ -346,8 +370,12 @@ class FakeTwilio:
         request: web.Request,
         handler: Handler,
     ) -> web.StreamResponse:
-        """Every request needs basic auth ACCOUNT_SID:AUTH_TOKEN; creates are recorded first."""
+        """Every request needs basic auth ACCOUNT_SID:AUTH_TOKEN; creates are recorded first.
+        During an outage every request is answered 503."""
+        self.requests.append((request.method, request.path))
         await self._record_attempt(request)
+        if self.in_outage:
+            return _error(503, 20503, "Service Unavailable")
         try:
             auth = BasicAuth.decode(request.headers.get(hdrs.AUTHORIZATION, ""))
         except ValueError:
@@ -421,7 +449,7 @@ class FakeTwilio:
             return _not_found(request.path)
         return web.json_response(resource)
 
-    async def _handle_media(self, request: web.Request) -> web.Response:
+    async def _handle_media(self, request: web.Request) -> web.StreamResponse:
         media = self._media.get(request.match_info["sid"])
         if (
             media is None
@@ -446,7 +474,23 @@ class FakeTwilio:
                     "uri": self._media_path(media) + ".json",
                 }
             )
+        if media.bytes_per_second is not None:
+            return await self._drip(request, media, media.bytes_per_second)
         return web.Response(body=media.data, headers={hdrs.CONTENT_TYPE: media.content_type})
+
+    @staticmethod
+    async def _drip(request: web.Request, media: _Media, rate: float) -> web.StreamResponse:
+        response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: media.content_type})
+        response.content_length = len(media.data)
+        await response.prepare(request)
+        try:
+            for index in range(len(media.data)):
+                await response.write(media.data[index : index + 1])
+                await asyncio.sleep(1 / rate)
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client gave up
+        return response
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         return _not_found(request.path)
