@@ -172,7 +172,10 @@ def numbers(text: str) -> list[int] | None:
     return [int(n) for n in found]
 
 
-_PHONE_SEPARATORS = re.compile(r"[,;\n]+|\s+/\s+|\s+(?:dan|and|atau|or)\s+", re.IGNORECASE)
+# A run of spaces is only tried from its start ((?<!\s)): linear time, whatever is typed.
+_PHONE_SEPARATORS = re.compile(
+    r"[,;\n]+|(?<!\s)\s+/\s+|(?<!\s)\s+(?:dan|and|atau|or)\s+", re.IGNORECASE
+)
 _WA_LINK = re.compile(r"^(?:https?://)?(?:wa\.me|api\.whatsapp\.com/send\?phone=)/?", re.IGNORECASE)
 
 
@@ -211,12 +214,12 @@ def phones(text: str, region: str = "ID") -> tuple[list[str], list[str]]:
     return valid, invalid
 
 
-_COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+_COORDINATES = re.compile(r"(-?\d{1,2}(?:\.\d+)?)(?:\s*[,;]\s*|\s+)(-?\d{1,3}(?:\.\d+)?)")
 
 
 def coordinates(text: str) -> tuple[float, float] | None:
     """`1.0587, 104.4845` -> (1.0587, 104.4845), when both are real coordinates."""
-    match = _COORDINATES.match(text)
+    match = _COORDINATES.fullmatch(text.strip())
     if match is None or "." not in text:
         return None
     lat, lon = float(match[1]), float(match[2])
