@@ -18,7 +18,7 @@ from handlers import broadcast, library
 from handlers import roster as duty
 from handlers.text import phone
 from storage import broadcasts, members, outbox, roster
-from storage.media import MediaRejected
+from storage.media import MediaProblem, MediaRejected
 from storage.models import BroadcastState, Channel, Member, OutboxState, Role
 from storage.roster import ShiftRow
 
@@ -263,16 +263,9 @@ async def send_broadcast(
     confirm: Any,
     image: Path | None = None,
 ) -> str:
-    """Stores a broadcast (now or at a time) after showing what it is and whom it reaches."""
-    image_sha256 = None
-    if image is not None:
-        try:
-            stored = await app.services.media.put(await asyncio.to_thread(image.read_bytes))
-        except MediaRejected as error:
-            raise AdminError(f"{image}: not an image that can be sent ({error})") from None
-        if stored.content_type not in broadcast.IMAGES:
-            raise AdminError(f"{image}: a JPEG, PNG or WebP image, not {stored.content_type}")
-        image_sha256 = stored.sha256
+    """Stores a broadcast (now or at a time) after showing what it is and whom it reaches.
+    The image is checked first and kept only once the broadcast is."""
+    picture = await broadcast_image(app, image) if image is not None else None
     if library_id is not None and library.get(library_id) is None:
         raise AdminError(
             f"no message {library_id!r} in the library (see `sigap broadcast library`)"
@@ -295,6 +288,9 @@ async def send_broadcast(
     when = "now" if due <= now else due.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
     if not confirm(f"{preview}\n\n-> {count} subscriber(s), {when}. Send?"):
         return "not sent"
+    image_sha256 = None
+    if picture is not None:
+        image_sha256 = (await app.services.media.put(picture)).sha256
     async with app.db.write() as session:
         made = await broadcasts.create(
             session,
@@ -307,6 +303,26 @@ async def send_broadcast(
             at=now,
         )
     return f"broadcast #{made.id}: {count} subscriber(s), {when} (`sigap run` sends it)"
+
+
+async def broadcast_image(app: App, path: Path) -> bytes:
+    """The bytes of a JPEG, PNG or WebP image within the media size limit; else AdminError."""
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise AdminError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        content_type = app.services.media.check(data)
+    except MediaRejected as error:
+        if error.problem is MediaProblem.TOO_LARGE:
+            limit = app.services.media.max_bytes / (1024 * 1024)
+            raise AdminError(f"{path}: larger than the {limit:g} MB limit") from None
+        if error.problem is MediaProblem.EMPTY:
+            raise AdminError(f"{path}: an empty file, not an image") from None
+        content_type = None
+    if content_type not in broadcast.IMAGES:
+        raise AdminError(f"{path}: not a JPEG, PNG or WebP image")
+    return data
 
 
 async def list_broadcasts(app: App) -> str:

@@ -353,7 +353,9 @@ def broadcast_send(
 
     admin_command(
         settings_from(config_path),
-        lambda app: admin.send_broadcast(app, text, library_id, list(areas), language, at, confirm),
+        lambda app: admin.send_broadcast(
+            app, text, library_id, list(areas), language, at, confirm, image
+        ),
     )
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from bot.cli import main
-from storage import outbox
+from storage import broadcasts, outbox
 from storage.db import Database
 from storage.models import Channel, MessageKind, OutboxState
 
@@ -17,6 +21,36 @@ from storage.models import Channel, MessageKind, OutboxState
 def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = None) -> Result:
     env = {"SIGAP_STORAGE_URL": database_url, "SIGAP_MEDIA_DIR": str(tmp_path / "media")}
     return CliRunner().invoke(main, list(args), env=env, input=answer, catch_exceptions=False)
+
+
+def operator(
+    database_url: str, tmp_path: Path, *args: str, answer: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`sigap ARGS` as another process, as the operator runs it: its exit status, what it
+    printed and what it complained about."""
+    env = {
+        **os.environ,
+        "SIGAP_STORAGE_URL": database_url,
+        "SIGAP_MEDIA_DIR": str(tmp_path / "media"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=answer,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+
+
+def complaint(done: subprocess.CompletedProcess[str]) -> str:
+    """The one line a refused command prints, asserting it failed with one line and no
+    traceback."""
+    assert done.returncode == 1, done
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    return line
 
 
 def test_members_are_added_invited_listed_changed_and_removed(
@@ -159,3 +193,42 @@ def test_broadcasts_from_the_command_line(database_url: str, tmp_path: Path) -> 
         "--yes",
     )
     assert area.exit_code == 1 and "unknown area" in area.output
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_broadcast_image_is_checked_and_kept_with_the_broadcast(
+    database_url: str, tmp_path: Path
+) -> None:
+    text = tmp_path / "message.txt"
+    text.write_text("Waspada tawaran kerja yang meminta paspor Anda ditahan.\n", encoding="utf-8")
+    send = ("broadcast", "send", "--text", str(text), "--image")
+    for name, data in (("poster.pdf", b"%PDF-1.4 a leaflet"), ("poster.gif", b"GIF89a" + PNG)):
+        (tmp_path / name).write_bytes(data)
+        refused = operator(database_url, tmp_path, *send, str(tmp_path / name), "--yes")
+        assert complaint(refused) == f"Error: {tmp_path / name}: not a JPEG, PNG or WebP image"
+    (tmp_path / "empty.png").write_bytes(b"")
+    refused = operator(database_url, tmp_path, *send, str(tmp_path / "empty.png"), "--yes")
+    assert complaint(refused) == f"Error: {tmp_path / 'empty.png'}: an empty file, not an image"
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(PNG)
+    declined = operator(database_url, tmp_path, *send, str(poster), answer="n\n")
+    assert declined.returncode == 0 and "not sent" in declined.stdout
+    assert not (tmp_path / "media").exists()
+    assert "no broadcasts yet" in operator(database_url, tmp_path, "broadcast", "list").stdout
+
+    sent = operator(database_url, tmp_path, *send, str(poster), "--yes")
+    assert sent.returncode == 0 and "broadcast #1: 0 subscriber(s), now" in sent.stdout
+
+    async def stored_image() -> str | None:
+        db = Database(database_url)
+        async with db.read() as session:
+            made = await broadcasts.get(session, 1)
+        await db.close()
+        assert made is not None
+        return made.image_sha256
+
+    sha256 = hashlib.sha256(PNG).hexdigest()
+    assert asyncio.run(stored_image()) == sha256
+    assert (tmp_path / "media" / sha256[:2] / sha256).read_bytes() == PNG
