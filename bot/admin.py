@@ -253,6 +253,35 @@ async def failed_outbox(app: App) -> str:
     )
 
 
+async def retry_outbox(app: App, row_id: int | None) -> str:
+    """Failed messages (one, or all when `row_id` is None) back in the queue for `sigap run`."""
+    if row_id is None:
+        async with app.db.write() as session:
+            retried = await outbox.retry(session, app.services.clock())
+            left = len(await outbox.failed(session))
+        if not retried and not left:
+            return "no failed messages"
+        lines = [f"{len(retried)} failed message(s) will be sent again"]
+        if left:
+            lines.append(
+                f"{left} left as they are: alerts of reports acknowledged since, "
+                "messages of cancelled broadcasts"
+            )
+        return "\n".join(lines)
+    async with app.db.write() as session:
+        row = await outbox.get(session, row_id)
+        if row is None:
+            raise AdminError(f"no message #{row_id} in the outbox")
+        if row.state not in outbox.FAILED:
+            raise AdminError(f"message #{row_id} has not failed: it is {row.state}")
+        if not await outbox.retry(session, app.services.clock(), row_id):
+            why = (
+                "its broadcast was cancelled" if row.broadcast_id else "its report was acknowledged"
+            )
+            raise AdminError(f"message #{row_id} is not sent again: {why}")
+    return f"message #{row_id} to {row.channel} {row.address} will be sent again"
+
+
 async def send_broadcast(
     app: App,
     text: str,

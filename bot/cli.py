@@ -305,6 +305,18 @@ def outbox_failed(config_path: Path | None) -> None:
     admin_command(settings_from(config_path), admin.failed_outbox)
 
 
+@outbox_group.command("retry")
+@config_option
+@click.argument("message_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Every failed message.")
+def outbox_retry(config_path: Path | None, message_id: int | None, every: bool) -> None:
+    """Send failed messages again: one (its ID from `outbox failed`) or --all. `sigap run`
+    sends them, with fresh retries."""
+    if (message_id is None) != every:
+        raise click.UsageError("give a message ID or --all")
+    admin_command(settings_from(config_path), lambda app: admin.retry_outbox(app, message_id))
+
+
 @main.group("broadcast")
 def broadcast_group() -> None:
     """Awareness broadcasts to subscribed residents (`sigap run` sends them)."""

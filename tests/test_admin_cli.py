@@ -11,11 +11,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from sqlmodel import select
 
 from bot.cli import main
 from storage import broadcasts, outbox
 from storage.db import Database
-from storage.models import Channel, MessageKind, OutboxState
+from storage.models import (
+    Affected,
+    Channel,
+    ChildInvolved,
+    MessageKind,
+    OfferKind,
+    OfferSource,
+    Outbox,
+    OutboxState,
+    Priority,
+    Report,
+    Urgency,
+)
 
 
 def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = None) -> Result:
@@ -145,6 +158,128 @@ def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_
     asyncio.run(fail_one())
     listing = sigap(database_url, tmp_path, "outbox", "failed").output
     assert "+6281234567890" in listing and "no_template outside the 24-hour window" in listing
+
+
+async def failed_messages(database_url: str) -> dict[str, int]:
+    """Outbox rows by what they are: failed for good, undelivered, sent, an alert of a report
+    acknowledged since, a message of a cancelled broadcast."""
+    db = Database(database_url)
+    now = datetime.now(UTC)
+    ids = {}
+    async with db.write() as session:
+        report = Report(
+            reference="BTN-2026-00001",
+            created_at=now,
+            priority=Priority.HIGH,
+            channel=Channel.CONSOLE,
+            sender="terminal",
+            language="id",
+            urgency=Urgency.LEAVING_SOON,
+            affected=Affected.ME,
+            child_involved=ChildInvolved.NO,
+            offer_kind=OfferKind.WORK_ABROAD,
+            destination="Malaysia",
+            offer_source=OfferSource.AGENT,
+            story="Ditawari kerja di Malaysia, harus bayar dulu.",
+            acknowledged_at=now,
+        )
+        session.add(report)
+        cancelled = await broadcasts.create(
+            session, text="Waspada", areas=[], language=None, due_at=now, at=now
+        )
+        await broadcasts.cancel(session, cancelled, now)
+        for name, state, code in (
+            ("failed", OutboxState.FAILED, "no_template"),
+            ("undelivered", OutboxState.UNDELIVERED, "63016"),
+            ("sent", OutboxState.SENT, None),
+            ("acknowledged", OutboxState.FAILED, "timeout"),
+            ("cancelled", OutboxState.FAILED, "timeout"),
+        ):
+            row = await outbox.record(
+                session,
+                Channel.WHATSAPP,
+                "+6281234567890",
+                MessageKind.BROADCAST if name == "cancelled" else MessageKind.ALERT,
+                "New report",
+                at=now,
+                state=state,
+                provider_id=f"SM{name}",
+                error_code=code,
+                error=f"{name} for a test" if code else None,
+            )
+            row.attempts = 8
+            row.report_id = report.id if name == "acknowledged" else None
+            row.broadcast_id = cancelled.id if name == "cancelled" else None
+            session.add(row)
+            await session.flush()
+            assert row.id is not None
+            ids[name] = row.id
+    await db.close()
+    return ids
+
+
+async def outbox_rows(database_url: str) -> dict[int, Outbox]:
+    db = Database(database_url)
+    async with db.read() as session:
+        rows = {r.id or 0: r for r in (await session.exec(select(Outbox))).all()}
+    await db.close()
+    return rows
+
+
+async def claimed_now(database_url: str) -> list[int]:
+    """What the delivery job would take now."""
+    db = Database(database_url)
+    async with db.write() as session:
+        taken = await outbox.claim(session, datetime.now(UTC), 50, [Channel.WHATSAPP])
+    await db.close()
+    return sorted(r.id or 0 for r in taken)
+
+
+def test_failed_messages_are_sent_again_one_or_all(database_url: str, tmp_path: Path) -> None:
+    ids = asyncio.run(failed_messages(database_url))
+    retry = ("outbox", "retry")
+    unknown = operator(database_url, tmp_path, *retry, "999")
+    assert complaint(unknown) == "Error: no message #999 in the outbox"
+    sent = operator(database_url, tmp_path, *retry, str(ids["sent"]))
+    assert complaint(sent) == f"Error: message #{ids['sent']} has not failed: it is sent"
+    acknowledged = operator(database_url, tmp_path, *retry, str(ids["acknowledged"]))
+    assert complaint(acknowledged) == (
+        f"Error: message #{ids['acknowledged']} is not sent again: its report was acknowledged"
+    )
+    cancelled = operator(database_url, tmp_path, *retry, str(ids["cancelled"]))
+    assert complaint(cancelled) == (
+        f"Error: message #{ids['cancelled']} is not sent again: its broadcast was cancelled"
+    )
+    neither = operator(database_url, tmp_path, *retry)
+    assert neither.returncode == 2 and "give a message ID or --all" in neither.stderr
+    both = operator(database_url, tmp_path, *retry, str(ids["failed"]), "--all")
+    assert both.returncode == 2 and "give a message ID or --all" in both.stderr
+
+    one = operator(database_url, tmp_path, *retry, str(ids["failed"]))
+    assert one.returncode == 0, one.stderr
+    assert one.stdout == (
+        f"message #{ids['failed']} to whatsapp +6281234567890 will be sent again\n"
+    )
+    row = asyncio.run(outbox_rows(database_url))[ids["failed"]]
+    assert (row.state, row.attempts, row.provider_id) == (OutboxState.PENDING, 0, None)
+    assert (row.error_code, row.error) == ("no_template", "failed for a test")  # for the record
+    listing = operator(database_url, tmp_path, "outbox", "failed").stdout
+    assert "no_template" not in listing and "63016" in listing
+
+    every = operator(database_url, tmp_path, *retry, "--all")
+    assert every.returncode == 0, every.stderr
+    assert every.stdout.splitlines() == [
+        "1 failed message(s) will be sent again",
+        "2 left as they are: alerts of reports acknowledged since, messages of cancelled "
+        "broadcasts",
+    ]
+    rows = asyncio.run(outbox_rows(database_url))
+    assert rows[ids["undelivered"]].state == OutboxState.PENDING
+    assert rows[ids["acknowledged"]].state == rows[ids["cancelled"]].state == OutboxState.FAILED
+    assert rows[ids["sent"]].state == OutboxState.SENT
+    assert asyncio.run(claimed_now(database_url)) == sorted([ids["failed"], ids["undelivered"]])
+    again = operator(database_url, tmp_path, *retry, "--all")
+    assert again.stdout.splitlines()[0] == "0 failed message(s) will be sent again"
 
 
 def test_broadcasts_from_the_command_line(database_url: str, tmp_path: Path) -> None:
