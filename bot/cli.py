@@ -19,7 +19,8 @@ from bot.app import App, build
 from bot.console import Console
 from bot.reports import export_csv, listing_table, show_report
 from bot.service import NoChannel, Service
-from storage.db import Database
+from bot.web import CannotListen
+from storage.db import Database, Unreachable
 from storage.migrate import upgrade
 from storage.models import Role
 
@@ -42,10 +43,14 @@ def settings_from(path: Path | None) -> config.Settings:
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Runs the command's work. A start-up failure the operator can fix (the database, the web
+    server's port) is one line; Ctrl-C ends quietly with the shell's status for it, 130."""
     try:
         return asyncio.run(main)
     except KeyboardInterrupt:
         sys.exit(130)
+    except (Unreachable, CannotListen) as error:
+        raise click.ClickException(str(error)) from None
 
 
 async def with_app(settings: config.Settings, work: Callable[[App], Awaitable[T]]) -> T:

@@ -103,7 +103,8 @@ class Service:
         await self.web.stop()  # finishes the webhook requests in hand
         if self.whatsapp is not None:
             await self.whatsapp.stop()
-        await self.jobs.stop()
+        if self.jobs.scheduler.running:  # not when start-up failed before it (a port in use)
+            await self.jobs.stop()
 
     def _failed(self, starting: asyncio.Task[None]) -> None:
         if not starting.cancelled() and starting.exception() is not None:
