@@ -50,13 +50,23 @@ async def add_member(
         number = phone(whatsapp)
         if number is None:
             raise AdminError(f"{whatsapp!r} is not a phone number")
+    wanted = []
+    if telegram_id is not None:
+        wanted.append((Channel.TELEGRAM, str(telegram_id), f"Telegram id {telegram_id}"))
+    if number is not None:
+        wanted.append((Channel.WHATSAPP, number, f"WhatsApp number {number}"))
     now = app.services.clock()
     async with app.db.write() as session:
+        for channel, address, label in wanted:
+            holder = await members.by_address(session, channel, address)
+            if holder is not None:
+                raise AdminError(
+                    f"{label} already belongs to {holder.name} (id {holder.id}); "
+                    "nothing was changed"
+                )
         member = await members.add(session, name, role, agency=agency, at=now)
-        if telegram_id is not None:
-            await members.link(session, member, Channel.TELEGRAM, str(telegram_id))
-        if number is not None:
-            await members.link(session, member, Channel.WHATSAPP, number)
+        for channel, address, _label in wanted:
+            await members.link(session, member, channel, address)
     return f"added {member.name} ({member.role}), id {member.id}"
 
 
@@ -103,15 +113,42 @@ async def list_members(app: App) -> str:
 
 
 async def _member(app: App, session: Any, name_or_id: str) -> Member:
-    member = await members.find(session, name_or_id)
-    if member is None:
+    """The one active member of that id or name; AdminError when none, or when several share
+    the name (listed with their ids, to choose from)."""
+    found = await members.named(session, name_or_id)
+    if not found:
         raise AdminError(f"no member {name_or_id!r}")
-    return member
+    if len(found) > 1:
+        reach: dict[int, list[str]] = {}
+        for a in await members.addresses(session, [m.id for m in found if m.id]):
+            reach.setdefault(a.member_id, []).append(f"{a.channel}:{a.address}")
+        lines = [
+            f"  id {m.id}: {m.name} ({', '.join(filter(None, [m.role, m.agency]))}) "
+            + (" ".join(reach.get(m.id or 0, [])) or "not reached yet")
+            for m in found
+        ]
+        raise AdminError(
+            "\n".join([f"{len(found)} members are called {name_or_id!r}; give the id:", *lines])
+        )
+    return found[0]
+
+
+async def _keep_an_admin(session: Any, member: Member, change: str) -> None:
+    """Refuses a change that would leave no admin: in the bot, only an admin invites
+    coordinators and admins."""
+    if member.role != Role.ADMIN:
+        return
+    if [a.id for a in await members.admins(session)] == [member.id]:
+        raise AdminError(
+            f"cannot {change}: they are the last admin; make another member admin first "
+            "(`sigap members set-role MEMBER admin`)"
+        )
 
 
 async def remove_member(app: App, name_or_id: str) -> str:
     async with app.db.write() as session:
         member = await _member(app, session, name_or_id)
+        await _keep_an_admin(session, member, f"remove {member.name}")
         await members.remove(session, member, app.services.clock())
     return f"removed {member.name}: their old buttons no longer work"
 
@@ -119,6 +156,8 @@ async def remove_member(app: App, name_or_id: str) -> str:
 async def set_role(app: App, name_or_id: str, role: Role) -> str:
     async with app.db.write() as session:
         member = await _member(app, session, name_or_id)
+        if role != Role.ADMIN:
+            await _keep_an_admin(session, member, f"make {member.name} {role}")
         await members.set_role(session, member, role)
     return f"{member.name} is now {role}"
 

@@ -93,15 +93,83 @@ def test_members_are_added_invited_listed_changed_and_removed(
         "Citra" in listing and "telegram:9003" in listing and "whatsapp:+6281234567890" in listing
     )
     assert "admin" in sigap(database_url, tmp_path, "members", "list").output
+    another_admin = ("--name", "Dewi", "--role", "admin", "--telegram-id", "9004")
+    sigap(database_url, tmp_path, "members", "add", *another_admin)
     changed = sigap(database_url, tmp_path, "members", "set-role", "citra", "coordinator")
     assert "Citra is now coordinator" in changed.output
     removed = sigap(database_url, tmp_path, "members", "remove", "Citra")
     assert "removed Citra" in removed.output
-    assert "no members yet" in sigap(database_url, tmp_path, "members", "list").output
+    assert "Citra" not in sigap(database_url, tmp_path, "members", "list").output
     missing = sigap(database_url, tmp_path, "members", "remove", "Nobody")
     assert missing.exit_code == 1 and "no member 'Nobody'" in missing.output
     bad = sigap(database_url, tmp_path, "members", "add", "--name", "X", "--whatsapp", "123")
     assert bad.exit_code == 1 and "'123' is not a phone number" in bad.output
+
+
+def test_an_address_belongs_to_one_active_member(database_url: str, tmp_path: Path) -> None:
+    def add(name: str, *reach: str) -> subprocess.CompletedProcess[str]:
+        return operator(database_url, tmp_path, "members", "add", "--name", name, *reach)
+
+    assert add("Andi", "--telegram-id", "9001", "--whatsapp", "0812-3456-7890").returncode == 0
+    before = sigap(database_url, tmp_path, "members", "list").output
+    assert complaint(add("Budi", "--telegram-id", "9001")) == (
+        "Error: Telegram id 9001 already belongs to Andi (id 1); nothing was changed"
+    )
+    assert complaint(add("Budi", "--telegram-id", "9002", "--whatsapp", "+62 812 3456 7890")) == (
+        "Error: WhatsApp number +6281234567890 already belongs to Andi (id 1); nothing was changed"
+    )
+    assert sigap(database_url, tmp_path, "members", "list").output == before
+    sigap(database_url, tmp_path, "members", "remove", "Andi")
+    moved = add("Budi", "--telegram-id", "9001")  # a removed member's address is free
+    assert moved.returncode == 0 and "added Budi" in moved.stdout
+    assert "telegram:9001" in sigap(database_url, tmp_path, "members", "list").output
+
+
+def test_a_name_two_members_share_asks_for_the_id(database_url: str, tmp_path: Path) -> None:
+    for name, *details in (
+        ("Citra", "--role", "admin", "--telegram-id", "9003"),
+        ("Andi", "--agency", "Polres", "--telegram-id", "9001"),
+        ("andi", "--role", "coordinator", "--agency", "BP3MI", "--whatsapp", "0812-3456-7890"),
+    ):
+        sigap(database_url, tmp_path, "members", "add", "--name", name, *details)
+    before = sigap(database_url, tmp_path, "members", "list").output
+    candidates = [
+        "Error: 2 members are called 'ANDI'; give the id:",
+        "  id 2: Andi (member, Polres) telegram:9001",
+        "  id 3: andi (coordinator, BP3MI) whatsapp:+6281234567890",
+    ]
+    for command in (["remove", "ANDI"], ["set-role", "ANDI", "admin"]):
+        refused = operator(database_url, tmp_path, "members", *command)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert refused.stderr.splitlines() == candidates
+    assert sigap(database_url, tmp_path, "members", "list").output == before
+    removed = operator(database_url, tmp_path, "members", "remove", "3")
+    assert removed.stdout == "removed andi: their old buttons no longer work\n"
+    changed = operator(database_url, tmp_path, "members", "set-role", "andi", "coordinator")
+    assert changed.stdout == "Andi is now coordinator\n"
+
+
+def test_the_last_admin_is_neither_removed_nor_demoted(database_url: str, tmp_path: Path) -> None:
+    def members(*args: str) -> subprocess.CompletedProcess[str]:
+        return operator(database_url, tmp_path, "members", *args)
+
+    citra = ("--name", "Citra", "--role", "admin", "--telegram-id", "9003")
+    sigap(database_url, tmp_path, "members", "add", *citra)
+    last = (
+        "they are the last admin; make another member admin first "
+        "(`sigap members set-role MEMBER admin`)"
+    )
+    assert complaint(members("remove", "Citra")) == f"Error: cannot remove Citra: {last}"
+    assert complaint(members("set-role", "Citra", "coordinator")) == (
+        f"Error: cannot make Citra coordinator: {last}"
+    )
+    assert "Citra  admin" in sigap(database_url, tmp_path, "members", "list").output
+    sigap(database_url, tmp_path, "members", "add", "--name", "Dewi", "--telegram-id", "9004")
+    assert members("set-role", "Dewi", "admin").stdout == "Dewi is now admin\n"
+    assert members("set-role", "Citra", "member").stdout == "Citra is now member\n"
+    assert complaint(members("remove", "Dewi")) == f"Error: cannot remove Dewi: {last}"
+    assert members("set-role", "Dewi", "admin").returncode == 0  # an admin stays admin
+    assert members("remove", "Citra").returncode == 0  # not an admin any more
 
 
 def test_a_roster_is_imported_shown_and_exported(database_url: str, tmp_path: Path) -> None:
