@@ -162,24 +162,47 @@ async def set_role(app: App, name_or_id: str, role: Role) -> str:
     return f"{member.name} is now {role}"
 
 
+ROSTER_COLUMNS = ["day", "start", "end", "members"]
+
+
 def read_roster(path: Path) -> list[dict[str, Any]]:
     """Shifts from a CSV (day,start,end,members with members split by ;) or TOML file
-    ([[shift]] day, start, end, members = [...])."""
+    ([[shift]] day, start, end, members = [...]); AdminError for a file in neither shape."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".toml":
         try:
-            shifts = tomllib.loads(text).get("shift", [])
+            document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise AdminError(f"{path}: not valid TOML: {error}") from None
+        shifts = document.get("shift", [])
+        others = sorted(set(document) - {"shift"})
+        if others or not isinstance(shifts, list) or not all(isinstance(s, dict) for s in shifts):
+            raise AdminError(
+                f"{path}: not a roster: shifts are [[shift]] tables with day, start, end, "
+                f"members{f' (found {others})' if others else ''}"
+            )
         return [dict(s) for s in shifts]
-    rows = list(csv.DictReader(io.StringIO(text)))
+    reader = csv.DictReader(io.StringIO(text))
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    if not set(ROSTER_COLUMNS) <= set(header):
+        raise AdminError(
+            f"{path}: not a roster: the first line must be the header {','.join(ROSTER_COLUMNS)}"
+        )
+    reader.fieldnames = header
+    rows = list(reader)
     for row in rows:
         row["members"] = [m.strip() for m in (row.get("members") or "").split(";") if m.strip()]
     return rows
 
 
-async def import_roster(app: App, path: Path) -> str:
+async def import_roster(app: App, path: Path, *, replace: bool = False) -> str:
+    """The weekly shifts become those of the file. A file without shifts empties the roster
+    only when asked to (`replace`): by mistake it would leave alerts to the coordinators."""
     entries = read_roster(path)
+    if not entries and not replace:
+        raise AdminError(
+            f"{path} has no shifts: the roster is unchanged (--replace empties it on purpose)"
+        )
     async with app.db.write() as session:
         rows = []
         for number, entry in enumerate(entries, 1):
@@ -191,12 +214,19 @@ async def import_roster(app: App, path: Path) -> str:
                 raise AdminError(f"{path}, shift {number}: {error}") from None
             ids = []
             for name in entry.get("members", []):
-                member = await members.find(session, str(name))
-                if member is None or member.id is None:
-                    raise AdminError(f"{path}, shift {number}: no member {name!r}")
+                try:
+                    member = await _member(app, session, str(name))
+                except AdminError as error:
+                    raise AdminError(f"{path}, shift {number}: {error}") from None
+                assert member.id is not None
                 ids.append(member.id)
             rows.append(ShiftRow(weekday, start, end, tuple(ids)))
         await roster.replace_shifts(session, rows)
+    if not rows:
+        return (
+            "roster cleared: no weekly shifts; alerts go to the coordinators unless someone "
+            "takes duty (/siaga)"
+        )
     return f"roster replaced: {len(rows)} shift(s)"
 
 

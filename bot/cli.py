@@ -275,11 +275,17 @@ def roster_group() -> None:
 @roster_group.command("import")
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def roster_import(config_path: Path | None, file: Path) -> None:
+@click.option(
+    "--replace", is_flag=True, help="Also when FILE has no shifts: the roster is emptied."
+)
+def roster_import(config_path: Path | None, file: Path, replace: bool) -> None:
     """Replace the weekly shifts with those in FILE: CSV (day,start,end,members with members
     separated by ;) or TOML ([[shift]] day, start, end, members). Times are local; an end
-    before the start ends the next day."""
-    admin_command(settings_from(config_path), lambda app: admin.import_roster(app, file))
+    before the start ends the next day. A file with no shifts changes nothing, unless
+    --replace."""
+    admin_command(
+        settings_from(config_path), lambda app: admin.import_roster(app, file, replace=replace)
+    )
 
 
 @roster_group.command("export")

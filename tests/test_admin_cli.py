@@ -142,7 +142,15 @@ def test_a_name_two_members_share_asks_for_the_id(database_url: str, tmp_path: P
         refused = operator(database_url, tmp_path, "members", *command)
         assert refused.returncode == 1 and "Traceback" not in refused.stderr
         assert refused.stderr.splitlines() == candidates
+    roster = tmp_path / "roster.csv"
+    roster.write_text("day,start,end,members\nmon,08:00,16:00,ANDI\n", encoding="utf-8")
+    refused = operator(database_url, tmp_path, "roster", "import", str(roster))
+    assert refused.stderr.splitlines() == [
+        f"Error: {roster}, shift 1: 2 members are called 'ANDI'; give the id:",
+        *candidates[1:],
+    ]
     assert sigap(database_url, tmp_path, "members", "list").output == before
+    assert sigap(database_url, tmp_path, "roster", "export").output == "day,start,end,members\n"
     removed = operator(database_url, tmp_path, "members", "remove", "3")
     assert removed.stdout == "removed andi: their old buttons no longer work\n"
     changed = operator(database_url, tmp_path, "members", "set-role", "andi", "coordinator")
@@ -170,6 +178,53 @@ def test_the_last_admin_is_neither_removed_nor_demoted(database_url: str, tmp_pa
     assert complaint(members("remove", "Dewi")) == f"Error: cannot remove Dewi: {last}"
     assert members("set-role", "Dewi", "admin").returncode == 0  # an admin stays admin
     assert members("remove", "Citra").returncode == 0  # not an admin any more
+
+
+def test_a_roster_file_without_shifts_changes_nothing_unless_replace(
+    database_url: str, tmp_path: Path
+) -> None:
+    sigap(database_url, tmp_path, "members", "add", "--name", "Andi", "--telegram-id", "9001")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("day,start,end,members\nmon,08:00,16:00,Andi\n", encoding="utf-8")
+    assert "1 shift(s)" in sigap(database_url, tmp_path, "roster", "import", str(roster)).output
+    exported = sigap(database_url, tmp_path, "roster", "export").output
+    files = {
+        "headless.csv": "mon,08:00,16:00,Andi\n",
+        "wrong.csv": "hari,mulai,selesai,anggota\nsen,08:00,16:00,Andi\n",
+        "empty.csv": "",
+        "header.csv": "day,start,end,members\n",
+        "empty.toml": "",
+        "typo.toml": '[[shifts]]\nday = "mon"\nstart = "08:00"\nend = "16:00"\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    csv_header = "not a roster: the first line must be the header day,start,end,members"
+    no_shifts = "has no shifts: the roster is unchanged (--replace empties it on purpose)"
+    expected = {
+        "headless.csv": f"Error: {tmp_path / 'headless.csv'}: {csv_header}",
+        "wrong.csv": f"Error: {tmp_path / 'wrong.csv'}: {csv_header}",
+        "empty.csv": f"Error: {tmp_path / 'empty.csv'}: {csv_header}",
+        "header.csv": f"Error: {tmp_path / 'header.csv'} {no_shifts}",
+        "empty.toml": f"Error: {tmp_path / 'empty.toml'} {no_shifts}",
+        "typo.toml": f"Error: {tmp_path / 'typo.toml'}: not a roster: shifts are [[shift]] "
+        "tables with day, start, end, members (found ['shifts'])",
+    }
+    for name, line in expected.items():
+        refused = operator(database_url, tmp_path, "roster", "import", str(tmp_path / name))
+        assert complaint(refused) == line
+    replace = ("roster", "import", "--replace")
+    refused = operator(database_url, tmp_path, *replace, str(tmp_path / "headless.csv"))
+    assert complaint(refused) == expected["headless.csv"]
+    assert sigap(database_url, tmp_path, "roster", "export").output == exported
+
+    cleared = operator(database_url, tmp_path, *replace, str(tmp_path / "header.csv"))
+    assert cleared.stdout == (
+        "roster cleared: no weekly shifts; alerts go to the coordinators unless someone takes "
+        "duty (/siaga)\n"
+    )
+    assert sigap(database_url, tmp_path, "roster", "export").output == "day,start,end,members\n"
+    refilled = operator(database_url, tmp_path, *replace, str(roster))
+    assert refilled.stdout == "roster replaced: 1 shift(s)\n"
 
 
 def test_a_roster_is_imported_shown_and_exported(database_url: str, tmp_path: Path) -> None:
