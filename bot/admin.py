@@ -19,7 +19,7 @@ from handlers import roster as duty
 from handlers.text import phone
 from storage import broadcasts, members, outbox, roster
 from storage.media import MediaProblem, MediaRejected
-from storage.models import BroadcastState, Channel, Member, OutboxState, Role
+from storage.models import BroadcastState, Channel, Member, Outbox, OutboxState, Role
 from storage.roster import ShiftRow
 
 
@@ -333,8 +333,8 @@ async def retry_outbox(app: App, row_id: int | None) -> str:
         lines = [f"{len(retried)} failed message(s) will be sent again"]
         if left:
             lines.append(
-                f"{left} left as they are: alerts of reports acknowledged since, "
-                "messages of cancelled broadcasts"
+                f"{left} left as they are: alerts of reports acknowledged since, messages of "
+                "cancelled broadcasts, broadcasts to residents who unsubscribed"
             )
         return "\n".join(lines)
     async with app.db.write() as session:
@@ -344,11 +344,18 @@ async def retry_outbox(app: App, row_id: int | None) -> str:
         if row.state not in outbox.FAILED:
             raise AdminError(f"message #{row_id} has not failed: it is {row.state}")
         if not await outbox.retry(session, app.services.clock(), row_id):
-            why = (
-                "its broadcast was cancelled" if row.broadcast_id else "its report was acknowledged"
-            )
-            raise AdminError(f"message #{row_id} is not sent again: {why}")
+            raise AdminError(f"message #{row_id} is not sent again: {await _moot(session, row)}")
     return f"message #{row_id} to {row.channel} {row.address} will be sent again"
+
+
+async def _moot(session: Any, row: Outbox) -> str:
+    """Why a failed message no longer matters (see storage.outbox.retry)."""
+    if row.kind in outbox.ESCALATION:
+        return "its report was acknowledged"
+    made = await broadcasts.get(session, row.broadcast_id or 0)
+    if made is not None and made.state == BroadcastState.CANCELLED:
+        return "its broadcast was cancelled"
+    return "the resident has unsubscribed"
 
 
 async def send_broadcast(

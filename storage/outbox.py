@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +20,7 @@ from storage.models import (
     Outbox,
     OutboxState,
     Report,
+    Subscription,
 )
 
 # How far a delivery has come: a late "sent" never overwrites "delivered" or "read".
@@ -256,10 +257,16 @@ async def failed(session: AsyncSession) -> list[Outbox]:
 async def retry(session: AsyncSession, now: datetime, row_id: int | None = None) -> list[int]:
     """Failed rows (the one with `row_id`, or all) pending again: due now, attempts counted
     from 0, the last error kept for the record until the row is sent. Left as they are: an
-    alert or follow-up of a report acknowledged since (the delivery job would never take it)
-    and a message of a cancelled broadcast. Returns the ids of the rows that will be sent."""
+    alert or follow-up of a report acknowledged since (the delivery job would never take it),
+    a message of a cancelled broadcast, and a broadcast to a resident no longer subscribed
+    (who stopped, or blocked the bot). Returns the ids of the rows that will be sent."""
     acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
     cancelled = select(Broadcast.id).where(col(Broadcast.state) == BroadcastState.CANCELLED)
+    subscribed = exists().where(
+        col(Subscription.channel) == col(Outbox.channel),
+        col(Subscription.address) == col(Outbox.address),
+        col(Subscription.ended_at).is_(None),
+    )
     conditions = [
         col(Outbox.state).in_(FAILED),
         or_(
@@ -269,6 +276,7 @@ async def retry(session: AsyncSession, now: datetime, row_id: int | None = None)
             col(Outbox.report_id).not_in(acknowledged),
         ),
         or_(col(Outbox.broadcast_id).is_(None), col(Outbox.broadcast_id).not_in(cancelled)),
+        or_(col(Outbox.kind) != MessageKind.BROADCAST, subscribed),
     ]
     if row_id is not None:
         conditions.append(col(Outbox.id) == row_id)

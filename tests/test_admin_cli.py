@@ -27,6 +27,7 @@ from storage.models import (
     OutboxState,
     Priority,
     Report,
+    Subscription,
     Urgency,
 )
 
@@ -285,7 +286,8 @@ def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_
 
 async def failed_messages(database_url: str) -> dict[str, int]:
     """Outbox rows by what they are: failed for good, undelivered, sent, an alert of a report
-    acknowledged since, a message of a cancelled broadcast."""
+    acknowledged since, a message of a cancelled broadcast, broadcasts to a subscriber and to
+    a resident who stopped."""
     db = Database(database_url)
     now = datetime.now(UTC)
     ids = {}
@@ -311,18 +313,42 @@ async def failed_messages(database_url: str) -> dict[str, int]:
             session, text="Waspada", areas=[], language=None, due_at=now, at=now
         )
         await broadcasts.cancel(session, cancelled, now)
-        for name, state, code in (
-            ("failed", OutboxState.FAILED, "no_template"),
-            ("undelivered", OutboxState.UNDELIVERED, "63016"),
-            ("sent", OutboxState.SENT, None),
-            ("acknowledged", OutboxState.FAILED, "timeout"),
-            ("cancelled", OutboxState.FAILED, "timeout"),
+        live = await broadcasts.create(
+            session, text="Waspada", areas=[], language=None, due_at=now, at=now
+        )
+        member, subscriber, stopped = "+6281234567890", "+6281111111111", "+6282222222222"
+        session.add(
+            Subscription(
+                channel=Channel.WHATSAPP, address=subscriber, language="id", created_at=now
+            )
+        )
+        session.add(
+            Subscription(
+                channel=Channel.WHATSAPP,
+                address=stopped,
+                language="id",
+                created_at=now,
+                ended_at=now,
+                end_reason="stop",
+            )
+        )
+        for name, state, kind, address, broadcast in (
+            ("failed", OutboxState.FAILED, MessageKind.ALERT, member, None),
+            ("undelivered", OutboxState.UNDELIVERED, MessageKind.ALERT, member, None),
+            ("sent", OutboxState.SENT, MessageKind.ALERT, member, None),
+            ("acknowledged", OutboxState.FAILED, MessageKind.ALERT, member, None),
+            ("cancelled", OutboxState.FAILED, MessageKind.BROADCAST, subscriber, cancelled),
+            ("subscribed", OutboxState.FAILED, MessageKind.BROADCAST, subscriber, live),
+            ("unsubscribed", OutboxState.FAILED, MessageKind.BROADCAST, stopped, live),
         ):
+            code = {"failed": "no_template", "undelivered": "63016", "sent": None}.get(
+                name, "timeout"
+            )
             row = await outbox.record(
                 session,
                 Channel.WHATSAPP,
-                "+6281234567890",
-                MessageKind.BROADCAST if name == "cancelled" else MessageKind.ALERT,
+                address,
+                kind,
                 "New report",
                 at=now,
                 state=state,
@@ -332,7 +358,7 @@ async def failed_messages(database_url: str) -> dict[str, int]:
             )
             row.attempts = 8
             row.report_id = report.id if name == "acknowledged" else None
-            row.broadcast_id = cancelled.id if name == "cancelled" else None
+            row.broadcast_id = broadcast.id if broadcast is not None else None
             session.add(row)
             await session.flush()
             assert row.id is not None
@@ -373,6 +399,10 @@ def test_failed_messages_are_sent_again_one_or_all(database_url: str, tmp_path: 
     assert complaint(cancelled) == (
         f"Error: message #{ids['cancelled']} is not sent again: its broadcast was cancelled"
     )
+    stopped = operator(database_url, tmp_path, *retry, str(ids["unsubscribed"]))
+    assert complaint(stopped) == (
+        f"Error: message #{ids['unsubscribed']} is not sent again: the resident has unsubscribed"
+    )
     neither = operator(database_url, tmp_path, *retry)
     assert neither.returncode == 2 and "give a message ID or --all" in neither.stderr
     both = operator(database_url, tmp_path, *retry, str(ids["failed"]), "--all")
@@ -392,15 +422,18 @@ def test_failed_messages_are_sent_again_one_or_all(database_url: str, tmp_path: 
     every = operator(database_url, tmp_path, *retry, "--all")
     assert every.returncode == 0, every.stderr
     assert every.stdout.splitlines() == [
-        "1 failed message(s) will be sent again",
-        "2 left as they are: alerts of reports acknowledged since, messages of cancelled "
-        "broadcasts",
+        "2 failed message(s) will be sent again",
+        "3 left as they are: alerts of reports acknowledged since, messages of cancelled "
+        "broadcasts, broadcasts to residents who unsubscribed",
     ]
     rows = asyncio.run(outbox_rows(database_url))
-    assert rows[ids["undelivered"]].state == OutboxState.PENDING
-    assert rows[ids["acknowledged"]].state == rows[ids["cancelled"]].state == OutboxState.FAILED
+    assert rows[ids["undelivered"]].state == rows[ids["subscribed"]].state == OutboxState.PENDING
+    for moot in ("acknowledged", "cancelled", "unsubscribed"):
+        assert rows[ids[moot]].state == OutboxState.FAILED
     assert rows[ids["sent"]].state == OutboxState.SENT
-    assert asyncio.run(claimed_now(database_url)) == sorted([ids["failed"], ids["undelivered"]])
+    assert asyncio.run(claimed_now(database_url)) == sorted(
+        [ids["failed"], ids["undelivered"], ids["subscribed"]]
+    )
     again = operator(database_url, tmp_path, *retry, "--all")
     assert again.stdout.splitlines()[0] == "0 failed message(s) will be sent again"
 
