@@ -52,8 +52,28 @@ def main(args: list[str]) -> int:
     else:
         command = [str(BIN / "sigap"), *args]
     in_repo = args[:1] in (["test"], ["bench"])
-    return subprocess.run(command, cwd=ROOT if in_repo else None).returncode
+    return run(command, cwd=ROOT if in_repo else None)
+
+
+def run(command: list[str], cwd: Path | None) -> int:
+    """Runs the command and returns its exit status. Ctrl-C reaches it too (the terminal
+    signals the whole foreground group) and it stops on its own, `sigap run` after finishing
+    what it has in hand: wait for that (subprocess.run would kill it), then report 130."""
+    process = subprocess.Popen(command, cwd=cwd)
+    interrupted = False
+    while True:
+        try:
+            code = process.wait()
+            break
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        return 130
+    return 128 - code if code < 0 else code  # killed by a signal: as a shell reports it
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # while setting up .venv or linting
+        sys.exit(130)

@@ -18,8 +18,8 @@ from handlers import alerts, broadcast, library
 from handlers import roster as duty
 from handlers.text import phone
 from storage import broadcasts, members, outbox, roster, workers
-from storage.media import MediaRejected
-from storage.models import BroadcastState, Channel, Member, OutboxState, Role
+from storage.media import MediaProblem, MediaRejected
+from storage.models import BroadcastState, Channel, Member, Outbox, OutboxState, Role
 from storage.roster import ShiftRow
 
 
@@ -50,13 +50,23 @@ async def add_member(
         number = phone(whatsapp)
         if number is None:
             raise AdminError(f"{whatsapp!r} is not a phone number")
+    wanted = []
+    if telegram_id is not None:
+        wanted.append((Channel.TELEGRAM, str(telegram_id), f"Telegram id {telegram_id}"))
+    if number is not None:
+        wanted.append((Channel.WHATSAPP, number, f"WhatsApp number {number}"))
     now = app.services.clock()
     async with app.db.write() as session:
+        for channel, address, label in wanted:
+            holder = await members.by_address(session, channel, address)
+            if holder is not None:
+                raise AdminError(
+                    f"{label} already belongs to {holder.name} (id {holder.id}); "
+                    "nothing was changed"
+                )
         member = await members.add(session, name, role, agency=agency, at=now)
-        if telegram_id is not None:
-            await members.link(session, member, Channel.TELEGRAM, str(telegram_id))
-        if number is not None:
-            await members.link(session, member, Channel.WHATSAPP, number)
+        for channel, address, _label in wanted:
+            await members.link(session, member, channel, address)
         waiting = await alerts.catch_up(session, app.services, member, now)
     told = f"; alerted to {waiting} report(s) that reached nobody" if waiting else ""
     return f"added {member.name} ({member.role}), id {member.id}{told}"
@@ -105,15 +115,42 @@ async def list_members(app: App) -> str:
 
 
 async def _member(app: App, session: Any, name_or_id: str) -> Member:
-    member = await members.find(session, name_or_id)
-    if member is None:
+    """The one active member of that id or name; AdminError when none, or when several share
+    the name (listed with their ids, to choose from)."""
+    found = await members.named(session, name_or_id)
+    if not found:
         raise AdminError(f"no member {name_or_id!r}")
-    return member
+    if len(found) > 1:
+        reach: dict[int, list[str]] = {}
+        for a in await members.addresses(session, [m.id for m in found if m.id]):
+            reach.setdefault(a.member_id, []).append(f"{a.channel}:{a.address}")
+        lines = [
+            f"  id {m.id}: {m.name} ({', '.join(filter(None, [m.role, m.agency]))}) "
+            + (" ".join(reach.get(m.id or 0, [])) or "not reached yet")
+            for m in found
+        ]
+        raise AdminError(
+            "\n".join([f"{len(found)} members are called {name_or_id!r}; give the id:", *lines])
+        )
+    return found[0]
+
+
+async def _keep_an_admin(session: Any, member: Member, change: str) -> None:
+    """Refuses a change that would leave no admin: in the bot, only an admin invites
+    coordinators and admins."""
+    if member.role != Role.ADMIN:
+        return
+    if [a.id for a in await members.admins(session)] == [member.id]:
+        raise AdminError(
+            f"cannot {change}: they are the last admin; make another member admin first "
+            "(`sigap members set-role MEMBER admin`)"
+        )
 
 
 async def remove_member(app: App, name_or_id: str) -> str:
     async with app.db.write() as session:
         member = await _member(app, session, name_or_id)
+        await _keep_an_admin(session, member, f"remove {member.name}")
         await members.remove(session, member, app.services.clock())
     return f"removed {member.name}: their old buttons no longer work"
 
@@ -121,28 +158,53 @@ async def remove_member(app: App, name_or_id: str) -> str:
 async def set_role(app: App, name_or_id: str, role: Role) -> str:
     async with app.db.write() as session:
         member = await _member(app, session, name_or_id)
+        if role != Role.ADMIN:
+            await _keep_an_admin(session, member, f"make {member.name} {role}")
         await members.set_role(session, member, role)
     return f"{member.name} is now {role}"
 
 
+ROSTER_COLUMNS = ["day", "start", "end", "members"]
+
+
 def read_roster(path: Path) -> list[dict[str, Any]]:
     """Shifts from a CSV (day,start,end,members with members split by ;) or TOML file
-    ([[shift]] day, start, end, members = [...])."""
+    ([[shift]] day, start, end, members = [...]); AdminError for a file in neither shape."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".toml":
         try:
-            shifts = tomllib.loads(text).get("shift", [])
+            document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise AdminError(f"{path}: not valid TOML: {error}") from None
+        shifts = document.get("shift", [])
+        others = sorted(set(document) - {"shift"})
+        if others or not isinstance(shifts, list) or not all(isinstance(s, dict) for s in shifts):
+            raise AdminError(
+                f"{path}: not a roster: shifts are [[shift]] tables with day, start, end, "
+                f"members{f' (found {others})' if others else ''}"
+            )
         return [dict(s) for s in shifts]
-    rows = list(csv.DictReader(io.StringIO(text)))
+    reader = csv.DictReader(io.StringIO(text))
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    if not set(ROSTER_COLUMNS) <= set(header):
+        raise AdminError(
+            f"{path}: not a roster: the first line must be the header {','.join(ROSTER_COLUMNS)}"
+        )
+    reader.fieldnames = header
+    rows = list(reader)
     for row in rows:
         row["members"] = [m.strip() for m in (row.get("members") or "").split(";") if m.strip()]
     return rows
 
 
-async def import_roster(app: App, path: Path) -> str:
+async def import_roster(app: App, path: Path, *, replace: bool = False) -> str:
+    """The weekly shifts become those of the file. A file without shifts empties the roster
+    only when asked to (`replace`): by mistake it would leave alerts to the coordinators."""
     entries = read_roster(path)
+    if not entries and not replace:
+        raise AdminError(
+            f"{path} has no shifts: the roster is unchanged (--replace empties it on purpose)"
+        )
     async with app.db.write() as session:
         rows = []
         for number, entry in enumerate(entries, 1):
@@ -154,12 +216,19 @@ async def import_roster(app: App, path: Path) -> str:
                 raise AdminError(f"{path}, shift {number}: {error}") from None
             ids = []
             for name in entry.get("members", []):
-                member = await members.find(session, str(name))
-                if member is None or member.id is None:
-                    raise AdminError(f"{path}, shift {number}: no member {name!r}")
+                try:
+                    member = await _member(app, session, str(name))
+                except AdminError as error:
+                    raise AdminError(f"{path}, shift {number}: {error}") from None
+                assert member.id is not None
                 ids.append(member.id)
             rows.append(ShiftRow(weekday, start, end, tuple(ids)))
         await roster.replace_shifts(session, rows)
+    if not rows:
+        return (
+            "roster cleared: no weekly shifts; alerts go to the coordinators unless someone "
+            "takes duty (/siaga)"
+        )
     return f"roster replaced: {len(rows)} shift(s)"
 
 
@@ -255,6 +324,42 @@ async def failed_outbox(app: App) -> str:
     )
 
 
+async def retry_outbox(app: App, row_id: int | None) -> str:
+    """Failed messages (one, or all when `row_id` is None) back in the queue for `sigap run`."""
+    if row_id is None:
+        async with app.db.write() as session:
+            retried = await outbox.retry(session, app.services.clock())
+            left = len(await outbox.failed(session))
+        if not retried and not left:
+            return "no failed messages"
+        lines = [f"{len(retried)} failed message(s) will be sent again"]
+        if left:
+            lines.append(
+                f"{left} left as they are: alerts of reports acknowledged since, messages of "
+                "cancelled broadcasts, broadcasts to residents who unsubscribed"
+            )
+        return "\n".join(lines)
+    async with app.db.write() as session:
+        row = await outbox.get(session, row_id)
+        if row is None:
+            raise AdminError(f"no message #{row_id} in the outbox")
+        if row.state not in outbox.FAILED:
+            raise AdminError(f"message #{row_id} has not failed: it is {row.state}")
+        if not await outbox.retry(session, app.services.clock(), row_id):
+            raise AdminError(f"message #{row_id} is not sent again: {await _moot(session, row)}")
+    return f"message #{row_id} to {row.channel} {row.address} will be sent again"
+
+
+async def _moot(session: Any, row: Outbox) -> str:
+    """Why a failed message no longer matters (see storage.outbox.retry)."""
+    if row.kind in outbox.ESCALATION:
+        return "its report was acknowledged"
+    made = await broadcasts.get(session, row.broadcast_id or 0)
+    if made is not None and made.state == BroadcastState.CANCELLED:
+        return "its broadcast was cancelled"
+    return "the resident has unsubscribed"
+
+
 async def send_broadcast(
     app: App,
     text: str,
@@ -265,16 +370,9 @@ async def send_broadcast(
     confirm: Any,
     image: Path | None = None,
 ) -> str:
-    """Stores a broadcast (now or at a time) after showing what it is and whom it reaches."""
-    image_sha256 = None
-    if image is not None:
-        try:
-            stored = await app.services.media.put(await asyncio.to_thread(image.read_bytes))
-        except MediaRejected as error:
-            raise AdminError(f"{image}: not an image that can be sent ({error})") from None
-        if stored.content_type not in broadcast.IMAGES:
-            raise AdminError(f"{image}: a JPEG, PNG or WebP image, not {stored.content_type}")
-        image_sha256 = stored.sha256
+    """Stores a broadcast (now or at a time) after showing what it is and whom it reaches.
+    The image is checked first and kept only once the broadcast is."""
+    picture = await broadcast_image(app, image) if image is not None else None
     if library_id is not None and library.get(library_id) is None:
         raise AdminError(
             f"no message {library_id!r} in the library (see `sigap broadcast library`)"
@@ -297,6 +395,9 @@ async def send_broadcast(
     when = "now" if due <= now else due.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
     if not confirm(f"{preview}\n\n-> {count} subscriber(s), {when}. Send?"):
         return "not sent"
+    image_sha256 = None
+    if picture is not None:
+        image_sha256 = (await app.services.media.put(picture)).sha256
     async with app.db.write() as session:
         made = await broadcasts.create(
             session,
@@ -309,6 +410,26 @@ async def send_broadcast(
             at=now,
         )
     return f"broadcast #{made.id}: {count} subscriber(s), {when} (`sigap run` sends it)"
+
+
+async def broadcast_image(app: App, path: Path) -> bytes:
+    """The bytes of a JPEG, PNG or WebP image within the media size limit; else AdminError."""
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise AdminError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        content_type = app.services.media.check(data)
+    except MediaRejected as error:
+        if error.problem is MediaProblem.TOO_LARGE:
+            limit = app.services.media.max_bytes / (1024 * 1024)
+            raise AdminError(f"{path}: larger than the {limit:g} MB limit") from None
+        if error.problem is MediaProblem.EMPTY:
+            raise AdminError(f"{path}: an empty file, not an image") from None
+        content_type = None
+    if content_type not in broadcast.IMAGES:
+        raise AdminError(f"{path}: not a JPEG, PNG or WebP image")
+    return data
 
 
 async def list_broadcasts(app: App) -> str:

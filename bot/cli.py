@@ -19,7 +19,8 @@ from bot.app import App, build
 from bot.console import Console
 from bot.reports import export_csv, listing_table, show_report
 from bot.service import NoChannel, Service
-from storage.db import Database
+from bot.web import CannotListen
+from storage.db import Database, Unreachable
 from storage.migrate import upgrade
 from storage.models import Role
 
@@ -42,10 +43,14 @@ def settings_from(path: Path | None) -> config.Settings:
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Runs the command's work. A start-up failure the operator can fix (the database, the web
+    server's port) is one line; Ctrl-C ends quietly with the shell's status for it, 130."""
     try:
         return asyncio.run(main)
     except KeyboardInterrupt:
         sys.exit(130)
+    except (Unreachable, CannotListen) as error:
+        raise click.ClickException(str(error)) from None
 
 
 async def with_app(settings: config.Settings, work: Callable[[App], Awaitable[T]]) -> T:
@@ -270,11 +275,17 @@ def roster_group() -> None:
 @roster_group.command("import")
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def roster_import(config_path: Path | None, file: Path) -> None:
+@click.option(
+    "--replace", is_flag=True, help="Also when FILE has no shifts: the roster is emptied."
+)
+def roster_import(config_path: Path | None, file: Path, replace: bool) -> None:
     """Replace the weekly shifts with those in FILE: CSV (day,start,end,members with members
     separated by ;) or TOML ([[shift]] day, start, end, members). Times are local; an end
-    before the start ends the next day."""
-    admin_command(settings_from(config_path), lambda app: admin.import_roster(app, file))
+    before the start ends the next day. A file with no shifts changes nothing, unless
+    --replace."""
+    admin_command(
+        settings_from(config_path), lambda app: admin.import_roster(app, file, replace=replace)
+    )
 
 
 @roster_group.command("export")
@@ -303,6 +314,18 @@ def outbox_group() -> None:
 def outbox_failed(config_path: Path | None) -> None:
     """Messages that could not be delivered, and why."""
     admin_command(settings_from(config_path), admin.failed_outbox)
+
+
+@outbox_group.command("retry")
+@config_option
+@click.argument("message_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Every failed message.")
+def outbox_retry(config_path: Path | None, message_id: int | None, every: bool) -> None:
+    """Send failed messages again: one (its ID from `outbox failed`) or --all. `sigap run`
+    sends them, with fresh retries."""
+    if (message_id is None) != every:
+        raise click.UsageError("give a message ID or --all")
+    admin_command(settings_from(config_path), lambda app: admin.retry_outbox(app, message_id))
 
 
 @main.group("broadcast")
@@ -353,7 +376,9 @@ def broadcast_send(
 
     admin_command(
         settings_from(config_path),
-        lambda app: admin.send_broadcast(app, text, library_id, list(areas), language, at, confirm),
+        lambda app: admin.send_broadcast(
+            app, text, library_id, list(areas), language, at, confirm, image
+        ),
     )
 
 

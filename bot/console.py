@@ -4,7 +4,9 @@ files attached by typing their path. Works with piped input for scripted demos."
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -40,10 +42,24 @@ class Console:
         end of input."""
         await self.send("mulai")
         while True:
-            line = await asyncio.to_thread(self._read)
+            line = await self._next_line()
             if line is None:
                 break
             await self.send(line)
+
+    async def _next_line(self) -> str | None:
+        """The next line, read in a daemon thread: Ctrl-C ends the chat at once, where a
+        thread of asyncio.to_thread would be waited for until the next line is typed."""
+        line: concurrent.futures.Future[str | None] = concurrent.futures.Future()
+
+        def read() -> None:
+            try:
+                line.set_result(self._read())
+            except BaseException as error:
+                line.set_exception(error)
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return await asyncio.wrap_future(line)
 
     def _read(self) -> str | None:
         if self.interactive:

@@ -87,6 +87,8 @@ class Jobs:
     async def stop(self, grace: float) -> None:
         """No new runs; the runs in hand may finish within `grace` seconds (APScheduler would
         cancel them at once)."""
+        if not self.scheduler.running:  # start-up failed before it (a port in use)
+            return
         self.scheduler.pause()
         try:
             await asyncio.wait_for(self.idle.wait(), grace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterator
@@ -56,6 +57,18 @@ class _Server(uvicorn.Server):
         yield
 
 
+class CannotListen(Exception):
+    """The web server cannot have its address; the message says why and which key to change."""
+
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        if error.errno == errno.EADDRINUSE:
+            why = f"port {port} is in use (another sigap run?): change [server] port"
+        else:
+            reason = (error.strerror or str(error)).lower()
+            why = f"cannot listen on {host}:{port} ({reason}): check [server] host and port"
+        super().__init__(f"the web server cannot start: {why}")
+
+
 class WebServer:
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
@@ -67,7 +80,11 @@ class WebServer:
     async def start(self) -> None:
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as error:
+            sock.close()
+            raise CannotListen(self.host, self.port, error) from None
         self.port = sock.getsockname()[1]  # the real one when 0 was asked
         self._task = asyncio.create_task(self.server.serve(sockets=[sock]))
         while not self.server.started:

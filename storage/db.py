@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,6 +45,14 @@ def async_url(url: str) -> str:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     raise ValueError(f"a sqlite:/// or postgresql+psycopg:// URL, not {backend!r}")
+
+
+class Unreachable(Exception):
+    """The database cannot be opened: the message names it (without its password) and why."""
+
+    def __init__(self, url: str, why: str) -> None:
+        shown = make_url(url).render_as_string(hide_password=True)
+        super().__init__(f"cannot open the database {shown}: {why}")
 
 
 class Database:
@@ -80,6 +89,27 @@ class Database:
         )
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    async def check(self) -> None:
+        """Opens one connection, or raises Unreachable saying why not in a few words."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except DBAPIError as error:
+            raise Unreachable(self.url, self._why(error)) from None
+
+    def _why(self, error: DBAPIError) -> str:
+        if self.is_sqlite:
+            folder = Path(make_url(self.url).database or "").parent
+            if not folder.is_dir():
+                return f"the folder {folder} does not exist"
+        # psycopg: 'connection failed: connection to server at "host", port 5432 failed:
+        # FATAL:  database "x" does not exist', then hints on further lines.
+        lines = str(error.orig).strip().splitlines() or [type(error.orig).__name__]
+        why = lines[0].rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+        if why.lower() == "connection refused":
+            return "connection refused (is the server running?)"
+        return why
 
     async def ping(self) -> bool:
         from sqlalchemy import text

@@ -73,6 +73,24 @@ async def find(session: AsyncSession, name_or_id: str) -> Member | None:
     return (await session.exec(query)).first()
 
 
+async def named(session: AsyncSession, name_or_id: str) -> Sequence[Member]:
+    """The active members with that id, or with that name (case-insensitive): several when
+    they share a name."""
+    query = select(Member).where(col(Member.removed_at).is_(None))
+    if name_or_id.isdigit():
+        query = query.where(col(Member.id) == int(name_or_id))
+    else:
+        query = query.where(col(Member.name).ilike(name_or_id.strip()))
+    return (await session.exec(query.order_by(col(Member.id)))).all()
+
+
+async def admins(session: AsyncSession) -> Sequence[Member]:
+    """The active admins, locked until the transaction ends: two changes at once cannot both
+    take away an admin and leave none."""
+    query = select(Member).where(col(Member.removed_at).is_(None), col(Member.role) == Role.ADMIN)
+    return (await session.exec(query.order_by(col(Member.id)).with_for_update())).all()
+
+
 async def active(session: AsyncSession) -> Sequence[Member]:
     query = select(Member).where(col(Member.removed_at).is_(None)).order_by(col(Member.name))
     return (await session.exec(query)).all()

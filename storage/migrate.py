@@ -21,8 +21,12 @@ def alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade(db: Database, revision: str = "head") -> None:
+    """Raises storage.db.Unreachable, saying why in one line, when the database cannot be
+    opened."""
+
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
+    await db.check()
     async with db.engine.begin() as conn:
         await conn.run_sync(run)

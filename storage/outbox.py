@@ -7,13 +7,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, exists, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import workers
 from storage.db import claim as claim_rows
-from storage.models import Channel, MessageKind, Outbox, OutboxState, Report
+from storage.models import (
+    Broadcast,
+    BroadcastState,
+    Channel,
+    MessageKind,
+    Outbox,
+    OutboxState,
+    Report,
+    Subscription,
+)
 
 # How far a delivery has come: a late "sent" never overwrites "delivered" or "read".
 PROGRESS = {
@@ -321,8 +330,46 @@ async def get(session: AsyncSession, row_id: int) -> Outbox | None:
     return await session.get(Outbox, row_id)
 
 
+FAILED = [OutboxState.FAILED, OutboxState.UNDELIVERED]
+
+
 async def failed(session: AsyncSession) -> list[Outbox]:
-    query = select(Outbox).where(
-        col(Outbox.state).in_([OutboxState.FAILED, OutboxState.UNDELIVERED])
-    )
+    query = select(Outbox).where(col(Outbox.state).in_(FAILED))
     return list((await session.exec(query.order_by(col(Outbox.id)))).all())
+
+
+async def retry(session: AsyncSession, now: datetime, row_id: int | None = None) -> list[int]:
+    """Failed rows (the one with `row_id`, or all) pending again: due now, attempts counted
+    from 0, the last error kept for the record until the row is sent. Left as they are: an
+    alert or follow-up of a report acknowledged since (the delivery job would never take it),
+    a message of a cancelled broadcast, and a broadcast to a resident no longer subscribed
+    (who stopped, or blocked the bot). Returns the ids of the rows that will be sent."""
+    acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
+    cancelled = select(Broadcast.id).where(col(Broadcast.state) == BroadcastState.CANCELLED)
+    subscribed = exists().where(
+        col(Subscription.channel) == col(Outbox.channel),
+        col(Subscription.address) == col(Outbox.address),
+        col(Subscription.ended_at).is_(None),
+    )
+    conditions = [
+        col(Outbox.state).in_(FAILED),
+        or_(
+            col(Outbox.kind).not_in(ESCALATION),
+            col(Outbox.edit_of).is_not(None),
+            col(Outbox.report_id).is_(None),
+            col(Outbox.report_id).not_in(acknowledged),
+        ),
+        or_(col(Outbox.broadcast_id).is_(None), col(Outbox.broadcast_id).not_in(cancelled)),
+        or_(col(Outbox.kind) != MessageKind.BROADCAST, subscribed),
+    ]
+    if row_id is not None:
+        conditions.append(col(Outbox.id) == row_id)
+    retried = await session.exec(
+        update(Outbox)
+        .where(*conditions)
+        # The provider's id of the failed try goes: a late status report about that try
+        # must not mark the new one.
+        .values(state=OutboxState.PENDING, due_at=now, attempts=0, provider_id=None, updated_at=now)
+        .returning(col(Outbox.id))
+    )
+    return sorted(retried.scalars().all())
