@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -191,6 +192,11 @@ async def claim(
     alive (at least once beats never). An alert or follow-up of a report acknowledged
     meanwhile is not taken: the acknowledgement cancels it."""
     acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
+    original = aliased(Outbox)
+    edited_in_hand = exists().where(
+        col(original.id) == col(Outbox.edit_of),
+        col(original.state).in_([OutboxState.PENDING, OutboxState.SENDING]),
+    )
     claimable = or_(
         col(Outbox.state) == OutboxState.PENDING,
         (col(Outbox.state) == OutboxState.SENDING)
@@ -205,6 +211,8 @@ async def claim(
             col(Outbox.priority) >= BULK if bulk else col(Outbox.priority) < BULK,
             col(Outbox.channel).in_(channels),
             or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
+            # An edit waits until the message it edits has gone out.
+            or_(col(Outbox.edit_of).is_(None), ~edited_in_hand),
             or_(
                 col(Outbox.kind).not_in(ESCALATION),
                 col(Outbox.edit_of).is_not(None),

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from sqlmodel import select
 
 from bot.cli import main
-from storage import broadcasts, outbox
+from storage import broadcasts, outbox, workers
 from storage.db import Database
 from storage.models import (
     Affected,
@@ -378,8 +378,14 @@ async def outbox_rows(database_url: str) -> dict[int, Outbox]:
 async def claimed_now(database_url: str) -> list[int]:
     """What the delivery job would take now."""
     db = Database(database_url)
+    now = datetime.now(UTC)
     async with db.write() as session:
-        taken = await outbox.claim(session, datetime.now(UTC), 50, [Channel.WHATSAPP])
+        worker = await workers.register(session, now)
+        assert worker.id is not None
+        taken = [
+            *await outbox.claim(session, now, 50, [Channel.WHATSAPP], worker.id),
+            *await outbox.claim(session, now, 50, [Channel.WHATSAPP], worker.id, bulk=True),
+        ]
     await db.close()
     return sorted(r.id or 0 for r in taken)
 
