@@ -98,7 +98,7 @@ class Jobs:
 
     def registered(self) -> list[str]:
         """The names of the jobs the running scheduler has, in the order of JOBS."""
-        return [job.id for job in self.scheduler.get_jobs()]
+        return [job.name for job in JOBS if self.scheduler.get_job(job.name) is not None]
 
     async def run(self, name: str) -> None:
         """Runs one job now, as the scheduler would (its failures recorded the same way)."""

@@ -312,7 +312,7 @@ async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
     async with app.db.read() as session:
         conv = await conversations.find(session, Channel.TELEGRAM, str(CHAT))
     assert conv is not None and conv.unreachable_at is not None
-    assert len(fake.sent(CHAT)) == 1  # tried once, not retried: 403 is permanent
+    assert len(fake.called("sendMessage")) == 1  # tried once, not retried: 403 is permanent
 
 
 async def test_a_429_waits_retry_after_then_sends(tg: Channel_, fake: FakeTelegram) -> None:

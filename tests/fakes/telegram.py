@@ -46,11 +46,13 @@ _STRING_FIELDS = frozenset(
 
 @dataclass
 class Call:
-    """One Bot API request the fake received."""
+    """One Bot API request the fake received, and whether it was carried out (None while
+    it is being handled; False when it was answered with an error)."""
 
     method: str
     params: dict[str, Any]
     at: float
+    done: bool | None = None
 
 
 class _ApiError(Exception):
@@ -195,8 +197,11 @@ class FakeTelegram:
         return [c for c in self.called("sendPhoto") if int(c.params.get("chat_id", 0)) == chat_id]
 
     def sent(self, chat_id: int) -> list[Call]:
+        """The messages sent to the chat: sendMessage calls carried out (not those refused)."""
         return [
-            call for call in self.called("sendMessage") if call.params.get("chat_id") == chat_id
+            call
+            for call in self.called("sendMessage")
+            if call.params.get("chat_id") == chat_id and call.done
         ]
 
     def texts(self, chat_id: int) -> list[str]:
@@ -347,6 +352,10 @@ class FakeTelegram:
         failures = self._failures[method.lower()]
         failures.extend(_ApiError(status, description, retry_after) for _ in range(times))
 
+    def clear_failures(self) -> None:
+        """Forgets the failures scripted with fail() that have not happened yet."""
+        self._failures.clear()
+
     def outage(self, seconds: float = math.inf) -> None:
         """For `seconds` (until end_outage() by default), every request is recorded and
         answered 502 Bad Gateway, as Telegram's front end answers when the Bot API is
@@ -372,9 +381,11 @@ class FakeTelegram:
     async def _handle_method(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._read_params(request)
-        self.calls.append(Call(method, params, time.monotonic()))
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
         self._called.set()
         if self.in_outage:
+            call.done = False
             return web.json_response(_error_body(502, "Bad Gateway"), status=502)
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -383,8 +394,10 @@ class FakeTelegram:
                 raise _ApiError(401, "Unauthorized")
             result = await self._dispatch(method.lower(), params)
         except _ApiError as error:
+            call.done = False
             body = _error_body(error.status, error.description, error.retry_after)
             return web.json_response(body, status=error.status)
+        call.done = True
         return web.json_response({"ok": True, "result": result})
 
     async def _dispatch(self, method: str, params: Params) -> Any:

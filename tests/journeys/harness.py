@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,12 +63,24 @@ class Sigap:
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = folder / "config.toml"
         self.log_path = folder / "sigap.log"
+        self.database_url = database_url
+        self.telegram = telegram
+        self.twilio = twilio
+        self.configure(extra)
+        self.process: asyncio.subprocess.Process | None = None
+        self.runs = 0
+
+    def configure(self, extra: str = "", **server: float) -> None:
+        """Writes the config file: the fakes, the database, `[server]` keys and `extra`
+        (whole tables); the next start reads it."""
+        folder, telegram, twilio = self.folder, self.telegram, self.twilio
+        server_keys = "".join(f"{key} = {value}\n" for key, value in server.items())
         parts = [
-            f'[storage]\nurl = "{database_url}"\nmedia_dir = "{folder / "media"}"\n',
-            f'[server]\nport = {self.port}\npublic_url = "{self.url}"\n',
+            f'[storage]\nurl = "{self.database_url}"\nmedia_dir = "{folder / "media"}"\n',
+            f'[server]\nport = {self.port}\npublic_url = "{self.url}"\n{server_keys}',
             '[bot]\ndefault_language = "en"\n',
         ]
-        if telegram is not None:
+        if telegram is not None and "[telegram]" not in extra:
             # People here answer faster than Telegram lets a bot write to one chat (once a
             # second): the limits are lifted, as they are not what these journeys are about.
             parts.append(
@@ -81,8 +94,13 @@ class Sigap:
             )
         parts.append(extra)
         self.config.write_text("\n".join(parts))
-        self.process: asyncio.subprocess.Process | None = None
-        self.runs = 0
+
+    def telegram_table(self, **settings: float) -> str:
+        """A `[telegram]` table for `configure`, with these settings besides the fake's."""
+        assert self.telegram is not None
+        lines = [f'token = "{self.telegram.TOKEN}"', f'base_url = "{self.telegram.base_url}"']
+        lines += [f"{key} = {value}" for key, value in settings.items()]
+        return "[telegram]\n" + "\n".join(lines) + "\n"
 
     async def start(self) -> None:
         """Starts the service and waits until it answers /healthz with its jobs run once."""
@@ -273,5 +291,71 @@ class WhatsAppUser:
         return await self.sees(expect)
 
 
-async def gather(*steps: Awaitable[Any]) -> list[Any]:
-    return list(await asyncio.gather(*steps))
+# The task force and a resident's report, as the journeys on Telegram make them.
+
+RESIDENT, ANDI, BUDI, CITRA = 5001, 9001, 9002, 9003
+GROUP = -1009999
+STORY = "An agent in Tanjung Uban offers kitchen work in Johor and wants 5 million first."
+# Everyone on duty all week: a shift whose end is its start lasts 24 hours.
+ALL_WEEK = "day,start,end,members\n" + "".join(
+    f"{day},00:00,00:00,{{members}}\n" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
+
+
+async def task_force(sigap: Sigap, folder: Path, on_duty: str = "Andi") -> None:
+    """What an operator does first: members with their Telegram ids, a roster."""
+    await sigap.cli("members", "add", "--name", "Andi", "--telegram-id", str(ANDI))
+    await sigap.cli("members", "add", "--name", "Budi", "--telegram-id", str(BUDI))
+    await sigap.cli(
+        "members", "add", "--name", "Citra", "--role", "coordinator", "--telegram-id", str(CITRA)
+    )
+    roster = folder / "roster.csv"
+    roster.write_text(ALL_WEEK.format(members=on_duty))
+    await sigap.cli("roster", "import", str(roster))
+
+
+async def report_with_buttons(resident: TelegramUser) -> str:
+    """A whole report made by pressing buttons (and typing the story); its reference."""
+    await up_to_the_summary(resident)
+    await resident.press("Send the report")
+    return await reference_of(resident)
+
+
+async def reference_of(resident: TelegramUser) -> str:
+    thanks = await resident.sees("Your reference number")
+    found = re.search(r"BTN-\d{4}-\d{5}", thanks)
+    assert found, thanks
+    return found[0]
+
+
+async def up_to_the_summary(resident: TelegramUser) -> None:
+    await resident.answer("/start", "What would you like to do?")
+    await resident.press("Report a suspicious job offer")
+    await resident.sees("Do you want to stay anonymous?")
+    for label, next_question in [
+        ("Stay anonymous", "Is any of these happening?"),
+        ("None of these", "Who received this offer"),
+        ("My family", "Is a child"),
+        ("No", "What kind of job"),
+        ("Work abroad", "Where is the job supposed to be?"),
+        ("Malaysia", "How did the offer come?"),
+        ("A chat message", "Which of these happened?"),
+    ]:
+        await resident.press(label)
+        await resident.sees(next_question)
+    await resident.press("Fees demanded up front")  # ticked in place
+    await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
+    for label, next_question in [
+        ("Done", "recruiter's name"),
+        ("Skip", "agency or company"),
+        ("Skip", "phone or WhatsApp numbers"),
+        ("Skip", "social-media account"),
+        ("Skip", "Tell us what happened"),
+    ]:
+        await resident.press(label)
+        await resident.sees(next_question)
+    await resident.answer(STORY, "photos, screenshots or documents")
+    await resident.press("Skip")
+    await resident.sees("Where did this happen")
+    await resident.press("Toapaya")
+    await resident.sees("Please check your report")

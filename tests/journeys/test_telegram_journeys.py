@@ -10,74 +10,20 @@ from pathlib import Path
 
 from tests.fakes.telegram import FakeTelegram
 from tests.journeys.conftest import Start
-from tests.journeys.harness import Sigap, TelegramUser, until
-
-RESIDENT, ANDI, BUDI, CITRA = 5001, 9001, 9002, 9003
-GROUP = -1009999
-STORY = "An agent in Tanjung Uban offers kitchen work in Johor and wants 5 million first."
-# Everyone on duty all week: a shift whose end is its start lasts 24 hours.
-ALL_WEEK = "day,start,end,members\n" + "".join(
-    f"{day},00:00,00:00,{{members}}\n" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from tests.journeys.harness import (
+    ANDI,
+    BUDI,
+    CITRA,
+    GROUP,
+    RESIDENT,
+    STORY,
+    TelegramUser,
+    reference_of,
+    report_with_buttons,
+    task_force,
+    until,
+    up_to_the_summary,
 )
-
-
-async def task_force(sigap: Sigap, folder: Path, on_duty: str = "Andi") -> None:
-    """What an operator does first: members with their Telegram ids, a roster."""
-    await sigap.cli("members", "add", "--name", "Andi", "--telegram-id", str(ANDI))
-    await sigap.cli("members", "add", "--name", "Budi", "--telegram-id", str(BUDI))
-    await sigap.cli(
-        "members", "add", "--name", "Citra", "--role", "coordinator", "--telegram-id", str(CITRA)
-    )
-    roster = folder / "roster.csv"
-    roster.write_text(ALL_WEEK.format(members=on_duty))
-    await sigap.cli("roster", "import", str(roster))
-
-
-async def report_with_buttons(resident: TelegramUser) -> str:
-    """A whole report made by pressing buttons (and typing the story); its reference."""
-    await up_to_the_summary(resident)
-    await resident.press("Send the report")
-    return await reference_of(resident)
-
-
-async def reference_of(resident: TelegramUser) -> str:
-    thanks = await resident.sees("Your reference number")
-    found = re.search(r"BTN-\d{4}-\d{5}", thanks)
-    assert found, thanks
-    return found[0]
-
-
-async def up_to_the_summary(resident: TelegramUser) -> None:
-    await resident.answer("/start", "What would you like to do?")
-    await resident.press("Report a suspicious job offer")
-    await resident.sees("Do you want to stay anonymous?")
-    for label, next_question in [
-        ("Stay anonymous", "Is any of these happening?"),
-        ("None of these", "Who received this offer"),
-        ("My family", "Is a child"),
-        ("No", "What kind of job"),
-        ("Work abroad", "Where is the job supposed to be?"),
-        ("Malaysia", "How did the offer come?"),
-        ("A chat message", "Which of these happened?"),
-    ]:
-        await resident.press(label)
-        await resident.sees(next_question)
-    await resident.press("Fees demanded up front")  # ticked in place
-    await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
-    for label, next_question in [
-        ("Done", "recruiter's name"),
-        ("Skip", "agency or company"),
-        ("Skip", "phone or WhatsApp numbers"),
-        ("Skip", "social-media account"),
-        ("Skip", "Tell us what happened"),
-    ]:
-        await resident.press(label)
-        await resident.sees(next_question)
-    await resident.answer(STORY, "photos, screenshots or documents")
-    await resident.press("Skip")
-    await resident.sees("Where did this happen")
-    await resident.press("Toapaya")
-    await resident.sees("Please check your report")
 
 
 def edited(telegram: FakeTelegram, chat: int) -> list[str]:
