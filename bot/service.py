@@ -16,7 +16,7 @@ from bot.app import App
 from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
-from storage import outbox
+from storage import members, outbox
 from storage.models import Channel
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,22 @@ class Service:
     async def start(self) -> None:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
         await self.delivery.register()
+        await self._warn_if_nobody_is_alerted()
         self.jobs.start()
         if self.whatsapp is not None:
             await self.whatsapp.start()
         if self.telegram is not None:
             await self.telegram.start()
+
+    async def _warn_if_nobody_is_alerted(self) -> None:
+        async with self.app.db.read() as session:
+            anyone = await members.active(session)
+        if not anyone and not self.app.settings.alerts.telegram_group_id:
+            log.warning(
+                "the task force has no member yet: reports will reach nobody (residents are "
+                "told so). Add the first admin: sigap members add --name NAME --role admin "
+                "--telegram-id ID (or --whatsapp +62...)"
+            )
 
     async def stop(self) -> None:
         """Within 10 seconds even when Telegram or Twilio cannot be reached: no more

@@ -506,6 +506,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
         line = await asyncio.wait_for(process.stderr.readline(), 60)
         assert line, log.decode()
         log += line
+    assert b"the task force has no member yet: reports will reach nobody" in log
     fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
     await fake.wait_for("sendMessage", chat_id=CHAT, within=60)
     process.send_signal(signal.SIGTERM)
