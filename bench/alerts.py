@@ -117,7 +117,7 @@ async def confirm_to_alert(url: str, media: Path, reports: int) -> list[float]:
             calls = await fake.wait_for("sendMessage", before + 10, within=30)
             times.append(calls[before + 9].at - began)
             await asyncio.sleep(1)  # Telegram's 30 messages a second is not what is measured
-        await jobs.stop()
+        await jobs.stop(grace=30)
         await telegram.bot.shutdown()
     await app.close()
     return times
@@ -189,7 +189,7 @@ async def lateness(url: str, media: Path, count: int) -> list[float]:
         if not left:
             break
         await asyncio.sleep(0.5)
-    await jobs.stop()
+    await jobs.stop(grace=30)
     async with app.db.read() as session:
         done = (await session.exec(select(Followup).where(col(Followup.step) == 1))).all()
     await app.close()

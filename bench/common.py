@@ -8,7 +8,8 @@ import logging
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +23,68 @@ logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping 
 Post = tuple[Hashable, dict[str, Any]]  # (whose reply to wait for, keyword arguments)
 
 
-async def drive(
-    url: str, requests: list[Post], concurrency: int
-) -> tuple[float, dict[Hashable, float]]:
-    """Posts the requests (httpx keyword arguments) with `concurrency` clients; returns the
-    wall time and when each key's request was sent."""
+@dataclass(frozen=True)
+class Load:
+    """How requests come: `concurrency` clients each sending its next request when the last
+    one is answered (as many as the service takes), or, with `rate`, that many a second
+    whatever the answers (as people write: the latency a resident sees below capacity)."""
+
+    concurrency: int = 50
+    rate: float | None = None
+
+    def __str__(self) -> str:
+        if self.rate:
+            return f"{self.rate:g} a second"
+        return f"{self.concurrency} at a time"
+
+
+async def drive(url: str, requests: list[Post], load: Load) -> tuple[float, dict[Hashable, float]]:
+    """Posts the requests (httpx keyword arguments) as `load` says; returns the wall time and
+    when each key's request was sent."""
     started: dict[Hashable, float] = {}
     queue = list(reversed(requests))
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as client:
+    limits = httpx.Limits(max_connections=None if load.rate else load.concurrency)
+    async with httpx.AsyncClient(limits=limits) as client:
+
+        async def post(key: Hashable, arguments: dict[str, Any]) -> None:
+            started[key] = time.monotonic()
+            response = await client.post(url, timeout=60, **arguments)
+            response.raise_for_status()
 
         async def worker() -> None:
             while queue:
-                key, arguments = queue.pop()
-                started[key] = time.monotonic()
-                response = await client.post(url, timeout=60, **arguments)
-                response.raise_for_status()
+                await post(*queue.pop())
 
         begin = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if load.rate:
+            posting = []
+            for number, request in enumerate(reversed(queue)):
+                await asyncio.sleep(max(0.0, begin + number / load.rate - time.monotonic()))
+                posting.append(asyncio.create_task(post(*request)))
+            await asyncio.gather(*posting)
+        else:
+            await asyncio.gather(*(worker() for _ in range(load.concurrency)))
         return time.monotonic() - begin, started
+
+
+async def answered(
+    started: dict[Hashable, float],
+    replies: Callable[[], list[tuple[Hashable, float]]],
+    within: float = 120,
+) -> float:
+    """Waits until every request has its first reply at the fake server (answers may go out
+    after the request was answered: Sigap's go through its outbox); returns the wall time
+    from the first request to the last of those replies."""
+    deadline = time.monotonic() + within
+    while True:
+        first: dict[Hashable, float] = {}
+        for key, at in replies():
+            first.setdefault(key, at)
+        if started.keys() <= first.keys() or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    last = max((first[k] for k in started if k in first), default=time.monotonic())
+    return last - min(started.values())
 
 
 def latencies(started: dict[Hashable, float], replies: list[tuple[Hashable, float]]) -> list[float]:
@@ -55,12 +99,13 @@ def summary(name: str, count: int, wall: float, times: list[float]) -> dict[str,
     ordered = sorted(times)
     figures = {
         "per_second": count / wall,
+        "mean_ms": statistics.fmean(ordered) * 1000,
         "median_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
     }
     print(
-        f"{name:<8} {figures['per_second']:8.0f} requests/s   median "
-        f"{figures['median_ms']:6.1f} ms   p99 {figures['p99_ms']:6.1f} ms   "
+        f"{name:<8} {figures['per_second']:8.0f} requests/s   mean {figures['mean_ms']:6.1f} ms"
+        f"   median {figures['median_ms']:6.1f} ms   p99 {figures['p99_ms']:6.1f} ms   "
         f"unanswered {count - len(times)}"
     )
     return figures
@@ -70,6 +115,7 @@ def ratios(results: dict[str, dict[str, float]]) -> None:
     bare, sigap = results["bare"], results["sigap"]
     print(
         f"ratio sigap/bare: throughput {sigap['per_second'] / bare['per_second']:.2f}, "
+        f"mean latency {sigap['mean_ms'] / bare['mean_ms']:.2f}, "
         f"median latency {sigap['median_ms'] / bare['median_ms']:.2f}, "
         f"p99 latency {sigap['p99_ms'] / bare['p99_ms']:.2f}"
     )

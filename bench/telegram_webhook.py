@@ -4,7 +4,7 @@ Measured in the same run against a bare python-telegram-bot handler behind a bar
 endpoint that does one database write and one reply. Sending limits are lifted on both sides:
 this measures Sigap's own cost, not Telegram's 30 messages a second.
 
-    python3 dev.py bench telegram_webhook [--updates 2000] [--concurrency 50]
+    python3 dev.py bench telegram_webhook [--updates 2000] [--concurrency 50 | --rate 30]
         [--database-url postgresql+psycopg://127.0.0.1:5432/test]
 """
 
@@ -26,7 +26,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bench.common import Post, drive, fresh_database, latencies, ratios, summary
+from bench.common import Load, Post, answered, drive, fresh_database, latencies, ratios, summary
 from bot.app import build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.service import Service
@@ -56,7 +56,7 @@ def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, 
 
 
 async def run_sigap(
-    fake: FakeTelegram, url: str, media: Path, count: int, concurrency: int
+    fake: FakeTelegram, url: str, media: Path, count: int, load: Load
 ) -> tuple[float, list[float]]:
     settings = Settings(
         storage=StorageSettings(url=url, media_dir=media),
@@ -74,9 +74,10 @@ async def run_sigap(
     await service.start()
     try:
         updates = make_updates(fake, count, offset=1_000_000)
-        wall, started = await drive(
-            service.web.url + "/telegram/webhook", requests(updates), concurrency
+        _posting, started = await drive(
+            service.web.url + "/telegram/webhook", requests(updates), load
         )
+        wall = await answered(started, lambda: replies(fake))
     finally:
         await service.stop()
         await app.close()
@@ -84,7 +85,7 @@ async def run_sigap(
 
 
 async def run_bare(
-    fake: FakeTelegram, url: str, count: int, concurrency: int
+    fake: FakeTelegram, url: str, count: int, load: Load
 ) -> tuple[float, list[float]]:
     """The baseline: python-telegram-bot's Application, one INSERT, one reply."""
     engine = create_async_engine(async_url(url))
@@ -125,7 +126,8 @@ async def run_bare(
         await server.start()
         try:
             updates = make_updates(fake, count, offset=2_000_000)
-            wall, started = await drive(server.url + "/hook", requests(updates), concurrency)
+            _posting, started = await drive(server.url + "/hook", requests(updates), load)
+            wall = await answered(started, lambda: replies(fake))
         finally:
             await server.stop()
     async with engine.begin() as conn:
@@ -135,15 +137,16 @@ async def run_bare(
 
 
 async def main(arguments: argparse.Namespace) -> None:
+    load = Load(arguments.concurrency, arguments.rate)
     with tempfile.TemporaryDirectory() as folder:
         async with fresh_database(arguments.database_url, Path(folder), "webhook") as url:
             print(
-                f"{arguments.updates} updates, {arguments.concurrency} at a time, on "
+                f"{arguments.updates} updates, {load}, on "
                 f"{url.split(':')[0]}; each update is /bantuan from a new chat"
             )
             async with FakeTelegram() as fake:
                 runs: list[tuple[str, Callable[[], Awaitable[tuple[float, list[float]]]]]] = [
-                    ("bare", lambda: run_bare(fake, url, arguments.updates, arguments.concurrency)),
+                    ("bare", lambda: run_bare(fake, url, arguments.updates, load)),
                     (
                         "sigap",
                         lambda: run_sigap(
@@ -151,7 +154,7 @@ async def main(arguments: argparse.Namespace) -> None:
                             url,
                             Path(folder) / "media",
                             arguments.updates,
-                            arguments.concurrency,
+                            load,
                         ),
                     ),
                 ]
@@ -166,5 +169,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--rate", type=float, default=None, help="requests a second instead (an open loop)"
+    )
     parser.add_argument("--database-url", default="")
     asyncio.run(main(parser.parse_args()))

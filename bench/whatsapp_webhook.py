@@ -3,7 +3,7 @@ a request to its reply reaching the (fake, local) Twilio API, median and p99. Me
 same run against a bare Starlette endpoint that does the same validation, one database write
 and one reply through the same twilio client. The sending limit is lifted on both sides.
 
-    python3 dev.py bench whatsapp_webhook [--requests 1000] [--concurrency 50]
+    python3 dev.py bench whatsapp_webhook [--requests 1000] [--concurrency 50 | --rate 30]
         [--database-url postgresql+psycopg://127.0.0.1:5432/test]
 """
 
@@ -24,7 +24,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bench.common import Post, drive, fresh_database, latencies, ratios, summary
+from bench.common import Load, Post, answered, drive, fresh_database, latencies, ratios, summary
 from bot.app import build
 from bot.config import ServerSettings, Settings, WhatsAppSettings
 from bot.service import Service
@@ -61,7 +61,7 @@ def replies(fake: FakeTwilio) -> list[tuple[Hashable, float]]:
 
 
 async def run_sigap(
-    fake: FakeTwilio, url: str, media: Path, count: int, concurrency: int
+    fake: FakeTwilio, url: str, media: Path, count: int, load: Load
 ) -> tuple[float, list[float]]:
     settings = Settings(
         storage=StorageSettings(url=url, media_dir=media),
@@ -80,20 +80,19 @@ async def run_sigap(
     service = Service(app)
     await service.start()
     try:
-        wall, started = await drive(
+        _posting, started = await drive(
             service.web.url + "/whatsapp/inbound",
             posts("/whatsapp/inbound", count, 1_000_000),
-            concurrency,
+            load,
         )
+        wall = await answered(started, lambda: replies(fake))
     finally:
         await service.stop()
         await app.close()
     return wall, latencies(started, replies(fake))
 
 
-async def run_bare(
-    fake: FakeTwilio, url: str, count: int, concurrency: int
-) -> tuple[float, list[float]]:
+async def run_bare(fake: FakeTwilio, url: str, count: int, load: Load) -> tuple[float, list[float]]:
     """The baseline: validate, one INSERT, one reply with twilio's async client."""
     engine = create_async_engine(async_url(url))
     metadata = MetaData()
@@ -123,7 +122,8 @@ async def run_bare(
     server = WebServer(Starlette(routes=[Route("/in", inbound, methods=["POST"])]), "127.0.0.1", 0)
     await server.start()
     try:
-        wall, started = await drive(server.url + "/in", posts("/in", count, 2_000_000), concurrency)
+        _posting, started = await drive(server.url + "/in", posts("/in", count, 2_000_000), load)
+        wall = await answered(started, lambda: replies(fake))
     finally:
         await server.stop()
         await http.close()
@@ -134,19 +134,20 @@ async def run_bare(
 
 
 async def main(arguments: argparse.Namespace) -> None:
+    load = Load(arguments.concurrency, arguments.rate)
     with tempfile.TemporaryDirectory() as folder:
         async with fresh_database(arguments.database_url, Path(folder), "webhook") as url:
             print(
-                f"{arguments.requests} signed webhooks, {arguments.concurrency} at a time, on "
+                f"{arguments.requests} signed webhooks, {load}, on "
                 f"{url.split(':')[0]}; each is BANTUAN from a new number"
             )
             results = {}
             async with FakeTwilio() as fake:
-                wall, times = await run_bare(fake, url, arguments.requests, arguments.concurrency)
+                wall, times = await run_bare(fake, url, arguments.requests, load)
                 results["bare"] = summary("bare", arguments.requests, wall, times)
             async with FakeTwilio() as fake:
                 wall, times = await run_sigap(
-                    fake, url, Path(folder) / "media", arguments.requests, arguments.concurrency
+                    fake, url, Path(folder) / "media", arguments.requests, load
                 )
                 results["sigap"] = summary("sigap", arguments.requests, wall, times)
     ratios(results)
@@ -156,5 +157,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--rate", type=float, default=None, help="requests a second instead (an open loop)"
+    )
     parser.add_argument("--database-url", default="")
     asyncio.run(main(parser.parse_args()))

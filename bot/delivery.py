@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Hashable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,28 @@ class Health:
         }
 
 
+@dataclass
+class Sent:
+    """What a delivery put in the chat: the provider's id of the (last) message; for a channel
+    that keeps its chats' messages (Telegram: to clear a chat, to remove answered buttons),
+    each message sent with the question whose buttons it shows, and the messages whose
+    buttons were removed. Recorded with the row's result, in the same transaction."""
+
+    provider_id: str | None = None
+    messages: list[tuple[str, int | None]] = field(default_factory=list)
+    unbuttoned: list[str] = field(default_factory=list)
+
+
 class DeliveryError(Exception):
     """A message that did not go out. `permanent`: retrying cannot help (blocked, invalid
-    number, opted out, no template); otherwise it is retried with backoff."""
+    number, opted out, no template); otherwise it is retried with backoff. `sent`: what went
+    out before the failure (the first messages of an answer)."""
 
-    def __init__(self, code: str, message: str, *, permanent: bool) -> None:
+    def __init__(
+        self, code: str, message: str, *, permanent: bool, sent: Sent | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.permanent = permanent
+        self.sent = sent

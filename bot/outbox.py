@@ -6,6 +6,7 @@ and one chat's messages go out one after the other, in order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -13,11 +14,11 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery import ChatLocks, DeliveryError
+from bot.delivery import ChatLocks, DeliveryError, Sent
 from handlers import alerts
 from handlers.turn import Services
 from storage import broadcasts, chats, outbox, workers
-from storage.models import Channel, MessageKind, Outbox, OutboxState
+from storage.models import Channel, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ IN_FLIGHT = 200  # rows being sent at once, at most (each channel keeps its own 
 # that an answer or an alert never waits long behind them for the channel's rate limit.
 BULK_IN_FLIGHT = 24
 MAX_ATTEMPTS = 8
+# Seconds the handling of a message waits for its answer to go out (a webhook answers its
+# sender after that); a slow provider's send goes on behind.
+EAGER_WAIT = 2.0
 # Codes that mean the person does not want (or cannot get) our messages: unsubscribed.
 GONE = {
     "blocked",
@@ -35,13 +39,9 @@ GONE = {
 }  # then the row fails for good, and shows in `sigap outbox failed`
 
 
-# Answers record their chat's messages themselves (the channel keeps their keyboards).
-ANSWER = MessageKind.REPLY
-
-
 class Sender(Protocol):
-    async def deliver(self, row: Outbox) -> str | None:
-        """Sends the row; returns the provider's id of the message, or raises DeliveryError."""
+    async def deliver(self, row: Outbox) -> Sent:
+        """Sends the row; says what went out, or raises DeliveryError."""
         ...
 
 
@@ -49,7 +49,7 @@ class Released:
     """A row in hand when the process stopped: it goes back to the outbox untouched."""
 
 
-Result = str | DeliveryError | Released | None
+Result = Sent | DeliveryError | Released
 
 
 def _log_failure(task: asyncio.Task[int]) -> None:
@@ -68,10 +68,14 @@ class Delivery:
         self.worker: int | None = None  # this process's row in `worker`, once registered
         self._task: asyncio.Task[int] | None = None
         self._wake = asyncio.Event()
-        self._sending: dict[asyncio.Task[Result], Outbox] = {}
-        self._done: list[tuple[Outbox, Result]] = []
+        self._sending: dict[asyncio.Task[None], Outbox] = {}
+        # Results not yet recorded, each with what its sender waits on (see _send).
+        self._done: list[tuple[Outbox, Result, asyncio.Event]] = []
         self._locks = ChatLocks()
         self._stopping = False
+        # Rows may be waiting in the outbox: written since the last claim, or left there by
+        # a claim that had no room for them. A send that ends alone claims nothing new.
+        self._due = True
 
     @property
     def running(self) -> bool:
@@ -92,10 +96,24 @@ class Delivery:
         async with self.services.db.write() as session:
             await workers.beat(session, worker, self.services.clock())
 
-    def kick(self) -> None:
-        """Starts delivering now, or tells the delivery under way that new rows are due."""
+    async def send_now(self, row: Outbox) -> None:
+        """An answer this process claimed as it stored it: sent at once, its result recorded
+        with the others'. Waits for it to go out, at most EAGER_WAIT seconds."""
+        if self._stopping:
+            return  # claimed by a process that stops: the next one takes it at once
+        tried = asyncio.Event()
+        task = asyncio.create_task(self._send(row, tried))
+        self._sending[task] = row
+        task.add_done_callback(self._sent)
+        self.kick(due=False)  # records the result
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tried.wait(), EAGER_WAIT)
+
+    def kick(self, *, due: bool = True) -> None:
+        """Starts delivering now, or tells the delivery under way that new rows are `due`."""
         if self._stopping or not self.senders:
             return
+        self._due = self._due or due
         if self.running:
             self._wake.set()
             return
@@ -116,8 +134,10 @@ class Delivery:
         """One claim of at most `limit` rows, sent and recorded (a delivery that stops half-way,
         for the tests)."""
         rows = await self._claim(limit)
-        results = await asyncio.gather(*(self._send(row) for row in rows))
-        self._done.extend(zip(rows, results, strict=True))
+        results = await asyncio.gather(*(self._attempt(row) for row in rows))
+        self._done.extend(
+            (row, result, asyncio.Event()) for row, result in zip(rows, results, strict=True)
+        )
         await self._record()
         return len(rows)
 
@@ -143,30 +163,30 @@ class Delivery:
         while True:
             self._wake.clear()
             await self._record()
-            rows: Sequence[Outbox] = []
-            if not self._stopping:
-                rows = await self._claim()
-                for row in rows:
+            if self._due and not self._stopping:
+                self._due = False
+                for row in await self._claim():
                     task = asyncio.create_task(self._send(row))
                     self._sending[task] = row
                     task.add_done_callback(self._sent)
-                taken += len(rows)
-            if len(rows) == BATCH:
-                continue  # more may be due
+                    taken += 1
+                if self._due:
+                    continue  # the claim was full: more may be waiting
             if not self._sending and not self._done and not self._wake.is_set():
                 return taken
             await self._wake.wait()
 
-    def _sent(self, task: asyncio.Task[Result]) -> None:
-        row = self._sending.pop(task)
-        self._done.append((row, task.result()))
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.pop(task)
         self._wake.set()
 
     async def _claim(self, limit: int = BATCH) -> Sequence[Outbox]:
-        """What there is room for: urgent rows first, then a few bulk ones."""
+        """What there is room for: urgent rows first, then a few bulk ones. A claim that
+        fills the room leaves `_due` set: there may be more."""
         room = min(limit, IN_FLIGHT - len(self._sending))
         bulk = sum(row.priority >= outbox.BULK for row in self._sending.values())
         if room <= 0:
+            self._due = True
             return []
         worker = await self.register()
         now, channels = self.services.clock(), list(self.senders)
@@ -174,13 +194,30 @@ class Delivery:
             rows = list(await outbox.claim(session, now, room, channels, worker))
             bulk_room = min(room - len(rows), BULK_IN_FLIGHT - bulk)
             if bulk_room > 0:
-                rows += await outbox.claim(session, now, bulk_room, channels, worker, bulk=True)
+                taken = await outbox.claim(session, now, bulk_room, channels, worker, bulk=True)
+                rows += taken
+                self._due = self._due or len(taken) == bulk_room
+            elif bulk >= BULK_IN_FLIGHT:
+                self._due = True  # a broadcast under way: more as soon as some are sent
+        self._due = self._due or len(rows) == room
         return rows
 
-    async def _send(self, row: Outbox) -> Result:
+    async def _send(self, row: Outbox, tried: asyncio.Event | None = None) -> None:
+        """Sends the row and waits until its result is recorded, holding the chat: the next
+        message to the chat goes after this one, and sees what this one left in the chat.
+        `tried` is set as soon as the channel has answered."""
+        async with self._locks.hold((row.channel, row.address)):
+            result = await self._attempt(row)
+            if tried is not None:
+                tried.set()
+            recorded = asyncio.Event()
+            self._done.append((row, result, recorded))
+            self._wake.set()
+            await recorded.wait()
+
+    async def _attempt(self, row: Outbox) -> Result:
         try:
-            async with self._locks.hold((row.channel, row.address)):
-                return await self.senders[row.channel].deliver(row)
+            return await self.senders[row.channel].deliver(row)
         except DeliveryError as error:
             return error
         except asyncio.CancelledError:
@@ -190,25 +227,32 @@ class Delivery:
             return DeliveryError("error", repr(error), permanent=False)
 
     async def _record(self) -> None:
-        """The results of the rows sent since the last time, in one transaction."""
+        """The results of the rows sent since the last time, with what they left in their
+        chats, in one transaction. Kept to record again if the transaction fails."""
         if not self._done:
             return
-        done, self._done = self._done, []
+        done = list(self._done)
         assert self.worker is not None
         now = self.services.clock()
         async with self.services.db.write() as session:
-            released = [row.id for row, result in done if isinstance(result, Released)]
+            released = [row.id for row, result, _ in done if isinstance(result, Released)]
             if released:
                 await outbox.release(session, [i for i in released if i], now, self.worker)
-            for row, result in done:
+            for row, result, _ in done:
+                if isinstance(result, Released):
+                    continue
                 if isinstance(result, DeliveryError):
                     await self._failed(session, row, result, now)
-                elif not isinstance(result, Released):
-                    await outbox.sent(session, row, result, now, self.worker)
-                    if result is not None and row.edit_of is None and row.kind is not ANSWER:
-                        await chats.record_message(
-                            session, row.channel, row.address, result, at=now, from_bot=True
-                        )
+                else:
+                    await outbox.sent(session, row, result.provider_id, now, self.worker)
+                sent = result if isinstance(result, Sent) else result.sent
+                if sent is not None and (sent.messages or sent.unbuttoned):
+                    await chats.record_sent(
+                        session, row.channel, row.address, sent.messages, sent.unbuttoned, now
+                    )
+        del self._done[: len(done)]
+        for _row, _result, recorded in done:
+            recorded.set()
 
     async def _failed(
         self, session: AsyncSession, row: Outbox, error: DeliveryError, now: datetime

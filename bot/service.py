@@ -84,8 +84,10 @@ class Service:
             senders[Channel.WHATSAPP] = self.whatsapp
         self.delivery = Delivery(app.services, senders)
         self.jobs = scheduler.Jobs(app.services, self.delivery)
-        # Every answer on these channels is an outbox row, sent by the delivery job.
+        # Every answer on these channels is an outbox row, sent at once by this process (or,
+        # should it die first, by the next one).
         app.conversations.answered_by_outbox = set(senders)
+        app.conversations.sender = self.delivery
         app.conversations.on_outbox.append(self.jobs.wake_outbox)
         self.stopping = asyncio.Event()
 
@@ -140,14 +142,16 @@ class Service:
     async def stop(self) -> None:
         """Within 10 seconds even when Telegram or Twilio cannot be reached: no more
         updates, the requests in hand answered, the messages in hand sent or put back in the
-        outbox as pending, then the jobs."""
+        outbox as pending, then the jobs; the channels' clients last."""
         if self.telegram is not None:
             await self.telegram.stop()
         await self.web.stop()  # finishes the webhook requests in hand
         await self.delivery.stop(grace=SEND_GRACE)
         await self.jobs.stop(grace=JOB_GRACE)
+        if self.telegram is not None:
+            await self.telegram.close()
         if self.whatsapp is not None:
-            await self.whatsapp.stop()
+            await self.whatsapp.close()
 
     def _failed(self, starting: asyncio.Task[None]) -> None:
         if not starting.cancelled() and starting.exception() is not None:

@@ -45,7 +45,7 @@ from telegram.request import HTTPXRequest
 from bot import web
 from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
-from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, split
+from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, Sent, split
 from handlers.menu import commands
 from handlers.messages import (
     Attachment,
@@ -268,10 +268,13 @@ class TelegramChannel:
         self.health.ok()
 
     async def stop(self) -> None:
-        """Stops polling after the batch in hand has been handled."""
+        """Takes no more updates: polling stops after the batch in hand has been handled.
+        Sending still works until close()."""
         self.stopping.set()
         if self._loop is not None:
             await self._loop
+
+    async def close(self) -> None:
         await self.bot.shutdown()
 
     async def _stopped_within(self, seconds: float) -> bool:
@@ -494,18 +497,21 @@ class TelegramChannel:
     # Outbound.
 
     async def answer(
-        self, chat_id: int, replies: Sequence[Reply], *, pressed_message: str | None = None
-    ) -> str | None:
-        """Sends the replies (an answer from the outbox); returns the id of the last message
-        sent. The buttons of questions already answered are removed first; a multiple choice
+        self,
+        chat_id: int,
+        replies: Sequence[Reply],
+        sent: Sent,
+        *,
+        pressed_message: str | None = None,
+    ) -> None:
+        """Sends the replies (an answer from the outbox), noting in `sent` what went out.
+        The buttons of questions already answered are removed first; a multiple choice
         toggled by a press is updated in place."""
-        chat = str(chat_id)
         async with self.app.db.read() as session:
-            stale = await chats.with_keyboard(session, self.channel, chat)
+            stale = await chats.with_keyboard(session, self.channel, str(chat_id))
         shown = {m.message_id: m.keyboard_seq for m in stale}
         toggled = {r.seq for r in replies if isinstance(r, Choice) and r.multiple}
         keep = pressed_message if shown.get(pressed_message or "") in toggled else None
-        removed = []
         for message in stale:
             if message.message_id == keep:
                 continue
@@ -513,38 +519,21 @@ class TelegramChannel:
                 await self.bot.edit_message_reply_markup(chat_id, int(message.message_id))
             except BadRequest as error:
                 log.info("could not remove a keyboard in %s: %s", chat_id, error)
-            removed.append(message.message_id)
-        sent: list[tuple[str, int | None]] = []
-        try:
-            for reply in replies:
-                if isinstance(reply, ClearChat):
-                    sent += await self.clear(chat_id, reply)
-                elif isinstance(reply, Document):
-                    data = await asyncio.to_thread(Path(reply.path).read_bytes)
-                    document = await self.bot.send_document(chat_id, data, filename=reply.name)
-                    sent.append((str(document.message_id), None))
-                elif isinstance(reply, Choice) and keep is not None and reply.multiple:
-                    await self.bot.edit_message_reply_markup(
-                        chat_id, int(keep), reply_markup=keyboard(reply)
-                    )
-                else:
-                    sent += await self._send(chat_id, reply)
-        finally:
-            # One write for the whole answer, also when a send failed half-way.
-            async with self.app.db.write() as session:
-                if removed:
-                    await chats.keyboard_removed(session, self.channel, chat, removed)
-                for message_id, seq in sent:
-                    await chats.record_message(
-                        session,
-                        self.channel,
-                        chat,
-                        message_id,
-                        at=self.app.services.clock(),
-                        from_bot=True,
-                        keyboard_seq=seq,
-                    )
-        return sent[-1][0] if sent else keep
+            sent.unbuttoned.append(message.message_id)
+        for reply in replies:
+            if isinstance(reply, ClearChat):
+                sent.messages += await self.clear(chat_id, reply)
+            elif isinstance(reply, Document):
+                data = await asyncio.to_thread(Path(reply.path).read_bytes)
+                document = await self.bot.send_document(chat_id, data, filename=reply.name)
+                sent.messages.append((str(document.message_id), None))
+            elif isinstance(reply, Choice) and keep is not None and reply.multiple:
+                await self.bot.edit_message_reply_markup(
+                    chat_id, int(keep), reply_markup=keyboard(reply)
+                )
+                sent.provider_id = keep
+            else:
+                sent.messages += await self._send(chat_id, reply)
 
     async def _send(self, chat_id: int, reply: Reply) -> list[tuple[str, int | None]]:
         """Sends one reply (in pieces if long); returns the ids sent, with the seq of the
@@ -600,54 +589,55 @@ class TelegramChannel:
             return []
         return await self._send(chat_id, Text(reply.partly.format(count=too_old)))
 
-    async def deliver(self, row: Outbox) -> str | None:
+    async def deliver(self, row: Outbox) -> Sent:
         """An outbox row: an answer, a new message (with its buttons), or the edit of one sent
         before. Raises DeliveryError, saying whether a retry can help."""
+        chat_id, sent = int(row.address), Sent()
         try:
-            sent = await self._deliver(int(row.address), row)
-        except DeliveryError as error:
-            if not error.permanent:
-                self.health.failed(error.message)
-            raise
-        self.health.ok()
-        return sent
-
-    async def _deliver(self, chat_id: int, row: Outbox) -> str | None:
-        try:
-            if row.kind is MessageKind.REPLY:
-                replies = [load(reply) for reply in row.replies]
-                return await self.answer(chat_id, replies, pressed_message=row.pressed_message)
-            if row.edit_of is not None:
-                return await self._edit(chat_id, row)
-            markup = None
-            if row.buttons:
-                markup = InlineKeyboardMarkup(
-                    [
-                        [
-                            InlineKeyboardButton(
-                                b["label"], callback_data=callback_data(Press(None, b["value"]))
-                            )
-                        ]
-                        for b in row.buttons
-                    ]
-                )
-            if row.image_sha256 is not None:
-                return await self._photo(chat_id, row, markup)
-            pieces = split(row.text, MAX_TEXT)
-            sent = None
-            for number, piece in enumerate(pieces):
-                last = number == len(pieces) - 1
-                sent = await self.bot.send_message(
-                    chat_id, piece, reply_markup=markup if last else None
-                )
-            return str(sent.message_id) if sent else None
+            await self._deliver(chat_id, row, sent)
         except Forbidden as error:
             await self._unreachable(chat_id)
-            raise DeliveryError("blocked", str(error), permanent=True) from None
+            raise DeliveryError("blocked", str(error), permanent=True, sent=sent) from None
         except BadRequest as error:
-            raise DeliveryError("bad_request", str(error), permanent=True) from None
+            raise DeliveryError("bad_request", str(error), permanent=True, sent=sent) from None
         except TelegramError as error:
-            raise DeliveryError("transient", str(error), permanent=False) from None
+            self.health.failed(str(error))
+            raise DeliveryError("transient", str(error), permanent=False, sent=sent) from None
+        self.health.ok()
+        if sent.messages:
+            sent.provider_id = sent.messages[-1][0]
+        return sent
+
+    async def _deliver(self, chat_id: int, row: Outbox, sent: Sent) -> None:
+        if row.kind is MessageKind.REPLY:
+            replies = [load(reply) for reply in row.replies]
+            await self.answer(chat_id, replies, sent, pressed_message=row.pressed_message)
+            return
+        if row.edit_of is not None:
+            sent.provider_id = await self._edit(chat_id, row)
+            return
+        markup = None
+        if row.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            b["label"], callback_data=callback_data(Press(None, b["value"]))
+                        )
+                    ]
+                    for b in row.buttons
+                ]
+            )
+        if row.image_sha256 is not None:
+            sent.messages.append((await self._photo(chat_id, row, markup), None))
+            return
+        pieces = split(row.text, MAX_TEXT)
+        for number, piece in enumerate(pieces):
+            last = number == len(pieces) - 1
+            message = await self.bot.send_message(
+                chat_id, piece, reply_markup=markup if last else None
+            )
+            sent.messages.append((str(message.message_id), None))
 
     async def _photo(self, chat_id: int, row: Outbox, markup: InlineKeyboardMarkup | None) -> str:
         """The image with the text as its caption (or after it, when too long for one)."""
@@ -660,8 +650,8 @@ class TelegramChannel:
         )
         if fits:
             return str(photo.message_id)
-        sent = await self.bot.send_message(chat_id, row.text[:MAX_TEXT], reply_markup=markup)
-        return str(sent.message_id)
+        message = await self.bot.send_message(chat_id, row.text[:MAX_TEXT], reply_markup=markup)
+        return str(message.message_id)
 
     async def _edit(self, chat_id: int, row: Outbox) -> str | None:
         async with self.app.db.read() as session:

@@ -27,7 +27,7 @@ from twilio.rest import Client
 from bot import web
 from bot.app import App
 from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
-from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, split
+from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, Sent, split
 from bot.numbered import render
 from handlers.messages import Attachment, Inbound, Location, load
 from storage import broadcasts, chats, conversations, outbox
@@ -121,7 +121,7 @@ class WhatsAppChannel:
             )
         log.info("WhatsApp: receiving at %s/whatsapp/inbound", self.public_url)
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         await self.http.close()
 
     # Images of broadcasts, fetched by Twilio from this server.
@@ -251,9 +251,9 @@ class WhatsAppChannel:
 
     # Outbound.
 
-    async def deliver(self, row: Outbox) -> str | None:
-        """An outbox row; the SID of the (last) message sent. Raises DeliveryError, saying
-        whether a retry can help."""
+    async def deliver(self, row: Outbox) -> Sent:
+        """An outbox row, with the SID of the (last) message sent. Raises DeliveryError,
+        saying whether a retry can help."""
         try:
             sid = await (self._answer(row) if row.kind is MessageKind.REPLY else self._notify(row))
         except DeliveryError as error:
@@ -261,7 +261,7 @@ class WhatsAppChannel:
                 self.health.failed(error.message)
             raise
         self.health.ok()
-        return sid
+        return Sent(sid)
 
     async def _answer(self, row: Outbox) -> str | None:
         """An answer: always inside the window (the person just wrote), sent even to a chat

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,11 +25,20 @@ from handlers.subscribe import SubscribeFlow, unsubscribe
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
 from storage import chats, conversations, outbox
-from storage.models import Channel
+from storage.models import Channel, Outbox
 
 log = logging.getLogger(__name__)
 
 SubmitListener = Callable[[int], Awaitable[None]]
+
+
+class Sender(Protocol):
+    """Sends an answer at once, in the process that stored it (the delivery job)."""
+
+    worker: int | None  # the process that claims the answer as it is stored
+
+    async def send_now(self, row: Outbox) -> None: ...
+
 
 SORRY = N_(
     "Sorry, something went wrong on our side. Your earlier answers are kept; please send "
@@ -49,9 +59,11 @@ class Conversations:
         self.on_submit: list[SubmitListener] = []
         # Called after a transaction that queued messages in the outbox has committed.
         self.on_outbox: list[Callable[[], None]] = []
-        # Channels whose answers are outbox rows, sent by the delivery job (`sigap run` sets
-        # its channels); on the others (the terminal) the caller shows Outcome.replies.
+        # Channels whose answers are outbox rows (`sigap run` sets its channels), handed to
+        # `sender` right after the commit; on the others (the terminal) the caller shows
+        # Outcome.replies.
         self.answered_by_outbox: set[Channel] = set()
+        self.sender: Sender | None = None
 
     async def handle(self, inbound: Inbound) -> Outcome:
         """Handles the message in one transaction: the conversation's new state and, on the
@@ -83,7 +95,7 @@ class Conversations:
                 turn = Turn(services, session, conv, inbound, now)
                 await self._dispatch(turn)
                 turn.save()
-                self._answer(session, inbound, turn.out.replies, now)
+                answer = self._answer(session, inbound, turn.out.replies, now)
                 queued = outbox.queued(session)
         except Exception:
             # One conversation's failure never reaches another: roll back, apologise.
@@ -93,6 +105,8 @@ class Conversations:
             await services.media.delete(sha256)
         if queued:
             self._wake()
+        if answer is not None and self.sender is not None:
+            await self.sender.send_now(answer)
         for report_id in turn.out.submitted:
             for listener in self.on_submit:
                 try:
@@ -103,16 +117,17 @@ class Conversations:
 
     def _answer(
         self, session: AsyncSession, inbound: Inbound, replies: list[Reply], now: datetime
-    ) -> None:
+    ) -> Outbox | None:
         if inbound.channel not in self.answered_by_outbox or not replies:
-            return
-        outbox.enqueue_reply(
+            return None
+        return outbox.enqueue_reply(
             session,
             inbound.channel,
             inbound.sender,
             [dump(reply) for reply in replies],
             at=now,
             pressed_message=inbound.press.message if inbound.press else None,
+            claimed_by=self.sender.worker if self.sender is not None else None,
         )
 
     async def _apologise(self, inbound: Inbound, language: str) -> Outcome:
@@ -123,12 +138,15 @@ class Conversations:
             return out
         try:
             async with self.services.db.write() as session:
-                self._answer(session, inbound, out.replies, self.services.clock())
+                answer = self._answer(session, inbound, out.replies, self.services.clock())
         except Exception:
             log.exception("could not store anything for a message from %s", inbound.channel)
             out.stored = False
             return out
-        self._wake()
+        if answer is not None and self.sender is not None:
+            await self.sender.send_now(answer)
+        else:
+            self._wake()
         return out
 
     def _wake(self) -> None:

@@ -53,6 +53,24 @@ async def record_message(
     )
 
 
+async def record_sent(
+    session: AsyncSession,
+    channel: Channel,
+    chat: str,
+    messages: Sequence[tuple[str, int | None]],
+    unbuttoned: Sequence[str],
+    at: datetime,
+) -> None:
+    """The bot's messages just sent to the chat (with the question whose buttons each shows),
+    and those whose buttons are gone."""
+    if unbuttoned:
+        await keyboard_removed(session, channel, chat, unbuttoned)
+    for message_id, seq in messages:
+        await record_message(
+            session, channel, chat, message_id, at=at, from_bot=True, keyboard_seq=seq
+        )
+
+
 async def with_keyboard(
     session: AsyncSession, channel: Channel, chat: str
 ) -> Sequence[ChatMessage]:

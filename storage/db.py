@@ -87,7 +87,11 @@ class Database:
         engine = (
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        async with (
+            self._writers,
+            AsyncSession(engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     async def check(self) -> None:

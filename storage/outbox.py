@@ -148,9 +148,12 @@ def enqueue_reply(
     *,
     at: datetime,
     pressed_message: str | None = None,
+    claimed_by: int | None = None,
 ) -> Outbox:
     """The answer to a message, written in the same transaction as the conversation's new
-    state: it is sent by the delivery job, also after a crash right after the commit."""
+    state. Claimed at once by `claimed_by` (the process that sends it right after the commit),
+    or pending for the delivery job; either way sent also after a crash right after the
+    commit (a dead process's claims are taken again)."""
     row = Outbox(
         created_at=at,
         updated_at=at,
@@ -163,8 +166,11 @@ def enqueue_reply(
         priority=REPLY_PRIORITY,
         due_at=at,
     )
+    if claimed_by is not None:
+        row.state, row.attempts, row.claimed_by = OutboxState.SENDING, 1, claimed_by
+    else:
+        session.info["outbox"] = True
     session.add(row)
-    session.info["outbox"] = True
     return row
 
 

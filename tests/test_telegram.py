@@ -396,6 +396,7 @@ async def test_commands_are_registered_in_both_languages(
     channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
     await channel.start()
     await channel.stop()
+    await channel.close()
     assert [c["command"] for c in fake.commands["id"]] == [
         "start",
         "lapor",
@@ -431,6 +432,7 @@ async def test_telegram_unreachable_at_start_is_retried(app: App, fake: FakeTele
     await channel.start()
     assert channel.health.failing_since is None and len(fake.called("getMe")) == 4
     await channel.stop()
+    await channel.close()
 
 
 async def webhook_service(app: App, fake: FakeTelegram) -> Service:

@@ -173,7 +173,9 @@ class Sigap:
             stderr=asyncio.subprocess.STDOUT,
             env={k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")},
         )
-        out, _ = await asyncio.wait_for(process.communicate(input and input.encode()), 120)
+        out, _ = await asyncio.wait_for(
+            process.communicate(None if input is None else input.encode()), 120
+        )
         text = out.decode()
         if check and process.returncode != 0:
             raise AssertionError(f"sigap {' '.join(arguments)} failed:\n{text}")
