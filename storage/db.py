@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,6 +56,45 @@ class Unreachable(Exception):
         super().__init__(f"cannot open the database {shown}: {why}")
 
 
+class Writers:
+    """SQLite's one writer at a time, as a queue in this process: in arrival order, except that
+    a writer that must not wait behind the others (`first`) goes before those waiting."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def turn(self, *, first: bool = False) -> AsyncIterator[None]:
+        if self._busy:
+            waiting = asyncio.get_running_loop().create_future()
+            if first:
+                self._waiting.appendleft(waiting)
+            else:
+                self._waiting.append(waiting)
+            try:
+                await waiting
+            except asyncio.CancelledError:
+                if waiting in self._waiting:
+                    self._waiting.remove(waiting)
+                elif not waiting.cancelled():
+                    self._next()  # handed the turn just as it was cancelled: pass it on
+                raise
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._next()
+
+    def _next(self) -> None:
+        while self._waiting:
+            waiting = self._waiting.popleft()
+            if not waiting.done():
+                waiting.set_result(None)  # the turn passes on; still busy
+                return
+        self._busy = False
+
+
 class Database:
     """Hands out sessions. `write()` takes the write lock up front on SQLite (BEGIN IMMEDIATE),
     so a transaction that reads and then writes never fails with "database is locked"; on
@@ -69,10 +109,10 @@ class Database:
         else:
             options["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
-        # SQLite takes one writer at a time. Writers of this process queue here, in order,
-        # instead of polling SQLite's lock (its busy handler sleeps up to 100 ms a try);
-        # busy_timeout still covers writers in other processes.
-        self._writers = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        # SQLite takes one writer at a time. Writers of this process queue here instead of
+        # polling SQLite's lock (its busy handler sleeps up to 100 ms a try); busy_timeout
+        # still covers writers in other processes. PostgreSQL takes them all at once.
+        self._writers = Writers() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -82,13 +122,16 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction, committed when the block ends and rolled back if it raises."""
+    async def write(self, *, first: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed when the block ends and rolled back if it raises.
+        `first`: on SQLite, before the writers waiting (what must be recorded quickly: that a
+        message went out, that this process lives)."""
         engine = (
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
+        turn = self._writers.turn(first=first) if self._writers else contextlib.nullcontext()
         async with (
-            self._writers,
+            turn,
             AsyncSession(engine, expire_on_commit=False) as session,
             session.begin(),
         ):
