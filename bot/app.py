@@ -35,7 +35,11 @@ class App:
 async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
     """The app on an up-to-date database."""
     db = Database(settings.storage.url)
-    await upgrade(db)
+    try:
+        await upgrade(db)
+    except BaseException:
+        await db.close()
+        raise
     services = Services(
         db=db,
         media=MediaStore(settings.storage.media_dir, settings.intake.max_media_bytes),

@@ -100,13 +100,6 @@ class Jobs:
         """The names of the jobs the running scheduler has, in the order of JOBS."""
         return [job.name for job in JOBS if self.scheduler.get_job(job.name) is not None]
 
-    async def run(self, name: str) -> None:
-        """Runs one job now, as the scheduler would (its failures recorded the same way)."""
-        job = self.scheduler.get_job(name)
-        if job is None:
-            raise KeyError(name)
-        await job.func()
-
     def _tracked(self, job: Job) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             self.busy += 1

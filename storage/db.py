@@ -139,6 +139,11 @@ class Database:
 
     async def check(self) -> None:
         """Opens one connection, or raises Unreachable saying why not in a few words."""
+        folder = Path(make_url(self.url).database or ".").parent
+        if self.is_sqlite and not folder.is_dir():
+            # Said before trying: aiosqlite's thread would answer a failed connect after the
+            # event loop has gone (a traceback on the way out).
+            raise Unreachable(self.url, f"the folder {folder} does not exist")
         try:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
@@ -146,10 +151,6 @@ class Database:
             raise Unreachable(self.url, self._why(error)) from None
 
     def _why(self, error: DBAPIError) -> str:
-        if self.is_sqlite:
-            folder = Path(make_url(self.url).database or "").parent
-            if not folder.is_dir():
-                return f"the folder {folder} does not exist"
         # psycopg: 'connection failed: connection to server at "host", port 5432 failed:
         # FATAL:  database "x" does not exist', then hints on further lines.
         lines = str(error.orig).strip().splitlines() or [type(error.orig).__name__]

@@ -105,6 +105,7 @@ async def test_polling_survives_a_storm_of_429s_and_health_tells_the_truth(
     while not await down():
         assert time.monotonic() < deadline, "/healthz never said Telegram was down"
         await asyncio.sleep(0.2)
+    telegram.fail("sendMessage", status=429, description="Too Many Requests", retry_after=1)
     await resident.send("/bantuan")
     health = await sigap.health()
     assert health is not None and "429" in health["telegram"]["error"]
