@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import click
-from telegram.error import InvalidToken
 
 from bot import admin, config
 from bot.app import App, build
-from bot.console import Console
 from bot.reports import export_csv, listing_table, show_report
-from bot.service import NoChannel, Service
 from bot.web import CannotListen
 from storage.db import Database, Unreachable
 from storage.migrate import upgrade
@@ -80,6 +77,8 @@ def chat(config_path: Path | None, sender: str) -> None:
     settings = settings_from(config_path)
 
     async def work(app: App) -> None:
+        from bot.console import Console
+
         await Console(app, sender=sender).run()
 
     run_async(with_app(settings, work))
@@ -101,6 +100,11 @@ def run(config_path: Path | None, verbose: bool) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
     async def work(app: App) -> None:
+        # The channels load only here: the other commands start faster without them.
+        from telegram.error import InvalidToken
+
+        from bot.service import NoChannel, Service
+
         try:
             service = Service(app)
         except NoChannel as error:
