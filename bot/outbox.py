@@ -19,6 +19,7 @@ from bot.delivery import ChatLocks, DeliveryError, Sent
 from handlers import alerts
 from handlers.turn import Services
 from storage import broadcasts, chats, outbox, workers
+from storage.chats import BotMessage
 from storage.models import Channel, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
@@ -232,24 +233,28 @@ class Delivery:
         done = list(self._done)
         assert self.worker is not None
         now = self.services.clock()
-        # Before the writers waiting: the shorter a sent message waits to be recorded, the
-        # fewer are sent again after a crash.
+        delivered: list[tuple[int, str | None]] = []
+        messages: list[BotMessage] = []
+        unbuttoned: list[BotMessage] = []
+        for row, result, _ in done:
+            if isinstance(result, Released):
+                continue
+            sent = result if isinstance(result, Sent) else result.sent
+            if isinstance(result, Sent) and row.id is not None:
+                delivered.append((row.id, result.provider_id))
+            if sent is not None:
+                messages += [BotMessage(row.channel, row.address, m, s) for m, s in sent.messages]
+                unbuttoned += [BotMessage(row.channel, row.address, m) for m in sent.unbuttoned]
+        released = [row.id for row, result, _ in done if isinstance(result, Released) and row.id]
+        # Before the writers waiting: the sooner a sent message is recorded, the fewer are
+        # sent again after a crash.
         async with self.services.db.write(first=True) as session:
-            released = [row.id for row, result, _ in done if isinstance(result, Released)]
-            if released:
-                await outbox.release(session, [i for i in released if i], now, self.worker)
+            await outbox.release(session, released, now, self.worker)
+            await outbox.sent(session, delivered, now, self.worker)
             for row, result, _ in done:
-                if isinstance(result, Released):
-                    continue
                 if isinstance(result, DeliveryError):
                     await self._failed(session, row, result, now)
-                else:
-                    await outbox.sent(session, row, result.provider_id, now, self.worker)
-                sent = result if isinstance(result, Sent) else result.sent
-                if sent is not None and (sent.messages or sent.unbuttoned):
-                    await chats.record_sent(
-                        session, row.channel, row.address, sent.messages, sent.unbuttoned, now
-                    )
+            await chats.record_sent(session, messages, unbuttoned, now)
         del self._done[: len(done)]
         for _row, _result, recorded in done:
             recorded.set()

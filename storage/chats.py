@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,21 +54,58 @@ async def record_message(
     )
 
 
+@dataclass(frozen=True)
+class BotMessage:
+    """A message the bot sent to a chat, with the question whose buttons it shows."""
+
+    channel: Channel
+    chat: str
+    message_id: str
+    keyboard_seq: int | None = None
+
+
 async def record_sent(
     session: AsyncSession,
-    channel: Channel,
-    chat: str,
-    messages: Sequence[tuple[str, int | None]],
-    unbuttoned: Sequence[str],
+    messages: Sequence[BotMessage],
+    unbuttoned: Sequence[BotMessage],
     at: datetime,
 ) -> None:
-    """The bot's messages just sent to the chat (with the question whose buttons each shows),
-    and those whose buttons are gone."""
+    """The bot's messages just sent, and those whose buttons are gone: a statement each."""
+    if messages:
+        rows = [
+            {
+                "channel": m.channel,
+                "chat": m.chat,
+                "message_id": m.message_id,
+                "at": at,
+                "from_bot": True,
+                "keyboard_seq": m.keyboard_seq,
+            }
+            for m in messages
+        ]
+        await session.exec(
+            insert(session, ChatMessage)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["channel", "chat", "message_id"])
+        )
     if unbuttoned:
-        await keyboard_removed(session, channel, chat, unbuttoned)
-    for message_id, seq in messages:
-        await record_message(
-            session, channel, chat, message_id, at=at, from_bot=True, keyboard_seq=seq
+        table = ChatMessage.metadata.tables["chat_message"]
+        statement = (
+            update(table)
+            .where(
+                table.c.channel == bindparam("b_channel"),
+                table.c.chat == bindparam("b_chat"),
+                table.c.message_id == bindparam("b_message"),
+            )
+            .values(keyboard_seq=None)
+        )
+        connection = await session.connection()  # executemany: one statement for every row
+        await connection.execute(
+            statement,
+            [
+                {"b_channel": m.channel, "b_chat": m.chat, "b_message": m.message_id}
+                for m in unbuttoned
+            ],
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, update
+from sqlalchemy import JSON, ColumnElement, bindparam, case, exists, func, literal, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -248,22 +248,34 @@ def _held(row_id: int, worker: int) -> list[ColumnElement[bool]]:
 
 
 async def sent(
-    session: AsyncSession, row: Outbox, provider_id: str | None, at: datetime, worker: int
+    session: AsyncSession, delivered: Sequence[tuple[int, str | None]], at: datetime, worker: int
 ) -> None:
-    assert row.id is not None
-    values: dict[str, Any] = {
-        "state": OutboxState.SENT,
-        "provider_id": provider_id,
-        "updated_at": at,
-        "error": None,
-    }
-    if row.kind is MessageKind.REPLY:
-        values.update(replies=[], text="")  # the answer's words are not kept once delivered
-    await session.exec(update(Outbox).where(*_held(row.id, worker)).values(**values))
+    """Rows sent (id, and the provider's id of the message), in one statement. An answer's
+    words are not kept once delivered."""
+    if not delivered:
+        return
+    table = Outbox.metadata.tables["outbox"]
+    answer = table.c.kind == MessageKind.REPLY
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.claimed_by == worker)
+        .values(
+            state=OutboxState.SENT,
+            provider_id=bindparam("provider"),
+            updated_at=at,
+            error=None,
+            replies=case((answer, literal([], JSON)), else_=table.c.replies),
+            text=case((answer, ""), else_=table.c.text),
+        )
+    )
+    connection = await session.connection()  # executemany: one statement for every row
+    await connection.execute(statement, [{"row_id": i, "provider": p} for i, p in delivered])
 
 
 async def release(session: AsyncSession, row_ids: Sequence[int], at: datetime, worker: int) -> None:
     """Rows this worker had in hand when it stopped: pending again, as if never tried."""
+    if not row_ids:
+        return
     await session.exec(
         update(Outbox)
         .where(col(Outbox.id).in_(row_ids), col(Outbox.claimed_by) == worker)

@@ -5,7 +5,9 @@ each of them once, BERHENTI ends it, and `sigap broadcast status` never hangs.""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
@@ -101,3 +103,26 @@ async def test_broadcast_status_says_when_nothing_is_sending(
     assert "sigap run" in status and "not running" in status
     await sigap.start()
     await until("the broadcast sent", lambda: received(telegram.texts(SITI), FIRST) == 1)
+
+
+async def test_a_scheduled_broadcast_goes_out_when_it_is_due(
+    start_sigap: Start, telegram: FakeTelegram, twilio: FakeTwilio, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    siti, _ani, budi = await subscribed_residents(sigap, telegram, twilio)
+    text = tmp_path / "message.txt"
+    text.write_text(SECOND)
+    soon = datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(seconds=8)
+    made = await sigap.cli(
+        "broadcast",
+        "send",
+        "--text",
+        str(text),
+        "--at",
+        soon.strftime("%Y-%m-%d %H:%M:%S"),
+        "--yes",
+    )
+    assert "3 subscriber(s)" in made
+    assert received(siti.texts(), SECOND) == 0  # not before its time
+    await siti.sees(SECOND, within=20)
+    await budi.sees(SECOND, within=20)

@@ -57,6 +57,8 @@ async def test_a_report_by_buttons_reaches_the_member_on_duty_who_acknowledges_i
     timeline = await sigap.cli("reports", "show", reference)
     assert "acknowledged" in timeline and "Andi" in timeline
     assert telegram.texts(BUDI) == [] and telegram.texts(CITRA) == []  # off duty: not alerted
+    await resident.press("Clear this chat")  # the button under the thank-you
+    await until("the chat cleared", lambda: telegram.deleted[RESIDENT])
 
 
 async def test_nobody_acknowledges_so_the_circle_widens_until_the_coordinator_does(
@@ -132,6 +134,8 @@ async def test_an_addition_after_the_acknowledgement_reaches_who_took_the_report
     resident = TelegramUser(telegram, RESIDENT)
     andi, budi = TelegramUser(telegram, ANDI), TelegramUser(telegram, BUDI)
     reference = await report_with_buttons(resident)
+    await resident.press("Subscribe")  # the other button under the thank-you
+    await resident.sees("For which area do you want them?")
     await andi.sees(reference)
     await budi.sees(reference)
     await budi.press("Acknowledge")
