@@ -1,7 +1,7 @@
 """Chaos: residents report on Telegram while `sigap run` is killed with SIGKILL again and
 again. Prints reports lost (must be 0), answers lost (must be 0), duplicate answers and
-duplicate alerts (at most one per kill), and the longest wait for an alert after a restart
-(must be under 30 s).
+alerts (delivery is at least once: what was sent but not yet recorded when the process was
+killed is sent again), and the longest wait for an alert after a restart (under 30 s).
 
 The service runs as operators run it (`sigap run`, another process, the task force set up
 with the CLI) against a fake Bot API in this process that behaves like Telegram's:
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import random
 import re
 import tempfile
@@ -154,17 +155,17 @@ async def run(arguments: argparse.Namespace, url: str, folder: Path) -> None:
     print(f"answers lost                    {answers - answered} of {answers}   (must be 0)")
     print(
         f"duplicate answers               {sum(duplicates(r.user.texts()) for r in residents)}"
-        f"   (at most {arguments.kills}: one per kill)"
+        "   (sent but not yet recorded when killed: sent again)"
     )
     print(
-        f"duplicate alerts                {sum(len(t) - 1 for t in alerts.values())}"
-        f"   (at most {arguments.kills})"
+        f"duplicate alerts                {sum(len(t) - 1 for t in alerts.values())}   (the same)"
     )
     print(f"alerts expected / received      {2 * len(confirmed)} / {len(alerts)}")
     print(f"longest wait for an alert       {max(waits, default=0):.1f} s after a restart or send")
 
 
 async def main(arguments: argparse.Namespace) -> None:
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # requests cut by a kill
     with tempfile.TemporaryDirectory() as folder:
         async with fresh_database(arguments.database_url, Path(folder), "chaos") as url:
             await run(arguments, url, Path(folder))
