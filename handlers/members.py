@@ -4,7 +4,7 @@ duty, and acting on reports (acknowledge, details). Every action checks the memb
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from handlers import alerts, roster
 from handlers.i18n import N_
@@ -92,9 +92,8 @@ async def join(turn: Turn, code: str) -> None:
     elif invitation.expires_at <= turn.now:
         problem = N_("That code has expired. Ask your coordinator for a new one.")
     if problem is not None or invitation is None:
-        failures = int(turn.data.get("_join_failures", 0)) + 1
-        turn.data["_join_failures"] = failures
-        turn.data["_join_at"] = turn.now.isoformat()
+        turn.conv.join_failures += 1
+        turn.conv.join_failed_at = turn.now
         turn.say(problem or N_("That code is not valid."))
         return
     member = await members.add(
@@ -105,7 +104,7 @@ async def join(turn: Turn, code: str) -> None:
         return
     await members.link(turn.session, member, turn.conv.channel, who(turn))
     await alerts.catch_up(turn.session, turn.services, member, turn.now)
-    turn.data.pop("_join_failures", None)
+    turn.conv.join_failures = 0
     turn.say(
         N_(
             "Welcome to the task force, {name}. You will get alerts of new reports when you "
@@ -116,10 +115,9 @@ async def join(turn: Turn, code: str) -> None:
 
 
 def retry_wait(turn: Turn) -> timedelta | None:
-    failures = int(turn.data.get("_join_failures", 0))
-    if failures < FREE_TRIES:
+    failures, last = turn.conv.join_failures, turn.conv.join_failed_at
+    if failures < FREE_TRIES or last is None:
         return None
-    last = datetime.fromisoformat(turn.data["_join_at"])
     ready = last + timedelta(minutes=2 ** (failures - FREE_TRIES))
     return ready - turn.now if ready > turn.now else None
 

@@ -173,7 +173,7 @@ class Conversation(SQLModel, table=True):
     language: str = Field(max_length=8)
     flow: str | None = Field(default=None, max_length=32)
     step: str | None = Field(default=None, max_length=32)
-    # Answers of the flow in progress; also the step history (for "back").
+    # The flow in progress's state (a handlers.turn.State subclass, as JSON).
     data: dict[str, Any] = json_column()
     # Increases with every question asked: a button carries it, so a stale button is recognised.
     seq: int = 0
@@ -186,6 +186,14 @@ class Conversation(SQLModel, table=True):
     last_inbound_at: datetime | None = utc_column(nullable=True)
     # Set when the chat asked for no more messages (STOP / BERHENTI) except direct replies.
     opted_out_at: datetime | None = utc_column(nullable=True)
+    # Wrong invitation codes sent from the chat in a row, and when the last one came: after a
+    # few, each try waits longer (whatever flow the chat is in).
+    join_failures: int = 0
+    join_failed_at: datetime | None = utc_column(nullable=True)
+    # The chat's unfinished report was deleted as too old: told once, when it writes again.
+    draft_expired: bool = False
+    # A group: told once that reports are made in a private chat.
+    told_in_group: bool = False
 
 
 class Report(SQLModel, table=True):
