@@ -85,7 +85,7 @@ class Conversations:
                         at=now,
                         from_bot=False,
                     )
-                turn = Turn(services, session, conv, inbound, now)
+                turn = Turn(services, session, now, conv, inbound)
                 await self._dispatch(turn)
                 turn.save()
                 answer = self._answer(session, inbound, turn.out.replies, now)

@@ -3,7 +3,8 @@ answer, and the ways every flow asks and reads questions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -64,6 +65,22 @@ class Services:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[Work]:
+        """A unit of work: one write transaction, at one moment."""
+        async with self.db.write() as session:
+            yield Work(self, session, self.clock())
+
+
+@dataclass
+class Work:
+    """What the flows (a Turn is one) and the scheduled jobs work with: the services, the
+    transaction, and the moment it happens."""
+
+    services: Services
+    session: AsyncSession
+    now: datetime
+
 
 SKIP = Option(Word.SKIP.value, N_("Skip"))
 DONE = Option(Word.DONE.value, N_("Done"))
@@ -74,12 +91,11 @@ EXPIRED = N_("This question has expired. Here is the current one:")
 
 
 @dataclass
-class Turn:
-    services: Services
-    session: AsyncSession
+class Turn(Work):
+    """One inbound message being handled, in its conversation."""
+
     conv: Conversation
     inbound: Inbound
-    now: datetime
     out: Outcome = field(default_factory=Outcome)
     # Files of discarded drafts, deleted from the media store once the transaction commits.
     delete_files: list[str] = field(default_factory=list)
