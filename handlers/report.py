@@ -739,16 +739,15 @@ async def discard(turn: Turn) -> None:
 async def expire_drafts(services: Services) -> int:
     """Deletes the drafts left longer than draft_expiry_hours, with their files; the
     resident is told when they come back. Returns how many."""
-    now = services.clock()
-    before = now - timedelta(hours=services.intake.draft_expiry_hours)
     files: list[str] = []
-    async with services.db.write() as session:
-        stale = await conversations.left_since(session, Flow.REPORT, before)
+    async with services.work() as work:
+        before = work.now - timedelta(hours=services.intake.draft_expiry_hours)
+        stale = await conversations.left_since(work.session, Flow.REPORT, before)
         for conv in stale:
             assert conv.id is not None
-            files += await reports.discard_draft_media(session, conv.id)
+            files += await reports.discard_draft_media(work.session, conv.id)
             conv.flow, conv.step, conv.data, conv.draft_expired = None, None, {}, True
-            session.add(conv)
+            work.session.add(conv)
     for sha256 in files:
         await services.media.delete(sha256)
     return len(stale)
