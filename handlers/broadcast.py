@@ -4,12 +4,15 @@ it when due (one outbox row per subscriber) and tells the coordinator how it wen
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from handlers import evidence, library
 from handlers.i18n import N_, gettext
-from handlers.members import NOT_ALLOWED, member_of
+from handlers.members import member_of
 from handlers.messages import Document, Expect, Option
 from handlers.turn import Flow, Services, Turn
+from handlers.usecases import NOT_ALLOWED, Refused, broadcasting
+from handlers.usecases.broadcasting import Draft
 from storage import broadcasts, members, outbox
 from storage.members import at_least
 from storage.models import Broadcast, BroadcastState, MessageKind, OutboxState, Role
@@ -17,8 +20,6 @@ from storage.models import Broadcast, BroadcastState, MessageKind, OutboxState, 
 TEXT, AREAS, LANGUAGE, PREVIEW, WHEN = "text", "areas", "language", "preview", "when"
 EVERY = "every"
 NOW, LATER, CANCEL = "now", "later", "cancel"
-MIN_TEXT, MAX_TEXT = 20, 3000
-IMAGES = {"image/jpeg", "image/png", "image/webp"}
 DECISIONS = [
     Option(NOW, N_("Send now")),
     Option(LATER, N_("Schedule for a time")),
@@ -26,13 +27,15 @@ DECISIONS = [
 ]
 
 
-def texts_of(services: Services, text: str, library_id: str | None) -> dict[str, str]:
-    """The message in each configured language."""
-    found = library.get(library_id) if library_id else None
-    languages = services.bot.languages
-    if found is None:
-        return dict.fromkeys(languages, text)
-    return {lang: found.texts.get(lang) or next(iter(found.texts.values())) for lang in languages}
+def draft_of(data: dict[str, Any]) -> Draft:
+    """The draft as the conversation stores it so far."""
+    return Draft(
+        text=data.get(TEXT, ""),
+        library_id=data.get("library"),
+        areas=data.get(AREAS, []),
+        language=data.get(LANGUAGE),
+        image_sha256=data.get("image"),
+    )
 
 
 class BroadcastFlow:
@@ -115,7 +118,11 @@ class BroadcastFlow:
 
     async def _text(self, turn: Turn) -> None:
         if turn.inbound.media:
-            images = [f for f, _name in await evidence.store(turn) if f.content_type in IMAGES]
+            images = [
+                f
+                for f, _name in await evidence.store(turn)
+                if f.content_type in broadcasting.IMAGES
+            ]
             if images:
                 turn.data["image"] = images[0].sha256
                 turn.say(N_("Image kept. Now write the message (or choose one from the library)."))
@@ -131,12 +138,10 @@ class BroadcastFlow:
             turn.data["library"] = picked[0]
         else:
             text = turn.typed() or ""
-            if not MIN_TEXT <= len(text) <= MAX_TEXT:
-                turn.say(
-                    N_("The message must have {minimum} to {maximum} characters."),
-                    minimum=MIN_TEXT,
-                    maximum=MAX_TEXT,
-                )
+            try:
+                broadcasting.check_text(text)
+            except Refused as refused:
+                turn.say(refused.message, **refused.values)
                 await self.ask(turn)
                 return
             turn.data[TEXT] = text
@@ -144,20 +149,17 @@ class BroadcastFlow:
         await self.ask(turn)
 
     async def preview(self, turn: Turn) -> None:
-        data = turn.data
-        texts = texts_of(turn.services, data.get(TEXT, ""), data.get("library"))
-        shown = texts.get(turn.conv.language) or next(iter(texts.values()))
-        count = await broadcasts.audience_size(
-            turn.session, data.get(AREAS, []), data.get(LANGUAGE)
-        )
+        draft = draft_of(turn.data)
+        reached = await broadcasting.reach(turn.session, turn.services, draft)
+        shown = reached.texts.get(turn.conv.language) or next(iter(reached.texts.values()))
         turn.say(N_("Preview, exactly as residents will see it:"))
-        image = data.get("image")
-        if image:
-            path = str(turn.services.media.path(image))
+        if draft.image_sha256:
+            path = str(turn.services.media.path(draft.image_sha256))
             turn.out.replies.append(Document(path, "image", "image/jpeg"))
         turn.tell(shown)
         turn.choose(
-            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=count), DECISIONS
+            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=reached.count),
+            DECISIONS,
         )
 
     async def _decide(self, turn: Turn) -> None:
@@ -189,16 +191,9 @@ class BroadcastFlow:
 
     async def _store(self, turn: Turn, due: datetime) -> None:
         member = await member_of(turn)
-        made = await broadcasts.create(
-            turn.session,
-            text=turn.data.get(TEXT, ""),
-            library_id=turn.data.get("library"),
-            areas=turn.data.get(AREAS, []),
-            language=turn.data.get(LANGUAGE),
-            due_at=due,
-            at=turn.now,
-            created_by=member.id if member else None,
-            image_sha256=turn.data.get("image"),
+        assert member is not None  # allowed() found them in this transaction
+        made = await broadcasting.create(
+            turn.session, turn.now, draft_of(turn.data), due, by=member
         )
         turn.reset()
         if due <= turn.now:
@@ -209,7 +204,7 @@ class BroadcastFlow:
             turn.say(
                 N_("Broadcast #{id} is scheduled for {time}."),
                 id=made.id,
-                time=due.astimezone(turn.services.bot.zone).strftime("%Y-%m-%d %H:%M"),
+                time=broadcasting.local_time(turn.services, due),
             )
 
 
@@ -224,7 +219,7 @@ async def start_due(services: Services) -> int:
             sending = await broadcasts.fanning(session)
             if sending is None:
                 return rows
-            texts = texts_of(services, sending.text, sending.library_id)
+            texts = broadcasting.texts_of(services, sending.text, sending.library_id)
             rows += await broadcasts.fan_out_chunk(session, sending, texts, services.clock())
 
 
