@@ -13,7 +13,7 @@ from handlers.i18n import N_
 from handlers.roster import duty_now
 from handlers.text import phone
 from handlers.turn import Services
-from handlers.usecases import Actor, Refused, may
+from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import members
 from storage.models import Channel, Member, MemberAddress, Role
 
@@ -38,8 +38,10 @@ async def invite(
     agency: str = "",
     by: Actor,
 ) -> Invitation:
-    """A code the new member sends to the bot (/gabung CODE). Only an admin invites
-    coordinators and admins."""
+    """A code the new member sends to the bot (/gabung CODE). Coordinators invite members;
+    only an admin invites coordinators and admins."""
+    if not may(by, Role.COORDINATOR):
+        raise Refused(NOT_ALLOWED)
     if role is not Role.MEMBER and not may(by, Role.ADMIN):
         raise Refused(N_("Only an admin can invite coordinators and admins."))
     hours = services.alerts.invite_hours
