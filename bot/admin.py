@@ -20,7 +20,7 @@ from handlers import library
 from handlers.roster import WEEKDAYS, names, parse_clock, parse_day
 from handlers.usecases import OPERATOR, Refused, broadcasting, duty, membership
 from storage import broadcasts, members, outbox, roster, workers
-from storage.models import BroadcastState, Outbox, OutboxState, Role
+from storage.models import BroadcastState, Outbox, Role
 from storage.roster import ShiftRow
 
 
@@ -364,44 +364,32 @@ async def broadcast_status(app: App, broadcast_id: int) -> tuple[str, int, int, 
     run` is running)."""
     now = app.services.clock()
     async with app.db.read() as session:
-        found = await broadcasts.get(session, broadcast_id)
-        if found is None:
-            raise Refused(f"no broadcast #{broadcast_id}")
-        counts = await broadcasts.progress(session, broadcast_id)
-        blocked = await broadcasts.blocked_count(session, broadcast_id)
+        found = await broadcasting.find(session, broadcast_id)
+        got = await broadcasting.progress(session, broadcast_id)
         running = bool(await workers.alive(session, now))
-    sent = sum(
-        counts.get(s, 0) for s in (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
-    )
-    failed = counts.get(OutboxState.FAILED, 0)
-    total = found.recipients
+    sent, failed, blocked, total = got.sent, got.failed, got.blocked, found.recipients
     if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
         line = (
             f"#{found.id} {found.state}: {sent} sent, {failed - blocked} failed, "
             f"{blocked} blocked or opted out, of {total}"
         )
-        return line, sent + failed, total, True
+        return line, got.settled, total, True
     if found.state is BroadcastState.SCHEDULED and found.due_at > now:
-        when = found.due_at.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
+        when = broadcasting.local_time(app.services, found.due_at)
         return f"#{found.id} scheduled for {when}: nothing is sending it yet", 0, total, True
     if not running:
         line = (
             f"#{found.id} {found.state}, {sent} of {total} sent: `sigap run` is not running, "
             "so nothing is sending it; it goes out when the service starts"
         )
-        return line, sent + failed, total, True
+        return line, got.settled, total, True
     line = f"#{found.id} {found.state}: {sent} sent, {failed} failed, of {total}"
-    return line, sent + failed, total, False
+    return line, got.settled, total, False
 
 
 async def cancel_broadcast(app: App, broadcast_id: int) -> str:
     async with app.db.write() as session:
-        found = await broadcasts.get(session, broadcast_id)
-        if found is None:
-            raise Refused(f"no broadcast #{broadcast_id}")
-        if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
-            raise Refused(f"broadcast #{broadcast_id} is already {found.state}")
-        stopped = await broadcasts.cancel(session, found, app.services.clock())
+        stopped = await broadcasting.cancel(session, app.services.clock(), broadcast_id)
     return f"broadcast #{broadcast_id} cancelled; {stopped} message(s) will not be sent"
 
 

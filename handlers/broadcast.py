@@ -15,7 +15,7 @@ from handlers.usecases import NOT_ALLOWED, Refused, broadcasting
 from handlers.usecases.broadcasting import Draft
 from storage import broadcasts, members, outbox
 from storage.members import at_least
-from storage.models import Broadcast, BroadcastState, MessageKind, OutboxState, Role
+from storage.models import Broadcast, BroadcastState, MessageKind, Role
 
 TEXT, AREAS, LANGUAGE, PREVIEW, WHEN = "text", "areas", "language", "preview", "when"
 EVERY = "every"
@@ -227,7 +227,6 @@ SUMMARY = N_(
     "Broadcast #{id} is done in {minutes} min: {delivered} delivered, {failed} failed, "
     "{blocked} blocked or opted out (now unsubscribed)."
 )
-DELIVERED = (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
 
 
 async def finish(services: Services) -> list[Broadcast]:
@@ -239,15 +238,14 @@ async def finish(services: Services) -> list[Broadcast]:
             assert finished.id is not None
             finished.state, finished.finished_at = BroadcastState.DONE, now
             session.add(finished)
-            counts = await broadcasts.progress(session, finished.id)
-            blocked = await broadcasts.blocked_count(session, finished.id)
+            got = await broadcasting.progress(session, finished.id)
             started = finished.started_at or finished.due_at
             values = {
                 "id": finished.id,
                 "minutes": max(0, round((now - started).total_seconds() / 60)),
-                "delivered": sum(counts.get(s, 0) for s in DELIVERED),
-                "failed": counts.get(OutboxState.FAILED, 0) - blocked,
-                "blocked": blocked,
+                "delivered": got.sent,
+                "failed": got.failed - got.blocked,
+                "blocked": got.blocked,
             }
             if finished.created_by is None:
                 continue

@@ -204,3 +204,23 @@ async def test_only_coordinators_store_a_broadcast_and_the_operators_is_nobodys(
     assert theirs.image_sha256 == "ab" * 32
     assert operators.created_by is None and operators.due_at == clock.now
     assert broadcasting.local_time(app.services, later) == "2026-11-29 10:00"
+
+
+async def test_a_broadcast_is_cancelled_once_and_an_unknown_one_is_refused(
+    app: App, clock: Clock
+) -> None:
+    draft = broadcasting.Draft(text=TEXT)
+    async with app.db.write() as session:
+        made = await broadcasting.create(
+            session, clock.now, draft, clock.now + timedelta(hours=1), by=OPERATOR
+        )
+        assert made.id is not None
+        assert await broadcasting.cancel(session, clock.now, made.id) == 0
+        with pytest.raises(Refused) as refused:
+            await broadcasting.cancel(session, clock.now, made.id)
+        assert str(refused.value) == f"broadcast #{made.id} is already cancelled"
+        with pytest.raises(Refused) as refused:
+            await broadcasting.cancel(session, clock.now, 999)
+        assert str(refused.value) == "no broadcast #999"
+        got = await broadcasting.progress(session, made.id)
+    assert (got.sent, got.failed, got.blocked, got.settled) == (0, 0, 0, 0)

@@ -1,6 +1,6 @@
-"""Composing an awareness broadcast: the checks of its draft (text or library message, areas,
-language, image), whom it reaches and what they read, and storing it (now or at a time) for the
-scheduler to send."""
+"""Awareness broadcasts: the checks of a draft (text or library message, areas, language,
+image), whom it reaches and what they read, storing it (now or at a time) for the scheduler to
+send, and then how far it got, or cancelling it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from handlers.turn import Services
 from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import broadcasts
 from storage.media import MediaProblem, MediaRejected
-from storage.models import Broadcast, Member, Role
+from storage.models import Broadcast, BroadcastState, Member, OutboxState, Role
 
 MIN_TEXT, MAX_TEXT = 20, 3000
 IMAGES = {"image/jpeg", "image/png", "image/webp"}
@@ -125,3 +125,44 @@ async def create(
         at=now,
         created_by=by.id if isinstance(by, Member) else None,
     )
+
+
+async def find(session: AsyncSession, broadcast_id: int) -> Broadcast:
+    found = await broadcasts.get(session, broadcast_id)
+    if found is None:
+        raise Refused("no broadcast #{id}", id=broadcast_id)
+    return found
+
+
+DELIVERED = (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a broadcast got: messages sent (or delivered, or read), failed, and among the
+    failed those lost because the resident blocked the bot or opted out (now unsubscribed)."""
+
+    sent: int
+    failed: int
+    blocked: int
+
+    @property
+    def settled(self) -> int:
+        return self.sent + self.failed
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
+    counts = await broadcasts.progress(session, broadcast_id)
+    return Progress(
+        sent=sum(counts.get(s, 0) for s in DELIVERED),
+        failed=counts.get(OutboxState.FAILED, 0),
+        blocked=await broadcasts.blocked_count(session, broadcast_id),
+    )
+
+
+async def cancel(session: AsyncSession, now: datetime, broadcast_id: int) -> int:
+    """Stops a scheduled or running broadcast; returns how many messages will not be sent."""
+    found = await find(session, broadcast_id)
+    if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
+        raise Refused("broadcast #{id} is already {state}", id=broadcast_id, state=found.state)
+    return await broadcasts.cancel(session, found, now)
