@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import roster as duty
 from handlers.i18n import N_
+from handlers.roster import Next, coordinators, duty_ends, next_shift, on_duty
 from handlers.turn import Services
 from handlers.usecases import Refused
 from storage import members, roster
@@ -30,7 +30,7 @@ class RosterView:
     members: dict[int, Member]
     on_duty: list[Member]
     coordinators: Sequence[Member]
-    upcoming: duty.Next | None
+    upcoming: Next | None
     shifts: list[ShiftRow]
     overrides: Sequence[Override]
 
@@ -44,13 +44,13 @@ async def view(session: AsyncSession, services: Services, at: datetime) -> Roste
     shifts = await roster.shifts(session)
     overrides = await roster.overrides(session, at)
     everyone = {m.id: m for m in await members.active(session) if m.id is not None}
-    now = duty.on_duty(shifts, overrides, at, zone)
+    ids = on_duty(shifts, overrides, at, zone)
     return RosterView(
         at=at,
         members=everyone,
-        on_duty=[everyone[i] for i in sorted(now) if i in everyone],
-        coordinators=await duty.coordinators(session),
-        upcoming=duty.next_shift(shifts, at, zone),
+        on_duty=[everyone[i] for i in sorted(ids) if i in everyone],
+        coordinators=await coordinators(session),
+        upcoming=next_shift(shifts, at, zone),
         shifts=shifts,
         overrides=overrides,
     )
@@ -74,8 +74,8 @@ async def leave(session: AsyncSession, services: Services, now: datetime, member
     zone = services.bot.zone
     shifts = await roster.shifts(session)
     overrides = await roster.overrides(session, now)
-    if member.id not in duty.on_duty(shifts, overrides, now, zone):
+    if member.id not in on_duty(shifts, overrides, now, zone):
         raise Refused(N_("You are not on duty now."))
-    until = duty.duty_ends(member.id, shifts, overrides, now, zone)
+    until = duty_ends(member.id, shifts, overrides, now, zone)
     assert until is not None
     await roster.add_override(session, member.id, now, until, on_duty=False)
