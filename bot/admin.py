@@ -17,11 +17,10 @@ from babel.dates import format_datetime
 
 from bot.app import App
 from handlers import library
-from handlers.roster import WEEKDAYS, names, parse_clock, parse_day
+from handlers.roster import WEEKDAYS, names
 from handlers.usecases import OPERATOR, Refused, broadcasting, duty, membership
 from storage import broadcasts, members, outbox, roster, workers
 from storage.models import BroadcastState, Outbox, Role
-from storage.roster import ShiftRow
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -143,24 +142,10 @@ async def import_roster(app: App, path: Path, *, replace: bool = False) -> str:
             f"{path} has no shifts: the roster is unchanged (--replace empties it on purpose)"
         )
     async with app.db.write() as session:
-        rows = []
-        for number, entry in enumerate(entries, 1):
-            try:
-                weekday = parse_day(str(entry["day"]))
-                start = parse_clock(str(entry["start"]))
-                end = parse_clock(str(entry["end"]))
-            except (KeyError, ValueError) as error:
-                raise Refused(f"{path}, shift {number}: {error}") from None
-            ids = []
-            for name in entry.get("members", []):
-                try:
-                    member = await membership.find(session, str(name))
-                except Refused as error:
-                    raise Refused(f"{path}, shift {number}: {error}") from None
-                assert member.id is not None
-                ids.append(member.id)
-            rows.append(ShiftRow(weekday, start, end, tuple(ids)))
-        await roster.replace_shifts(session, rows)
+        try:
+            rows = await duty.replace_week(session, entries)
+        except Refused as error:
+            raise Refused(f"{path}, {error}") from None
     if not rows:
         return (
             "roster cleared: no weekly shifts; alerts go to the coordinators unless someone "

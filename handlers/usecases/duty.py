@@ -1,18 +1,27 @@
 """Who is on duty: the roster view (now or at a time: who, who is next, the week's shifts and
-overrides), taking duty and leaving it."""
+overrides), taking duty and leaving it, and replacing the weekly shifts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.i18n import N_
-from handlers.roster import Next, coordinators, duty_ends, next_shift, on_duty
+from handlers.roster import (
+    Next,
+    coordinators,
+    duty_ends,
+    next_shift,
+    on_duty,
+    parse_clock,
+    parse_day,
+)
 from handlers.turn import Services
-from handlers.usecases import Refused
+from handlers.usecases import Refused, membership
 from storage import members, roster
 from storage.models import Member, Override
 from storage.roster import ShiftRow
@@ -79,3 +88,30 @@ async def leave(session: AsyncSession, services: Services, now: datetime, member
     until = duty_ends(member.id, shifts, overrides, now, zone)
     assert until is not None
     await roster.add_override(session, member.id, now, until, on_duty=False)
+
+
+async def replace_week(
+    session: AsyncSession, entries: Sequence[Mapping[str, Any]]
+) -> list[ShiftRow]:
+    """The weekly shifts become these: each has a day (mon or sen...), a start and an end in
+    local time (an end before the start ends the next day) and members (names or ids). When
+    one is wrong nothing changes, and the refusal starts with `shift N: `."""
+    rows = []
+    for number, entry in enumerate(entries, 1):
+        try:
+            weekday = parse_day(str(entry["day"]))
+            start = parse_clock(str(entry["start"]))
+            end = parse_clock(str(entry["end"]))
+        except (KeyError, ValueError) as error:
+            raise Refused(f"shift {number}: {error}") from None
+        ids = []
+        for name in entry.get("members", []):
+            try:
+                member = await membership.find(session, str(name))
+            except Refused as error:
+                raise Refused(f"shift {number}: {error}") from None
+            assert member.id is not None
+            ids.append(member.id)
+        rows.append(ShiftRow(weekday, start, end, tuple(ids)))
+    await roster.replace_shifts(session, rows)
+    return rows
