@@ -1,5 +1,7 @@
-"""What `sigap members`, `sigap roster` and `sigap outbox` do: the operator's side of the task
-force, in plain English tables (operators are not residents)."""
+"""What `sigap members`, `sigap roster`, `sigap outbox` and `sigap broadcast` do: the operator's
+side of the task force. The actions the bot offers too are use cases (handlers/usecases/), done
+here as OPERATOR; this module reads files, calls them and renders what they return in plain
+English tables (operators are not residents)."""
 
 from __future__ import annotations
 
