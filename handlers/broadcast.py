@@ -10,13 +10,15 @@ from pydantic import Field
 
 from handlers import evidence, library
 from handlers.i18n import N_, gettext
-from handlers.members import NOT_ALLOWED, member_of
+from handlers.members import member_of
 from handlers.messages import Document, Expect, Option
 from handlers.text import Word
 from handlers.turn import Flow, Held, Services, State, Turn
+from handlers.usecases import NOT_ALLOWED, Refused, broadcasting
+from handlers.usecases.broadcasting import Draft
 from storage import broadcasts, members, outbox
 from storage.members import at_least
-from storage.models import Broadcast, BroadcastState, MessageKind, OutboxState, Role
+from storage.models import Broadcast, BroadcastState, MessageKind, Role
 
 
 class Step(StrEnum):
@@ -28,31 +30,25 @@ class Step(StrEnum):
 
 
 class BroadcastDraft(State):
+    """The draft as the conversation stores it so far."""
+
     text: str = ""  # written here, or
     library: str | None = None  # the id of a library message
     image: str | None = None  # sha256 in the media store
     areas: list[str] = Field(default_factory=list)  # none: every area
     language: str | None = None  # None: every language
 
+    def draft(self) -> Draft:
+        return Draft(self.text, self.library, self.areas, self.language, self.image)
+
 
 EVERY = "every"
 NOW, LATER, CANCEL = "now", "later", "cancel"
-MIN_TEXT, MAX_TEXT = 20, 3000
-IMAGES = {"image/jpeg", "image/png", "image/webp"}
 DECISIONS = [
     Option(NOW, N_("Send now")),
     Option(LATER, N_("Schedule for a time")),
     Option(CANCEL, N_("Cancel")),
 ]
-
-
-def texts_of(services: Services, text: str, library_id: str | None) -> dict[str, str]:
-    """The message in each configured language."""
-    found = library.get(library_id) if library_id else None
-    languages = services.bot.languages
-    if found is None:
-        return dict.fromkeys(languages, text)
-    return {lang: found.texts.get(lang) or next(iter(found.texts.values())) for lang in languages}
 
 
 class BroadcastFlow:
@@ -144,7 +140,11 @@ class BroadcastFlow:
     async def _text(self, turn: Turn) -> None:
         state = turn.state(BroadcastDraft)
         if turn.inbound.media:
-            images = [f for f, _name in await evidence.store(turn) if f.content_type in IMAGES]
+            images = [
+                f
+                for f, _name in await evidence.store(turn)
+                if f.content_type in broadcasting.IMAGES
+            ]
             if images:
                 state.image = images[0].sha256
                 turn.say(N_("Image kept. Now write the message (or choose one from the library)."))
@@ -160,12 +160,10 @@ class BroadcastFlow:
             state.library = picked[0]
         else:
             text = turn.typed() or ""
-            if not MIN_TEXT <= len(text) <= MAX_TEXT:
-                turn.say(
-                    N_("The message must have {minimum} to {maximum} characters."),
-                    minimum=MIN_TEXT,
-                    maximum=MAX_TEXT,
-                )
+            try:
+                broadcasting.check_text(text)
+            except Refused as refused:
+                turn.say(refused.message, **refused.values)
                 await self.resume(turn)
                 return
             state.text = text
@@ -173,18 +171,17 @@ class BroadcastFlow:
         await self.resume(turn)
 
     async def preview(self, turn: Turn) -> None:
-        state = turn.state(BroadcastDraft)
-        texts = texts_of(turn.services, state.text, state.library)
-        shown = texts.get(turn.conv.language) or next(iter(texts.values()))
-        count = await broadcasts.audience_size(turn.session, state.areas, state.language)
+        draft = turn.state(BroadcastDraft).draft()
+        reached = await broadcasting.reach(turn.session, turn.services, draft)
+        shown = reached.texts.get(turn.conv.language) or next(iter(reached.texts.values()))
         turn.say(N_("Preview, exactly as residents will see it:"))
-        image = state.image
-        if image:
-            path = str(turn.services.media.path(image))
+        if draft.image_sha256:
+            path = str(turn.services.media.path(draft.image_sha256))
             turn.out.replies.append(Document(path, "image", "image/jpeg"))
         turn.tell(shown)
         turn.choose(
-            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=count), DECISIONS
+            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=reached.count),
+            DECISIONS,
         )
 
     async def _decide(self, turn: Turn) -> None:
@@ -216,17 +213,9 @@ class BroadcastFlow:
 
     async def _store(self, turn: Turn, due: datetime) -> None:
         member = await member_of(turn)
-        state = turn.state(BroadcastDraft)
-        made = await broadcasts.create(
-            turn.session,
-            text=state.text,
-            library_id=state.library,
-            areas=state.areas,
-            language=state.language,
-            due_at=due,
-            at=turn.now,
-            created_by=member.id if member else None,
-            image_sha256=state.image,
+        assert member is not None  # allowed() found them in this transaction
+        made = await broadcasting.create(
+            turn.session, turn.now, turn.state(BroadcastDraft).draft(), due, by=member
         )
         turn.reset()
         if due <= turn.now:
@@ -237,7 +226,7 @@ class BroadcastFlow:
             turn.say(
                 N_("Broadcast #{id} is scheduled for {time}."),
                 id=made.id,
-                time=due.astimezone(turn.services.bot.zone).strftime("%Y-%m-%d %H:%M"),
+                time=broadcasting.local_time(turn.services, due),
             )
 
 
@@ -252,7 +241,7 @@ async def start_due(services: Services) -> int:
             sending = await broadcasts.fanning(session)
             if sending is None:
                 return rows
-            texts = texts_of(services, sending.text, sending.library_id)
+            texts = broadcasting.texts_of(services, sending.text, sending.library_id)
             rows += await broadcasts.fan_out_chunk(session, sending, texts, services.clock())
 
 
@@ -260,7 +249,6 @@ SUMMARY = N_(
     "Broadcast #{id} is done in {minutes} min: {delivered} delivered, {failed} failed, "
     "{blocked} blocked or opted out (now unsubscribed)."
 )
-DELIVERED = (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
 
 
 async def finish(services: Services) -> list[Broadcast]:
@@ -272,15 +260,14 @@ async def finish(services: Services) -> list[Broadcast]:
             assert finished.id is not None
             finished.state, finished.finished_at = BroadcastState.DONE, now
             session.add(finished)
-            counts = await broadcasts.progress(session, finished.id)
-            blocked = await broadcasts.blocked_count(session, finished.id)
+            got = await broadcasting.progress(session, finished.id)
             started = finished.started_at or finished.due_at
             values = {
                 "id": finished.id,
                 "minutes": max(0, round((now - started).total_seconds() / 60)),
-                "delivered": sum(counts.get(s, 0) for s in DELIVERED),
-                "failed": counts.get(OutboxState.FAILED, 0) - blocked,
-                "blocked": blocked,
+                "delivered": got.sent,
+                "failed": got.failed - got.blocked,
+                "blocked": got.blocked,
             }
             if finished.created_by is None:
                 continue
