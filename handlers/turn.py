@@ -3,7 +3,7 @@ answer, and the ways every flow asks and reads questions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.i18n import N_, gettext
-from handlers.messages import Choice, Expect, Inbound, Option, Outcome, Prompt, Text
+from handlers.messages import Capability, Choice, Expect, Inbound, Option, Outcome, Prompt, Text
 from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
 from handlers.text import Word, clean, numbers, word
 from storage.db import Database
@@ -41,6 +41,11 @@ class Services:
     clock: Callable[[], datetime]
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # What each channel can do, as the channels declare it (bot/delivery.py).
+    channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
+
+    def can(self, channel: Channel, capability: Capability) -> bool:
+        return capability in self.channels.get(channel, frozenset())
 
 
 SKIP = Option(Word.SKIP.value, N_("Skip"))

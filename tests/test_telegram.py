@@ -68,7 +68,7 @@ class Channel_(TelegramChannel):
 @pytest.fixture
 async def tg(app: App, fake: FakeTelegram) -> AsyncIterator[Channel_]:
     sleeps = Sleeps()
-    channel = Channel_(app, telegram_settings(fake), ServerSettings(), sleep=sleeps)
+    channel = Channel_(app.for_channels, telegram_settings(fake), ServerSettings(), sleep=sleeps)
     channel.sleeps = sleeps
     channel.delivery = Delivery(app.services, {Channel.TELEGRAM: channel})
     app.conversations.answered_by_outbox = {Channel.TELEGRAM}
@@ -393,7 +393,7 @@ def test_long_text_is_split_at_paragraphs() -> None:
 async def test_commands_are_registered_in_both_languages(
     app: App, fake: FakeTelegram, settings: Settings
 ) -> None:
-    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    channel = TelegramChannel(app.for_channels, telegram_settings(fake), ServerSettings())
     await channel.start()
     await channel.stop()
     await channel.close()
@@ -427,7 +427,7 @@ async def test_polling_answers_and_stops_cleanly(app: App, fake: FakeTelegram) -
 
 async def test_telegram_unreachable_at_start_is_retried(app: App, fake: FakeTelegram) -> None:
     fake.fail("getMe", status=502, description="Bad Gateway", times=3)
-    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    channel = TelegramChannel(app.for_channels, telegram_settings(fake), ServerSettings())
     channel.retry_delay = 0.01
     await channel.start()
     assert channel.health.failing_since is None and len(fake.called("getMe")) == 4
