@@ -342,12 +342,8 @@ class WhatsAppChannel:
             try:
                 message = await self.client.messages.create_async(**arguments)
                 return str(message.sid)
-            except TwilioRestException as error:
+            except (TwilioRestException, aiohttp.ClientError, TimeoutError) as error:
                 failure = classify(error)
-            except (aiohttp.ClientError, TimeoutError) as error:
-                failure = DeliveryError(
-                    "network", str(error) or type(error).__name__, permanent=False
-                )
             if failure.permanent or attempt == self.max_retries:
                 raise failure
             delay = min(30.0, 0.5 * 2**attempt)
@@ -356,10 +352,13 @@ class WhatsAppChannel:
         raise AssertionError("unreachable")
 
 
-def classify(error: TwilioRestException) -> DeliveryError:
-    """What Twilio's answer says of a send. 429 and server errors may pass. A number that
-    opted out at Twilio (21610) or is not a WhatsApp number (21211) will not receive again:
-    gone. Any other 4xx (outside the 24-hour window, a bad template...) is permanent."""
+def classify(error: TwilioRestException | aiohttp.ClientError | TimeoutError) -> DeliveryError:
+    """What a failed request to Twilio says of a send. The network, a 429 and server errors
+    may pass. A number that opted out at Twilio (21610) or is not a WhatsApp number (21211)
+    will not receive again: gone. Any other 4xx (outside the 24-hour window, a bad
+    template...) is permanent."""
+    if not isinstance(error, TwilioRestException):
+        return DeliveryError("network", str(error) or type(error).__name__, permanent=False)
     code, message = str(error.code), str(error.msg)
     if error.status == 429 or error.status >= 500:
         return DeliveryError(code, message, permanent=False)
