@@ -1,5 +1,6 @@
 """What every channel shares: a token bucket for rate limits, per-chat locks that keep one
-chat's messages in order, the channel's health, and the error a failed send raises."""
+chat's messages in order, the channel's health, what each channel can do, and the one error a
+failed send raises."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 CAPABILITIES: dict[Channel, frozenset[Capability]] = {
     Channel.TELEGRAM: frozenset({Capability.EDIT, Capability.NOTIFY}),
     Channel.WHATSAPP: frozenset({Capability.NOTIFY}),
-    Channel.CONSOLE: frozenset(),
+    Channel.CONSOLE: frozenset({Capability.PATHS}),
 }
 
 

@@ -1,6 +1,7 @@
 """The outbox delivery job: sends each answer at once from the process that stored it, claims
 the other due rows (most urgent first), hands each to its channel, records the results, and
-retries transient failures with backoff. Sending is a pipeline: new rows are claimed as soon
+decides, alone, what a failure means: retried with backoff, failed, or the address gone for
+good (unsubscribed, its conversation marked). Sending is a pipeline: new rows are claimed as soon
 as there is room, only a few broadcast rows are in hand at a time (an answer never waits long
 behind a broadcast), and one chat's messages go out one after the other, in order."""
 

@@ -85,6 +85,7 @@ class Capability(StrEnum):
 
     EDIT = "edit"  # changes a message it sent (an alert then says in place who took it)
     NOTIFY = "notify"  # writes to a chat unasked, later (the terminal keeps no chat)
+    PATHS = "paths"  # takes a file as its typed path (the terminal)
 
 
 class Expect(StrEnum):

@@ -163,7 +163,7 @@ class Turn:
             SUBSCRIBE.value: N_("Type LANGGANAN to subscribe."),
         }
         typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
-        if expects is Expect.MEDIA and self.conv.channel is Channel.CONSOLE:
+        if expects is Expect.MEDIA and self.services.can(self.conv.channel, Capability.PATHS):
             typed.insert(0, self.t(N_("Type the path of a file to attach it.")))
         self.out.replies.append(
             Prompt(

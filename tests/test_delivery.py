@@ -150,3 +150,4 @@ def test_the_flows_see_what_each_channel_declares(app: App) -> None:
     assert app.services.can(Channel.TELEGRAM, Capability.EDIT)
     assert not app.services.can(Channel.WHATSAPP, Capability.EDIT)
     assert not app.services.can(Channel.CONSOLE, Capability.NOTIFY)
+    assert app.services.can(Channel.CONSOLE, Capability.PATHS)
