@@ -299,6 +299,7 @@ class Delivery:
         if error.gone is not None:
             # The address will never receive again: no more broadcasts to it, and its
             # conversation says why.
+            log.info("outbox row %s: the address is gone (%s); unsubscribed", row.id, error.gone)
             await broadcasts.unsubscribe(
                 session, row.channel, row.address, at=now, reason=error.code
             )

@@ -704,10 +704,10 @@ class TelegramSent(Sent):
 
 
 def classify(error: TelegramError, sent: Sent | None = None) -> DeliveryError:
-    """What a Bot API error says of a send. A 403 (the person blocked the bot, or left the
-    group) will never change: gone. Another 400 is a message Telegram will not take: a retry
+    """What a Bot API error says of a send. A 403 (the person blocked the bot, or the bot
+    left the group) will not change: gone. A 400 is a message Telegram will not take: a retry
     cannot help. A 429 asks to wait retry_after; time-outs, network and server errors may pass
-    (python-telegram-bot has already retried them, see TelegramLimiter)."""
+    (TelegramLimiter has already retried those a few times)."""
     message = str(error)
     if isinstance(error, Forbidden):
         return DeliveryError("blocked", message, permanent=True, gone=Gone.UNREACHABLE, sent=sent)
