@@ -3,7 +3,7 @@ answer, and the ways every flow asks and reads questions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.i18n import N_, gettext
-from handlers.messages import Choice, Expect, Inbound, Option, Outcome, Prompt, Text
+from handlers.messages import Capability, Choice, Expect, Inbound, Option, Outcome, Prompt, Text
 from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
 from handlers.text import Word, clean, numbers, word
 from storage.db import Database
@@ -64,6 +64,11 @@ class Services:
     clock: Callable[[], datetime]
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # What each channel can do, as the channels declare it (bot/delivery.py).
+    channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
+
+    def can(self, channel: Channel, capability: Capability) -> bool:
+        return capability in self.channels.get(channel, frozenset())
 
     @asynccontextmanager
     async def work(self) -> AsyncIterator[Work]:
@@ -229,7 +234,7 @@ class Turn(Work):
             SUBSCRIBE.value: N_("Type LANGGANAN to subscribe."),
         }
         typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
-        if expects is Expect.MEDIA and self.conv.channel is Channel.CONSOLE:
+        if expects is Expect.MEDIA and self.services.can(self.conv.channel, Capability.PATHS):
             typed.insert(0, self.t(N_("Type the path of a file to attach it.")))
         self.out.replies.append(
             Prompt(

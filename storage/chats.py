@@ -120,20 +120,6 @@ async def with_keyboard(
     return (await session.exec(query)).all()
 
 
-async def keyboard_removed(
-    session: AsyncSession, channel: Channel, chat: str, message_ids: Sequence[str]
-) -> None:
-    await session.exec(
-        update(ChatMessage)
-        .where(
-            col(ChatMessage.channel) == channel,
-            col(ChatMessage.chat) == chat,
-            col(ChatMessage.message_id).in_(message_ids),
-        )
-        .values(keyboard_seq=None)
-    )
-
-
 async def messages(session: AsyncSession, channel: Channel, chat: str) -> Sequence[ChatMessage]:
     query = (
         select(ChatMessage)
@@ -162,4 +148,17 @@ async def mark_unreachable(
         update(Conversation)
         .where(col(Conversation.channel) == channel, col(Conversation.sender) == chat)
         .values(unreachable_at=at)
+    )
+
+
+async def mark_opted_out(session: AsyncSession, channel: Channel, chat: str, at: datetime) -> None:
+    """The chat opted out at the provider (or had already, with STOP: that time stays)."""
+    await session.exec(
+        update(Conversation)
+        .where(
+            col(Conversation.channel) == channel,
+            col(Conversation.sender) == chat,
+            col(Conversation.opted_out_at).is_(None),
+        )
+        .values(opted_out_at=at)
     )

@@ -426,7 +426,8 @@ class Outbox(SQLModel, table=True):
     # A template (WhatsApp Content SID) and its variables, when sent outside the window.
     template: str | None = Field(default=None, max_length=64)
     variables: dict[str, Any] = json_column()
-    # Buttons shown with the text: [{"value": "ack:BTN-2026-00001", "label": "..."}].
+    # Actions offered with the text: buttons [{"value": "ack:BTN-2026-00001", "label": "..."}]
+    # and, last, {"hint": "Reply ACK ..."}, the same by typing (see outbox.actions and hint).
     buttons: list[dict[str, str]] = json_list_column()
     state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING, index=True)
     # Lower goes first: alerts are never queued behind a broadcast.
