@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.app import ChannelServices
 from bot.delivery import CAPABILITIES
 from bot.numbered import render
-from handlers.alerts import alert_text
+from handlers.alert_texts import alert_text
 from handlers.messages import Attachment, Expect, Inbound, Prompt
 from handlers.text import word
 from storage import reports

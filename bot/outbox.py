@@ -17,8 +17,8 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import ChatLocks, DeliveryError, Gone, Sent
-from handlers import alerts
-from handlers.turn import Services
+from handlers import lifecycle
+from handlers.turn import Services, Work
 from storage import broadcasts, chats, outbox, workers
 from storage.models import Channel, Outbox, OutboxState
 
@@ -295,7 +295,7 @@ class Delivery:
         )
         if final:
             row.state = OutboxState.FAILED
-            await alerts.delivery_failed(session, self.services, row, now)
+            await lifecycle.delivery_failed(Work(self.services, session, now), row)
         if error.gone is not None:
             # The address will never receive again: no more broadcasts to it, and its
             # conversation says why.

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from handlers import evidence
-from handlers.alerts import addition_received
 from handlers.i18n import N_
+from handlers.lifecycle import addition_received
 from handlers.messages import Expect, Option
 from handlers.report import STORY_MAX
 from handlers.text import Word
@@ -164,5 +164,5 @@ class AddFlow:
         await reports.add_information(
             turn.session, report, text=text, media=files, at=turn.now, channel=turn.conv.channel
         )
-        await addition_received(turn.session, turn.services, report, text, len(files), turn.now)
+        await addition_received(turn, report, text, len(files))
         self._ask_more(turn)

@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import members
-from handlers.alerts import parse_action
+from handlers.alert_texts import parse_action
 from handlers.flows import BY_NAME, BY_WORD, FlowHandler
 from handlers.i18n import N_, gettext
 from handlers.menu import help_text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from handlers import alerts, roster
+from handlers import alert_texts, alerts, lifecycle, roster
 from handlers.i18n import N_
 from handlers.messages import Document
 from handlers.text import Word
@@ -55,7 +55,7 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
     member = await member_of(turn)
     if member is None or not at_least(member.role, NEEDS[word]):
         if word in (Word.ACK, Word.DETAIL) and argument:
-            await alerts.refuse(turn.session, argument, stranger(turn), turn.conv.channel, turn.now)
+            await lifecycle.refuse(turn, argument, stranger(turn), turn.conv.channel)
         turn.say(NOT_ALLOWED)
         return
     try:
@@ -106,7 +106,7 @@ async def join(turn: Turn, code: str) -> None:
         turn.say(N_("That code has already been used. Ask your coordinator for a new one."))
         return
     await members.link(turn.session, member, turn.conv.channel, who(turn))
-    await alerts.catch_up(turn.session, turn.services, member, turn.now)
+    await alerts.catch_up(turn, member)
     turn.conv.join_failures = 0
     turn.say(
         N_(
@@ -208,10 +208,8 @@ async def leave_duty(turn: Turn, member: Member) -> None:
 
 
 async def acknowledge(turn: Turn, member: Member, reference: str) -> None:
-    """ACK REF: takes the report (see alerts.acknowledge)."""
-    result = await alerts.acknowledge(
-        turn.session, turn.services, reference, member, turn.conv.channel, turn.now
-    )
+    """ACK REF: takes the report (see lifecycle.acknowledge)."""
+    result = await lifecycle.acknowledge(turn, reference, member, turn.conv.channel)
     if result is None:
         turn.say(N_("There is no report {reference}."), reference=reference)
     elif result.first:
@@ -239,7 +237,7 @@ async def detail(turn: Turn, member: Member, reference: str) -> None:
     if report is None:
         turn.say(N_("There is no report {reference}."), reference=reference)
         return
-    text, files = await alerts.details(turn.session, turn.services, report, turn.conv.language)
+    text, files = await alert_texts.details(turn, report, turn.conv.language)
     if turn.inbound.group:
         assert member.id is not None
         for address in await members.addresses(turn.session, [member.id]):

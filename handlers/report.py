@@ -681,7 +681,7 @@ class ReportFlow:
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
-        reached = await report_submitted(turn.session, services, report, turn.now)
+        reached = await report_submitted(turn, report)
         assert report.id is not None
         turn.out.submitted.append(report.id)
         turn.reset()

@@ -12,7 +12,7 @@ from handlers import alerts
 from handlers.i18n import N_
 from handlers.roster import duty_now
 from handlers.text import phone
-from handlers.turn import Services
+from handlers.turn import Services, Work
 from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import members
 from storage.models import Channel, Member, MemberAddress, Role
@@ -119,7 +119,7 @@ async def add(
     member = await members.add(session, name, role, agency=agency, at=now)
     for channel, address, _label in wanted:
         await members.link(session, member, channel, address)
-    return Added(member, await alerts.catch_up(session, services, member, now))
+    return Added(member, await alerts.catch_up(Work(services, session, now), member))
 
 
 async def find(session: AsyncSession, name_or_id: str) -> Member:

@@ -1,0 +1,175 @@
+"""What alerts say: the alert of a new report, its buttons and the words that do the same,
+the headings of follow-ups, the variables of WhatsApp templates, and the full report a member
+asks for. Never the identity of an anonymous reporter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from babel.dates import format_datetime
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import labels
+from handlers.i18n import N_, Gettext, gettext
+from handlers.settings import BotSettings
+from handlers.turn import Work
+from storage import reports
+from storage.models import (
+    Destination,
+    Media,
+    RedFlag,
+    Report,
+)
+
+EXCERPT = 280
+
+
+ACK, DETAIL = "ack", "detail"
+
+
+def action(kind: str, reference: str) -> str:
+    """A button's value for a member action on a report, e.g. `ack:BTN-2026-00042`."""
+    return f"{kind}:{reference}"
+
+
+def parse_action(value: str) -> tuple[str, str] | None:
+    kind, _, reference = value.partition(":")
+    return (kind, reference) if kind in (ACK, DETAIL) and reference else None
+
+
+async def alert_text(
+    session: AsyncSession, report: Report, bot: BotSettings, language: str | None = None
+) -> str:
+    """What members read first: enough to judge the report, never the reporter's identity
+    (that is in the details, and only if they consented)."""
+    assert report.id is not None
+    phones = await reports.recruiter_phones(session, report.id)
+    earlier = await reports.earlier_reports_with_phones(session, report)
+    return compose_alert(report, phones, earlier, bot, language or bot.default_language)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an alert says besides the report itself."""
+
+    phones: Sequence[str]
+    earlier: int
+
+
+def compose_alert(
+    report: Report, phones: Sequence[str], earlier: int, bot: BotSettings, language: str
+) -> str:
+    _ = gettext(language)
+    destination = report.destination
+    if destination in (Destination.OTHER, Destination.UNKNOWN):
+        destination = _(labels.DESTINATION[Destination(destination)])
+    story = report.story if len(report.story) <= EXCERPT else report.story[:EXCERPT] + "…"
+    sent = format_datetime(report.created_at.astimezone(bot.zone), "medium", locale=language)
+    lines = [
+        _(N_("New report {reference} — priority {priority}")).format(
+            reference=report.reference, priority=_(labels.PRIORITY[report.priority])
+        ),
+        _(N_("Sent: {time}")).format(time=sent),
+        _(N_("Offer: {offer}")).format(offer=_(labels.OFFER[report.offer_kind])),
+        _(N_("Destination: {destination}")).format(destination=destination),
+        _(N_("Area: {area}")).format(area=where(report)),
+        _(N_("Urgency: {urgency}")).format(urgency=_(labels.URGENCY[report.urgency])),
+        _(N_("Child involved: {child}")).format(child=_(labels.CHILD[report.child_involved])),
+    ]
+    if report.red_flags:
+        flags = ", ".join(_(labels.RED_FLAGS[RedFlag(f)]) for f in report.red_flags)
+        lines.append(_(N_("Warning signs: {flags}")).format(flags=flags))
+    if phones:
+        lines.append(
+            _(N_("Recruiter numbers: {phones} (named in {count} earlier report(s))")).format(
+                phones=", ".join(phones), count=earlier
+            )
+        )
+    lines.append(_(N_("Story: {excerpt}")).format(excerpt=story))
+    return "\n".join(lines)
+
+
+def where(report: Report) -> str:
+    if report.area:
+        return report.area
+    if report.latitude is not None and report.longitude is not None:
+        return f"{report.latitude:.5f}, {report.longitude:.5f}"
+    return "-"
+
+
+def map_link(report: Report) -> str | None:
+    if report.latitude is None or report.longitude is None:
+        return None
+    return f"https://www.openstreetmap.org/?mlat={report.latitude}&mlon={report.longitude}"
+
+
+def buttons(_: Gettext, report: Report) -> list[dict[str, str]]:
+    return [
+        {"value": action(ACK, report.reference), "label": _(N_("Acknowledge"))},
+        {"value": action(DETAIL, report.reference), "label": _(N_("Details"))},
+    ]
+
+
+def typed_hint(_: Gettext, report: Report) -> str:
+    """The words that do what the buttons do (what a channel without buttons shows)."""
+    return _(
+        N_("Reply ACK {reference} to take it, DETAIL {reference} for the full report.")
+    ).format(reference=report.reference)
+
+
+def heading_text(
+    _: Gettext, heading: str, report: Report, at: datetime, already: Sequence[str]
+) -> str:
+    waited = max(1, int((at - report.created_at).total_seconds() // 60))
+    return _(heading).format(
+        reference=report.reference, minutes=waited, names=", ".join(already) or "-"
+    )
+
+
+def template_variables(_: Gettext, report: Report) -> dict[str, str]:
+    """For WhatsApp templates: 1 the reference, 2 the priority, 3 the kind of offer."""
+    return {
+        "1": report.reference,
+        "2": _(labels.PRIORITY[report.priority]),
+        "3": _(labels.OFFER[report.offer_kind]),
+    }
+
+
+async def details(work: Work, report: Report, language: str) -> tuple[str, Sequence[Media]]:
+    """The full report for a member: everything but an anonymous reporter's identity; the
+    contact only if the reporter consented."""
+    assert report.id is not None
+    session = work.session
+    _ = gettext(language)
+    lines = [await alert_text(session, report, work.services.bot, language), ""]
+    lines.append(_(N_("What happened:")) + "\n" + report.story)
+    lines.append(_(N_("Who is affected: {who}")).format(who=_(labels.AFFECTED[report.affected])))
+    lines.append(
+        _(N_("How the offer came: {how}")).format(how=_(labels.SOURCE[report.offer_source]))
+    )
+    recruiter = [report.recruiter_name, report.recruiter_agency, report.recruiter_link]
+    if any(recruiter):
+        lines.append(
+            _(N_("Recruiter: {details}")).format(details=", ".join(x for x in recruiter if x))
+        )
+    link = map_link(report)
+    if link:
+        lines.append(_(N_("Location: {link}")).format(link=link))
+    if report.anonymous:
+        lines.append(_(N_("Reporter: anonymous.")))
+    elif report.consent_contact and report.contact_phone:
+        lines.append(
+            _(N_("Reporter may be contacted at {phone}.")).format(phone=report.contact_phone)
+        )
+        if report.consent_share_with_police:
+            lines.append(_(N_("Their identity may be shared with the police.")))
+    else:
+        lines.append(_(N_("Reporter: not anonymous, but did not agree to be contacted.")))
+    for addition in await reports.additions_of(session, report.id):
+        if addition.text:
+            lines.append(_(N_("Added later: {text}")).format(text=addition.text))
+    files = await reports.media_of(session, report.id)
+    lines.append(_(N_("Evidence: {count} file(s).")).format(count=len(files)))
+    return "\n".join(lines), files
