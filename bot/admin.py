@@ -43,16 +43,9 @@ async def add_member(
 ) -> str:
     if telegram_id is None and whatsapp is None:
         raise Refused("give --telegram-id or --whatsapp (or use `sigap members invite`)")
-    async with app.db.write() as session:
+    async with app.services.work() as work:
         added = await membership.add(
-            session,
-            app.services,
-            app.services.clock(),
-            name,
-            role,
-            agency=agency,
-            telegram_id=telegram_id,
-            whatsapp=whatsapp,
+            work, name, role, agency=agency, telegram_id=telegram_id, whatsapp=whatsapp
         )
     member = added.member
     told = f"; alerted to {added.alerted} report(s) that reached nobody" if added.alerted else ""
@@ -60,10 +53,8 @@ async def add_member(
 
 
 async def invite(app: App, name: str, role: Role, agency: str) -> str:
-    async with app.db.write() as session:
-        made = await membership.invite(
-            session, app.services, app.services.clock(), name, role, agency=agency, by=OPERATOR
-        )
+    async with app.services.work() as work:
+        made = await membership.invite(work, name, role, agency=agency, by=OPERATOR)
     return (
         f"invitation for {made.name} ({made.role}): code {made.code}, valid {made.hours:g} hours."
         f"\nThey send /gabung {made.code} to the bot on Telegram, or GABUNG {made.code} on "
@@ -72,8 +63,8 @@ async def invite(app: App, name: str, role: Role, agency: str) -> str:
 
 
 async def list_members(app: App) -> str:
-    async with app.db.read() as session:
-        everyone = await membership.listing(session, app.services, app.services.clock())
+    async with app.services.work(write=False) as work:
+        everyone = await membership.listing(work)
     rows = [
         [
             str(listed.member.id),
@@ -91,8 +82,8 @@ async def list_members(app: App) -> str:
 
 
 async def remove_member(app: App, name_or_id: str) -> str:
-    async with app.db.write() as session:
-        member = await membership.remove(session, app.services.clock(), name_or_id)
+    async with app.services.work() as work:
+        member = await membership.remove(work, name_or_id)
     return f"removed {member.name}: their old buttons no longer work"
 
 
@@ -193,8 +184,8 @@ def parse_time(app: App, text: str | None) -> datetime:
 
 async def show_roster(app: App, at: str | None) -> str:
     zone = app.settings.bot.zone
-    async with app.db.read() as session:
-        view = await duty.view(session, app.services, parse_time(app, at))
+    async with app.services.work(write=False) as work:
+        view = await duty.view(work, parse_time(app, at))
 
     def label(ids: Iterable[int]) -> str:
         return ", ".join(m.name for m in view.people(ids)) or "nobody"
@@ -295,8 +286,8 @@ async def send_broadcast(
     broadcasting.check(app.services, draft)
     now = app.services.clock()
     due = parse_time(app, at) if at else now
-    async with app.db.read() as session:
-        reached = await broadcasting.reach(session, app.services, draft)
+    async with app.services.work(write=False) as work:
+        reached = await broadcasting.reach(work, draft)
     preview = reached.texts.get(language or app.settings.bot.default_language, "")
     when = "now" if due <= now else broadcasting.local_time(app.services, due)
     if not confirm(f"{preview}\n\n-> {reached.count} subscriber(s), {when}. Send?"):
@@ -304,8 +295,8 @@ async def send_broadcast(
     if picture is not None:
         sha256 = (await app.services.media.put(picture)).sha256
         draft = dataclasses.replace(draft, image_sha256=sha256)
-    async with app.db.write() as session:
-        made = await broadcasting.create(session, now, draft, due, by=OPERATOR)
+    async with app.services.work() as work:
+        made = await broadcasting.create(work, draft, due, by=OPERATOR)
     return f"broadcast #{made.id}: {reached.count} subscriber(s), {when} (`sigap run` sends it)"
 
 
@@ -375,8 +366,8 @@ async def broadcast_status(app: App, broadcast_id: int) -> tuple[str, int, int, 
 
 
 async def cancel_broadcast(app: App, broadcast_id: int) -> str:
-    async with app.db.write() as session:
-        stopped = await broadcasting.cancel(session, app.services.clock(), broadcast_id)
+    async with app.services.work() as work:
+        stopped = await broadcasting.cancel(work, broadcast_id)
     return f"broadcast #{broadcast_id} cancelled; {stopped} message(s) will not be sent"
 
 

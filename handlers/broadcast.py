@@ -172,7 +172,7 @@ class BroadcastFlow:
 
     async def preview(self, turn: Turn) -> None:
         draft = turn.state(BroadcastDraft).draft()
-        reached = await broadcasting.reach(turn.session, turn.services, draft)
+        reached = await broadcasting.reach(turn, draft)
         shown = reached.texts.get(turn.conv.language) or next(iter(reached.texts.values()))
         turn.say(N_("Preview, exactly as residents will see it:"))
         if draft.image_sha256:
@@ -214,9 +214,7 @@ class BroadcastFlow:
     async def _store(self, turn: Turn, due: datetime) -> None:
         member = await member_of(turn)
         assert member is not None  # allowed() found them in this transaction
-        made = await broadcasting.create(
-            turn.session, turn.now, turn.state(BroadcastDraft).draft(), due, by=member
-        )
+        made = await broadcasting.create(turn, turn.state(BroadcastDraft).draft(), due, by=member)
         turn.reset()
         if due <= turn.now:
             turn.say(

@@ -143,9 +143,7 @@ async def invite(turn: Turn, inviter: Member, argument: str) -> None:
     if not name:
         turn.say(N_("Write the new member's name: /undang Name (or /undang koordinator Name)."))
         return
-    made = await membership.invite(
-        turn.session, turn.services, turn.now, name, role or Role.MEMBER, by=inviter
-    )
+    made = await membership.invite(turn, name, role or Role.MEMBER, by=inviter)
     turn.say(
         N_(
             "Invitation for {name}: code {code}, valid for {hours:g} hours. They send "
@@ -159,7 +157,7 @@ async def invite(turn: Turn, inviter: Member, argument: str) -> None:
 
 async def listing(turn: Turn) -> None:
     """/anggota: the members, their role and agency, and who is on duty."""
-    everyone = await membership.listing(turn.session, turn.services, turn.now)
+    everyone = await membership.listing(turn)
     lines = [turn.t(N_("Members ({count}):"), count=len(everyone))]
     for listed in everyone:
         m = listed.member
@@ -172,7 +170,7 @@ async def listing(turn: Turn) -> None:
 
 async def show_roster(turn: Turn) -> None:
     """/piket: stores nothing; who is on duty now and who is next."""
-    view = await duty.view(turn.session, turn.services, turn.now)
+    view = await duty.view(turn)
     if view.on_duty:
         lines = [turn.t(N_("On duty now: {names}"), names=roster.names(view.on_duty))]
     else:
@@ -197,13 +195,13 @@ async def take_duty(turn: Turn, member: Member, argument: str) -> None:
     """/siaga [hours]: stores an on-duty override from now."""
     # Anything but a number of hours is refused as 0 is.
     hours = int(argument) if argument.isdigit() else 0 if argument else duty.DEFAULT_HOURS
-    until = await duty.take(turn.session, turn.now, member, hours)
+    until = await duty.take(turn, member, hours)
     turn.say(N_("You are on duty until {time}."), time=roster.when(turn, until))
 
 
 async def leave_duty(turn: Turn, member: Member) -> None:
     """/selesai: stores an off-duty override until the end of the member's current duty."""
-    await duty.leave(turn.session, turn.services, turn.now, member)
+    await duty.leave(turn, member)
     turn.say(N_("You are off duty now. Thank you."))
 
 

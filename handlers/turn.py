@@ -71,9 +71,9 @@ class Services:
         return capability in self.channels.get(channel, frozenset())
 
     @asynccontextmanager
-    async def work(self) -> AsyncIterator[Work]:
-        """A unit of work: one write transaction, at one moment."""
-        async with self.db.write() as session:
+    async def work(self, *, write: bool = True) -> AsyncIterator[Work]:
+        """A unit of work: one transaction (a write, or a read), at one moment."""
+        async with self.db.write() if write else self.db.read() as session:
             yield Work(self, session, self.clock())
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import App
 from handlers import library
+from handlers.turn import Work
 from handlers.usecases import (
     NOT_ALLOWED,
     OPERATOR,
@@ -49,7 +50,7 @@ async def test_coordinators_invite_members_and_only_an_admin_invites_coordinator
     async with app.db.write() as session:
 
         async def invite(role: Role, by: Actor) -> membership.Invitation:
-            return await membership.invite(session, app.services, now, "Eko", role, by=by)
+            return await membership.invite(Work(app.services, session, now), "Eko", role, by=by)
 
         with pytest.raises(Refused) as refused:
             await invite(Role.MEMBER, plain)
@@ -72,12 +73,13 @@ async def test_the_member_list_says_where_each_is_reached_and_who_is_on_duty(
     budi = await member(app, "Budi", Role.MEMBER, 9002)
     andi = await member(app, "Andi", Role.COORDINATOR)
     async with app.db.write() as session:
+        work = Work(app.services, session, clock.now)
         await members.link(session, budi, Channel.WHATSAPP, "+6281234567890")
         assert budi.id is not None
         await roster.add_override(
             session, budi.id, clock.now, clock.now + timedelta(hours=1), on_duty=True
         )
-        listed = await membership.listing(session, app.services, clock.now)
+        listed = await membership.listing(work)
     assert [(x.member.name, x.on_duty) for x in listed] == [("Andi", False), ("Budi", True)]
     assert listed[0].member.id == andi.id and listed[0].addresses == []
     assert membership.reached_at(listed[1].addresses) == ("telegram:9002 whatsapp:+6281234567890")
@@ -92,12 +94,13 @@ async def test_the_roster_view_names_who_is_on_duty_who_is_next_and_who_gets_ale
     assert andi.id and budi.id
     # 2026-11-28 03:00 UTC is Saturday 10:00 in Jakarta.
     async with app.db.write() as session:
+        work = Work(app.services, session, clock.now)
         await roster.replace_shifts(
             session,
             [ShiftRow(5, "08:00", "16:00", (andi.id,)), ShiftRow(5, "16:00", "08:00", (budi.id,))],
         )
-        now = await duty.view(session, app.services, clock.now)
-        later = await duty.view(session, app.services, clock.now + timedelta(days=1))
+        now = await duty.view(work)
+        later = await duty.view(work, clock.now + timedelta(days=1))
     assert [m.name for m in now.on_duty] == ["Andi"]
     assert now.upcoming is not None and [m.id for m in now.people(now.upcoming.member_ids)] == [
         budi.id
@@ -112,21 +115,20 @@ async def test_duty_is_taken_for_1_to_72_hours_and_left_only_when_on_duty(
 ) -> None:
     andi = await member(app, "Andi", Role.MEMBER)
     async with app.db.write() as session:
+        work = Work(app.services, session, clock.now)
         for hours in (0, 73):
             with pytest.raises(Refused) as refused:
-                await duty.take(session, clock.now, andi, hours)
+                await duty.take(work, andi, hours)
             assert refused.value.values == {"maximum": 72}
             assert str(refused.value) == ("Give the number of hours, from 1 to 72, e.g. /siaga 8.")
         with pytest.raises(Refused, match=r"You are not on duty now\."):
-            await duty.leave(session, app.services, clock.now, andi)
-        until = await duty.take(session, clock.now, andi, duty.DEFAULT_HOURS)
+            await duty.leave(work, andi)
+        until = await duty.take(work, andi, duty.DEFAULT_HOURS)
         assert until == clock.now + timedelta(hours=8)
-        assert andi.id in (await duty.view(session, app.services, clock.now)).members
-        assert [m.name for m in (await duty.view(session, app.services, clock.now)).on_duty] == [
-            "Andi"
-        ]
-        await duty.leave(session, app.services, clock.now, andi)
-        assert (await duty.view(session, app.services, clock.now)).on_duty == []
+        assert andi.id in (await duty.view(work)).members
+        assert [m.name for m in (await duty.view(work)).on_duty] == ["Andi"]
+        await duty.leave(work, andi)
+        assert (await duty.view(work)).on_duty == []
 
 
 def test_a_draft_is_checked_for_its_library_message_areas_language_and_text(app: App) -> None:
@@ -171,15 +173,15 @@ async def test_a_draft_reaches_its_subscribers_and_each_language_reads_its_text(
     app: App, clock: Clock
 ) -> None:
     async with app.db.write() as session:
+        work = Work(app.services, session, clock.now)
         for chat, area, language in ((1, "Toapaya", "id"), (2, "Toapaya", "en"), (3, None, "id")):
             await broadcasts.subscribe(
                 session, Channel.TELEGRAM, str(chat), area=area, language=language, at=clock.now
             )
-        own = await broadcasting.reach(
-            session, app.services, broadcasting.Draft(text=TEXT, areas=["Toapaya"])
-        )
+        own = await broadcasting.reach(work, broadcasting.Draft(text=TEXT, areas=["Toapaya"]))
         ready = await broadcasting.reach(
-            session, app.services, broadcasting.Draft(library_id="signs", language="en")
+            work,
+            broadcasting.Draft(library_id="signs", language="en"),
         )
     assert own.texts == {"id": TEXT, "en": TEXT}
     signs = library.get("signs")
@@ -195,11 +197,12 @@ async def test_only_coordinators_store_a_broadcast_and_the_operators_is_nobodys(
     draft = broadcasting.Draft(text=TEXT, areas=["Toapaya"], image_sha256="ab" * 32)
     later = clock.now + timedelta(days=1)
     async with app.db.write() as session:
+        work = Work(app.services, session, clock.now)
         with pytest.raises(Refused) as refused:
-            await broadcasting.create(session, clock.now, draft, later, by=andi)
+            await broadcasting.create(work, draft, later, by=andi)
         assert refused.value.message == NOT_ALLOWED
-        theirs = await broadcasting.create(session, clock.now, draft, later, by=citra)
-        operators = await broadcasting.create(session, clock.now, draft, clock.now, by=OPERATOR)
+        theirs = await broadcasting.create(work, draft, later, by=citra)
+        operators = await broadcasting.create(work, draft, clock.now, by=OPERATOR)
     assert (theirs.created_by, theirs.due_at, theirs.areas) == (citra.id, later, ["Toapaya"])
     assert theirs.image_sha256 == "ab" * 32
     assert operators.created_by is None and operators.due_at == clock.now
@@ -211,16 +214,20 @@ async def test_a_broadcast_is_cancelled_once_and_an_unknown_one_is_refused(
 ) -> None:
     draft = broadcasting.Draft(text=TEXT)
     async with app.db.write() as session:
+        work = Work(app.services, session, clock.now)
         made = await broadcasting.create(
-            session, clock.now, draft, clock.now + timedelta(hours=1), by=OPERATOR
+            work,
+            draft,
+            clock.now + timedelta(hours=1),
+            by=OPERATOR,
         )
         assert made.id is not None
-        assert await broadcasting.cancel(session, clock.now, made.id) == 0
+        assert await broadcasting.cancel(work, made.id) == 0
         with pytest.raises(Refused) as refused:
-            await broadcasting.cancel(session, clock.now, made.id)
+            await broadcasting.cancel(work, made.id)
         assert str(refused.value) == f"broadcast #{made.id} is already cancelled"
         with pytest.raises(Refused) as refused:
-            await broadcasting.cancel(session, clock.now, 999)
+            await broadcasting.cancel(work, 999)
         assert str(refused.value) == "no broadcast #999"
         got = await broadcasting.progress(session, made.id)
     assert (got.sent, got.failed, got.blocked, got.settled) == (0, 0, 0, 0)

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import library
 from handlers.i18n import N_
-from handlers.turn import Services
+from handlers.turn import Services, Work
 from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import broadcasts
 from storage.media import MediaProblem, MediaRejected
@@ -97,9 +97,9 @@ class Reach:
     texts: dict[str, str]
 
 
-async def reach(session: AsyncSession, services: Services, draft: Draft) -> Reach:
-    count = await broadcasts.audience_size(session, draft.areas, draft.language)
-    return Reach(count, texts_of(services, draft.text, draft.library_id))
+async def reach(work: Work, draft: Draft) -> Reach:
+    count = await broadcasts.audience_size(work.session, draft.areas, draft.language)
+    return Reach(count, texts_of(work.services, draft.text, draft.library_id))
 
 
 def local_time(services: Services, moment: datetime) -> str:
@@ -107,22 +107,20 @@ def local_time(services: Services, moment: datetime) -> str:
     return moment.astimezone(services.bot.zone).strftime("%Y-%m-%d %H:%M")
 
 
-async def create(
-    session: AsyncSession, now: datetime, draft: Draft, due: datetime, *, by: Actor
-) -> Broadcast:
+async def create(work: Work, draft: Draft, due: datetime, *, by: Actor) -> Broadcast:
     """Stores the broadcast, due at `due` (now or later): the scheduler sends it. Only
     coordinators and admins broadcast."""
     if not may(by, Role.COORDINATOR):
         raise Refused(NOT_ALLOWED)
     return await broadcasts.create(
-        session,
+        work.session,
         text=draft.text,
         library_id=draft.library_id,
         image_sha256=draft.image_sha256,
         areas=draft.areas,
         language=draft.language,
         due_at=due,
-        at=now,
+        at=work.now,
         created_by=by.id if isinstance(by, Member) else None,
     )
 
@@ -160,9 +158,9 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     )
 
 
-async def cancel(session: AsyncSession, now: datetime, broadcast_id: int) -> int:
+async def cancel(work: Work, broadcast_id: int) -> int:
     """Stops a scheduled or running broadcast; returns how many messages will not be sent."""
-    found = await find(session, broadcast_id)
+    found = await find(work.session, broadcast_id)
     if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
         raise Refused("broadcast #{id} is already {state}", id=broadcast_id, state=found.state)
-    return await broadcasts.cancel(session, found, now)
+    return await broadcasts.cancel(work.session, found, work.now)

@@ -20,7 +20,7 @@ from handlers.roster import (
     parse_clock,
     parse_day,
 )
-from handlers.turn import Services
+from handlers.turn import Work
 from handlers.usecases import Refused, membership
 from storage import members, roster
 from storage.models import Member, Override
@@ -48,8 +48,9 @@ class RosterView:
         return [self.members[i] for i in sorted(ids) if i in self.members]
 
 
-async def view(session: AsyncSession, services: Services, at: datetime) -> RosterView:
-    zone = services.bot.zone
+async def view(work: Work, at: datetime | None = None) -> RosterView:
+    """Who is on duty at `at` (now by default), and the week's shifts."""
+    session, zone, at = work.session, work.services.bot.zone, at or work.now
     shifts = await roster.shifts(session)
     overrides = await roster.overrides(session, at)
     everyone = {m.id: m for m in await members.active(session) if m.id is not None}
@@ -65,22 +66,22 @@ async def view(session: AsyncSession, services: Services, at: datetime) -> Roste
     )
 
 
-async def take(session: AsyncSession, now: datetime, member: Member, hours: int) -> datetime:
+async def take(work: Work, member: Member, hours: int) -> datetime:
     """Puts the member on duty from now for `hours` (1 to MAX_HOURS); returns until when."""
     assert member.id is not None
     if not 1 <= hours <= MAX_HOURS:
         raise Refused(
             N_("Give the number of hours, from 1 to {maximum}, e.g. /siaga 8."), maximum=MAX_HOURS
         )
-    until = now + timedelta(hours=hours)
-    await roster.add_override(session, member.id, now, until, on_duty=True)
+    until = work.now + timedelta(hours=hours)
+    await roster.add_override(work.session, member.id, work.now, until, on_duty=True)
     return until
 
 
-async def leave(session: AsyncSession, services: Services, now: datetime, member: Member) -> None:
+async def leave(work: Work, member: Member) -> None:
     """Takes the member off duty until their current duty would have ended."""
     assert member.id is not None
-    zone = services.bot.zone
+    session, now, zone = work.session, work.now, work.services.bot.zone
     shifts = await roster.shifts(session)
     overrides = await roster.overrides(session, now)
     if member.id not in on_duty(shifts, overrides, now, zone):

@@ -4,7 +4,7 @@ address, finding one by name or id, removing one and changing a role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,7 +12,7 @@ from handlers import alerts
 from handlers.i18n import N_
 from handlers.roster import duty_now
 from handlers.text import phone
-from handlers.turn import Services, Work
+from handlers.turn import Work
 from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import members
 from storage.models import Channel, Member, MemberAddress, Role
@@ -29,9 +29,7 @@ class Invitation:
 
 
 async def invite(
-    session: AsyncSession,
-    services: Services,
-    now: datetime,
+    work: Work,
     name: str,
     role: Role,
     *,
@@ -44,9 +42,9 @@ async def invite(
         raise Refused(NOT_ALLOWED)
     if role is not Role.MEMBER and not may(by, Role.ADMIN):
         raise Refused(N_("Only an admin can invite coordinators and admins."))
-    hours = services.alerts.invite_hours
+    hours = work.services.alerts.invite_hours
     made = await members.invite(
-        session, name, role, agency=agency, at=now, valid_for=timedelta(hours=hours)
+        work.session, name, role, agency=agency, at=work.now, valid_for=timedelta(hours=hours)
     )
     return Invitation(made.name, made.role, made.code, hours)
 
@@ -61,9 +59,10 @@ class Listed:
     on_duty: bool
 
 
-async def listing(session: AsyncSession, services: Services, now: datetime) -> list[Listed]:
+async def listing(work: Work) -> list[Listed]:
     """The active members by name."""
-    on_duty = await duty_now(session, services, now)
+    session = work.session
+    on_duty = await duty_now(session, work.services, work.now)
     everyone = await members.active(session)
     reached: dict[int, list[MemberAddress]] = {}
     for address in await members.addresses(session, [m.id for m in everyone if m.id]):
@@ -85,9 +84,7 @@ class Added:
 
 
 async def add(
-    session: AsyncSession,
-    services: Services,
-    now: datetime,
+    work: Work,
     name: str,
     role: Role,
     *,
@@ -97,6 +94,7 @@ async def add(
 ) -> Added:
     """A member reached at a known Telegram id and/or WhatsApp number (the first admin, say).
     An address that belongs to another active member is refused and nothing changes."""
+    session = work.session
     number = None
     if whatsapp is not None:
         number = phone(whatsapp)
@@ -116,10 +114,10 @@ async def add(
                 name=holder.name,
                 id=holder.id,
             )
-    member = await members.add(session, name, role, agency=agency, at=now)
+    member = await members.add(session, name, role, agency=agency, at=work.now)
     for channel, address, _label in wanted:
         await members.link(session, member, channel, address)
-    return Added(member, await alerts.catch_up(Work(services, session, now), member))
+    return Added(member, await alerts.catch_up(work, member))
 
 
 async def find(session: AsyncSession, name_or_id: str) -> Member:
@@ -156,11 +154,11 @@ async def _keep_an_admin(session: AsyncSession, member: Member, change: str) -> 
         )
 
 
-async def remove(session: AsyncSession, now: datetime, name_or_id: str) -> Member:
+async def remove(work: Work, name_or_id: str) -> Member:
     """Removes the member (their old buttons no longer work), unless they are the last admin."""
-    member = await find(session, name_or_id)
-    await _keep_an_admin(session, member, f"remove {member.name}")
-    await members.remove(session, member, now)
+    member = await find(work.session, name_or_id)
+    await _keep_an_admin(work.session, member, f"remove {member.name}")
+    await members.remove(work.session, member, work.now)
     return member
 
 
