@@ -120,20 +120,6 @@ async def with_keyboard(
     return (await session.exec(query)).all()
 
 
-async def keyboard_removed(
-    session: AsyncSession, channel: Channel, chat: str, message_ids: Sequence[str]
-) -> None:
-    await session.exec(
-        update(ChatMessage)
-        .where(
-            col(ChatMessage.channel) == channel,
-            col(ChatMessage.chat) == chat,
-            col(ChatMessage.message_id).in_(message_ids),
-        )
-        .values(keyboard_seq=None)
-    )
-
-
 async def messages(session: AsyncSession, channel: Channel, chat: str) -> Sequence[ChatMessage]:
     query = (
         select(ChatMessage)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli import main
 from storage import broadcasts, outbox, workers
@@ -260,13 +261,45 @@ def test_a_roster_is_imported_shown_and_exported(database_url: str, tmp_path: Pa
     assert sigap(database_url, tmp_path, "roster", "export").output == exported
 
 
+async def record(
+    session: AsyncSession,
+    channel: Channel,
+    address: str,
+    kind: MessageKind,
+    text: str,
+    *,
+    at: datetime,
+    state: OutboxState,
+    provider_id: str | None = None,
+    error_code: str | None = None,
+    error: str | None = None,
+) -> Outbox:
+    """An outbox row whose delivery already has a result."""
+    row = Outbox(
+        created_at=at,
+        updated_at=at,
+        channel=channel,
+        address=address,
+        kind=kind,
+        text=text,
+        state=state,
+        attempts=1,
+        provider_id=provider_id,
+        error_code=error_code,
+        error=error,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
 def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_path: Path) -> None:
     assert "no failed messages" in sigap(database_url, tmp_path, "outbox", "failed").output
 
     async def fail_one() -> None:
         db = Database(database_url)
         async with db.write() as session:
-            await outbox.record(
+            await record(
                 session,
                 Channel.WHATSAPP,
                 "+6281234567890",
@@ -344,7 +377,7 @@ async def failed_messages(database_url: str) -> dict[str, int]:
             code = {"failed": "no_template", "undelivered": "63016", "sent": None}.get(
                 name, "timeout"
             )
-            row = await outbox.record(
+            row = await record(
                 session,
                 Channel.WHATSAPP,
                 address,
