@@ -4,7 +4,6 @@ resuming without duplicates, blocked users, and alerts before broadcasts."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -24,28 +23,20 @@ from storage.models import (
     Role,
     Subscription,
 )
-from tests.chat import Chat
-from tests.conftest import Clock
 from tests.fakes.telegram import FakeTelegram
-from tests.test_alerts import CITRA, TaskForce
-from tests.test_report_conversation import ENGLISH_REPORT
+from tests.support.answers import ENGLISH_REPORT
+from tests.support.chat import Chat
+from tests.support.clock import Clock
+from tests.support.task_force import CITRA, TaskForce
 
 MESSAGE = "Hati-hati dengan tawaran kerja ke luar negeri yang meminta uang di muka."
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def force(app: App, fake: FakeTelegram, clock: Clock) -> AsyncIterator[TaskForce]:
-    team = TaskForce(app, fake, clock)
-    await team.channel.bot.initialize()
-    await team.add("Citra", CITRA, Role.COORDINATOR)
-    yield team
-    await team.channel.bot.shutdown()
+async def force(force: TaskForce) -> TaskForce:
+    """The task force with Citra, who coordinates (and may broadcast)."""
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    return force
 
 
 async def subscribe(app: App, chat: int, area: str, language: str) -> None:
@@ -124,11 +115,16 @@ async def test_a_library_message_goes_in_each_subscribers_language(
 ) -> None:
     await subscribe(app, 7201, "", "id")
     await subscribe(app, 7202, "", "en")
-    await force.say(CITRA, "/siaran")
-    await force.say(CITRA, "1")  # the first message of the library
-    await force.say(CITRA, "done")
-    await force.say(CITRA, "1")
-    await force.say(CITRA, "1")
+    await force.dialog(
+        CITRA,
+        [
+            ("/siaran", "choose one from the library"),
+            ("1", "For which areas?"),  # the first message of the library
+            ("done", "For subscribers of which language?"),
+            ("1", "Preview, exactly as residents will see it:"),
+            ("1", "is being sent"),
+        ],
+    )
     await start_due(app.services)
     await force.deliver()
     assert "LAPOR" in force.texts(7201)[0] and "REPORT" in force.texts(7202)[0]
@@ -291,8 +287,14 @@ async def test_a_broadcast_with_an_image(force: TaskForce, app: App, fake: FakeT
         Inbound(Channel.TELEGRAM, str(CITRA), media=(Attachment(PNG, "poster.png"),))
     )
     assert any("Image kept" in getattr(r, "text", "") for r in outcome.replies)
-    for answer in (MESSAGE, "done", "1"):
-        await force.say(CITRA, answer)
+    await force.dialog(
+        CITRA,
+        [
+            (MESSAGE, "For which areas?"),
+            ("done", "For subscribers of which language?"),
+            ("1", "Preview, exactly as residents will see it:"),
+        ],
+    )
     await force.say(CITRA, "1")
     await start_due(app.services)
     await force.deliver()

@@ -32,12 +32,6 @@ CHAT = 4242
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     client = Bot(FakeTelegram.TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
     async with client:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pg_url
 from tests.fakes.telegram import FakeTelegram
+from tests.support.database import pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 WHATSAPP = """
