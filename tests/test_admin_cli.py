@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from storage.models import (
     Subscription,
     Urgency,
 )
+from tests.support.cli import run_sigap
 
 
 def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = None) -> Result:
@@ -41,22 +41,13 @@ def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = No
 def operator(
     database_url: str, tmp_path: Path, *args: str, answer: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`sigap ARGS` as another process, as the operator runs it: its exit status, what it
-    printed and what it complained about."""
+    """`sigap ARGS` as another process, as the operator runs it."""
     env = {
         **os.environ,
         "SIGAP_STORAGE_URL": database_url,
         "SIGAP_MEDIA_DIR": str(tmp_path / "media"),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=answer,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    return run_sigap(args, tmp_path, env, answer)
 
 
 def complaint(done: subprocess.CompletedProcess[str]) -> str:
@@ -275,19 +266,9 @@ async def record(
     error: str | None = None,
 ) -> Outbox:
     """An outbox row whose delivery already has a result."""
-    row = Outbox(
-        created_at=at,
-        updated_at=at,
-        channel=channel,
-        address=address,
-        kind=kind,
-        text=text,
-        state=state,
-        attempts=1,
-        provider_id=provider_id,
-        error_code=error_code,
-        error=error,
-    )
+    row = await outbox.enqueue(session, channel, address, kind, text, at=at)
+    row.state, row.attempts, row.provider_id = state, 1, provider_id
+    row.error_code, row.error = error_code, error
     session.add(row)
     await session.flush()
     return row

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -16,7 +13,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from tests.support.answers import INDONESIAN_REPORT
-from tests.support.cli import sigap, terminal_chat
+from tests.support.cli import run_sigap, sigap, terminal_chat, without_settings
 
 
 def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
@@ -69,16 +66,7 @@ def test_a_report_that_reaches_nobody_promises_nothing_and_waits_for_the_first_m
 
 
 def test_the_terminal_chat_runs_with_no_config_file(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat"],
-        input="bantuan\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    done = run_sigap(["chat"], tmp_path, without_settings(), "bantuan\n")
     assert done.returncode == 0, done.stderr
     assert "110" in done.stdout
     assert (tmp_path / "sigap.db").exists()

@@ -11,7 +11,12 @@ from bot.app import App
 from handlers.messages import Attachment, Choice, Location, Press, Prompt
 from storage import conversations, reports
 from storage.models import Channel, Media, Priority, Report, Urgency
-from tests.support.answers import CONTACTABLE_TO_STORY, ENGLISH_REPORT
+from tests.support.answers import (
+    CONTACTABLE_TO_STORY,
+    ENGLISH_REPORT,
+    INDONESIAN_REPORT,
+    START_IN_ENGLISH,
+)
 from tests.support.answers import ENGLISH_STORY as STORY
 from tests.support.chat import Chat
 from tests.support.clock import Clock
@@ -55,30 +60,7 @@ async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, ap
 
 
 async def test_a_resident_reports_in_indonesian_by_default(chat: Chat, app: App) -> None:
-    await chat.dialog(
-        [
-            ("halo", "Selamat datang"),
-            ("lapor", "anonim"),
-            ("1", "Apakah"),
-            ("4", "Siapa yang menerima tawaran ini"),
-            ("2", "Apakah ada anak (di bawah 18 tahun) yang terlibat?"),
-            ("2", "Apa jenis pekerjaan atau tawarannya?"),
-            ("1", "Katanya tempat kerjanya di mana?"),
-            ("1", "Lewat apa tawaran ini datang?"),
-            ("1", "Mana saja yang terjadi?"),
-            ("1", "nama atau nama panggilan perekrutnya"),
-            ("lewati", "agen atau perusahaan apa"),
-            ("lewati", "Nomor HP atau WhatsApp apa"),
-            ("lewati", "akun media sosial atau link iklannya"),
-            ("lewati", "Ceritakan apa yang terjadi"),
-            (
-                "Saya ditawari kerja di kapal ikan Taiwan, paspor harus dititipkan.",
-                "foto, tangkapan layar, atau dokumen",
-            ),
-            ("selesai", "Di mana ini terjadi"),
-            ("1", "Mohon periksa laporan Anda"),
-        ]
-    )
+    await chat.dialog([("halo", "Selamat datang"), *INDONESIAN_REPORT[:-1]])
     screen = await chat.send("1")
     assert "BTN-2026-00001" in screen
     assert "Terima kasih" in screen
@@ -140,8 +122,7 @@ async def test_the_number_the_channel_knows_is_offered_as_the_contact(app: App) 
     chat = Chat(app, known_phone="+6281299998888")
     await chat.dialog(
         [
-            ("bahasa en", "Language: English."),
-            ("report", "Do you want to stay anonymous?"),
+            *START_IN_ENGLISH,
             *CONTACTABLE_TO_STORY,
             (STORY, "photos, screenshots or documents"),
             ("done", "Where did this happen"),

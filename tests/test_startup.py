@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.telegram import FakeTelegram
+from tests.support.cli import run_sigap, without_settings
 from tests.support.database import pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,22 +33,14 @@ public_url = "https://sigap.example.org"
 
 
 def environment(tmp_path: Path, url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+    env = without_settings()
     env["SIGAP_STORAGE_URL"] = url or f"sqlite:///{tmp_path / 'sigap.db'}"
     env["SIGAP_MEDIA_DIR"] = str(tmp_path / "media")
     return env
 
 
 def sigap(tmp_path: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment(tmp_path, url),
-        timeout=120,
-    )
+    return run_sigap(args, tmp_path, environment(tmp_path, url))
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from storage import conversations
 from storage.models import Channel, Media, Report
 from tests.fakes.telegram import FakeTelegram
 from tests.support.answers import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY, Turns, check_reply
+from tests.support.cli import run_sigap, without_settings
 from tests.support.clock import Clock
 from tests.support.telegram import telegram_settings, webhook_service
 
@@ -521,15 +521,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
 
 
 def test_sigap_run_without_a_channel_says_how_to_configure_one(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    done = run_sigap(["run"], tmp_path, without_settings())
     assert done.returncode == 1
     assert "No channel is configured" in done.stderr and "[telegram]" in done.stderr
     assert "Traceback" not in done.stderr

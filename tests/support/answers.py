@@ -34,6 +34,12 @@ ENGLISH_REPORT: Turns = [
     ("2", "Please check your report"),
 ]
 
+# Choosing English and starting a report.
+START_IN_ENGLISH: Turns = [
+    ("bahasa en", "Language: English."),
+    ("report", "Do you want to stay anonymous?"),
+]
+
 # English answers from the privacy question up to the story: anonymous, no urgency, me, no
 # child, the first kind, destination and channel, no red flags, and the four recruiter
 # questions skipped.

@@ -6,23 +6,38 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.answers import Turns, check_reply
 
 
-def sigap(args: list[str], cwd: Path, url: str, stdin: str = "") -> str:
-    """Runs `sigap ARGS` on the database at `url`; it must succeed; returns what it printed."""
-    env = {**os.environ, "SIGAP_STORAGE_URL": url, "SIGAP_MEDIA_DIR": str(cwd / "media")}
-    done = subprocess.run(
+def without_settings() -> dict[str, str]:
+    """This environment without a SIGAP_ variable, as where Sigap was never configured."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+
+
+def run_sigap(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`sigap ARGS` as another process, as an operator runs it: its exit status, what it
+    printed and what it complained about. It reads `stdin`, or nothing."""
+    return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
         capture_output=True,
         text=True,
         cwd=cwd,
         env=env,
         timeout=120,
     )
+
+
+def sigap(args: list[str], cwd: Path, url: str, stdin: str = "") -> str:
+    """Runs `sigap ARGS` on the database at `url`; it must succeed; returns what it printed."""
+    env = {**os.environ, "SIGAP_STORAGE_URL": url, "SIGAP_MEDIA_DIR": str(cwd / "media")}
+    done = run_sigap(args, cwd, env, stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
