@@ -254,10 +254,8 @@ def test_a_roster_is_imported_shown_and_exported(database_url: str, tmp_path: Pa
 
 async def record(
     session: AsyncSession,
-    channel: Channel,
     address: str,
     kind: MessageKind,
-    text: str,
     *,
     at: datetime,
     state: OutboxState,
@@ -265,8 +263,8 @@ async def record(
     error_code: str | None = None,
     error: str | None = None,
 ) -> Outbox:
-    """An outbox row whose delivery already has a result."""
-    row = await outbox.enqueue(session, channel, address, kind, text, at=at)
+    """A WhatsApp message "New report" whose delivery already has a result."""
+    row = await outbox.enqueue(session, Channel.WHATSAPP, address, kind, "New report", at=at)
     row.state, row.attempts, row.provider_id = state, 1, provider_id
     row.error_code, row.error = error_code, error
     session.add(row)
@@ -282,10 +280,8 @@ def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_
         async with db.write() as session:
             await record(
                 session,
-                Channel.WHATSAPP,
                 "+6281234567890",
                 MessageKind.ALERT,
-                "New report",
                 at=datetime.now(UTC),
                 state=OutboxState.FAILED,
                 error_code="no_template",
@@ -360,10 +356,8 @@ async def failed_messages(database_url: str) -> dict[str, int]:
             )
             row = await record(
                 session,
-                Channel.WHATSAPP,
                 address,
                 kind,
-                "New report",
                 at=now,
                 state=state,
                 provider_id=f"SM{name}",

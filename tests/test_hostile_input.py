@@ -24,6 +24,7 @@ from storage.models import Channel, Conversation, Media
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.support.answers import ANONYMOUS_TO_STORY, Turns, check_reply
+from tests.support.clock import no_wait
 from tests.support.telegram import webhook_service
 from tests.support.whatsapp import (
     PUBLIC,
@@ -81,10 +82,6 @@ class Webhook:
         async with self.service.app.db.read() as session:
             found = await conversations.find(session, Channel.TELEGRAM, str(CHAT))
         return found is not None
-
-
-async def no_wait(_seconds: float) -> None:
-    pass
 
 
 @pytest.fixture

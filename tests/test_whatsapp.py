@@ -19,7 +19,7 @@ from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
 from tests.fakes.twilio import AUTH_TOKEN, FakeTwilio
 from tests.support.answers import CONTACTABLE_TO_STORY
-from tests.support.clock import Clock
+from tests.support.clock import Clock, no_wait
 from tests.support.whatsapp import (
     PUBLIC,
     RESIDENT,
@@ -68,10 +68,6 @@ async def service(app: App, twilio: FakeTwilio) -> AsyncIterator[Service]:
     await running.start()
     running.jobs.scheduler.pause()  # the tests run the delivery job themselves
     assert running.whatsapp is not None
-
-    async def no_wait(_seconds: float) -> None:
-        pass
-
     running.whatsapp.sleep = no_wait
     yield running
     await running.stop()

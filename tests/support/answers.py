@@ -89,11 +89,6 @@ INDONESIAN_REPORT: Turns = [
 ]
 
 
-def answers(turns: Turns) -> list[str]:
-    """Only what the resident sends."""
-    return [sent for sent, _expected in turns]
-
-
 def check_reply(sent: str, expected: str, reply: str) -> None:
     """The bot's reply to `sent` contains `expected` (in any case)."""
     assert expected.lower() in reply.lower(), (

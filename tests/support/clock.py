@@ -1,4 +1,4 @@
-"""The clock the tests move by hand."""
+"""The clock the tests move by hand, and the sleep they skip."""
 
 from __future__ import annotations
 
@@ -16,3 +16,7 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+async def no_wait(_seconds: float) -> None:
+    """Stands in for asyncio.sleep where a test does not wait (a rate limit, a retry)."""

@@ -19,14 +19,10 @@ from storage.roster import ShiftRow
 from tests.fakes.telegram import FakeTelegram
 from tests.support.answers import ENGLISH_REPORT, Turns, check_reply
 from tests.support.chat import Chat
-from tests.support.clock import Clock
+from tests.support.clock import Clock, no_wait
 
 RESIDENT = 5001  # the chat id of the resident who reports
 ANDI, BUDI, CITRA, DEWI = 9001, 9002, 9003, 9004  # the members' chat ids
-
-
-async def no_wait(_seconds: float) -> None:
-    pass
 
 
 class TaskForce:
