@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.telegram import FakeTelegram
-from tests.support.cli import run_sigap, without_settings
+from tests.support.cli import run_sigap, start_sigap_run, without_settings
 from tests.support.database import pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,18 +113,8 @@ async def test_a_token_telegram_refuses_is_one_line(tmp_path: Path) -> None:
             f'base_url = "{fake.base_url}"\n',
             encoding="utf-8",
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--config",
-            str(config),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            env=environment(tmp_path),
+        process = await start_sigap_run(
+            config, tmp_path, environment(tmp_path), stdout=subprocess.PIPE
         )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     done = subprocess.CompletedProcess(

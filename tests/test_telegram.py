@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from storage import conversations
 from storage.models import Channel, Media, Report
 from tests.fakes.telegram import FakeTelegram
 from tests.support.answers import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY, Turns, check_reply
-from tests.support.cli import run_sigap, without_settings
+from tests.support.cli import run_sigap, start_sigap_run, without_settings
 from tests.support.clock import Clock
 from tests.support.telegram import telegram_settings, webhook_service
 
@@ -493,17 +492,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
     }
     config = tmp_path / "config.toml"
     config.write_text(f'[telegram]\nbase_url = "{fake.base_url}"\n\n[server]\nport = 0\n')
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(config),
-        env=env,
-        cwd=tmp_path,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_sigap_run(config, tmp_path, env)
     assert process.stderr is not None
     log = b""
     while b"polling as @SigapTestBot" not in log:

@@ -3,6 +3,7 @@ fed a script of answers."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -31,6 +32,26 @@ def run_sigap(
         cwd=cwd,
         env=env,
         timeout=120,
+    )
+
+
+async def start_sigap_run(
+    config: Path, cwd: Path, env: Mapping[str, str], *, stdout: int | None = None
+) -> asyncio.subprocess.Process:
+    """`sigap run --config CONFIG` started as another process, reading nothing, its log
+    (stderr) piped to the test."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--config",
+        str(config),
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
     )
 
 
