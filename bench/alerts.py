@@ -79,7 +79,7 @@ async def confirm_to_alert(url: str, media: Path, reports: int) -> list[float]:
     await staff(app, 10)
     async with FakeTelegram() as fake:
         telegram = TelegramChannel(
-            app,
+            app.for_channels,
             TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url),
             settings.server,
         )

@@ -52,7 +52,7 @@ async def run(url: str, media: Path, subscribers: int, latency: float) -> None:
         await broadcasts.create(session, text=TEXT, areas=[], language=None, due_at=now, at=now)
     async with FakeTelegram(latency=latency) as fake:
         limit = TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url)
-        telegram = TelegramChannel(app, limit, ServerSettings())
+        telegram = TelegramChannel(app.for_channels, limit, ServerSettings())
         await telegram.bot.initialize()
         delivery = Delivery(app.services, {Channel.TELEGRAM: telegram})
         began = time.monotonic()

@@ -1,30 +1,28 @@
-"""What `sigap members`, `sigap roster` and `sigap outbox` do: the operator's side of the task
-force, in plain English tables (operators are not residents)."""
+"""What `sigap members`, `sigap roster`, `sigap outbox` and `sigap broadcast` do: the operator's
+side of the task force. The actions the bot offers too are use cases (handlers/usecases/), done
+here as OPERATOR; this module reads files, calls them and renders what they return in plain
+English tables (operators are not residents)."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import tomllib
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
 
 from bot.app import App
-from handlers import alerts, broadcast, library
-from handlers import roster as duty
-from handlers.text import phone
+from handlers import library
+from handlers.roster import WEEKDAYS, names
+from handlers.usecases import OPERATOR, Refused, broadcasting, duty, membership
 from storage import broadcasts, members, outbox, roster, workers
-from storage.media import MediaProblem, MediaRejected
-from storage.models import BroadcastState, Channel, Member, Outbox, OutboxState, Role
-from storage.roster import ShiftRow
-
-
-class AdminError(Exception):
-    """A request that cannot be carried out; the message says why."""
+from storage.models import BroadcastState, Outbox, Role
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -44,123 +42,63 @@ async def add_member(
     whatsapp: str | None,
 ) -> str:
     if telegram_id is None and whatsapp is None:
-        raise AdminError("give --telegram-id or --whatsapp (or use `sigap members invite`)")
-    number = None
-    if whatsapp is not None:
-        number = phone(whatsapp)
-        if number is None:
-            raise AdminError(f"{whatsapp!r} is not a phone number")
-    wanted = []
-    if telegram_id is not None:
-        wanted.append((Channel.TELEGRAM, str(telegram_id), f"Telegram id {telegram_id}"))
-    if number is not None:
-        wanted.append((Channel.WHATSAPP, number, f"WhatsApp number {number}"))
-    now = app.services.clock()
+        raise Refused("give --telegram-id or --whatsapp (or use `sigap members invite`)")
     async with app.db.write() as session:
-        for channel, address, label in wanted:
-            holder = await members.by_address(session, channel, address)
-            if holder is not None:
-                raise AdminError(
-                    f"{label} already belongs to {holder.name} (id {holder.id}); "
-                    "nothing was changed"
-                )
-        member = await members.add(session, name, role, agency=agency, at=now)
-        for channel, address, _label in wanted:
-            await members.link(session, member, channel, address)
-        waiting = await alerts.catch_up(session, app.services, member, now)
-    told = f"; alerted to {waiting} report(s) that reached nobody" if waiting else ""
+        added = await membership.add(
+            session,
+            app.services,
+            app.services.clock(),
+            name,
+            role,
+            agency=agency,
+            telegram_id=telegram_id,
+            whatsapp=whatsapp,
+        )
+    member = added.member
+    told = f"; alerted to {added.alerted} report(s) that reached nobody" if added.alerted else ""
     return f"added {member.name} ({member.role}), id {member.id}{told}"
 
 
 async def invite(app: App, name: str, role: Role, agency: str) -> str:
-    hours = app.settings.alerts.invite_hours
     async with app.db.write() as session:
-        made = await members.invite(
-            session,
-            name,
-            role,
-            agency=agency,
-            at=app.services.clock(),
-            valid_for=timedelta(hours=hours),
+        made = await membership.invite(
+            session, app.services, app.services.clock(), name, role, agency=agency, by=OPERATOR
         )
     return (
-        f"invitation for {made.name} ({made.role}): code {made.code}, valid {hours:g} hours.\n"
-        f"They send /gabung {made.code} to the bot on Telegram, or GABUNG {made.code} on "
+        f"invitation for {made.name} ({made.role}): code {made.code}, valid {made.hours:g} hours."
+        f"\nThey send /gabung {made.code} to the bot on Telegram, or GABUNG {made.code} on "
         "WhatsApp."
     )
 
 
 async def list_members(app: App) -> str:
     async with app.db.read() as session:
-        everyone = await members.active(session)
-        addresses = await members.addresses(session, [m.id for m in everyone if m.id])
-        on_duty = await duty.duty_now(session, app.services, app.services.clock())
-    reach: dict[int, list[str]] = {}
-    for a in addresses:
-        reach.setdefault(a.member_id, []).append(f"{a.channel}:{a.address}")
+        everyone = await membership.listing(session, app.services, app.services.clock())
     rows = [
         [
-            str(m.id),
-            m.name,
-            m.role,
-            m.agency or "-",
-            " ".join(reach.get(m.id or 0, [])) or "-",
-            "yes" if m.id in on_duty else "",
+            str(listed.member.id),
+            listed.member.name,
+            listed.member.role,
+            listed.member.agency or "-",
+            membership.reached_at(listed.addresses) or "-",
+            "yes" if listed.on_duty else "",
         ]
-        for m in everyone
+        for listed in everyone
     ]
     if not rows:
         return "no members yet: `sigap members add --name NAME --role admin --telegram-id N`"
     return table(["ID", "NAME", "ROLE", "AGENCY", "REACHED AT", "ON DUTY"], rows)
 
 
-async def _member(app: App, session: Any, name_or_id: str) -> Member:
-    """The one active member of that id or name; AdminError when none, or when several share
-    the name (listed with their ids, to choose from)."""
-    found = await members.named(session, name_or_id)
-    if not found:
-        raise AdminError(f"no member {name_or_id!r}")
-    if len(found) > 1:
-        reach: dict[int, list[str]] = {}
-        for a in await members.addresses(session, [m.id for m in found if m.id]):
-            reach.setdefault(a.member_id, []).append(f"{a.channel}:{a.address}")
-        lines = [
-            f"  id {m.id}: {m.name} ({', '.join(filter(None, [m.role, m.agency]))}) "
-            + (" ".join(reach.get(m.id or 0, [])) or "not reached yet")
-            for m in found
-        ]
-        raise AdminError(
-            "\n".join([f"{len(found)} members are called {name_or_id!r}; give the id:", *lines])
-        )
-    return found[0]
-
-
-async def _keep_an_admin(session: Any, member: Member, change: str) -> None:
-    """Refuses a change that would leave no admin: in the bot, only an admin invites
-    coordinators and admins."""
-    if member.role != Role.ADMIN:
-        return
-    if [a.id for a in await members.admins(session)] == [member.id]:
-        raise AdminError(
-            f"cannot {change}: they are the last admin; make another member admin first "
-            "(`sigap members set-role MEMBER admin`)"
-        )
-
-
 async def remove_member(app: App, name_or_id: str) -> str:
     async with app.db.write() as session:
-        member = await _member(app, session, name_or_id)
-        await _keep_an_admin(session, member, f"remove {member.name}")
-        await members.remove(session, member, app.services.clock())
+        member = await membership.remove(session, app.services.clock(), name_or_id)
     return f"removed {member.name}: their old buttons no longer work"
 
 
 async def set_role(app: App, name_or_id: str, role: Role) -> str:
     async with app.db.write() as session:
-        member = await _member(app, session, name_or_id)
-        if role != Role.ADMIN:
-            await _keep_an_admin(session, member, f"make {member.name} {role}")
-        await members.set_role(session, member, role)
+        member = await membership.set_role(session, name_or_id, role)
     return f"{member.name} is now {role}"
 
 
@@ -169,17 +107,17 @@ ROSTER_COLUMNS = ["day", "start", "end", "members"]
 
 def read_roster(path: Path) -> list[dict[str, Any]]:
     """Shifts from a CSV (day,start,end,members with members split by ;) or TOML file
-    ([[shift]] day, start, end, members = [...]); AdminError for a file in neither shape."""
+    ([[shift]] day, start, end, members = [...]); Refused for a file in neither shape."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".toml":
         try:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise AdminError(f"{path}: not valid TOML: {error}") from None
+            raise Refused(f"{path}: not valid TOML: {error}") from None
         shifts = document.get("shift", [])
         others = sorted(set(document) - {"shift"})
         if others or not isinstance(shifts, list) or not all(isinstance(s, dict) for s in shifts):
-            raise AdminError(
+            raise Refused(
                 f"{path}: not a roster: shifts are [[shift]] tables with day, start, end, "
                 f"members{f' (found {others})' if others else ''}"
             )
@@ -187,7 +125,7 @@ def read_roster(path: Path) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     if not set(ROSTER_COLUMNS) <= set(header):
-        raise AdminError(
+        raise Refused(
             f"{path}: not a roster: the first line must be the header {','.join(ROSTER_COLUMNS)}"
         )
     reader.fieldnames = header
@@ -202,28 +140,14 @@ async def import_roster(app: App, path: Path, *, replace: bool = False) -> str:
     only when asked to (`replace`): by mistake it would leave alerts to the coordinators."""
     entries = read_roster(path)
     if not entries and not replace:
-        raise AdminError(
+        raise Refused(
             f"{path} has no shifts: the roster is unchanged (--replace empties it on purpose)"
         )
     async with app.db.write() as session:
-        rows = []
-        for number, entry in enumerate(entries, 1):
-            try:
-                weekday = duty.parse_day(str(entry["day"]))
-                start = duty.parse_clock(str(entry["start"]))
-                end = duty.parse_clock(str(entry["end"]))
-            except (KeyError, ValueError) as error:
-                raise AdminError(f"{path}, shift {number}: {error}") from None
-            ids = []
-            for name in entry.get("members", []):
-                try:
-                    member = await _member(app, session, str(name))
-                except AdminError as error:
-                    raise AdminError(f"{path}, shift {number}: {error}") from None
-                assert member.id is not None
-                ids.append(member.id)
-            rows.append(ShiftRow(weekday, start, end, tuple(ids)))
-        await roster.replace_shifts(session, rows)
+        try:
+            rows = await duty.replace_week(session, entries)
+        except Refused as error:
+            raise Refused(f"{path}, {error}") from None
     if not rows:
         return (
             "roster cleared: no weekly shifts; alerts go to the coordinators unless someone "
@@ -235,9 +159,9 @@ async def import_roster(app: App, path: Path, *, replace: bool = False) -> str:
 async def export_roster(app: App, fmt: str) -> str:
     async with app.db.read() as session:
         shifts = await roster.shifts(session)
-        names = {m.id: m.name for m in await members.active(session)}
+        named = {m.id: m.name for m in await members.active(session)}
     entries = [
-        (duty.WEEKDAYS[s.weekday], s.start, s.end, [names[i] for i in s.member_ids if i in names])
+        (WEEKDAYS[s.weekday], s.start, s.end, [named[i] for i in s.member_ids if i in named])
         for s in shifts
     ]
     if fmt == "toml":
@@ -263,41 +187,35 @@ def parse_time(app: App, text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise AdminError(f"a time such as '2026-11-30 08:00', not {text!r}") from None
+        raise Refused(f"a time such as '2026-11-30 08:00', not {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=app.settings.bot.zone)
 
 
 async def show_roster(app: App, at: str | None) -> str:
-    moment = parse_time(app, at)
     zone = app.settings.bot.zone
     async with app.db.read() as session:
-        shifts = await roster.shifts(session)
-        overrides = await roster.overrides(session, moment)
-        everyone = {m.id: m for m in await members.active(session)}
-        coordinators = await duty.coordinators(session)
+        view = await duty.view(session, app.services, parse_time(app, at))
 
-    def label(ids: set[int] | frozenset[int]) -> str:
-        return ", ".join(everyone[i].name for i in sorted(ids) if i in everyone) or "nobody"
+    def label(ids: Iterable[int]) -> str:
+        return ", ".join(m.name for m in view.people(ids)) or "nobody"
 
     def local(when: datetime) -> str:
         return format_datetime(when.astimezone(zone), "EEE d MMM yyyy HH:mm", locale="en")
 
-    lines = [f"at {local(moment)} ({app.settings.bot.timezone})"]
-    now = duty.on_duty(shifts, overrides, moment, zone)
-    lines.append(f"on duty: {label(now)}")
-    if not now & everyone.keys():
+    lines = [f"at {local(view.at)} ({app.settings.bot.timezone})"]
+    lines.append(f"on duty: {label(m.id for m in view.on_duty if m.id is not None)}")
+    if not view.on_duty:
         lines.append(
-            f"  nobody on duty: alerts go to the coordinators ({duty.names(coordinators)})"
+            f"  nobody on duty: alerts go to the coordinators ({names(view.coordinators)})"
         )
-    upcoming = duty.next_shift(shifts, moment, zone)
-    if upcoming is not None:
-        lines.append(f"next: {local(upcoming.at)}, {label(upcoming.member_ids)}")
+    if view.upcoming is not None:
+        lines.append(f"next: {local(view.upcoming.at)}, {label(view.upcoming.member_ids)}")
     lines.append("weekly shifts:")
-    for s in shifts:
-        lines.append(f"  {duty.WEEKDAYS[s.weekday]} {s.start}-{s.end}  {label(set(s.member_ids))}")
-    for o in overrides:
+    for s in view.shifts:
+        lines.append(f"  {WEEKDAYS[s.weekday]} {s.start}-{s.end}  {label(s.member_ids)}")
+    for o in view.overrides:
         state = "on duty" if o.on_duty else "off duty"
-        who = everyone[o.member_id].name if o.member_id in everyone else o.member_id
+        who = view.members[o.member_id].name if o.member_id in view.members else o.member_id
         lines.append(f"  override: {who} {state} {local(o.starts_at)} - {local(o.ends_at)}")
     return "\n".join(lines)
 
@@ -342,11 +260,11 @@ async def retry_outbox(app: App, row_id: int | None) -> str:
     async with app.db.write() as session:
         row = await outbox.get(session, row_id)
         if row is None:
-            raise AdminError(f"no message #{row_id} in the outbox")
+            raise Refused(f"no message #{row_id} in the outbox")
         if row.state not in outbox.FAILED:
-            raise AdminError(f"message #{row_id} has not failed: it is {row.state}")
+            raise Refused(f"message #{row_id} has not failed: it is {row.state}")
         if not await outbox.retry(session, app.services.clock(), row_id):
-            raise AdminError(f"message #{row_id} is not sent again: {await _moot(session, row)}")
+            raise Refused(f"message #{row_id} is not sent again: {await _moot(session, row)}")
     return f"message #{row_id} to {row.channel} {row.address} will be sent again"
 
 
@@ -373,62 +291,34 @@ async def send_broadcast(
     """Stores a broadcast (now or at a time) after showing what it is and whom it reaches.
     The image is checked first and kept only once the broadcast is."""
     picture = await broadcast_image(app, image) if image is not None else None
-    if library_id is not None and library.get(library_id) is None:
-        raise AdminError(
-            f"no message {library_id!r} in the library (see `sigap broadcast library`)"
-        )
-    unknown = [a for a in areas if a not in app.settings.intake.areas]
-    if unknown:
-        raise AdminError(f"unknown area(s) {unknown}; areas are {app.settings.intake.areas}")
-    if language is not None and language not in app.settings.bot.languages:
-        raise AdminError(f"language must be one of {app.settings.bot.languages}")
-    if library_id is None and not broadcast.MIN_TEXT <= len(text) <= broadcast.MAX_TEXT:
-        raise AdminError(
-            f"the text must have {broadcast.MIN_TEXT} to {broadcast.MAX_TEXT} characters"
-        )
+    draft = broadcasting.Draft(text, library_id, areas, language)
+    broadcasting.check(app.services, draft)
     now = app.services.clock()
     due = parse_time(app, at) if at else now
     async with app.db.read() as session:
-        count = await broadcasts.audience_size(session, areas, language)
-    texts = broadcast.texts_of(app.services, text, library_id)
-    preview = texts.get(language or app.settings.bot.default_language, "")
-    when = "now" if due <= now else due.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
-    if not confirm(f"{preview}\n\n-> {count} subscriber(s), {when}. Send?"):
+        reached = await broadcasting.reach(session, app.services, draft)
+    preview = reached.texts.get(language or app.settings.bot.default_language, "")
+    when = "now" if due <= now else broadcasting.local_time(app.services, due)
+    if not confirm(f"{preview}\n\n-> {reached.count} subscriber(s), {when}. Send?"):
         return "not sent"
-    image_sha256 = None
     if picture is not None:
-        image_sha256 = (await app.services.media.put(picture)).sha256
+        sha256 = (await app.services.media.put(picture)).sha256
+        draft = dataclasses.replace(draft, image_sha256=sha256)
     async with app.db.write() as session:
-        made = await broadcasts.create(
-            session,
-            text=text,
-            library_id=library_id,
-            image_sha256=image_sha256,
-            areas=areas,
-            language=language,
-            due_at=due,
-            at=now,
-        )
-    return f"broadcast #{made.id}: {count} subscriber(s), {when} (`sigap run` sends it)"
+        made = await broadcasting.create(session, now, draft, due, by=OPERATOR)
+    return f"broadcast #{made.id}: {reached.count} subscriber(s), {when} (`sigap run` sends it)"
 
 
 async def broadcast_image(app: App, path: Path) -> bytes:
-    """The bytes of a JPEG, PNG or WebP image within the media size limit; else AdminError."""
+    """The bytes of a JPEG, PNG or WebP image within the media size limit; else Refused."""
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as error:
-        raise AdminError(f"{path}: cannot be read ({error.strerror})") from None
+        raise Refused(f"{path}: cannot be read ({error.strerror})") from None
     try:
-        content_type = app.services.media.check(data)
-    except MediaRejected as error:
-        if error.problem is MediaProblem.TOO_LARGE:
-            limit = app.services.media.max_bytes / (1024 * 1024)
-            raise AdminError(f"{path}: larger than the {limit:g} MB limit") from None
-        if error.problem is MediaProblem.EMPTY:
-            raise AdminError(f"{path}: an empty file, not an image") from None
-        content_type = None
-    if content_type not in broadcast.IMAGES:
-        raise AdminError(f"{path}: not a JPEG, PNG or WebP image")
+        broadcasting.check_image(app.services, data)
+    except Refused as refused:
+        raise Refused(f"{path}: {refused}") from None
     return data
 
 
@@ -461,44 +351,32 @@ async def broadcast_status(app: App, broadcast_id: int) -> tuple[str, int, int, 
     run` is running)."""
     now = app.services.clock()
     async with app.db.read() as session:
-        found = await broadcasts.get(session, broadcast_id)
-        if found is None:
-            raise AdminError(f"no broadcast #{broadcast_id}")
-        counts = await broadcasts.progress(session, broadcast_id)
-        blocked = await broadcasts.blocked_count(session, broadcast_id)
+        found = await broadcasting.find(session, broadcast_id)
+        got = await broadcasting.progress(session, broadcast_id)
         running = bool(await workers.alive(session, now))
-    sent = sum(
-        counts.get(s, 0) for s in (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
-    )
-    failed = counts.get(OutboxState.FAILED, 0)
-    total = found.recipients
+    sent, failed, blocked, total = got.sent, got.failed, got.blocked, found.recipients
     if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
         line = (
             f"#{found.id} {found.state}: {sent} sent, {failed - blocked} failed, "
             f"{blocked} blocked or opted out, of {total}"
         )
-        return line, sent + failed, total, True
+        return line, got.settled, total, True
     if found.state is BroadcastState.SCHEDULED and found.due_at > now:
-        when = found.due_at.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
+        when = broadcasting.local_time(app.services, found.due_at)
         return f"#{found.id} scheduled for {when}: nothing is sending it yet", 0, total, True
     if not running:
         line = (
             f"#{found.id} {found.state}, {sent} of {total} sent: `sigap run` is not running, "
             "so nothing is sending it; it goes out when the service starts"
         )
-        return line, sent + failed, total, True
+        return line, got.settled, total, True
     line = f"#{found.id} {found.state}: {sent} sent, {failed} failed, of {total}"
-    return line, sent + failed, total, False
+    return line, got.settled, total, False
 
 
 async def cancel_broadcast(app: App, broadcast_id: int) -> str:
     async with app.db.write() as session:
-        found = await broadcasts.get(session, broadcast_id)
-        if found is None:
-            raise AdminError(f"no broadcast #{broadcast_id}")
-        if found.state in (BroadcastState.DONE, BroadcastState.CANCELLED):
-            raise AdminError(f"broadcast #{broadcast_id} is already {found.state}")
-        stopped = await broadcasts.cancel(session, found, app.services.clock())
+        stopped = await broadcasting.cancel(session, app.services.clock(), broadcast_id)
     return f"broadcast #{broadcast_id} cancelled; {stopped} message(s) will not be sent"
 
 

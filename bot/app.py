@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.delivery import CAPABILITIES
 from handlers.conversation import Conversations
+from handlers.settings import BotSettings
 from handlers.turn import Services
 from storage.db import Database
 from storage.media import MediaStore
@@ -16,6 +18,18 @@ from storage.migrate import upgrade
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ChannelServices:
+    """What a channel needs of the runtime, and no more: the database, the media store, the
+    clock, the dispatcher it hands inbound messages to, and the bot's settings (languages)."""
+
+    db: Database
+    media: MediaStore
+    clock: Callable[[], datetime]
+    conversations: Conversations
+    bot: BotSettings
 
 
 @dataclass
@@ -27,6 +41,16 @@ class App:
     @property
     def db(self) -> Database:
         return self.services.db
+
+    @property
+    def for_channels(self) -> ChannelServices:
+        return ChannelServices(
+            db=self.services.db,
+            media=self.services.media,
+            clock=self.services.clock,
+            conversations=self.conversations,
+            bot=self.services.bot,
+        )
 
     async def close(self) -> None:
         await self.services.db.close()
@@ -48,5 +72,6 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         clock=clock,
         escalation=settings.escalation,
         alerts=settings.alerts,
+        channels=CAPABILITIES,
     )
     return App(settings=settings, services=services, conversations=Conversations(services))

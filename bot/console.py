@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import App
+from bot.app import ChannelServices
+from bot.delivery import CAPABILITIES
 from bot.numbered import render
 from handlers.alerts import alert_text
 from handlers.messages import Attachment, Expect, Inbound, Prompt
@@ -21,21 +22,25 @@ from storage.models import Channel
 
 
 class Console:
+    capabilities = CAPABILITIES[Channel.CONSOLE]
+
     def __init__(
         self,
-        app: App,
+        services: ChannelServices,
         *,
+        group: bool = False,
         sender: str = "terminal",
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
     ) -> None:
-        self.app = app
+        self.services = services
+        self.group = group  # the task force's Telegram group gets the alerts too
         self.sender = sender
         self.stdin = stdin
         self.stdout = stdout
         self.interactive = stdin.isatty()
         self.expects_file = False
-        app.conversations.on_submit.append(self.print_alert)
+        services.conversations.on_submit.append(self.print_alert)
 
     async def run(self) -> None:
         """Greets (or resumes a conversation in progress), then answers line by line until
@@ -75,7 +80,7 @@ class Console:
         return line
 
     async def send(self, line: str) -> None:
-        outcome = await self.app.conversations.handle(self.inbound(line))
+        outcome = await self.services.conversations.handle(self.inbound(line))
         for reply in outcome.replies:
             self._write(render(reply))
         last = outcome.replies[-1] if outcome.replies else None
@@ -91,7 +96,7 @@ class Console:
     def attachment(self, typed: str) -> Attachment:
         path = Path(typed.strip("'\"")).expanduser()
         try:
-            if path.stat().st_size > self.app.services.media.max_bytes:
+            if path.stat().st_size > self.services.media.max_bytes:
                 return Attachment(None, path.name, problem=MediaProblem.TOO_LARGE)
             return Attachment(path.read_bytes(), path.name)
         except OSError:
@@ -99,12 +104,12 @@ class Console:
 
     async def print_alert(self, report_id: int) -> None:
         """The alert the task force gets (sent by `sigap run`), and who gets it."""
-        async with self.app.db.read() as session:
+        async with self.services.db.read() as session:
             report = await reports.get(session, report_id)
             assert report is not None
-            text = await alert_text(session, report, self.app.settings.bot)
+            text = await alert_text(session, report, self.services.bot)
             names = await reports.alerted_names(session, report_id)
-        if self.app.settings.alerts.telegram_group_id:
+        if self.group:
             names.append("the task force's Telegram group")
         who = (
             f"[alert to {', '.join(names)}]"

@@ -1,5 +1,6 @@
 """What every channel shares: a token bucket for rate limits, per-chat locks that keep one
-chat's messages in order, the channel's health, and the error a failed send raises."""
+chat's messages in order, the channel's health, what each channel can do, and the one error a
+failed send raises."""
 
 from __future__ import annotations
 
@@ -8,10 +9,24 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from handlers.messages import Capability
+from storage.models import Channel
 
 log = logging.getLogger(__name__)
+
+# What each channel can do that changes what the flows write (handlers/ cannot import bot/,
+# so Services carries this down). Each channel class points at its line (`capabilities`);
+# the lines are here because the commands that never load the channels (slow to import)
+# still write outbox rows for them.
+CAPABILITIES: dict[Channel, frozenset[Capability]] = {
+    Channel.TELEGRAM: frozenset({Capability.EDIT, Capability.NOTIFY}),
+    Channel.WHATSAPP: frozenset({Capability.NOTIFY}),
+    Channel.CONSOLE: frozenset({Capability.PATHS}),
+}
 
 
 class Bucket:
@@ -109,26 +124,43 @@ class Health:
 
 @dataclass
 class Sent:
-    """What a delivery put in the chat: the provider's id of the (last) message; for a channel
-    that keeps its chats' messages (Telegram: to clear a chat, to remove answered buttons),
-    each message sent with the question whose buttons it shows, and the messages whose
-    buttons were removed. Recorded with the row's result, in the same transaction."""
+    """What a delivery put in the chat: the provider's id of the (last) message. A channel
+    that keeps track of its chats' messages extends it with what it keeps (Telegram's
+    TelegramSent), and records that itself (Sender.record), with the row's result."""
 
     provider_id: str | None = None
-    messages: list[tuple[str, int | None]] = field(default_factory=list)
-    unbuttoned: list[str] = field(default_factory=list)
+
+
+class Gone(StrEnum):
+    """Why an address will never receive a message again: the person opted out (STOP, or
+    at the provider), or the address cannot be reached (blocked the bot, invalid number)."""
+
+    OPTED_OUT = "opted_out"
+    UNREACHABLE = "unreachable"
 
 
 class DeliveryError(Exception):
-    """A message that did not go out. `permanent`: retrying cannot help (blocked, invalid
-    number, opted out, no template); otherwise it is retried with backoff. `sent`: what went
-    out before the failure (the first messages of an answer)."""
+    """A message that did not go out, as the channel classifies it; only the delivery job
+    decides what that means (bot/outbox.py). `permanent`: retrying cannot help (blocked,
+    invalid number, opted out, no template); otherwise it is retried with backoff, not
+    before `retry_after` seconds when the provider said so. `gone`: the address will never
+    receive again (always permanent). `sent`: what went out before the failure (the first
+    messages of an answer)."""
 
     def __init__(
-        self, code: str, message: str, *, permanent: bool, sent: Sent | None = None
+        self,
+        code: str,
+        message: str,
+        *,
+        permanent: bool,
+        gone: Gone | None = None,
+        retry_after: float | None = None,
+        sent: Sent | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.permanent = permanent
+        self.permanent = permanent or gone is not None
+        self.gone = gone
+        self.retry_after = retry_after
         self.sent = sent

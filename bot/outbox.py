@@ -1,6 +1,7 @@
 """The outbox delivery job: sends each answer at once from the process that stored it, claims
 the other due rows (most urgent first), hands each to its channel, records the results, and
-retries transient failures with backoff. Sending is a pipeline: new rows are claimed as soon
+decides, alone, what a failure means: retried with backoff, failed, or the address gone for
+good (unsubscribed, its conversation marked). Sending is a pipeline: new rows are claimed as soon
 as there is room, only a few broadcast rows are in hand at a time (an answer never waits long
 behind a broadcast), and one chat's messages go out one after the other, in order."""
 
@@ -15,11 +16,10 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery import ChatLocks, DeliveryError, Sent
+from bot.delivery import ChatLocks, DeliveryError, Gone, Sent
 from handlers import alerts
 from handlers.turn import Services
 from storage import broadcasts, chats, outbox, workers
-from storage.chats import BotMessage
 from storage.models import Channel, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,21 @@ MAX_ATTEMPTS = 8
 # Seconds the handling of a message waits for its answer to go out (a webhook answers its
 # sender after that); a slow provider's send goes on behind.
 EAGER_WAIT = 2.0
-# Codes that mean the person does not want (or cannot get) our messages: unsubscribed (the
-# row fails for good, and shows in `sigap outbox failed`).
-GONE = {"blocked", "21610", "opted_out"}
 
 
 class Sender(Protocol):
+    """A channel, as the delivery job sees it."""
+
     async def deliver(self, row: Outbox) -> Sent:
-        """Sends the row; says what went out, or raises DeliveryError."""
+        """Sends the row; says what went out, or raises DeliveryError saying what kind of
+        failure it was (never deciding what to do about it)."""
+        ...
+
+    async def record(
+        self, session: AsyncSession, sent: Sequence[tuple[Outbox, Sent]], at: datetime
+    ) -> None:
+        """Keeps what these sends left in their chats, if the channel keeps anything, in the
+        transaction that records the rows' results: one statement per kind, not per row."""
         ...
 
 
@@ -58,6 +65,11 @@ def _log_failure(task: asyncio.Task[int]) -> None:
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 5 * 2 ** (attempts - 1)))
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
+    """How long a transient failure waits: the backoff, or longer if the provider said so."""
+    return max(backoff(attempts), timedelta(seconds=retry_after or 0))
 
 
 class Delivery:
@@ -227,15 +239,15 @@ class Delivery:
 
     async def _record(self) -> None:
         """The results of the rows sent since the last time, with what they left in their
-        chats, in one transaction. Kept to record again if the transaction fails."""
+        chats (kept by their channels), in one transaction. Kept to record again if the
+        transaction fails."""
         if not self._done:
             return
         done = list(self._done)
         assert self.worker is not None
         now = self.services.clock()
         delivered: list[tuple[int, str | None]] = []
-        messages: list[BotMessage] = []
-        unbuttoned: list[BotMessage] = []
+        kept: dict[Channel, list[tuple[Outbox, Sent]]] = {}
         for row, result, _ in done:
             if isinstance(result, Released):
                 continue
@@ -243,8 +255,7 @@ class Delivery:
             if isinstance(result, Sent) and row.id is not None:
                 delivered.append((row.id, result.provider_id))
             if sent is not None:
-                messages += [BotMessage(row.channel, row.address, m, s) for m, s in sent.messages]
-                unbuttoned += [BotMessage(row.channel, row.address, m) for m in sent.unbuttoned]
+                kept.setdefault(row.channel, []).append((row, sent))
         released = [row.id for row, result, _ in done if isinstance(result, Released) and row.id]
         # Before the writers waiting: the sooner a sent message is recorded, the fewer are
         # sent again after a crash.
@@ -254,7 +265,8 @@ class Delivery:
             for row, result, _ in done:
                 if isinstance(result, DeliveryError):
                     await self._failed(session, row, result, now)
-            await chats.record_sent(session, messages, unbuttoned, now)
+            for channel, sends in kept.items():
+                await self.senders[channel].record(session, sends, now)
         del self._done[: len(done)]
         for _row, _result, recorded in done:
             recorded.set()
@@ -278,13 +290,20 @@ class Delivery:
             code=error.code,
             error=error.message,
             at=now,
-            retry_at=None if final else now + backoff(row.attempts),
+            retry_at=None if final else now + retry_delay(row.attempts, error.retry_after),
             worker=self.worker,
         )
         if final:
             row.state = OutboxState.FAILED
             await alerts.delivery_failed(session, self.services, row, now)
-            if error.code in GONE:
-                await broadcasts.unsubscribe(
-                    session, row.channel, row.address, at=now, reason=error.code
-                )
+        if error.gone is not None:
+            # The address will never receive again: no more broadcasts to it, and its
+            # conversation says why.
+            log.info("outbox row %s: the address is gone (%s); unsubscribed", row.id, error.gone)
+            await broadcasts.unsubscribe(
+                session, row.channel, row.address, at=now, reason=error.code
+            )
+            if error.gone is Gone.OPTED_OUT:
+                await chats.mark_opted_out(session, row.channel, row.address, now)
+            else:
+                await chats.mark_unreachable(session, row.channel, row.address, now)

@@ -54,12 +54,12 @@ class Service:
         self.app = app
         settings = app.settings
         self.telegram = (
-            TelegramChannel(app, settings.telegram, settings.server)
+            TelegramChannel(app.for_channels, settings.telegram, settings.server)
             if settings.telegram.enabled
             else None
         )
         self.whatsapp = (
-            WhatsAppChannel(app, settings.whatsapp, settings.server)
+            WhatsAppChannel(app.for_channels, settings.whatsapp, settings.server)
             if settings.whatsapp.enabled
             else None
         )

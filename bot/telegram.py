@@ -12,7 +12,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Union
@@ -20,6 +20,7 @@ from typing import Any, Union
 # Opt in now to python-telegram-bot 23's time periods as timedelta (22.x warns otherwise).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from telegram import (
@@ -43,9 +44,9 @@ from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot import web
-from bot.app import App
+from bot.app import ChannelServices
 from bot.config import ServerSettings, TelegramSettings
-from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, Sent, split
+from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
 from handlers.menu import commands
 from handlers.messages import (
     Attachment,
@@ -202,16 +203,17 @@ class TelegramChannel:
     """One bot. Per chat, updates are handled one at a time and in order."""
 
     channel = Channel.TELEGRAM
+    capabilities = CAPABILITIES[Channel.TELEGRAM]
 
     def __init__(
         self,
-        app: App,
+        services: ChannelServices,
         settings: TelegramSettings,
         server: ServerSettings,
         *,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
-        self.app = app
+        self.services = services
         self.settings = settings
         self.server = server
         self.bot = ExtBot(
@@ -286,7 +288,7 @@ class TelegramChannel:
         return True
 
     async def _register_commands(self) -> None:
-        bot = self.app.settings.bot
+        bot = self.services.bot
         for language in bot.languages:
             await self.bot.set_my_commands(commands(language), language_code=language)
         await self.bot.set_my_commands(commands(bot.default_language))
@@ -420,7 +422,7 @@ class TelegramChannel:
         inbound = await self.inbound(update)
         if inbound is None:
             return True
-        return (await self.app.conversations.handle(inbound)).stored
+        return (await self.services.conversations.handle(inbound)).stored
 
     async def inbound(self, update: Update) -> Inbound | None:
         chat, user = update.effective_chat, update.effective_user
@@ -478,11 +480,11 @@ class TelegramChannel:
         return tuple([await self._download(*f) for f in files])
 
     async def _download(self, file_id: str, size: int | None, name: str | None) -> Attachment:
-        if size is not None and size > self.app.services.media.max_bytes:
+        if size is not None and size > self.services.media.max_bytes:
             return Attachment(None, name, problem=MediaProblem.TOO_LARGE)
         try:
             file = await self.bot.get_file(file_id)
-            if file.file_size is not None and file.file_size > self.app.services.media.max_bytes:
+            if file.file_size is not None and file.file_size > self.services.media.max_bytes:
                 return Attachment(None, name, problem=MediaProblem.TOO_LARGE)
             data = bytes(await file.download_as_bytearray())
         except BadRequest as error:
@@ -500,14 +502,14 @@ class TelegramChannel:
         self,
         chat_id: int,
         replies: Sequence[Reply],
-        sent: Sent,
+        sent: TelegramSent,
         *,
         pressed_message: str | None = None,
     ) -> None:
         """Sends the replies (an answer from the outbox), noting in `sent` what went out.
         The buttons of questions already answered are removed first; a multiple choice
         toggled by a press is updated in place."""
-        async with self.app.db.read() as session:
+        async with self.services.db.read() as session:
             stale = await chats.with_keyboard(session, self.channel, str(chat_id))
         shown = {m.message_id: m.keyboard_seq for m in stale}
         toggled = {r.seq for r in replies if isinstance(r, Choice) and r.multiple}
@@ -522,7 +524,7 @@ class TelegramChannel:
             sent.unbuttoned.append(message.message_id)
         for reply in replies:
             if isinstance(reply, ClearChat):
-                sent.messages += await self.clear(chat_id, reply)
+                await self.clear(chat_id, reply, sent)
             elif isinstance(reply, Document):
                 data = await asyncio.to_thread(Path(reply.path).read_bytes)
                 document = await self.bot.send_document(chat_id, data, filename=reply.name)
@@ -565,12 +567,13 @@ class TelegramChannel:
             sent.append((str(message.message_id), seq if last else None))
         return sent
 
-    async def clear(self, chat_id: int, reply: ClearChat) -> list[tuple[str, int | None]]:
+    async def clear(self, chat_id: int, reply: ClearChat, sent: TelegramSent) -> None:
         """Deletes what Telegram still allows of this chat (both sides, up to 48 hours old) and
-        forgets the ids; says how many could not be deleted. The report stays stored."""
+        forgets the ids (with the send's result); says how many could not be deleted. The
+        report stays stored."""
         chat = str(chat_id)
-        now = self.app.services.clock()
-        async with self.app.db.read() as session:
+        now = self.services.clock()
+        async with self.services.db.read() as session:
             recorded = await chats.messages(session, self.channel, chat)
         recent = [int(m.message_id) for m in recorded if now - m.at < DELETABLE_FOR]
         too_old = len(recorded) - len(recent)
@@ -581,34 +584,51 @@ class TelegramChannel:
             except BadRequest as error:
                 log.info("could not delete messages in %s: %s", chat_id, error)
                 too_old += len(chunk)
-        async with self.app.db.write() as session:
-            await chats.forget_messages(
-                session, self.channel, chat, [m.message_id for m in recorded]
-            )
-        if not too_old:
-            return []
-        return await self._send(chat_id, Text(reply.partly.format(count=too_old)))
+        sent.forgotten += [m.message_id for m in recorded]
+        if too_old:
+            sent.messages += await self._send(chat_id, Text(reply.partly.format(count=too_old)))
 
-    async def deliver(self, row: Outbox) -> Sent:
+    async def deliver(self, row: Outbox) -> TelegramSent:
         """An outbox row: an answer, a new message (with its buttons), or the edit of one sent
-        before. Raises DeliveryError, saying whether a retry can help."""
-        chat_id, sent = int(row.address), Sent()
+        before. Raises DeliveryError, classified by `classify`."""
+        chat_id, sent = int(row.address), TelegramSent()
         try:
             await self._deliver(chat_id, row, sent)
-        except Forbidden as error:
-            await self._unreachable(chat_id)
-            raise DeliveryError("blocked", str(error), permanent=True, sent=sent) from None
-        except BadRequest as error:
-            raise DeliveryError("bad_request", str(error), permanent=True, sent=sent) from None
         except TelegramError as error:
-            self.health.failed(str(error))
-            raise DeliveryError("transient", str(error), permanent=False, sent=sent) from None
+            failure = classify(error, sent)
+            if not failure.permanent:
+                self.health.failed(failure.message)
+            raise failure from None
         self.health.ok()
         if sent.messages:
             sent.provider_id = sent.messages[-1][0]
         return sent
 
-    async def _deliver(self, chat_id: int, row: Outbox, sent: Sent) -> None:
+    async def record(
+        self, session: AsyncSession, sent: Sequence[tuple[Outbox, Sent]], at: datetime
+    ) -> None:
+        """What the sends left in their chats: the messages the bot sent (to clear a chat;
+        with the question whose buttons they show, to remove them once answered), the
+        buttons removed, the messages forgotten by a clearing. A statement each."""
+        messages: list[chats.BotMessage] = []
+        unbuttoned: list[chats.BotMessage] = []
+        forgotten: defaultdict[str, list[str]] = defaultdict(list)
+        for row, result in sent:
+            if not isinstance(result, TelegramSent):
+                continue
+            forgotten[row.address] += result.forgotten
+            messages += [
+                chats.BotMessage(self.channel, row.address, m, s) for m, s in result.messages
+            ]
+            unbuttoned += [
+                chats.BotMessage(self.channel, row.address, m) for m in result.unbuttoned
+            ]
+        for chat, ids in forgotten.items():
+            if ids:
+                await chats.forget_messages(session, self.channel, chat, ids)
+        await chats.record_sent(session, messages, unbuttoned, at)
+
+    async def _deliver(self, chat_id: int, row: Outbox, sent: TelegramSent) -> None:
         if row.kind is MessageKind.REPLY:
             replies = [load(reply) for reply in row.replies]
             await self.answer(chat_id, replies, sent, pressed_message=row.pressed_message)
@@ -616,8 +636,10 @@ class TelegramChannel:
         if row.edit_of is not None:
             sent.provider_id = await self._edit(chat_id, row)
             return
+        # The row's actions are buttons here; its typed hint is for channels without them.
+        actions = outbox.actions(row)
         markup = None
-        if row.buttons:
+        if actions:
             markup = InlineKeyboardMarkup(
                 [
                     [
@@ -625,7 +647,7 @@ class TelegramChannel:
                             b["label"], callback_data=callback_data(Press(None, b["value"]))
                         )
                     ]
-                    for b in row.buttons
+                    for b in actions
                 ]
             )
         if row.image_sha256 is not None:
@@ -641,9 +663,7 @@ class TelegramChannel:
 
     async def _photo(self, chat_id: int, row: Outbox, markup: InlineKeyboardMarkup | None) -> str:
         """The image with the text as its caption (or after it, when too long for one)."""
-        data = await asyncio.to_thread(
-            self.app.services.media.path(row.image_sha256 or "").read_bytes
-        )
+        data = await asyncio.to_thread(self.services.media.path(row.image_sha256 or "").read_bytes)
         fits = len(row.text) <= MAX_CAPTION
         photo = await self.bot.send_photo(
             chat_id, data, caption=row.text if fits else None, reply_markup=markup if fits else None
@@ -654,7 +674,7 @@ class TelegramChannel:
         return str(message.message_id)
 
     async def _edit(self, chat_id: int, row: Outbox) -> str | None:
-        async with self.app.db.read() as session:
+        async with self.services.db.read() as session:
             original = await outbox.get(session, row.edit_of or 0)
         if original is None or original.state in (OutboxState.FAILED, OutboxState.CANCELLED):
             return None  # nothing went out: nothing to edit
@@ -671,12 +691,33 @@ class TelegramChannel:
                 raise
         return original.provider_id
 
-    async def _unreachable(self, chat_id: int) -> None:
-        log.info("Telegram chat %s blocked the bot; marked unreachable", chat_id)
-        async with self.app.db.write() as session:
-            await chats.mark_unreachable(
-                session, self.channel, str(chat_id), self.app.services.clock()
-            )
+
+@dataclass
+class TelegramSent(Sent):
+    """What a send left in a Telegram chat, kept by the channel (see TelegramChannel.record):
+    each message sent with the question whose buttons it shows, the messages whose buttons
+    were removed, and those a clearing deleted."""
+
+    messages: list[tuple[str, int | None]] = field(default_factory=list)
+    unbuttoned: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+
+
+def classify(error: TelegramError, sent: Sent | None = None) -> DeliveryError:
+    """What a Bot API error says of a send. A 403 (the person blocked the bot, or the bot
+    left the group) will not change: gone. A 400 is a message Telegram will not take: a retry
+    cannot help. A 429 asks to wait retry_after; time-outs, network and server errors may pass
+    (TelegramLimiter has already retried those a few times)."""
+    message = str(error)
+    if isinstance(error, Forbidden):
+        return DeliveryError("blocked", message, permanent=True, gone=Gone.UNREACHABLE, sent=sent)
+    if isinstance(error, BadRequest):
+        return DeliveryError("bad_request", message, permanent=True, sent=sent)
+    if isinstance(error, RetryAfter):
+        return DeliveryError(
+            "transient", message, permanent=False, retry_after=_seconds(error), sent=sent
+        )
+    return DeliveryError("transient", message, permanent=False, sent=sent)
 
 
 def buttons(

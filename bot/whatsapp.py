@@ -9,13 +9,14 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
 import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,12 +26,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot import web
-from bot.app import App
+from bot.app import ChannelServices
 from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
-from bot.delivery import Bucket, ChatLocks, DeliveryError, Health, Sent, split
+from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
 from bot.numbered import render
 from handlers.messages import Attachment, Inbound, Location, load
-from storage import broadcasts, chats, conversations, outbox
+from storage import broadcasts, conversations, outbox
 from storage.media import MediaProblem, sniff
 from storage.models import Channel, MessageKind, Outbox, OutboxState
 
@@ -87,16 +88,17 @@ def number(address: str) -> str:
 
 class WhatsAppChannel:
     channel = Channel.WHATSAPP
+    capabilities = CAPABILITIES[Channel.WHATSAPP]
 
     def __init__(
         self,
-        app: App,
+        services: ChannelServices,
         settings: WhatsAppSettings,
         server: ServerSettings,
         *,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
-        self.app = app
+        self.services = services
         self.settings = settings
         self.public_url = (settings.public_url or server.public_url).rstrip("/")
         self.validator = RequestValidator(settings.auth_token)
@@ -140,10 +142,10 @@ class WhatsAppChannel:
         given = request.query_params.get("sig", "")
         if not hmac.compare_digest(given, self.signature(sha256)):
             return Response("forbidden", status_code=403)
-        async with self.app.db.read() as session:
+        async with self.services.db.read() as session:
             if not await broadcasts.image_in_use(session, sha256):
                 return Response("not found", status_code=404)
-        path = self.app.services.media.path(sha256)
+        path = self.services.media.path(sha256)
         data = await asyncio.to_thread(path.read_bytes)
         return Response(data, media_type=sniff(data) or "application/octet-stream")
 
@@ -189,7 +191,7 @@ class WhatsAppChannel:
             key=params.get("MessageSid") or None,
         )
         async with self._locks.hold(sender):
-            outcome = await self.app.conversations.handle(message)
+            outcome = await self.services.conversations.handle(message)
         if not outcome.stored:
             return Response("not stored; send it again", status_code=503)
         return twiml()
@@ -202,13 +204,13 @@ class WhatsAppChannel:
         state = STATUSES.get(params.get("MessageStatus", ""))
         sid = params.get("MessageSid", "")
         if state is not None and sid:
-            async with self.app.db.write() as session:
+            async with self.services.db.write() as session:
                 await outbox.provider_status(
                     session,
                     self.channel,
                     sid,
                     state,
-                    at=self.app.services.clock(),
+                    at=self.services.clock(),
                     error_code=params.get("ErrorCode") or None,
                 )
         return Response(status_code=200)
@@ -224,7 +226,7 @@ class WhatsAppChannel:
     async def _download(self, url: str, deadline: float) -> Attachment:
         """Fetches a file with the account's credentials, stopping at the size limit and at
         the deadline (event loop time), however slowly the bytes come."""
-        limit = self.app.services.media.max_bytes
+        limit = self.services.media.max_bytes
         auth = (self.settings.account_sid, self.settings.auth_token)
         try:
             async with (
@@ -253,7 +255,7 @@ class WhatsAppChannel:
 
     async def deliver(self, row: Outbox) -> Sent:
         """An outbox row, with the SID of the (last) message sent. Raises DeliveryError,
-        saying whether a retry can help."""
+        classified by `classify`."""
         try:
             sid = await (self._answer(row) if row.kind is MessageKind.REPLY else self._notify(row))
         except DeliveryError as error:
@@ -262,6 +264,12 @@ class WhatsAppChannel:
             raise
         self.health.ok()
         return Sent(sid)
+
+    async def record(
+        self, session: AsyncSession, sent: Sequence[tuple[Outbox, Sent]], at: datetime
+    ) -> None:
+        """Nothing: WhatsApp keeps no record of the messages in a chat (it cannot delete or
+        edit them); their delivery reports come to /whatsapp/status."""
 
     async def _answer(self, row: Outbox) -> str | None:
         """An answer: always inside the window (the person just wrote), sent even to a chat
@@ -275,17 +283,21 @@ class WhatsAppChannel:
 
     async def _notify(self, row: Outbox) -> str | None:
         """The system speaking first: free text within 24 hours of the person's last
-        message, the kind's template after; never to a number that opted out."""
-        async with self.app.db.read() as session:
+        message (with the typed words that do what buttons would), the kind's template
+        after; never to a number that opted out."""
+        async with self.services.db.read() as session:
             conv = await conversations.find(session, self.channel, row.address)
         if conv is not None and conv.opted_out_at is not None:
-            raise DeliveryError("opted_out", "the recipient sent STOP", permanent=True)
+            raise DeliveryError(
+                "opted_out", "the recipient sent STOP", permanent=True, gone=Gone.OPTED_OUT
+            )
         last = conv.last_inbound_at if conv is not None else None
-        now = self.app.services.clock()
+        now = self.services.clock()
         if last is not None and now - last < timedelta(hours=WINDOW_HOURS):
             sid = None
             image = self.media_url(row.image_sha256) if row.image_sha256 else None
-            for piece in split(row.text, MAX_BODY):
+            hint = outbox.hint(row)
+            for piece in split(row.text + ("\n\n" + hint if hint else ""), MAX_BODY):
                 sid = await self._create(row.address, body=piece, media_url=image)
                 image = None
             return sid
@@ -307,8 +319,10 @@ class WhatsAppChannel:
         variables: dict[str, Any] | None = None,
         media_url: str | None = None,
     ) -> str:
-        """One message through Twilio within the rate limit, retrying 429, 5xx and
-        time-outs with backoff; the message's SID, or DeliveryError."""
+        """One message through Twilio within the rate limit; the message's SID, or
+        DeliveryError. Like TelegramLimiter, the request itself is retried (429, 5xx,
+        time-outs) with a short backoff, so a long answer sent in pieces does not repeat its
+        first pieces; a failure that outlasts that goes back to the delivery job."""
         arguments: dict[str, Any] = {
             "from_": self.settings.sender,
             "to": f"whatsapp:{to}",
@@ -328,32 +342,31 @@ class WhatsAppChannel:
             try:
                 message = await self.client.messages.create_async(**arguments)
                 return str(message.sid)
-            except TwilioRestException as error:
-                transient = error.status == 429 or error.status >= 500
-                failure = DeliveryError(str(error.code), str(error.msg), permanent=not transient)
-            except (aiohttp.ClientError, TimeoutError) as error:
-                failure = DeliveryError(
-                    "network", str(error) or type(error).__name__, permanent=False
-                )
+            except (TwilioRestException, aiohttp.ClientError, TimeoutError) as error:
+                failure = classify(error)
             if failure.permanent or attempt == self.max_retries:
-                await self._permanent(to, failure)
                 raise failure
             delay = min(30.0, 0.5 * 2**attempt)
             log.warning("WhatsApp send failed (%s); retrying in %.1fs", failure.message, delay)
             await self.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _permanent(self, to: str, failure: DeliveryError) -> None:
-        """What a permanent error says of the number: opted out at Twilio, or invalid."""
-        now = self.app.services.clock()
-        async with self.app.db.write() as session:
-            if failure.code == str(OPTED_OUT):
-                conv = await conversations.find(session, self.channel, to)
-                if conv is not None:
-                    conv.opted_out_at = now
-                    session.add(conv)
-            elif failure.code == str(INVALID_NUMBER):
-                await chats.mark_unreachable(session, self.channel, to, now)
+
+def classify(error: TwilioRestException | aiohttp.ClientError | TimeoutError) -> DeliveryError:
+    """What a failed request to Twilio says of a send. The network, a 429 and server errors
+    may pass. A number that opted out at Twilio (21610) or is not a WhatsApp number (21211)
+    will not receive again: gone. Any other 4xx (outside the 24-hour window, a bad
+    template...) is permanent."""
+    if not isinstance(error, TwilioRestException):
+        return DeliveryError("network", str(error) or type(error).__name__, permanent=False)
+    code, message = str(error.code), str(error.msg)
+    if error.status == 429 or error.status >= 500:
+        return DeliveryError(code, message, permanent=False)
+    if error.code == OPTED_OUT:
+        return DeliveryError(code, message, permanent=True, gone=Gone.OPTED_OUT)
+    if error.code == INVALID_NUMBER:
+        return DeliveryError(code, message, permanent=True, gone=Gone.UNREACHABLE)
+    return DeliveryError(code, message, permanent=True)
 
 
 def form_problem(params: dict[str, str]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 from handlers import evidence
 from handlers.alerts import addition_received
@@ -10,11 +11,20 @@ from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.report import STORY_MAX
 from handlers.text import Word
-from handlers.turn import DONE, Flow, Turn
+from handlers.turn import DONE, Flow, Held, State, Turn
 from storage import reports
 from storage.models import Report
 
-CHOOSE, ADDING = "choose", "adding"
+
+class Step(StrEnum):
+    CHOOSE = "choose"  # which of the chat's reports
+    ADDING = "adding"
+
+
+class AddState(State):
+    report_id: int = 0
+    reference: str = ""
+
 
 NOT_FOUND = N_(
     "I found no report {reference} among the reports sent from this chat. Check the "
@@ -25,6 +35,15 @@ NOT_FOUND = N_(
 class AddFlow:
     """Stores each message as an addition to the chosen report (with an event on its
     timeline) as soon as it arrives; asks for more until Done."""
+
+    name = Flow.ADD
+    words = frozenset({Word.ADD})
+    holds: Held | None = None
+    interrupts = False
+
+    async def cancel(self, turn: Turn) -> None:
+        turn.reset()
+        turn.say(N_("Cancelled."))
 
     async def start(self, turn: Turn, reference: str) -> None:
         if reference:
@@ -44,14 +63,14 @@ class AddFlow:
         else:
             await self._ask_which(turn)
 
-    async def ask(self, turn: Turn) -> None:
-        if turn.step == ADDING:
+    async def resume(self, turn: Turn) -> None:
+        if turn.step == Step.ADDING:
             self._ask_more(turn)
         else:
             await self._ask_which(turn)
 
     async def handle(self, turn: Turn) -> None:
-        if turn.step == ADDING:
+        if turn.step == Step.ADDING:
             await self._add(turn)
             return
         mine = await self._mine(turn)
@@ -75,7 +94,7 @@ class AddFlow:
 
     async def _ask_which(self, turn: Turn) -> None:
         mine = await self._mine(turn)
-        turn.go(Flow.ADD, CHOOSE)
+        turn.begin(Flow.ADD, Step.CHOOSE, AddState())
         if not mine:
             turn.reset()
             turn.say(N_("You have not sent any report from this chat."))
@@ -87,8 +106,8 @@ class AddFlow:
         )
 
     async def _adding(self, turn: Turn, report: Report) -> None:
-        turn.data = {"report_id": report.id, "reference": report.reference}
-        turn.go(Flow.ADD, ADDING)
+        assert report.id is not None
+        turn.begin(Flow.ADD, Step.ADDING, AddState(report_id=report.id, reference=report.reference))
         turn.prompt(
             turn.t(
                 N_(
@@ -105,22 +124,23 @@ class AddFlow:
         turn.prompt(
             turn.t(
                 N_("Added to {reference}. Send more, or tap Done."),
-                reference=turn.data["reference"],
+                reference=turn.state(AddState).reference,
             ),
             expects=Expect.MEDIA,
             actions=[DONE],
         )
 
     async def _add(self, turn: Turn) -> None:
+        state = turn.state(AddState)
         if turn.action() is Word.DONE:
-            reference = turn.data["reference"]
+            reference = state.reference
             turn.reset()
             turn.say(
                 N_("Thank you. The task force will see what you added to {reference}."),
                 reference=reference,
             )
             return
-        report = await reports.get(turn.session, turn.data["report_id"])
+        report = await reports.get(turn.session, state.report_id)
         assert report is not None
         text = turn.typed() or None
         if text is not None and len(text) > STORY_MAX:

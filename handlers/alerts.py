@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import labels
 from handlers.i18n import N_, Gettext, gettext
+from handlers.messages import Capability
 from handlers.roster import coordinators, duty_now
 from handlers.settings import BotSettings
 from handlers.turn import Services
@@ -172,7 +173,7 @@ def buttons(_: Gettext, report: Report) -> list[dict[str, str]]:
 
 
 def typed_hint(_: Gettext, report: Report) -> str:
-    """For channels without buttons: the words that do what the buttons do."""
+    """The words that do what the buttons do (what a channel without buttons shows)."""
     return _(
         N_("Reply ACK {reference} to take it, DETAIL {reference} for the full report.")
     ).format(reference=report.reference)
@@ -218,9 +219,6 @@ async def notify_members(
         text = texts[recipient.language]
         if heading:
             text = heading_text(_, heading, report, at, already) + "\n\n" + text
-        numbered = recipient.channel is not Channel.TELEGRAM
-        if numbered:
-            text += "\n\n" + typed_hint(_, report)
         await outbox.enqueue(
             session,
             recipient.channel,
@@ -229,7 +227,8 @@ async def notify_members(
             text,
             at=at,
             priority=URGENT_FIRST,
-            buttons=[] if numbered else buttons(_, report),
+            buttons=buttons(_, report),
+            hint=typed_hint(_, report),
             variables=template_variables(_, report),
             report_id=report.id,
             member_id=recipient.member.id,
@@ -249,6 +248,7 @@ async def notify_members(
             at=at,
             priority=URGENT_FIRST,
             buttons=buttons(_, report),
+            hint=typed_hint(_, report),
             report_id=report.id,
         )
     return [m.name for m in reached.people]
@@ -444,15 +444,15 @@ ACKNOWLEDGED_LINE = N_("✅ Acknowledged by {name} at {time}.")
 async def mark_alerts(
     session: AsyncSession, services: Services, report: Report, name: str, at: datetime
 ) -> None:
-    """Every alert and follow-up already sent says who acknowledged it: edited on Telegram
-    (its buttons removed), answered on WhatsApp (once per number)."""
+    """Every alert and follow-up already sent says who acknowledged it: edited where the
+    channel can edit a message (its buttons removed), else answered (once per address)."""
     answered: set[tuple[Channel, str]] = set()
     for row in await outbox.escalation_sent(session, report.id or 0):
         language = await language_of(session, services, row)
         _ = gettext(language)
         time = format_datetime(at.astimezone(services.bot.zone), "HH:mm", locale=language)
         line = _(ACKNOWLEDGED_LINE).format(name=name, time=time)
-        if row.channel is Channel.TELEGRAM:
+        if services.can(row.channel, Capability.EDIT):
             await outbox.enqueue(
                 session,
                 row.channel,
@@ -493,8 +493,9 @@ async def tell_reporter(
     session: AsyncSession, services: Services, report: Report, at: datetime
 ) -> None:
     """A neutral line in the reporter's language: nothing in it tells someone else holding
-    their phone what the report was about. (The terminal keeps no chat to write to.)"""
-    if report.channel is Channel.CONSOLE:
+    their phone what the report was about. Not on a channel that keeps no chat to write to
+    (the terminal)."""
+    if not services.can(report.channel, Capability.NOTIFY):
         return
     _ = gettext(report.language)
     await outbox.enqueue(

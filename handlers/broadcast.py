@@ -4,21 +4,46 @@ it when due (one outbox row per subscriber) and tells the coordinator how it wen
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
 
 from handlers import evidence, library
 from handlers.i18n import N_, gettext
-from handlers.members import NOT_ALLOWED, member_of
+from handlers.members import member_of
 from handlers.messages import Document, Expect, Option
-from handlers.turn import Flow, Services, Turn
+from handlers.text import Word
+from handlers.turn import Flow, Held, Services, State, Turn
+from handlers.usecases import NOT_ALLOWED, Refused, broadcasting
+from handlers.usecases.broadcasting import Draft
 from storage import broadcasts, members, outbox
 from storage.members import at_least
-from storage.models import Broadcast, BroadcastState, MessageKind, OutboxState, Role
+from storage.models import Broadcast, BroadcastState, MessageKind, Role
 
-TEXT, AREAS, LANGUAGE, PREVIEW, WHEN = "text", "areas", "language", "preview", "when"
+
+class Step(StrEnum):
+    TEXT = "text"
+    AREAS = "areas"
+    LANGUAGE = "language"
+    PREVIEW = "preview"
+    WHEN = "when"
+
+
+class BroadcastDraft(State):
+    """The draft as the conversation stores it so far."""
+
+    text: str = ""  # written here, or
+    library: str | None = None  # the id of a library message
+    image: str | None = None  # sha256 in the media store
+    areas: list[str] = Field(default_factory=list)  # none: every area
+    language: str | None = None  # None: every language
+
+    def draft(self) -> Draft:
+        return Draft(self.text, self.library, self.areas, self.language, self.image)
+
+
 EVERY = "every"
 NOW, LATER, CANCEL = "now", "later", "cancel"
-MIN_TEXT, MAX_TEXT = 20, 3000
-IMAGES = {"image/jpeg", "image/png", "image/webp"}
 DECISIONS = [
     Option(NOW, N_("Send now")),
     Option(LATER, N_("Schedule for a time")),
@@ -26,18 +51,14 @@ DECISIONS = [
 ]
 
 
-def texts_of(services: Services, text: str, library_id: str | None) -> dict[str, str]:
-    """The message in each configured language."""
-    found = library.get(library_id) if library_id else None
-    languages = services.bot.languages
-    if found is None:
-        return dict.fromkeys(languages, text)
-    return {lang: found.texts.get(lang) or next(iter(found.texts.values())) for lang in languages}
-
-
 class BroadcastFlow:
     """Stores the draft in the conversation step by step; on Send or Schedule, stores the
     broadcast. Every step checks that the sender is still a coordinator."""
+
+    name = Flow.BROADCAST
+    words = frozenset({Word.BROADCAST})
+    holds: Held | None = None
+    interrupts = False
 
     async def allowed(self, turn: Turn) -> bool:
         member = await member_of(turn)
@@ -47,12 +68,15 @@ class BroadcastFlow:
             return False
         return True
 
-    async def start(self, turn: Turn) -> None:
+    async def start(self, turn: Turn, argument: str = "") -> None:
         if not await self.allowed(turn):
             return
-        turn.data = {}
-        turn.go(Flow.BROADCAST, TEXT)
-        await self.ask(turn)
+        turn.begin(Flow.BROADCAST, Step.TEXT, BroadcastDraft())
+        await self.resume(turn)
+
+    async def cancel(self, turn: Turn) -> None:
+        turn.reset()
+        turn.say(N_("Cancelled."))
 
     def library_options(self, turn: Turn) -> list[Option]:
         return [Option(m.id, m.title(turn.conv.language)) for m in library.messages()]
@@ -65,25 +89,25 @@ class BroadcastFlow:
             Option(code, code) for code in turn.services.bot.languages
         ]
 
-    async def ask(self, turn: Turn) -> None:
+    async def resume(self, turn: Turn) -> None:
         step = turn.step
-        if step == TEXT:
+        if step == Step.TEXT:
             turn.choose(
                 turn.t(N_("Write the awareness message, or choose one from the library:")),
                 self.library_options(turn),
                 also=Expect.TEXT,
             )
-        elif step == AREAS:
+        elif step == Step.AREAS:
             turn.choose(
                 turn.t(N_("For which areas? Choose some, then Done (none chosen: every area).")),
                 self.area_options(turn),
                 multiple=True,
             )
-        elif step == LANGUAGE:
+        elif step == Step.LANGUAGE:
             turn.choose(
                 turn.t(N_("For subscribers of which language?")), self.language_options(turn)
             )
-        elif step == PREVIEW:
+        elif step == Step.PREVIEW:
             await self.preview(turn)
         else:
             turn.prompt(
@@ -93,82 +117,82 @@ class BroadcastFlow:
     async def handle(self, turn: Turn) -> None:
         if not await self.allowed(turn):
             return
-        step = turn.step
-        if step == TEXT:
+        step, state = turn.step, turn.state(BroadcastDraft)
+        if step == Step.TEXT:
             await self._text(turn)
-        elif step == AREAS:
+        elif step == Step.AREAS:
             picked = turn.picked(self.area_options(turn), multiple=True)
             if picked is not None:
-                turn.data[AREAS] = [turn.services.intake.areas[int(v)] for v in picked]
-                turn.go(Flow.BROADCAST, LANGUAGE)
-            await self.ask(turn)
-        elif step == LANGUAGE:
+                state.areas = [turn.services.intake.areas[int(v)] for v in picked]
+                turn.go(Flow.BROADCAST, Step.LANGUAGE)
+            await self.resume(turn)
+        elif step == Step.LANGUAGE:
             picked = turn.picked(self.language_options(turn))
             if picked is not None:
-                turn.data[LANGUAGE] = None if picked[0] == EVERY else picked[0]
-                turn.go(Flow.BROADCAST, PREVIEW)
-            await self.ask(turn)
-        elif step == PREVIEW:
+                state.language = None if picked[0] == EVERY else picked[0]
+                turn.go(Flow.BROADCAST, Step.PREVIEW)
+            await self.resume(turn)
+        elif step == Step.PREVIEW:
             await self._decide(turn)
         else:
             await self._when(turn)
 
     async def _text(self, turn: Turn) -> None:
+        state = turn.state(BroadcastDraft)
         if turn.inbound.media:
-            images = [f for f, _name in await evidence.store(turn) if f.content_type in IMAGES]
+            images = [
+                f
+                for f, _name in await evidence.store(turn)
+                if f.content_type in broadcasting.IMAGES
+            ]
             if images:
-                turn.data["image"] = images[0].sha256
+                state.image = images[0].sha256
                 turn.say(N_("Image kept. Now write the message (or choose one from the library)."))
             elif not turn.out.replies:
                 turn.say(N_("Only an image (JPEG, PNG or WebP) can go with a broadcast."))
-            await self.ask(turn)
+            await self.resume(turn)
             return
         if turn.inbound.press is not None or (turn.typed() or "").isdigit():
             picked = turn.picked(self.library_options(turn))
             if picked is None:
-                await self.ask(turn)
+                await self.resume(turn)
                 return
-            turn.data["library"] = picked[0]
+            state.library = picked[0]
         else:
             text = turn.typed() or ""
-            if not MIN_TEXT <= len(text) <= MAX_TEXT:
-                turn.say(
-                    N_("The message must have {minimum} to {maximum} characters."),
-                    minimum=MIN_TEXT,
-                    maximum=MAX_TEXT,
-                )
-                await self.ask(turn)
+            try:
+                broadcasting.check_text(text)
+            except Refused as refused:
+                turn.say(refused.message, **refused.values)
+                await self.resume(turn)
                 return
-            turn.data[TEXT] = text
-        turn.go(Flow.BROADCAST, AREAS)
-        await self.ask(turn)
+            state.text = text
+        turn.go(Flow.BROADCAST, Step.AREAS)
+        await self.resume(turn)
 
     async def preview(self, turn: Turn) -> None:
-        data = turn.data
-        texts = texts_of(turn.services, data.get(TEXT, ""), data.get("library"))
-        shown = texts.get(turn.conv.language) or next(iter(texts.values()))
-        count = await broadcasts.audience_size(
-            turn.session, data.get(AREAS, []), data.get(LANGUAGE)
-        )
+        draft = turn.state(BroadcastDraft).draft()
+        reached = await broadcasting.reach(turn.session, turn.services, draft)
+        shown = reached.texts.get(turn.conv.language) or next(iter(reached.texts.values()))
         turn.say(N_("Preview, exactly as residents will see it:"))
-        image = data.get("image")
-        if image:
-            path = str(turn.services.media.path(image))
+        if draft.image_sha256:
+            path = str(turn.services.media.path(draft.image_sha256))
             turn.out.replies.append(Document(path, "image", "image/jpeg"))
         turn.tell(shown)
         turn.choose(
-            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=count), DECISIONS
+            turn.t(N_("It will reach {count} subscriber(s). Send it?"), count=reached.count),
+            DECISIONS,
         )
 
     async def _decide(self, turn: Turn) -> None:
         picked = turn.picked(DECISIONS)
         if picked is None:
-            await self.ask(turn)
+            await self.resume(turn)
         elif picked[0] == NOW:
             await self._store(turn, turn.now)
         elif picked[0] == LATER:
-            turn.go(Flow.BROADCAST, WHEN)
-            await self.ask(turn)
+            turn.go(Flow.BROADCAST, Step.WHEN)
+            await self.resume(turn)
         else:
             turn.reset()
             turn.say(N_("The broadcast was cancelled; nothing was sent."))
@@ -183,22 +207,15 @@ class BroadcastFlow:
             moment = moment.replace(tzinfo=turn.services.bot.zone)
         if moment is None or moment <= turn.now:
             turn.say(N_("Please give a time in the future, like 2026-12-01 08:00."))
-            await self.ask(turn)
+            await self.resume(turn)
             return
         await self._store(turn, moment)
 
     async def _store(self, turn: Turn, due: datetime) -> None:
         member = await member_of(turn)
-        made = await broadcasts.create(
-            turn.session,
-            text=turn.data.get(TEXT, ""),
-            library_id=turn.data.get("library"),
-            areas=turn.data.get(AREAS, []),
-            language=turn.data.get(LANGUAGE),
-            due_at=due,
-            at=turn.now,
-            created_by=member.id if member else None,
-            image_sha256=turn.data.get("image"),
+        assert member is not None  # allowed() found them in this transaction
+        made = await broadcasting.create(
+            turn.session, turn.now, turn.state(BroadcastDraft).draft(), due, by=member
         )
         turn.reset()
         if due <= turn.now:
@@ -209,7 +226,7 @@ class BroadcastFlow:
             turn.say(
                 N_("Broadcast #{id} is scheduled for {time}."),
                 id=made.id,
-                time=due.astimezone(turn.services.bot.zone).strftime("%Y-%m-%d %H:%M"),
+                time=broadcasting.local_time(turn.services, due),
             )
 
 
@@ -224,7 +241,7 @@ async def start_due(services: Services) -> int:
             sending = await broadcasts.fanning(session)
             if sending is None:
                 return rows
-            texts = texts_of(services, sending.text, sending.library_id)
+            texts = broadcasting.texts_of(services, sending.text, sending.library_id)
             rows += await broadcasts.fan_out_chunk(session, sending, texts, services.clock())
 
 
@@ -232,7 +249,6 @@ SUMMARY = N_(
     "Broadcast #{id} is done in {minutes} min: {delivered} delivered, {failed} failed, "
     "{blocked} blocked or opted out (now unsubscribed)."
 )
-DELIVERED = (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.READ)
 
 
 async def finish(services: Services) -> list[Broadcast]:
@@ -244,15 +260,14 @@ async def finish(services: Services) -> list[Broadcast]:
             assert finished.id is not None
             finished.state, finished.finished_at = BroadcastState.DONE, now
             session.add(finished)
-            counts = await broadcasts.progress(session, finished.id)
-            blocked = await broadcasts.blocked_count(session, finished.id)
+            got = await broadcasting.progress(session, finished.id)
             started = finished.started_at or finished.due_at
             values = {
                 "id": finished.id,
                 "minutes": max(0, round((now - started).total_seconds() / 60)),
-                "delivered": sum(counts.get(s, 0) for s in DELIVERED),
-                "failed": counts.get(OutboxState.FAILED, 0) - blocked,
-                "blocked": blocked,
+                "delivered": got.sent,
+                "failed": got.failed - got.blocked,
+                "blocked": got.blocked,
             }
             if finished.created_by is None:
                 continue

@@ -1,6 +1,7 @@
 """The dispatcher: every inbound message, from any channel, goes through `Conversations.handle`.
 It loads the chat's conversation locked, routes the message to a command or to the flow in
-progress, stores the new state and answers, all in one transaction."""
+progress (looked up in the registry, handlers/flows.py), stores the new state and answers,
+all in one transaction."""
 
 from __future__ import annotations
 
@@ -12,16 +13,14 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import members
-from handlers.add import AddFlow
 from handlers.alerts import parse_action
-from handlers.broadcast import BroadcastFlow
+from handlers.flows import BY_NAME, BY_WORD, FlowHandler
 from handlers.i18n import N_, gettext
-from handlers.language import LanguageFlow
-from handlers.menu import MenuFlow, help_text
+from handlers.menu import help_text
 from handlers.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
-from handlers.report import EXPIRED_NOTICE, ReportFlow, cancel, discard, expired
+from handlers.report import discard, expired
 from handlers.status import show as show_status
-from handlers.subscribe import SubscribeFlow, unsubscribe
+from handlers.subscribe import unsubscribe
 from handlers.text import COMMANDS, Word, word
 from handlers.turn import Flow, Services, Turn
 from storage import chats, conversations, outbox
@@ -49,12 +48,6 @@ SORRY = N_(
 class Conversations:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.menu = MenuFlow()
-        self.report = ReportFlow()
-        self.add = AddFlow()
-        self.language = LanguageFlow()
-        self.subscribe = SubscribeFlow()
-        self.broadcast = BroadcastFlow()
         # Called with a report's id after the transaction that submitted it has committed.
         self.on_submit: list[SubmitListener] = []
         # Called after a transaction that queued messages in the outbox has committed.
@@ -92,7 +85,7 @@ class Conversations:
                         at=now,
                         from_bot=False,
                     )
-                turn = Turn(services, session, conv, inbound, now)
+                turn = Turn(services, session, now, conv, inbound)
                 await self._dispatch(turn)
                 turn.save()
                 answer = self._answer(session, inbound, turn.out.replies, now)
@@ -177,14 +170,16 @@ class Conversations:
             self._clear(turn)
             return
         if press is not None and press.value == Word.SUBSCRIBE.value:
-            await self.subscribe.start(turn)  # the button under a report's thank-you
+            # The button under a report's thank-you.
+            await BY_WORD[Word.SUBSCRIBE].start(turn, "")
             return
         if turn.flow is Flow.REPORT and expired(turn):
             await discard(turn)
-            turn.data[EXPIRED_NOTICE] = True
+            turn.conv.draft_expired = True
         elif turn.flow is not None and expired(turn):
             turn.reset()
-        if turn.data.pop(EXPIRED_NOTICE, False):
+        if turn.conv.draft_expired:
+            turn.conv.draft_expired = False
             turn.say(
                 N_(
                     "Your unfinished report was left for too long and has been deleted, "
@@ -196,30 +191,28 @@ class Conversations:
             await self._command(turn, command[0], command[1])
             return
 
-        flow = turn.flow
-        if flow is None and press is not None:
+        menu = BY_NAME[Flow.MENU]
+        if turn.flow is None and press is not None:
             # A button of a question answered long ago (or a second tap on "Send").
             turn.say(N_("That question is no longer open."))
-            await self.menu.show(turn, welcome=False)
-        elif flow is None:
-            await self.menu.show(turn)
-        elif flow is Flow.MENU:
-            chosen = await self.menu.chosen(turn)
-            if chosen is not None:
-                await self._command(turn, chosen, "")
-        elif flow is Flow.REPORT:
-            await self.report.handle(turn)
-        elif flow is Flow.ADD:
-            await self.add.handle(turn)
-        elif flow is Flow.LANGUAGE and await self.language.handle(turn):
+            await menu.resume(turn)
+        elif turn.flow is None:
+            await menu.start(turn, "")
+        else:
+            await BY_NAME[turn.flow].handle(turn)
+            await self._then(turn)
+
+    async def _then(self, turn: Turn) -> None:
+        """What the flow asked the dispatcher to do next."""
+        then, turn.then = turn.then, None
+        if then is not None:
+            await self._command(turn, then, "")
+        if turn.resume:
+            turn.resume = False
             await self._resume(turn)
-        elif flow is Flow.SUBSCRIBE:
-            await self.subscribe.handle(turn)
-        elif flow is Flow.BROADCAST:
-            await self.broadcast.handle(turn)
 
     async def _command(self, turn: Turn, command: Word, argument: str) -> None:
-        in_report = turn.flow is Flow.REPORT
+        current = BY_NAME.get(turn.flow) if turn.flow else None
         if command is Word.START and argument.lower() in ("lapor", "report"):
             command = Word.REPORT
         if command is Word.START and turn.conv.opted_out_at is not None:
@@ -235,52 +228,37 @@ class Conversations:
                     "us. Send MULAI LAGI to get messages again."
                 )
             )
-        elif command is Word.START:
-            if in_report:
-                turn.say(N_("You have an unfinished report. Let's continue where you left off."))
-                await self.report.ask(turn)
-            else:
-                await self.menu.show(turn)
-        elif command is Word.REPORT:
-            if in_report:
-                turn.say(N_("You have an unfinished report. Let's continue where you left off."))
-                await self.report.ask(turn)
-            else:
-                await self.report.start(turn)
         elif command is Word.STATUS:
             await show_status(turn)
             await self._resume(turn)
         elif command is Word.HELP:
             turn.tell(help_text(turn))
             await self._resume(turn)
-        elif command is Word.ADD:
-            if in_report:
-                turn.say(N_("Please send or cancel the report you are writing first."))
-                await self.report.ask(turn)
-            else:
-                await self.add.start(turn, argument)
-        elif command is Word.LANGUAGE:
-            if await self.language.start(turn, argument):
-                await self._resume(turn)
         elif command is Word.CLEAR:
             self._clear(turn)
-        elif command in (Word.SUBSCRIBE, Word.BROADCAST):
-            if in_report:
-                turn.say(N_("Please send or cancel the report you are writing first."))
-                await self.report.ask(turn)
-            elif command is Word.SUBSCRIBE:
-                await self.subscribe.start(turn)
-            else:
-                await self.broadcast.start(turn)
         elif command is Word.CANCEL:
-            if in_report:
-                await cancel(turn)
-            elif turn.flow in (Flow.ADD, Flow.LANGUAGE, Flow.SUBSCRIBE, Flow.BROADCAST):
-                turn.reset()
-                turn.say(N_("Cancelled."))
-            else:
+            if current is None:
                 turn.say(N_("There is nothing to cancel."))
-            await self.menu.show(turn, welcome=False)
+            else:
+                await current.cancel(turn)
+            await BY_NAME[Flow.MENU].resume(turn)
+        else:
+            await self._start(turn, current, command, argument)
+
+    async def _start(
+        self, turn: Turn, current: FlowHandler | None, command: Word, argument: str
+    ) -> None:
+        """MULAI, or a flow's word: the flow starts, unless the one in progress holds the
+        conversation (then it is asked again)."""
+        starting = BY_NAME[Flow.MENU] if command is Word.START else BY_WORD[command]
+        held = current.holds if current is not None else None
+        if current is not None and held is not None and not starting.interrupts:
+            same = starting is current or starting.name is Flow.MENU
+            turn.say(held.same if same else held.other)
+            await current.resume(turn)
+            return
+        await starting.start(turn, argument)
+        await self._then(turn)
 
     def _clear(self, turn: Turn) -> None:
         """Stores nothing; the channel deletes the chat's messages (the report stays stored)."""
@@ -305,9 +283,9 @@ class Conversations:
 
     async def _in_group(self, turn: Turn) -> None:
         """Answers once per group that reports are made in a private chat."""
-        if turn.data.get("told"):
+        if turn.conv.told_in_group:
             return
-        turn.data["told"] = True
+        turn.conv.told_in_group = True
         turn.say(
             N_(
                 "I do not take reports in groups, so that nobody else sees them. Please write "
@@ -318,16 +296,4 @@ class Conversations:
 
     async def _resume(self, turn: Turn) -> None:
         """Asks again the question the conversation is at, or shows the menu."""
-        flow = turn.flow
-        if flow is Flow.REPORT:
-            await self.report.ask(turn)
-        elif flow is Flow.ADD:
-            await self.add.ask(turn)
-        elif flow is Flow.LANGUAGE:
-            await self.language.ask(turn)
-        elif flow is Flow.SUBSCRIBE:
-            await self.subscribe.ask(turn)
-        elif flow is Flow.BROADCAST:
-            await self.broadcast.ask(turn)
-        else:
-            await self.menu.show(turn, welcome=False)
+        await BY_NAME[turn.flow or Flow.MENU].resume(turn)

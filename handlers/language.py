@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
 from handlers.i18n import N_
 from handlers.messages import Option
-from handlers.turn import Flow, Turn
+from handlers.text import Word
+from handlers.turn import Flow, Held, State, Turn
 
 NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 ALIASES = {
@@ -15,11 +21,26 @@ ALIASES = {
     "inggris": "en",
 }
 
-CHOOSE = "choose"
+
+class Step(StrEnum):
+    CHOOSE = "choose"
+
+
+class LanguageState(State):
+    """Where the resident was, with that flow's answers, to return to once chosen."""
+
+    back_flow: Flow | None = None
+    back_step: str | None = None
+    kept: dict[str, Any] = Field(default_factory=dict)
 
 
 class LanguageFlow:
     """Stores the language on the conversation, then returns to where the resident was."""
+
+    name = Flow.LANGUAGE
+    words = frozenset({Word.LANGUAGE})
+    holds: Held | None = None
+    interrupts = True
 
     def options(self, turn: Turn) -> list[Option]:
         return [Option(code, NAMES.get(code, code)) for code in turn.services.bot.languages]
@@ -29,31 +50,39 @@ class LanguageFlow:
         code = ALIASES.get(text, text)
         return code if code in turn.services.bot.languages else None
 
-    async def start(self, turn: Turn, argument: str) -> bool:
-        """Sets the language named in the argument (True), or asks for one (False)."""
+    async def start(self, turn: Turn, argument: str) -> None:
+        """Sets the language named in the argument (and goes on where the resident was), or
+        asks for one."""
         code = self.parse(turn, argument) if argument else None
         if code is not None:
             self.set(turn, code)
-            return True
+            turn.resume = True
+            return
         if turn.flow is not Flow.LANGUAGE:
-            turn.data["_return"] = [turn.conv.flow, turn.conv.step]
-        turn.go(Flow.LANGUAGE, CHOOSE)
-        await self.ask(turn)
-        return False
+            turn.begin(
+                Flow.LANGUAGE,
+                Step.CHOOSE,
+                LanguageState(back_flow=turn.flow, back_step=turn.step, kept=turn.stored()),
+            )
+        await self.resume(turn)
 
-    async def ask(self, turn: Turn) -> None:
+    async def resume(self, turn: Turn) -> None:
         turn.choose(turn.t(N_("Choose your language:")), self.options(turn))
 
-    async def handle(self, turn: Turn) -> bool:
-        """True once a language is chosen and the conversation is back where it was."""
+    async def cancel(self, turn: Turn) -> None:
+        turn.reset()
+        turn.say(N_("Cancelled."))
+
+    async def handle(self, turn: Turn) -> None:
+        """Once a language is chosen, the conversation is back where it was."""
+        state = turn.state(LanguageState)
         picked = turn.picked(self.options(turn))
         if picked is None:
-            await self.ask(turn)
-            return False
+            await self.resume(turn)
+            return
         self.set(turn, picked[0])
-        flow, step = turn.data.pop("_return", [None, None])
-        turn.go(Flow(flow) if flow else None, step)
-        return True
+        turn.restore(state.back_flow, state.back_step, state.kept)
+        turn.resume = True
 
     def set(self, turn: Turn, code: str) -> None:
         turn.set_language(code)

@@ -4,13 +4,14 @@ duty, and acting on reports (acknowledge, details). Every action checks the memb
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from handlers import alerts, roster
 from handlers.i18n import N_
 from handlers.messages import Document
 from handlers.text import Word
 from handlers.turn import Turn
+from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
 from storage import members, outbox, reports
 from storage.members import at_least
 from storage.models import Member, MessageKind, Role
@@ -29,7 +30,6 @@ MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
 
 # Wrong codes from one chat: after this many, each try waits longer (1, 2, 4... minutes).
 FREE_TRIES = 3
-NOT_ALLOWED = N_("Not allowed: this is for task-force members.")
 
 
 def who(turn: Turn) -> str:
@@ -58,20 +58,23 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
             await alerts.refuse(turn.session, argument, stranger(turn), turn.conv.channel, turn.now)
         turn.say(NOT_ALLOWED)
         return
-    if word is Word.INVITE:
-        await invite(turn, argument)
-    elif word is Word.MEMBERS:
-        await listing(turn)
-    elif word is Word.ROSTER:
-        await roster.show(turn)
-    elif word is Word.ON_DUTY:
-        await roster.take_duty(turn, member, argument)
-    elif word is Word.OFF_DUTY:
-        await roster.leave_duty(turn, member)
-    elif word is Word.ACK:
-        await acknowledge(turn, member, argument)
-    else:
-        await detail(turn, member, argument)
+    try:
+        if word is Word.INVITE:
+            await invite(turn, member, argument)
+        elif word is Word.MEMBERS:
+            await listing(turn)
+        elif word is Word.ROSTER:
+            await show_roster(turn)
+        elif word is Word.ON_DUTY:
+            await take_duty(turn, member, argument)
+        elif word is Word.OFF_DUTY:
+            await leave_duty(turn, member)
+        elif word is Word.ACK:
+            await acknowledge(turn, member, argument)
+        else:
+            await detail(turn, member, argument)
+    except Refused as refused:
+        turn.say(refused.message, **refused.values)
 
 
 async def join(turn: Turn, code: str) -> None:
@@ -92,9 +95,8 @@ async def join(turn: Turn, code: str) -> None:
     elif invitation.expires_at <= turn.now:
         problem = N_("That code has expired. Ask your coordinator for a new one.")
     if problem is not None or invitation is None:
-        failures = int(turn.data.get("_join_failures", 0)) + 1
-        turn.data["_join_failures"] = failures
-        turn.data["_join_at"] = turn.now.isoformat()
+        turn.conv.join_failures += 1
+        turn.conv.join_failed_at = turn.now
         turn.say(problem or N_("That code is not valid."))
         return
     member = await members.add(
@@ -105,7 +107,7 @@ async def join(turn: Turn, code: str) -> None:
         return
     await members.link(turn.session, member, turn.conv.channel, who(turn))
     await alerts.catch_up(turn.session, turn.services, member, turn.now)
-    turn.data.pop("_join_failures", None)
+    turn.conv.join_failures = 0
     turn.say(
         N_(
             "Welcome to the task force, {name}. You will get alerts of new reports when you "
@@ -116,10 +118,9 @@ async def join(turn: Turn, code: str) -> None:
 
 
 def retry_wait(turn: Turn) -> timedelta | None:
-    failures = int(turn.data.get("_join_failures", 0))
-    if failures < FREE_TRIES:
+    failures, last = turn.conv.join_failures, turn.conv.join_failed_at
+    if failures < FREE_TRIES or last is None:
         return None
-    last = datetime.fromisoformat(turn.data["_join_at"])
     ready = last + timedelta(minutes=2 ** (failures - FREE_TRIES))
     return ready - turn.now if ready > turn.now else None
 
@@ -133,23 +134,17 @@ ROLE_WORDS = {
 }
 
 
-async def invite(turn: Turn, argument: str) -> None:
-    """/undang [koordinator|admin] NAME: a one-time code for a new member. Only an admin
-    invites coordinators and admins."""
+async def invite(turn: Turn, inviter: Member, argument: str) -> None:
+    """/undang [koordinator|admin] NAME: a one-time code for a new member (see
+    membership.invite)."""
     first, _, rest = argument.partition(" ")
     role = ROLE_WORDS.get(first.lower())
     name = rest.strip() if role else argument.strip()
-    role = role or Role.MEMBER
     if not name:
         turn.say(N_("Write the new member's name: /undang Name (or /undang koordinator Name)."))
         return
-    inviter = await member_of(turn)
-    if role is not Role.MEMBER and (inviter is None or inviter.role is not Role.ADMIN):
-        turn.say(N_("Only an admin can invite coordinators and admins."))
-        return
-    hours = turn.services.alerts.invite_hours
-    made = await members.invite(
-        turn.session, name, role, at=turn.now, valid_for=timedelta(hours=hours)
+    made = await membership.invite(
+        turn.session, turn.services, turn.now, name, role or Role.MEMBER, by=inviter
     )
     turn.say(
         N_(
@@ -158,25 +153,58 @@ async def invite(turn: Turn, argument: str) -> None:
         ),
         name=made.name,
         code=made.code,
-        hours=hours,
+        hours=made.hours,
     )
 
 
 async def listing(turn: Turn) -> None:
     """/anggota: the members, their role and agency, and who is on duty."""
-    on_duty = await roster.duty_now(turn.session, turn.services, turn.now)
-    everyone = await members.active(turn.session)
-    addresses = await members.addresses(turn.session, [m.id for m in everyone if m.id])
-    channels: dict[int, set[str]] = {}
-    for address in addresses:
-        channels.setdefault(address.member_id, set()).add(address.channel.value)
+    everyone = await membership.listing(turn.session, turn.services, turn.now)
     lines = [turn.t(N_("Members ({count}):"), count=len(everyone))]
-    for m in everyone:
-        mark = " *" if m.id in on_duty else ""
-        reach = ", ".join(sorted(channels.get(m.id or 0, set()))) or "-"
+    for listed in everyone:
+        m = listed.member
+        mark = " *" if listed.on_duty else ""
+        reach = ", ".join(sorted({a.channel.value for a in listed.addresses})) or "-"
         lines.append(f"• {m.name}{mark} — {m.role}, {m.agency or '-'} ({reach})")
     lines.append(turn.t(N_("* on duty now")))
     turn.tell("\n".join(lines))
+
+
+async def show_roster(turn: Turn) -> None:
+    """/piket: stores nothing; who is on duty now and who is next."""
+    view = await duty.view(turn.session, turn.services, turn.now)
+    if view.on_duty:
+        lines = [turn.t(N_("On duty now: {names}"), names=roster.names(view.on_duty))]
+    else:
+        lines = [
+            turn.t(
+                N_("Nobody is on duty now: alerts go to the coordinators ({names})."),
+                names=roster.names(view.coordinators),
+            )
+        ]
+    if view.upcoming is not None:
+        lines.append(
+            turn.t(
+                N_("Next: {time}, {names}"),
+                time=roster.when(turn, view.upcoming.at),
+                names=roster.names(view.people(view.upcoming.member_ids)),
+            )
+        )
+    turn.tell("\n".join(lines))
+
+
+async def take_duty(turn: Turn, member: Member, argument: str) -> None:
+    """/siaga [hours]: stores an on-duty override from now."""
+    # Anything but a number of hours is refused as 0 is.
+    hours = int(argument) if argument.isdigit() else 0 if argument else duty.DEFAULT_HOURS
+    until = await duty.take(turn.session, turn.now, member, hours)
+    turn.say(N_("You are on duty until {time}."), time=roster.when(turn, until))
+
+
+async def leave_duty(turn: Turn, member: Member) -> None:
+    """/selesai: stores an off-duty override until the end of the member's current duty."""
+    await duty.leave(turn.session, turn.services, turn.now, member)
+    turn.say(N_("You are off duty now. Thank you."))
 
 
 async def acknowledge(turn: Turn, member: Member, reference: str) -> None:

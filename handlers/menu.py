@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from handlers.i18n import N_, gettext
 from handlers.messages import Option
 from handlers.report import emergency_text
 from handlers.text import Word
-from handlers.turn import Flow, Turn
+from handlers.turn import Flow, Held, Turn
 
 MENU = [
     Option(Word.REPORT.value, N_("Report a suspicious job offer")),
@@ -18,8 +20,33 @@ MENU = [
 ]
 
 
+class Step(StrEnum):
+    MENU = "menu"
+
+
 class MenuFlow:
     """Stores nothing; hands the chosen action to the dispatcher."""
+
+    name = Flow.MENU
+    words: frozenset[Word] = frozenset()  # the menu comes by itself, or with MULAI
+    holds: Held | None = None
+    interrupts = False
+
+    async def start(self, turn: Turn, argument: str = "") -> None:
+        await self.show(turn)
+
+    async def resume(self, turn: Turn) -> None:
+        await self.show(turn, welcome=False)
+
+    async def cancel(self, turn: Turn) -> None:
+        turn.say(N_("There is nothing to cancel."))
+
+    async def handle(self, turn: Turn) -> None:
+        picked = turn.picked(MENU)
+        if picked is None:
+            await self.ask(turn)
+        else:
+            turn.then = Word(picked[0])
 
     async def show(self, turn: Turn, *, welcome: bool = True) -> None:
         if welcome:
@@ -30,19 +57,11 @@ class MenuFlow:
                     "fees, or wants you to leave in secret? Tell us, anonymously if you wish."
                 )
             )
-        turn.go(Flow.MENU, "menu")
+        turn.go(Flow.MENU, Step.MENU)
         await self.ask(turn)
 
     async def ask(self, turn: Turn) -> None:
         turn.choose(turn.t(N_("What would you like to do?")), MENU)
-
-    async def chosen(self, turn: Turn) -> Word | None:
-        """The action picked, or None after asking again."""
-        picked = turn.picked(MENU)
-        if picked is None:
-            await self.ask(turn)
-            return None
-        return Word(picked[0])
 
 
 # The commands a channel lists for its users (Telegram's menu), in this order.

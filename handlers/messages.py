@@ -78,6 +78,16 @@ class Inbound:
     private_link: str | None = None  # a link that opens a private chat with the bot
 
 
+class Capability(StrEnum):
+    """What a channel can do that changes what a flow writes to the outbox. Each channel
+    declares its own (bot/delivery.py CAPABILITIES); a flow asks `Services.can`, never which
+    channel it is."""
+
+    EDIT = "edit"  # changes a message it sent (an alert then says in place who took it)
+    NOTIFY = "notify"  # writes to a chat unasked, later (the terminal keeps no chat)
+    PATHS = "paths"  # takes a file as its typed path (the terminal)
+
+
 class Expect(StrEnum):
     """What a prompt waits for, so a channel can offer the right input (a contact or location
     button, a file picker)."""

@@ -1,6 +1,6 @@
 """The report intake: a guided conversation of optional and required steps, then a summary to
-check and send. Answers are kept in the conversation's data under each step's key, so a
-restart, "back" or a change from the summary loses nothing."""
+check and send. Each answer is kept in the conversation's state (`ReportState`, a field per
+step) as it comes, so a restart, "back" or a change from the summary loses nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from handlers import evidence, labels
 from handlers.alerts import report_submitted
 from handlers.i18n import N_
 from handlers.messages import Expect, Option
 from handlers.priority import priority
 from handlers.text import Word, coordinates, phone, phones
-from handlers.turn import CLEAR, DONE, SKIP, SUBSCRIBE, Flow, Services, Turn
+from handlers.turn import CLEAR, DONE, SKIP, SUBSCRIBE, Flow, Held, Services, State, Turn
 from storage import conversations, reports
 from storage.models import (
     Affected,
@@ -67,16 +69,68 @@ SUMMARY_OPTIONS = [
 ]
 
 
-def contactable(data: dict[str, Any]) -> bool:
-    return bool(data.get(Step.PRIVACY) == CONTACTABLE)
+class Place(BaseModel):
+    """An area from the config, or coordinates."""
+
+    area: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
-def wants_contact(data: dict[str, Any]) -> bool:
-    return contactable(data) and data.get(Step.CONSENT_CONTACT) == YES
+class ReportState(State):
+    """The answers so far, a field per step named as the step: None until answered (a
+    skipped text is "")."""
+
+    privacy: str | None = None
+    consent_contact: str | None = None
+    consent_police: str | None = None
+    urgency: str | None = None
+    affected: str | None = None
+    child: str | None = None
+    offer: str | None = None
+    destination: str | None = None
+    source: str | None = None
+    red_flags: list[str] | None = None
+    recruiter_name: str | None = None
+    recruiter_agency: str | None = None
+    recruiter_phones: list[str] | None = None
+    recruiter_link: str | None = None
+    story: str | None = None
+    evidence: int | None = None  # files received
+    where: Place | None = None
+    contact: str | None = None
+    history: list[Step] = Field(default_factory=list)  # the steps answered, for KEMBALI
+    editing: bool = False  # changing one answer from the summary
+    # The valid numbers of an answer that also had an invalid one.
+    phones_kept: list[str] = Field(default_factory=list)
+    known_phone: str | None = None  # the number the channel knows, offered at CONTACT
+
+    def answer(self, step: Step) -> Any:
+        return getattr(self, step.value)
+
+    def answered(self, step: Step) -> bool:
+        return self.answer(step) is not None
+
+    def keep(self, step: Step, value: Any) -> None:
+        setattr(self, step.value, value)
 
 
-def always(_data: dict[str, Any]) -> bool:
+def contactable(state: ReportState) -> bool:
+    return state.privacy == CONTACTABLE
+
+
+def wants_contact(state: ReportState) -> bool:
+    return contactable(state) and state.consent_contact == YES
+
+
+def always(_state: ReportState) -> bool:
     return True
+
+
+def required(answer: str | None) -> str:
+    """An answer the summary is reached only with."""
+    assert answer is not None
+    return answer
 
 
 @dataclass(frozen=True)
@@ -88,7 +142,7 @@ class Question:
     text: str
     options: Callable[[Turn], list[Option]]
     multiple: bool = False
-    applies: Callable[[dict[str, Any]], bool] = always
+    applies: Callable[[ReportState], bool] = always
 
     async def ask(self, turn: Turn) -> None:
         turn.choose(turn.t(self.text), self.options(turn), multiple=self.multiple)
@@ -97,7 +151,7 @@ class Question:
         chosen = turn.picked(self.options(turn), multiple=self.multiple)
         if chosen is None:
             return False
-        turn.data[self.key] = chosen if self.multiple else chosen[0]
+        turn.state(ReportState).keep(self.key, chosen if self.multiple else chosen[0])
         return True
 
     def shown(self, turn: Turn, value: Any) -> str:
@@ -117,14 +171,15 @@ class Writing:
     minimum: int = 1
     maximum: int = SHORT_MAX
     optional: bool = True
-    applies: Callable[[dict[str, Any]], bool] = always
+    applies: Callable[[ReportState], bool] = always
 
     async def ask(self, turn: Turn) -> None:
         turn.prompt(turn.t(self.text), actions=[SKIP] if self.optional else [])
 
     async def answer(self, turn: Turn) -> bool:
+        state = turn.state(ReportState)
         if self.optional and turn.action() is Word.SKIP:
-            turn.data[self.key] = None
+            state.keep(self.key, "")
             return True
         text = turn.typed()
         if not text:
@@ -143,7 +198,7 @@ class Writing:
                 maximum=self.maximum,
             )
             return False
-        turn.data[self.key] = text
+        state.keep(self.key, text)
         return True
 
     def shown(self, turn: Turn, value: Any) -> str:
@@ -156,7 +211,7 @@ class RecruiterPhones:
 
     key: Step = Step.RECRUITER_PHONES
     label: str = N_("Recruiter's phone numbers")
-    applies: Callable[[dict[str, Any]], bool] = always
+    applies: Callable[[ReportState], bool] = always
 
     async def ask(self, turn: Turn) -> None:
         text = turn.t(
@@ -165,15 +220,16 @@ class RecruiterPhones:
                 "separated by commas."
             )
         )
-        kept = turn.data.get("_phones", [])
+        kept = turn.state(ReportState).phones_kept
         if kept:
             text += "\n" + turn.t(N_("Kept so far: {numbers}"), numbers=", ".join(kept))
         turn.prompt(text, actions=[SKIP])
 
     async def answer(self, turn: Turn) -> bool:
-        kept: list[str] = turn.data.get("_phones", [])
+        state = turn.state(ReportState)
+        kept = state.phones_kept
         if turn.action() is Word.SKIP:
-            turn.data[self.key] = turn.data.pop("_phones", [])
+            state.recruiter_phones, state.phones_kept = kept, []
             return True
         text = turn.typed()
         if not text:
@@ -182,7 +238,7 @@ class RecruiterPhones:
         valid, invalid = phones(text)
         kept = kept + [n for n in valid if n not in kept]
         if invalid:
-            turn.data["_phones"] = kept
+            state.phones_kept = kept
             turn.say(
                 N_(
                     "This is not a phone number I can read: {invalid}. Please send it again "
@@ -191,8 +247,7 @@ class RecruiterPhones:
                 invalid=", ".join(invalid),
             )
             return False
-        turn.data.pop("_phones", None)
-        turn.data[self.key] = kept
+        state.recruiter_phones, state.phones_kept = kept, []
         return True
 
     def shown(self, turn: Turn, value: Any) -> str:
@@ -205,7 +260,7 @@ class Evidence:
 
     key: Step = Step.EVIDENCE
     label: str = N_("Evidence")
-    applies: Callable[[dict[str, Any]], bool] = always
+    applies: Callable[[ReportState], bool] = always
 
     async def ask(self, turn: Turn) -> None:
         count = await evidence_count(turn)
@@ -224,7 +279,7 @@ class Evidence:
     async def answer(self, turn: Turn) -> bool:
         # Files themselves were kept before this step saw the message (see keep_files).
         if turn.action() in (Word.DONE, Word.SKIP):
-            turn.data[self.key] = await evidence_count(turn)
+            turn.state(ReportState).evidence = await evidence_count(turn)
             return True
         if not turn.inbound.media:
             turn.say(N_("Please send a photo or a document, or tap Done."))
@@ -240,7 +295,7 @@ class Where:
 
     key: Step = Step.WHERE
     label: str = N_("Where")
-    applies: Callable[[dict[str, Any]], bool] = always
+    applies: Callable[[ReportState], bool] = always
 
     def options(self, turn: Turn) -> list[Option]:
         return [Option(str(i), area) for i, area in enumerate(turn.services.intake.areas)]
@@ -258,22 +313,23 @@ class Where:
         typed = coordinates(turn.typed() or "")
         if location is not None:
             typed = (location.latitude, location.longitude)
+        state = turn.state(ReportState)
         if typed is not None:
-            turn.data[self.key] = {"area": None, "latitude": typed[0], "longitude": typed[1]}
+            state.where = Place(latitude=typed[0], longitude=typed[1])
             return True
         chosen = turn.picked(self.options(turn))
         if chosen is None:
             return False
-        turn.data[self.key] = {"area": turn.services.intake.areas[int(chosen[0])]}
+        state.where = Place(area=turn.services.intake.areas[int(chosen[0])])
         return True
 
-    def shown(self, turn: Turn, value: Any) -> str:
-        if value.get("area"):
-            return str(value["area"])
+    def shown(self, turn: Turn, value: Place) -> str:
+        if value.area:
+            return value.area
         return turn.t(
             N_("location {latitude:.5f}, {longitude:.5f}"),
-            latitude=value["latitude"],
-            longitude=value["longitude"],
+            latitude=value.latitude,
+            longitude=value.longitude,
         )
 
 
@@ -283,12 +339,12 @@ class Contact:
 
     key: Step = Step.CONTACT
     label: str = N_("Your contact number")
-    applies: Callable[[dict[str, Any]], bool] = wants_contact
+    applies: Callable[[ReportState], bool] = wants_contact
 
     async def ask(self, turn: Turn) -> None:
         known = turn.inbound.known_phone or turn.inbound.contact
         if known:
-            turn.data["_known_phone"] = known
+            turn.state(ReportState).known_phone = known
             turn.choose(
                 turn.t(N_("Which number can the task force contact you on?")),
                 [Option("known", turn.t(N_("This number: {phone}"), phone=known))],
@@ -301,12 +357,13 @@ class Contact:
             )
 
     async def answer(self, turn: Turn) -> bool:
-        known = turn.data.get("_known_phone")
+        state = turn.state(ReportState)
+        known = state.known_phone
         press = turn.inbound.press
         if press is not None:
             if turn.stale() or not known:
                 return False
-            turn.data[self.key] = known
+            state.contact = known
             return True
         if turn.inbound.contact:
             typed = turn.inbound.contact
@@ -320,7 +377,7 @@ class Contact:
                 N_("That is not a phone number I can read. Please type it like 0812-3456-7890.")
             )
             return False
-        turn.data[self.key] = number
+        state.contact = number
         return True
 
     def shown(self, turn: Turn, value: Any) -> str:
@@ -457,12 +514,23 @@ class ReportFlow:
     """Stores each answer in the conversation as it comes, asks the next applicable step, and
     on confirmation submits the report."""
 
-    async def start(self, turn: Turn) -> None:
-        turn.data = {"_history": []}
-        turn.go(Flow.REPORT, Step.PRIVACY)
-        await self.ask(turn)
+    name = Flow.REPORT
+    words = frozenset({Word.REPORT})
+    holds: Held | None = Held(
+        same=N_("You have an unfinished report. Let's continue where you left off."),
+        other=N_("Please send or cancel the report you are writing first."),
+    )
+    interrupts = False
 
-    async def ask(self, turn: Turn) -> None:
+    async def start(self, turn: Turn, argument: str = "") -> None:
+        turn.begin(Flow.REPORT, Step.PRIVACY, ReportState())
+        await self.resume(turn)
+
+    async def cancel(self, turn: Turn) -> None:
+        await discard(turn)
+        turn.say(N_("Your report was cancelled and nothing was sent."))
+
+    async def resume(self, turn: Turn) -> None:
         step = Step(turn.step or Step.PRIVACY)
         if step is Step.SUMMARY:
             await self._ask_summary(turn)
@@ -473,14 +541,11 @@ class ReportFlow:
 
     async def handle(self, turn: Turn) -> None:
         step = Step(turn.step or Step.PRIVACY)
+        state = turn.state(ReportState)
         await keep_files(turn)
         if turn.inbound.location is not None and step is not Step.WHERE:
             loc = turn.inbound.location
-            turn.data[Step.WHERE] = {
-                "area": None,
-                "latitude": loc.latitude,
-                "longitude": loc.longitude,
-            }
+            state.where = Place(latitude=loc.latitude, longitude=loc.longitude)
             turn.say(N_("Location saved for this report."))
         action = turn.action()
         if action is Word.BACK:
@@ -494,9 +559,9 @@ class ReportFlow:
             if chosen is None:
                 self._ask_change(turn)
                 return
-            turn.data["_editing"] = True
+            state.editing = True
             turn.go(Flow.REPORT, chosen[0])
-            await self.ask(turn)
+            await self.resume(turn)
             return
         current = BY_KEY[step]
         inbound = turn.inbound
@@ -508,48 +573,51 @@ class ReportFlow:
         if not await current.answer(turn):
             await current.ask(turn)
             return
-        if step is Step.URGENCY and turn.data[step] != Urgency.NONE:
+        if step is Step.URGENCY and state.urgency != Urgency.NONE:
             turn.tell(emergency_text(turn))
         await self._advance(turn, step)
 
     async def _advance(self, turn: Turn, step: Step) -> None:
-        history: list[str] = turn.data.setdefault("_history", [])
-        if turn.data.get("_editing"):
+        state = turn.state(ReportState)
+        if state.editing:
             following = next(
-                (s.key for s in STEPS if s.applies(turn.data) and s.key not in turn.data),
+                (s.key for s in STEPS if s.applies(state) and not state.answered(s.key)),
                 Step.SUMMARY,
             )
             if following is Step.SUMMARY:
-                turn.data.pop("_editing", None)
+                state.editing = False
         else:
-            history.append(step.value)
+            state.history.append(step)
             keys = [s.key for s in STEPS]
             later = keys[keys.index(step) + 1 :]
-            following = next((k for k in later if BY_KEY[k].applies(turn.data)), Step.SUMMARY)
+            following = next((k for k in later if BY_KEY[k].applies(state)), Step.SUMMARY)
         turn.go(Flow.REPORT, following)
-        await self.ask(turn)
+        await self.resume(turn)
 
     async def _back(self, turn: Turn) -> None:
-        history: list[str] = turn.data.setdefault("_history", [])
-        if turn.data.pop("_editing", None) or turn.step == Step.CHANGE:
+        state = turn.state(ReportState)
+        if state.editing or turn.step == Step.CHANGE:
+            state.editing = False
             turn.go(Flow.REPORT, Step.SUMMARY)
-        elif history:
-            turn.go(Flow.REPORT, history.pop())
+        elif state.history:
+            turn.go(Flow.REPORT, state.history.pop())
         else:
             turn.say(N_("This is the first question."))
-        await self.ask(turn)
+        await self.resume(turn)
 
     def _changeable(self, turn: Turn) -> list[Option]:
-        return [Option(s.key.value, s.label) for s in STEPS if s.applies(turn.data)]
+        state = turn.state(ReportState)
+        return [Option(s.key.value, s.label) for s in STEPS if s.applies(state)]
 
     def _ask_change(self, turn: Turn) -> None:
         turn.choose(turn.t(N_("Which answer do you want to change?")), self._changeable(turn))
 
     async def _ask_summary(self, turn: Turn) -> None:
         lines = [turn.t(N_("Please check your report:"))]
+        state = turn.state(ReportState)
         for step in STEPS:
-            if step.applies(turn.data) and step.key in turn.data:
-                value = turn.data[step.key]
+            if step.applies(state) and state.answered(step.key):
+                value = state.answer(step.key)
                 lines.append(f"• {turn.t(step.label)}: {step.shown(turn, value)}")
         turn.choose("\n".join(lines), SUMMARY_OPTIONS)
 
@@ -563,17 +631,17 @@ class ReportFlow:
             turn.go(Flow.REPORT, Step.CHANGE)
             self._ask_change(turn)
         else:
-            await cancel(turn)
+            await self.cancel(turn)
 
     async def _submit(self, turn: Turn) -> None:
-        data, services = turn.data, turn.services
+        state, services = turn.state(ReportState), turn.services
         assert turn.conv.id is not None
-        anonymous = not contactable(data)
-        where = data.get(Step.WHERE) or {}
-        urgency = Urgency(data[Step.URGENCY])
-        child = ChildInvolved(data[Step.CHILD])
-        flags = [RedFlag(f) for f in data.get(Step.RED_FLAGS, [])]
-        destination = data[Step.DESTINATION]
+        anonymous = not contactable(state)
+        where = state.where or Place()
+        urgency = Urgency(required(state.urgency))
+        child = ChildInvolved(required(state.child))
+        flags = [RedFlag(f) for f in state.red_flags or []]
+        destination = required(state.destination)
         if destination.isdigit():
             destination = services.intake.destinations[int(destination)]
         created = turn.now
@@ -588,28 +656,28 @@ class ReportFlow:
             sender=turn.conv.sender,
             language=turn.conv.language,
             anonymous=anonymous,
-            consent_contact=not anonymous and data.get(Step.CONSENT_CONTACT) == YES,
-            consent_share_with_police=not anonymous and data.get(Step.CONSENT_POLICE) == YES,
-            contact_phone=data.get(Step.CONTACT) if wants_contact(data) else None,
+            consent_contact=not anonymous and state.consent_contact == YES,
+            consent_share_with_police=not anonymous and state.consent_police == YES,
+            contact_phone=state.contact if wants_contact(state) else None,
             urgency=urgency,
-            affected=Affected(data[Step.AFFECTED]),
+            affected=Affected(required(state.affected)),
             child_involved=child,
-            offer_kind=OfferKind(data[Step.OFFER]),
+            offer_kind=OfferKind(required(state.offer)),
             destination=destination,
-            offer_source=OfferSource(data[Step.SOURCE]),
+            offer_source=OfferSource(required(state.source)),
             red_flags=[f.value for f in flags],
-            recruiter_name=data.get(Step.RECRUITER_NAME),
-            recruiter_agency=data.get(Step.RECRUITER_AGENCY),
-            recruiter_link=data.get(Step.RECRUITER_LINK),
-            story=data[Step.STORY],
-            area=where.get("area"),
-            latitude=where.get("latitude"),
-            longitude=where.get("longitude"),
+            recruiter_name=state.recruiter_name or None,
+            recruiter_agency=state.recruiter_agency or None,
+            recruiter_link=state.recruiter_link or None,
+            story=required(state.story),
+            area=where.area,
+            latitude=where.latitude,
+            longitude=where.longitude,
         )
         await reports.submit(
             turn.session,
             report,
-            phones=data.get(Step.RECRUITER_PHONES) or [],
+            phones=state.recruiter_phones or [],
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
@@ -668,27 +736,18 @@ async def discard(turn: Turn) -> None:
     turn.reset()
 
 
-async def cancel(turn: Turn) -> None:
-    await discard(turn)
-    turn.say(N_("Your report was cancelled and nothing was sent."))
-
-
-EXPIRED_NOTICE = "_expired"  # in the data of a conversation whose draft expired: tell once
-
-
 async def expire_drafts(services: Services) -> int:
     """Deletes the drafts left longer than draft_expiry_hours, with their files; the
     resident is told when they come back. Returns how many."""
-    now = services.clock()
-    before = now - timedelta(hours=services.intake.draft_expiry_hours)
     files: list[str] = []
-    async with services.db.write() as session:
-        stale = await conversations.left_since(session, Flow.REPORT, before)
+    async with services.work() as work:
+        before = work.now - timedelta(hours=services.intake.draft_expiry_hours)
+        stale = await conversations.left_since(work.session, Flow.REPORT, before)
         for conv in stale:
             assert conv.id is not None
-            files += await reports.discard_draft_media(session, conv.id)
-            conv.flow, conv.step, conv.data = None, None, {EXPIRED_NOTICE: True}
-            session.add(conv)
+            files += await reports.discard_draft_media(work.session, conv.id)
+            conv.flow, conv.step, conv.data, conv.draft_expired = None, None, {}, True
+            work.session.add(conv)
     for sha256 in files:
         await services.media.delete(sha256)
     return len(stale)

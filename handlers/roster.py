@@ -1,5 +1,5 @@
-"""Who is on duty: weekly shifts in local time plus one-off overrides; and the members'
-commands /piket (who is on duty), /siaga (I take duty), /selesai (I leave duty)."""
+"""Who is on duty: weekly shifts in local time plus one-off overrides (the members' commands
+/piket, /siaga, /selesai are in members.py, through usecases.duty)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.i18n import N_
 from handlers.turn import Services, Turn
 from storage import members, roster
 from storage.models import Member, Override, Role
 from storage.roster import ShiftRow
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-MAX_DUTY_HOURS = 72
-DEFAULT_DUTY_HOURS = 8
 
 
 def clock_time(text: str) -> time:
@@ -122,64 +119,6 @@ def when(turn: Turn, moment: datetime) -> str:
     return format_datetime(
         moment.astimezone(turn.services.bot.zone), "EEE d MMM HH:mm", locale=turn.conv.language
     )
-
-
-async def show(turn: Turn) -> None:
-    """/piket: stores nothing; who is on duty now and who is next."""
-    session, zone = turn.session, turn.services.bot.zone
-    shifts = await roster.shifts(session)
-    overrides = await roster.overrides(session, turn.now)
-    everyone = {m.id: m for m in await members.active(session)}
-    now = [everyone[i] for i in sorted(on_duty(shifts, overrides, turn.now, zone)) if i in everyone]
-    lines = []
-    if now:
-        lines.append(turn.t(N_("On duty now: {names}"), names=names(now)))
-    else:
-        lines.append(
-            turn.t(
-                N_("Nobody is on duty now: alerts go to the coordinators ({names})."),
-                names=names(await coordinators(session)),
-            )
-        )
-    upcoming = next_shift(shifts, turn.now, zone)
-    if upcoming is not None:
-        people = [everyone[i] for i in sorted(upcoming.member_ids) if i in everyone]
-        lines.append(
-            turn.t(N_("Next: {time}, {names}"), time=when(turn, upcoming.at), names=names(people))
-        )
-    turn.tell("\n".join(lines))
-
-
-async def take_duty(turn: Turn, member: Member, argument: str) -> None:
-    """/siaga [hours]: stores an on-duty override from now."""
-    assert member.id is not None
-    hours = DEFAULT_DUTY_HOURS
-    if argument:
-        if not argument.isdigit() or not 1 <= int(argument) <= MAX_DUTY_HOURS:
-            turn.say(
-                N_("Give the number of hours, from 1 to {maximum}, e.g. /siaga 8."),
-                maximum=MAX_DUTY_HOURS,
-            )
-            return
-        hours = int(argument)
-    until = turn.now + timedelta(hours=hours)
-    await roster.add_override(turn.session, member.id, turn.now, until, on_duty=True)
-    turn.say(N_("You are on duty until {time}."), time=when(turn, until))
-
-
-async def leave_duty(turn: Turn, member: Member) -> None:
-    """/selesai: stores an off-duty override until the end of the member's current duty."""
-    assert member.id is not None
-    session, zone = turn.session, turn.services.bot.zone
-    shifts = await roster.shifts(session)
-    overrides = await roster.overrides(session, turn.now)
-    if member.id not in on_duty(shifts, overrides, turn.now, zone):
-        turn.say(N_("You are not on duty now."))
-        return
-    until = duty_ends(member.id, shifts, overrides, turn.now, zone)
-    assert until is not None
-    await roster.add_override(session, member.id, turn.now, until, on_duty=False)
-    turn.say(N_("You are off duty now. Thank you."))
 
 
 def parse_day(text: str) -> int:

@@ -3,18 +3,34 @@ language; `berhenti` ends it. Subscribing is always asked, never assumed."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from handlers.i18n import N_
 from handlers.language import NAMES
 from handlers.messages import Option
-from handlers.turn import Flow, Turn
+from handlers.text import Word
+from handlers.turn import Flow, Held, State, Turn
 from storage import broadcasts
 
-AREA, LANGUAGE = "area", "language"
 ALL = "all"
+
+
+class Step(StrEnum):
+    AREA = "area"
+    LANGUAGE = "language"
+
+
+class SubscribeState(State):
+    area: str = ALL  # ALL, or the index of an area in [intake] areas
 
 
 class SubscribeFlow:
     """Stores the chosen area and language as a subscription once both are answered."""
+
+    name = Flow.SUBSCRIBE
+    words = frozenset({Word.SUBSCRIBE})
+    holds: Held | None = None
+    interrupts = False
 
     def areas(self, turn: Turn) -> list[Option]:
         options = [Option(ALL, N_("All areas"))]
@@ -23,13 +39,16 @@ class SubscribeFlow:
     def languages(self, turn: Turn) -> list[Option]:
         return [Option(code, NAMES.get(code, code)) for code in turn.services.bot.languages]
 
-    async def start(self, turn: Turn) -> None:
-        turn.data = {}
-        turn.go(Flow.SUBSCRIBE, AREA)
-        await self.ask(turn)
+    async def start(self, turn: Turn, argument: str = "") -> None:
+        turn.begin(Flow.SUBSCRIBE, Step.AREA, SubscribeState())
+        await self.resume(turn)
 
-    async def ask(self, turn: Turn) -> None:
-        if turn.step == LANGUAGE:
+    async def cancel(self, turn: Turn) -> None:
+        turn.reset()
+        turn.say(N_("Cancelled."))
+
+    async def resume(self, turn: Turn) -> None:
+        if turn.step == Step.LANGUAGE:
             turn.choose(
                 turn.t(N_("In which language do you want the messages?")), self.languages(turn)
             )
@@ -45,19 +64,19 @@ class SubscribeFlow:
             )
 
     async def handle(self, turn: Turn) -> None:
-        if turn.step == AREA:
+        state = turn.state(SubscribeState)
+        if turn.step == Step.AREA:
             picked = turn.picked(self.areas(turn))
             if picked is not None:
-                turn.data[AREA] = picked[0]
-                turn.go(Flow.SUBSCRIBE, LANGUAGE)
-            await self.ask(turn)
+                state.area = picked[0]
+                turn.go(Flow.SUBSCRIBE, Step.LANGUAGE)
+            await self.resume(turn)
             return
         chosen = turn.picked(self.languages(turn))
         if chosen is None:
-            await self.ask(turn)
+            await self.resume(turn)
             return
-        value = turn.data.get(AREA, ALL)
-        area = None if value == ALL else turn.services.intake.areas[int(value)]
+        area = None if state.area == ALL else turn.services.intake.areas[int(state.area)]
         await broadcasts.subscribe(
             turn.session,
             turn.conv.channel,

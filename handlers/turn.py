@@ -3,17 +3,19 @@ answer, and the ways every flow asks and reads questions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, Field
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.i18n import N_, gettext
-from handlers.messages import Choice, Expect, Inbound, Option, Outcome, Prompt, Text
+from handlers.messages import Capability, Choice, Expect, Inbound, Option, Outcome, Prompt, Text
 from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
 from handlers.text import Word, clean, numbers, word
 from storage.db import Database
@@ -22,12 +24,33 @@ from storage.models import Channel, Conversation
 
 
 class Flow(StrEnum):
+    """The flows' names, as stored in `Conversation.flow` (the registry is handlers/flows.py)."""
+
     MENU = "menu"
     REPORT = "report"
     ADD = "add"
     LANGUAGE = "language"
     SUBSCRIBE = "subscribe"
     BROADCAST = "broadcast"
+
+
+class State(BaseModel):
+    """A flow's answers so far, stored as JSON in `Conversation.data`; each flow declares its
+    own subclass. `selected`: the options toggled on the multiple choice being asked."""
+
+    selected: list[str] = Field(default_factory=list)
+
+
+S = TypeVar("S", bound=State)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a flow that holds the conversation until it ends (the report) says when another
+    flow's word comes (`other`), or its own or MULAI (`same`); then it asks its question again."""
+
+    same: str
+    other: str
 
 
 @dataclass
@@ -41,6 +64,27 @@ class Services:
     clock: Callable[[], datetime]
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # What each channel can do, as the channels declare it (bot/delivery.py).
+    channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
+
+    def can(self, channel: Channel, capability: Capability) -> bool:
+        return capability in self.channels.get(channel, frozenset())
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[Work]:
+        """A unit of work: one write transaction, at one moment."""
+        async with self.db.write() as session:
+            yield Work(self, session, self.clock())
+
+
+@dataclass
+class Work:
+    """What the flows (a Turn is one) and the scheduled jobs work with: the services, the
+    transaction, and the moment it happens."""
+
+    services: Services
+    session: AsyncSession
+    now: datetime
 
 
 SKIP = Option(Word.SKIP.value, N_("Skip"))
@@ -52,19 +96,23 @@ EXPIRED = N_("This question has expired. Here is the current one:")
 
 
 @dataclass
-class Turn:
-    services: Services
-    session: AsyncSession
+class Turn(Work):
+    """One inbound message being handled, in its conversation."""
+
     conv: Conversation
     inbound: Inbound
-    now: datetime
     out: Outcome = field(default_factory=Outcome)
     # Files of discarded drafts, deleted from the media store once the transaction commits.
     delete_files: list[str] = field(default_factory=list)
+    # What the dispatcher does once the flow has handled the message: carry out a command
+    # (the menu's choice), or ask again where the conversation stands (the language chosen).
+    then: Word | None = None
+    resume: bool = False
     _keep_seq: bool = False
+    _state: State | None = None  # the flow's state, once read or begun in this turn
+    _cleared: bool = False
 
     def __post_init__(self) -> None:
-        self.data: dict[str, Any] = dict(self.conv.data)
         self._ = gettext(self.conv.language)
 
     # Where the conversation stands.
@@ -77,26 +125,54 @@ class Turn:
     def step(self) -> str | None:
         return self.conv.step
 
+    def state(self, kind: type[S]) -> S:
+        """The flow in progress's state, typed: as stored, or as begun in this turn."""
+        if not isinstance(self._state, kind):
+            self._state = kind.model_validate({} if self._cleared else self.conv.data)
+        return self._state
+
+    def begin(self, flow: Flow, step: str, state: S) -> S:
+        """Starts `flow` at `step` with a new state (the previous flow's answers are gone)."""
+        self.go(flow, step)
+        self._state, self._cleared = state, False
+        return state
+
+    def stored(self) -> dict[str, Any]:
+        """The state as it would be stored now (kept aside by an interruption)."""
+        if self._state is not None:
+            return self._state.model_dump(mode="json", exclude_defaults=True)
+        return {} if self._cleared else dict(self.conv.data)
+
+    def restore(self, flow: Flow | None, step: str | None, stored: dict[str, Any]) -> None:
+        """Back to a flow kept aside with `stored()`."""
+        self.go(flow, step)
+        self.conv.data, self._state, self._cleared = stored, None, False
+
     def go(self, flow: Flow | None, step: str | None) -> None:
-        if (flow, step) != (self.flow, self.step):
-            self.data.pop("_selected", None)
+        if (flow, step) != (self.flow, self.step) and self._state is not None:
+            self._state.selected = []
         self.conv.flow = flow.value if flow else None
         self.conv.step = step
 
     def reset(self) -> None:
         """Back to no flow, forgetting every answer (the language stays)."""
         self.go(None, None)
-        self.data = {}
+        self._state, self._cleared = None, True
 
     def set_language(self, language: str) -> None:
         self.conv.language = language
         self._ = gettext(language)
 
     def save(self) -> None:
-        self.conv.data = self.data
+        if self._state is not None or self._cleared:
+            self.conv.data = self.stored()
+            flag_modified(self.conv, "data")
         self.conv.updated_at = self.now
-        flag_modified(self.conv, "data")
         self.session.add(self.conv)
+
+    @property
+    def _selected(self) -> list[str]:
+        return self._state.selected if self._state is not None else []
 
     # What is said.
 
@@ -133,7 +209,7 @@ class Turn:
             typed = self.t(N_("Reply with one or more numbers, e.g. 1,3."))
         else:
             typed = self.t(N_("Reply with a number from 1 to {count}."), count=len(shown))
-        selected = frozenset(self.data.get("_selected", []))
+        selected = frozenset(self._selected)
         self.out.replies.append(
             Choice(
                 seq=self._next_seq(),
@@ -158,7 +234,7 @@ class Turn:
             SUBSCRIBE.value: N_("Type LANGGANAN to subscribe."),
         }
         typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
-        if expects is Expect.MEDIA and self.conv.channel is Channel.CONSOLE:
+        if expects is Expect.MEDIA and self.services.can(self.conv.channel, Capability.PATHS):
             typed.insert(0, self.t(N_("Type the path of a file to attach it.")))
         self.out.replies.append(
             Prompt(
@@ -204,22 +280,24 @@ class Turn:
             if self.stale():
                 return None
             if multiple and press.value == DONE.value:
-                return list(self.data.get("_selected", []))
+                return list(self._selected)
             if press.value not in values:
                 self.say(EXPIRED)
                 return None
             if not multiple:
                 return [press.value]
-            selected: list[str] = list(self.data.get("_selected", []))
+            # A multiple choice is asked only inside a flow, which has a state.
+            assert self._state is not None
+            selected = list(self._selected)
             if press.value in selected:
                 selected.remove(press.value)
             else:
                 selected.append(press.value)
-            self.data["_selected"] = [v for v in values if v in selected]
+            self._state.selected = [v for v in values if v in selected]
             self._keep_seq = True
             return None
         if multiple and self.action() is Word.DONE:
-            return list(self.data.get("_selected", []))
+            return list(self._selected)
         text = self.typed()
         if not text:
             self.say(N_("Please choose one of the options."))

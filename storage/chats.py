@@ -149,3 +149,16 @@ async def mark_unreachable(
         .where(col(Conversation.channel) == channel, col(Conversation.sender) == chat)
         .values(unreachable_at=at)
     )
+
+
+async def mark_opted_out(session: AsyncSession, channel: Channel, chat: str, at: datetime) -> None:
+    """The chat opted out at the provider (or had already, with STOP: that time stays)."""
+    await session.exec(
+        update(Conversation)
+        .where(
+            col(Conversation.channel) == channel,
+            col(Conversation.sender) == chat,
+            col(Conversation.opted_out_at).is_(None),
+        )
+        .values(opted_out_at=at)
+    )

@@ -173,7 +173,7 @@ class Conversation(SQLModel, table=True):
     language: str = Field(max_length=8)
     flow: str | None = Field(default=None, max_length=32)
     step: str | None = Field(default=None, max_length=32)
-    # Answers of the flow in progress; also the step history (for "back").
+    # The flow in progress's state (a handlers.turn.State subclass, as JSON).
     data: dict[str, Any] = json_column()
     # Increases with every question asked: a button carries it, so a stale button is recognised.
     seq: int = 0
@@ -186,6 +186,14 @@ class Conversation(SQLModel, table=True):
     last_inbound_at: datetime | None = utc_column(nullable=True)
     # Set when the chat asked for no more messages (STOP / BERHENTI) except direct replies.
     opted_out_at: datetime | None = utc_column(nullable=True)
+    # Wrong invitation codes sent from the chat in a row, and when the last one came: after a
+    # few, each try waits longer (whatever flow the chat is in).
+    join_failures: int = 0
+    join_failed_at: datetime | None = utc_column(nullable=True)
+    # The chat's unfinished report was deleted as too old: told once, when it writes again.
+    draft_expired: bool = False
+    # A group: told once that reports are made in a private chat.
+    told_in_group: bool = False
 
 
 class Report(SQLModel, table=True):
@@ -418,7 +426,8 @@ class Outbox(SQLModel, table=True):
     # A template (WhatsApp Content SID) and its variables, when sent outside the window.
     template: str | None = Field(default=None, max_length=64)
     variables: dict[str, Any] = json_column()
-    # Buttons shown with the text: [{"value": "ack:BTN-2026-00001", "label": "..."}].
+    # Actions offered with the text: buttons [{"value": "ack:BTN-2026-00001", "label": "..."}]
+    # and, last, {"hint": "Reply ACK ..."}, the same by typing (see outbox.actions and hint).
     buttons: list[dict[str, str]] = json_list_column()
     state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING, index=True)
     # Lower goes first: alerts are never queued behind a broadcast.

@@ -77,13 +77,17 @@ async def enqueue(
     at: datetime,
     priority: int = 5,
     buttons: list[dict[str, str]] | None = None,
+    hint: str = "",
     variables: dict[str, Any] | None = None,
     report_id: int | None = None,
     member_id: int | None = None,
     edit_of: int | None = None,
 ) -> Outbox:
     """A message to send, as a row first: it is sent by the delivery job after the
-    transaction commits, and survives a crash before that."""
+    transaction commits, and survives a crash before that. What it says is the same on every
+    channel, each renders it its own way: `buttons` ({"value", "label"}) where the channel
+    shows buttons, `hint` (how to do the same by typing) where it does not, the template of
+    `kind` with `variables` where the channel needs a template."""
     row = Outbox(
         created_at=at,
         updated_at=at,
@@ -91,7 +95,7 @@ async def enqueue(
         address=address,
         kind=kind,
         text=text,
-        buttons=buttons or [],
+        buttons=[*(buttons or []), *([{"hint": hint}] if hint else [])],
         variables=variables or {},
         priority=priority,
         due_at=at,
@@ -136,6 +140,16 @@ def enqueue_reply(
         session.info["outbox"] = True
     session.add(row)
     return row
+
+
+def actions(row: Outbox) -> list[dict[str, str]]:
+    """The buttons offered with the row's text (for a channel that shows buttons)."""
+    return [button for button in row.buttons if "value" in button]
+
+
+def hint(row: Outbox) -> str:
+    """How to do what the row's buttons do by typing (for a channel without buttons)."""
+    return next((button["hint"] for button in row.buttons if "hint" in button), "")
 
 
 def queued(session: AsyncSession) -> bool:

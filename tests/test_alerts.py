@@ -278,6 +278,8 @@ async def test_invitations_used_expired_and_wrong(force: TaskForce, app: App) ->
 
     for _ in range(3):
         assert "not valid" in await force.say(9103, "/gabung WRONG123")
+    await force.say(9103, "/lapor")  # starting and cancelling a flow resets nothing
+    await force.say(9103, "/batal")
     assert "Too many wrong codes. Please try again in 1 minute(s)." in await force.say(
         9103, "/gabung WRONG123"
     )

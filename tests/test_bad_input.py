@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import App
+from handlers.flows import BY_NAME
 from handlers.messages import Attachment
+from handlers.turn import Flow
 from storage import conversations
 from storage.media import MediaProblem
 from storage.models import Channel
@@ -126,23 +130,26 @@ async def test_a_file_sent_at_another_step_is_kept_as_evidence(chat: Chat) -> No
     assert "1 file(s) received" in chat.screen
 
 
-async def test_one_conversation_failing_does_not_touch_another(app: App) -> None:
+async def test_one_conversation_failing_does_not_touch_another(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice, bob = Chat(app, sender="alice"), Chat(app, sender="bob")
     await alice.send("bahasa en")
     await bob.send("bahasa en")
     await alice.send("report")
     await bob.send("report")
 
-    original = app.conversations.report.handle
+    report = BY_NAME[Flow.REPORT]
+    original = report.handle
 
     async def broken(turn: object) -> None:
         if getattr(turn, "conv").sender == "alice":  # noqa: B009
             raise RuntimeError("boom")
         await original(turn)  # type: ignore[arg-type]
 
-    app.conversations.report.handle = broken  # type: ignore[method-assign]
+    monkeypatch.setattr(report, "handle", broken)
     screen = await alice.send("1")
     assert "Sorry, something went wrong on our side." in screen
     assert "Is any of these happening?" in await bob.send("1")
-    app.conversations.report.handle = original  # type: ignore[method-assign]
+    monkeypatch.undo()
     assert "Is any of these happening?" in await alice.send("1")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
+from storage import conversations
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
+from storage.models import Channel
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
@@ -33,3 +39,57 @@ async def test_upgrade_builds_an_empty_sqlite_database(tmp_path: Any) -> None:
     await upgrade(db)
     assert await db.ping()
     await db.close()
+
+
+async def test_per_chat_state_moves_to_columns_and_drafts_keep_their_answers(
+    database_url: str,
+) -> None:
+    """0009: a draft in progress, a language picker opened inside it, and the invitation
+    throttle, stored before the upgrade, come out in the typed shape and in columns."""
+    db = Database(database_url)
+
+    def downgrade(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "0008")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    old = {
+        "report": {
+            "privacy": "anonymous",
+            "recruiter_name": None,  # skipped
+            "_history": ["privacy", "urgency", "recruiter_name"],
+            "_phones": ["+6281234567890"],
+            "_join_failures": 4,
+            "_join_at": "2026-11-28T03:00:00+00:00",
+        },
+        "language": {"privacy": "anonymous", "_return": ["report", "urgency"]},
+    }
+    async with db.engine.begin() as conn:
+        for sender, data in old.items():
+            await conn.execute(
+                text(
+                    "INSERT INTO conversation (channel, sender, language, flow, step, data, seq, "
+                    "created_at, updated_at) VALUES ('console', :sender, 'en', :flow, 'urgency', "
+                    ":data, 1, :at, :at)"
+                ),
+                {"sender": sender, "flow": sender, "data": json.dumps(data), "at": "2026-11-28"},
+            )
+    await upgrade(db)
+    async with db.read() as session:
+        draft = await conversations.find(session, Channel.CONSOLE, "report")
+        picker = await conversations.find(session, Channel.CONSOLE, "language")
+    await db.close()
+    assert draft is not None and picker is not None
+    assert draft.data == {
+        "privacy": "anonymous",
+        "recruiter_name": "",
+        "history": ["privacy", "urgency", "recruiter_name"],
+        "phones_kept": ["+6281234567890"],
+    }
+    assert draft.join_failures == 4
+    assert draft.join_failed_at == datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    assert picker.data == {
+        "back_flow": "report",
+        "back_step": "urgency",
+        "kept": {"privacy": "anonymous"},
+    }

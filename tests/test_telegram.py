@@ -15,13 +15,14 @@ import httpx
 import pytest
 from sqlmodel import select
 from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.app import App
 from bot.config import ServerSettings, Settings
-from bot.delivery import split
+from bot.delivery import Gone, split
 from bot.outbox import Delivery
 from bot.service import Service
-from bot.telegram import TelegramChannel, TelegramLimiter, callback_data
+from bot.telegram import TelegramChannel, TelegramLimiter, callback_data, classify
 from handlers.messages import Press, button_data, read_button
 from storage import conversations
 from storage.models import Channel, Media, Report
@@ -58,7 +59,7 @@ class Channel_(TelegramChannel):
 @pytest.fixture
 async def tg(app: App, fake: FakeTelegram) -> AsyncIterator[Channel_]:
     sleeps = Sleeps()
-    channel = Channel_(app, telegram_settings(fake), ServerSettings(), sleep=sleeps)
+    channel = Channel_(app.for_channels, telegram_settings(fake), ServerSettings(), sleep=sleeps)
     channel.sleeps = sleeps
     channel.delivery = Delivery(app.services, {Channel.TELEGRAM: channel})
     app.conversations.answered_by_outbox = {Channel.TELEGRAM}
@@ -407,7 +408,7 @@ def test_long_text_is_split_at_paragraphs() -> None:
 async def test_commands_are_registered_in_both_languages(
     app: App, fake: FakeTelegram, settings: Settings
 ) -> None:
-    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    channel = TelegramChannel(app.for_channels, telegram_settings(fake), ServerSettings())
     await channel.start()
     await channel.stop()
     await channel.close()
@@ -441,7 +442,7 @@ async def test_polling_answers_and_stops_cleanly(app: App, fake: FakeTelegram) -
 
 async def test_telegram_unreachable_at_start_is_retried(app: App, fake: FakeTelegram) -> None:
     fake.fail("getMe", status=502, description="Bad Gateway", times=3)
-    channel = TelegramChannel(app, telegram_settings(fake), ServerSettings())
+    channel = TelegramChannel(app.for_channels, telegram_settings(fake), ServerSettings())
     channel.retry_delay = 0.01
     await channel.start()
     assert channel.health.failing_since is None and len(fake.called("getMe")) == 4
@@ -514,3 +515,27 @@ def test_sigap_run_without_a_channel_says_how_to_configure_one(tmp_path: Path) -
     assert done.returncode == 1
     assert "No channel is configured" in done.stderr and "[telegram]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "permanent", "gone", "retry_after"),
+    [
+        (
+            Forbidden("Forbidden: bot was blocked by the user"),
+            "blocked",
+            True,
+            Gone.UNREACHABLE,
+            None,
+        ),
+        (BadRequest("Bad Request: message is too long"), "bad_request", True, None, None),
+        (RetryAfter(7), "transient", False, None, 7.0),
+        (TimedOut(), "transient", False, None, None),
+        (NetworkError("Bad Gateway"), "transient", False, None, None),
+    ],
+)
+def test_bot_api_errors_are_classified_for_the_delivery_job(
+    error: TelegramError, code: str, permanent: bool, gone: Gone | None, retry_after: float | None
+) -> None:
+    failure = classify(error)
+    assert (failure.code, failure.permanent, failure.gone) == (code, permanent, gone)
+    assert failure.retry_after == retry_after

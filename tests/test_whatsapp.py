@@ -7,13 +7,17 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from sqlmodel import select
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from bot.app import App
 from bot.config import ServerSettings
+from bot.delivery import Gone
 from bot.service import Service
+from bot.whatsapp import classify
 from handlers.broadcast import start_due
 from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
@@ -380,3 +384,30 @@ async def test_a_broadcast_image_is_served_to_twilio_and_nothing_else(
 def whatsapp_media(service: Service, sha256: str) -> str:
     assert service.whatsapp is not None
     return service.whatsapp.signature(sha256)
+
+
+def twilio_error(status: int, code: int) -> TwilioRestException:
+    return TwilioRestException(status, "/2010-04-01/Messages.json", msg="no", code=code)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "permanent", "gone"),
+    [
+        (twilio_error(429, 20429), "20429", False, None),
+        (twilio_error(503, 20503), "20503", False, None),
+        (aiohttp.ClientConnectionError("refused"), "network", False, None),
+        (TimeoutError(), "network", False, None),
+        (twilio_error(400, 21610), "21610", True, Gone.OPTED_OUT),
+        (twilio_error(400, 21211), "21211", True, Gone.UNREACHABLE),
+        (twilio_error(400, 63016), "63016", True, None),
+    ],
+)
+def test_twilio_errors_are_classified_for_the_delivery_job(
+    error: TwilioRestException | aiohttp.ClientError | TimeoutError,
+    code: str,
+    permanent: bool,
+    gone: Gone | None,
+) -> None:
+    failure = classify(error)
+    assert (failure.code, failure.permanent, failure.gone) == (code, permanent, gone)
+    assert failure.retry_after is None  # Twilio's errors do not say

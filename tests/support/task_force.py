@@ -35,7 +35,7 @@ class TaskForce:
         self.fake = fake
         self.clock = clock
         self.channel = TelegramChannel(
-            app,
+            app.for_channels,
             TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url),
             ServerSettings(),
             sleep=no_wait,  # the residents here answer faster than Telegram lets a bot

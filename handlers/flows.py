@@ -1,0 +1,50 @@
+"""The registry of conversation flows. A flow is one object that satisfies `FlowHandler`; the
+dispatcher (handlers/conversation.py) finds the flow in progress by its name and the flow a
+command starts by its words, here. To add a flow: a module with its steps (a StrEnum), its
+state (a `State` subclass) and a class like the ones below, one line in FLOWS, its texts in
+the catalogs, its tests."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from handlers.add import AddFlow
+from handlers.broadcast import BroadcastFlow
+from handlers.language import LanguageFlow
+from handlers.menu import MenuFlow
+from handlers.report import ReportFlow
+from handlers.subscribe import SubscribeFlow
+from handlers.text import Word
+from handlers.turn import Flow, Held, Turn
+
+
+class FlowHandler(Protocol):
+    name: Flow
+    words: frozenset[Word]  # the commands that start it
+    holds: Held | None
+    # Starts inside another flow and returns to it when done (the language picker).
+    interrupts: bool
+
+    async def start(self, turn: Turn, argument: str) -> None:
+        """Begins the flow (the command's argument may answer its first question)."""
+
+    async def handle(self, turn: Turn) -> None:
+        """Handles a message to the step the flow is at."""
+
+    async def resume(self, turn: Turn) -> None:
+        """Asks again the question the flow is at."""
+
+    async def cancel(self, turn: Turn) -> None:
+        """Ends the flow on the resident's BATAL, saying so."""
+
+
+FLOWS: tuple[FlowHandler, ...] = (
+    MenuFlow(),
+    ReportFlow(),
+    AddFlow(),
+    LanguageFlow(),
+    SubscribeFlow(),
+    BroadcastFlow(),
+)
+BY_NAME: dict[Flow, FlowHandler] = {flow.name: flow for flow in FLOWS}
+BY_WORD: dict[Word, FlowHandler] = {word: flow for flow in FLOWS for word in flow.words}
