@@ -46,26 +46,8 @@ from storage.models import (
 )
 from storage.roster import ShiftRow
 from tests.fakes.telegram import FakeTelegram
+from tests.support.answers import ENGLISH_REPORT
 
-ANSWERS = [
-    "bahasa en",
-    "lapor",
-    "1",
-    "4",
-    "2",
-    "2",
-    "1",
-    "1",
-    "1",
-    "1,3",
-    "Pak Budi",
-    "skip",
-    "0812-3456-7890",
-    "skip",
-    "A man offered my sister a job in a Malaysian restaurant; she must pay first.",
-    "done",
-    "2",
-]
 PG = os.environ.get("SIGAP_BENCH_PG", "postgresql://127.0.0.1:5432/test")
 
 
@@ -109,7 +91,7 @@ async def confirm_to_alert(url: str, media: Path, reports: int) -> list[float]:
         times = []
         for n in range(reports):
             sender = str(100_000 + n)
-            for answer in ANSWERS:
+            for answer, _question in ENGLISH_REPORT:
                 await app.conversations.handle(Inbound(Channel.CONSOLE, sender, text=answer))
             before = len(fake.called("sendMessage"))
             began = time.monotonic()

@@ -1,7 +1,9 @@
-"""What the benchmarks share: posting requests with a fixed concurrency, and the figures."""
+"""What the benchmarks share: posting requests with a fixed concurrency to Sigap or to a bare
+baseline endpoint, and the figures."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -14,13 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
+from starlette.routing import Route
 
-from storage.db import Database
+from bot.app import build
+from bot.config import Settings
+from bot.service import Service
+from bot.web import WebServer
+from storage.db import Database, async_url
 
 logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are fine
 
 Post = tuple[Hashable, dict[str, Any]]  # (whose reply to wait for, keyword arguments)
+Replies = Callable[[], list[tuple[Hashable, float]]]  # (whose, when) of each reply so far
+Timed = tuple[float, list[float]]  # the wall time until every reply, and each one's latency
 
 
 @dataclass(frozen=True)
@@ -141,3 +152,63 @@ async def fresh_database(base: str, folder: Path, name: str) -> AsyncIterator[st
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         await admin.close()
+
+
+async def serve_sigap(
+    settings: Settings, path: str, posts: list[Post], load: Load, replies: Replies
+) -> Timed:
+    """Sigap as `sigap run` serves it, the posts driven at `path` as `load` says."""
+    app = await build(settings)
+    service = Service(app)
+    await service.start()
+    try:
+        _posting, started = await drive(service.web.url + path, posts, load)
+        wall = await answered(started, replies)
+    finally:
+        await service.stop()
+        await app.close()
+    return wall, latencies(started, replies())
+
+
+async def serve_bare(route: Route, posts: list[Post], load: Load, replies: Replies) -> Timed:
+    """The baseline: one bare Starlette route, the posts driven at it as `load` says."""
+    server = WebServer(Starlette(routes=[route]), "127.0.0.1", 0)
+    await server.start()
+    try:
+        _posting, started = await drive(server.url + route.path, posts, load)
+        wall = await answered(started, replies)
+    finally:
+        await server.stop()
+    return wall, latencies(started, replies())
+
+
+@contextlib.asynccontextmanager
+async def bare_table(url: str, column: str) -> AsyncIterator[tuple[AsyncEngine, Table]]:
+    """A table (id, `column`) for the baseline's one INSERT a request, dropped afterwards."""
+    engine = create_async_engine(async_url(url))
+    metadata = MetaData()
+    table = Table(
+        "bench_bare", metadata, Column("id", Integer, primary_key=True), Column(column, String(32))
+    )
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield engine, table
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.drop_all)
+        await engine.dispose()
+
+
+def load_arguments(doc: str, count: str, default: int) -> argparse.Namespace:
+    """The command line of a webhook benchmark: how many requests (`--COUNT`), the load and
+    the database."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(f"--{count}", type=int, default=default)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--rate", type=float, default=None, help="requests a second instead (an open loop)"
+    )
+    parser.add_argument("--database-url", default="")
+    return parser.parse_args()

@@ -17,21 +17,27 @@ from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
-from sqlalchemy.ext.asyncio import create_async_engine
-from starlette.applications import Starlette
+from sqlalchemy import insert
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bench.common import Load, Post, answered, drive, fresh_database, latencies, ratios, summary
-from bot.app import build
+from bench.common import (
+    Load,
+    Post,
+    Timed,
+    bare_table,
+    fresh_database,
+    load_arguments,
+    ratios,
+    serve_bare,
+    serve_sigap,
+    summary,
+)
 from bot.config import ServerSettings, Settings, TelegramSettings
-from bot.service import Service
-from bot.web import WebServer
-from storage.db import StorageSettings, async_url
+from storage.db import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 
 SECRET = "bench-secret"
@@ -55,9 +61,7 @@ def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, 
     return [fake.message(offset + i, "/bantuan", language_code="en") for i in range(count)]
 
 
-async def run_sigap(
-    fake: FakeTelegram, url: str, media: Path, count: int, load: Load
-) -> tuple[float, list[float]]:
+async def run_sigap(fake: FakeTelegram, url: str, media: Path, count: int, load: Load) -> Timed:
     settings = Settings(
         storage=StorageSettings(url=url, media_dir=media),
         server=ServerSettings(port=0, public_url="https://bench.invalid"),
@@ -69,71 +73,41 @@ async def run_sigap(
             **UNLIMITED,
         ),
     )
-    app = await build(settings)
-    service = Service(app)
-    await service.start()
-    try:
-        updates = make_updates(fake, count, offset=1_000_000)
-        _posting, started = await drive(
-            service.web.url + "/telegram/webhook", requests(updates), load
-        )
-        wall = await answered(started, lambda: replies(fake))
-    finally:
-        await service.stop()
-        await app.close()
-    return wall, latencies(started, replies(fake))
+    posts = requests(make_updates(fake, count, offset=1_000_000))
+    return await serve_sigap(settings, "/telegram/webhook", posts, load, lambda: replies(fake))
 
 
-async def run_bare(
-    fake: FakeTelegram, url: str, count: int, load: Load
-) -> tuple[float, list[float]]:
+async def run_bare(fake: FakeTelegram, url: str, count: int, load: Load) -> Timed:
     """The baseline: python-telegram-bot's Application, one INSERT, one reply."""
-    engine = create_async_engine(async_url(url))
-    metadata = MetaData()
-    table = Table(
-        "bench_bare", metadata, Column("id", Integer, primary_key=True), Column("chat", String(32))
-    )
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
+    async with bare_table(url, "chat") as (engine, table):
 
-    async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_chat is not None
-        async with engine.begin() as conn:
-            await conn.execute(insert(table).values(chat=str(update.effective_chat.id)))
-        await context.bot.send_message(update.effective_chat.id, "help text")
+        async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.effective_chat is not None
+            async with engine.begin() as conn:
+                await conn.execute(insert(table).values(chat=str(update.effective_chat.id)))
+            await context.bot.send_message(update.effective_chat.id, "help text")
 
-    application = (
-        Application.builder()
-        .token(FakeTelegram.TOKEN)
-        .base_url(fake.base_url)
-        .updater(None)
-        .connection_pool_size(128)
-        .build()
-    )
-    application.add_handler(TypeHandler(Update, reply))
+        application = (
+            Application.builder()
+            .token(FakeTelegram.TOKEN)
+            .base_url(fake.base_url)
+            .updater(None)
+            .connection_pool_size(128)
+            .build()
+        )
+        application.add_handler(TypeHandler(Update, reply))
 
-    async def webhook(request: Request) -> Response:
-        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
-            return Response(status_code=403)
-        await application.process_update(Update.de_json(await request.json(), application.bot))
-        return Response()
+        async def webhook(request: Request) -> Response:
+            if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+                return Response(status_code=403)
+            update = Update.de_json(await request.json(), application.bot)
+            await application.process_update(update)
+            return Response()
 
-    server = WebServer(
-        Starlette(routes=[Route("/hook", webhook, methods=["POST"])]), "127.0.0.1", 0
-    )
-    async with application:
-        await server.start()
-        try:
-            updates = make_updates(fake, count, offset=2_000_000)
-            _posting, started = await drive(server.url + "/hook", requests(updates), load)
-            wall = await answered(started, lambda: replies(fake))
-        finally:
-            await server.stop()
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-    await engine.dispose()
-    return wall, latencies(started, replies(fake))
+        async with application:
+            posts = requests(make_updates(fake, count, offset=2_000_000))
+            route = Route("/hook", webhook, methods=["POST"])
+            return await serve_bare(route, posts, load, lambda: replies(fake))
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -145,7 +119,7 @@ async def main(arguments: argparse.Namespace) -> None:
                 f"{url.split(':')[0]}; each update is /bantuan from a new chat"
             )
             async with FakeTelegram() as fake:
-                runs: list[tuple[str, Callable[[], Awaitable[tuple[float, list[float]]]]]] = [
+                runs: list[tuple[str, Callable[[], Awaitable[Timed]]]] = [
                     ("bare", lambda: run_bare(fake, url, arguments.updates, load)),
                     (
                         "sigap",
@@ -166,11 +140,4 @@ async def main(arguments: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument(
-        "--rate", type=float, default=None, help="requests a second instead (an open loop)"
-    )
-    parser.add_argument("--database-url", default="")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(load_arguments(__doc__, "updates", 2000)))

@@ -15,29 +15,35 @@ import tempfile
 from collections.abc import Hashable
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
-from sqlalchemy.ext.asyncio import create_async_engine
-from starlette.applications import Starlette
+from sqlalchemy import insert
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bench.common import Load, Post, answered, drive, fresh_database, latencies, ratios, summary
-from bot.app import build
+from bench.common import (
+    Load,
+    Post,
+    Timed,
+    bare_table,
+    fresh_database,
+    load_arguments,
+    ratios,
+    serve_bare,
+    serve_sigap,
+    summary,
+)
 from bot.config import ServerSettings, Settings, WhatsAppSettings
-from bot.service import Service
-from bot.web import WebServer
 from bot.whatsapp import RoutedHttpClient
-from storage.db import StorageSettings, async_url
+from storage.db import StorageSettings
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 PUBLIC = "https://bench.invalid"
 SANDBOX = "whatsapp:+14155238886"
 
 
-def posts(path: str, count: int, offset: int) -> list[Post]:
+def make_posts(path: str, count: int, offset: int) -> list[Post]:
     """Signed inbound messages, each from a new number."""
     validator = RequestValidator(AUTH_TOKEN)
     made: list[Post] = []
@@ -60,9 +66,7 @@ def replies(fake: FakeTwilio) -> list[tuple[Hashable, float]]:
     return [(m.params["To"].removeprefix("whatsapp:"), m.at) for m in fake.messages]
 
 
-async def run_sigap(
-    fake: FakeTwilio, url: str, media: Path, count: int, load: Load
-) -> tuple[float, list[float]]:
+async def run_sigap(fake: FakeTwilio, url: str, media: Path, count: int, load: Load) -> Timed:
     settings = Settings(
         storage=StorageSettings(url=url, media_dir=media),
         server=ServerSettings(port=0, public_url=PUBLIC),
@@ -76,61 +80,34 @@ async def run_sigap(
             }
         ),
     )
-    app = await build(settings)
-    service = Service(app)
-    await service.start()
-    try:
-        _posting, started = await drive(
-            service.web.url + "/whatsapp/inbound",
-            posts("/whatsapp/inbound", count, 1_000_000),
-            load,
-        )
-        wall = await answered(started, lambda: replies(fake))
-    finally:
-        await service.stop()
-        await app.close()
-    return wall, latencies(started, replies(fake))
+    path = "/whatsapp/inbound"
+    posts = make_posts(path, count, 1_000_000)
+    return await serve_sigap(settings, path, posts, load, lambda: replies(fake))
 
 
-async def run_bare(fake: FakeTwilio, url: str, count: int, load: Load) -> tuple[float, list[float]]:
+async def run_bare(fake: FakeTwilio, url: str, count: int, load: Load) -> Timed:
     """The baseline: validate, one INSERT, one reply with twilio's async client."""
-    engine = create_async_engine(async_url(url))
-    metadata = MetaData()
-    table = Table(
-        "bench_bare",
-        metadata,
-        Column("id", Integer, primary_key=True),
-        Column("sender", String(32)),
-    )
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
     validator = RequestValidator(AUTH_TOKEN)
     http = RoutedHttpClient(fake.base_url)
     client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
+    async with bare_table(url, "sender") as (engine, table):
 
-    async def inbound(request: Request) -> Response:
-        params = {k: str(v) for k, v in (await request.form()).multi_items()}
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not validator.validate(PUBLIC + request.url.path, params, signature):
-            return Response(status_code=403)
-        async with engine.begin() as conn:
-            await conn.execute(insert(table).values(sender=params["From"]))
-        await client.messages.create_async(from_=SANDBOX, to=params["From"], body="help text")
-        return Response("<Response/>", media_type="text/xml")
+        async def inbound(request: Request) -> Response:
+            params = {k: str(v) for k, v in (await request.form()).multi_items()}
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not validator.validate(PUBLIC + request.url.path, params, signature):
+                return Response(status_code=403)
+            async with engine.begin() as conn:
+                await conn.execute(insert(table).values(sender=params["From"]))
+            await client.messages.create_async(from_=SANDBOX, to=params["From"], body="help text")
+            return Response("<Response/>", media_type="text/xml")
 
-    server = WebServer(Starlette(routes=[Route("/in", inbound, methods=["POST"])]), "127.0.0.1", 0)
-    await server.start()
-    try:
-        _posting, started = await drive(server.url + "/in", posts("/in", count, 2_000_000), load)
-        wall = await answered(started, lambda: replies(fake))
-    finally:
-        await server.stop()
-        await http.close()
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-    await engine.dispose()
-    return wall, latencies(started, replies(fake))
+        try:
+            route = Route("/in", inbound, methods=["POST"])
+            posts = make_posts("/in", count, 2_000_000)
+            return await serve_bare(route, posts, load, lambda: replies(fake))
+        finally:
+            await http.close()
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -154,11 +131,4 @@ async def main(arguments: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument(
-        "--rate", type=float, default=None, help="requests a second instead (an open loop)"
-    )
-    parser.add_argument("--database-url", default="")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(load_arguments(__doc__, "requests", 1000)))

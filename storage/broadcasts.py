@@ -25,17 +25,6 @@ from storage.outbox import BULK
 BROADCAST_PRIORITY = BULK  # after alerts and answers (0), notices (1) and the rest (5)
 
 
-async def subscription(
-    session: AsyncSession, channel: Channel, address: str
-) -> Subscription | None:
-    query = select(Subscription).where(
-        col(Subscription.channel) == channel,
-        col(Subscription.address) == address,
-        col(Subscription.ended_at).is_(None),
-    )
-    return (await session.exec(query)).first()
-
-
 async def subscribe(
     session: AsyncSession,
     channel: Channel,

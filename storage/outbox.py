@@ -38,42 +38,6 @@ PROGRESS = {
 }
 
 
-async def record(
-    session: AsyncSession,
-    channel: Channel,
-    address: str,
-    kind: MessageKind,
-    text: str,
-    *,
-    at: datetime,
-    state: OutboxState,
-    provider_id: str | None = None,
-    template: str | None = None,
-    variables: dict[str, Any] | None = None,
-    error_code: str | None = None,
-    error: str | None = None,
-) -> Outbox:
-    """A message whose delivery already has a result (tests and imports use it)."""
-    row = Outbox(
-        created_at=at,
-        updated_at=at,
-        channel=channel,
-        address=address,
-        kind=kind,
-        text=text,
-        template=template,
-        variables=variables or {},
-        state=state,
-        attempts=1,
-        provider_id=provider_id,
-        error_code=error_code,
-        error=error,
-    )
-    session.add(row)
-    await session.flush()
-    return row
-
-
 async def provider_status(
     session: AsyncSession,
     channel: Channel,
@@ -320,14 +284,6 @@ async def failed_attempt(
     else:
         values.update(state=OutboxState.PENDING, due_at=retry_at, claimed_by=None)
     await session.exec(update(Outbox).where(*_held(row_id, worker)).values(**values))
-
-
-async def cancel(session: AsyncSession, row_id: int, reason: str, at: datetime) -> None:
-    await session.exec(
-        update(Outbox)
-        .where(col(Outbox.id) == row_id)
-        .values(state=OutboxState.CANCELLED, error=reason, updated_at=at)
-    )
 
 
 async def cancel_escalation(session: AsyncSession, report_id: int, at: datetime) -> None:

@@ -145,17 +145,6 @@ async def get(session: AsyncSession, report_id: int) -> Report | None:
     return await session.get(Report, report_id)
 
 
-async def locked(session: AsyncSession, report_id: int) -> Report | None:
-    """The report, locked until the transaction ends (an acknowledgement waits for it)."""
-    query = (
-        select(Report)
-        .where(col(Report.id) == report_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.exec(query)).first()
-
-
 async def locked_many(session: AsyncSession, report_ids: Sequence[int]) -> dict[int, Report]:
     query = (
         select(Report)
@@ -227,10 +216,7 @@ async def events_of(
 
 async def alerted_names(session: AsyncSession, report_id: int) -> list[str]:
     """Everyone alerted or followed up about the report so far, in order, once each."""
-    names: dict[str, None] = {}
-    for event in await events_of(session, report_id, [EventKind.ALERTED, EventKind.FOLLOWED_UP]):
-        names.update(dict.fromkeys(event.detail.get("members", [])))
-    return list(names)
+    return (await alerted_names_of(session, [report_id]))[report_id]
 
 
 async def alerted_member_ids(session: AsyncSession, report_id: int) -> list[int]:

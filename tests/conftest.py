@@ -1,5 +1,6 @@
 """Fixtures: every storage test runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432
-(which must be running: a test that cannot reach it fails, it never skips)."""
+(which must be running: a test that cannot reach it fails, it never skips); the fake Telegram
+and Twilio servers; the task force. What they are made of is in tests/support."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -17,29 +17,15 @@ from bot.app import App, build
 from bot.config import Settings
 from storage.db import Database, StorageSettings
 from storage.migrate import upgrade
-from tests.chat import Chat
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.twilio import FakeTwilio
+from tests.support.chat import Chat
+from tests.support.clock import Clock
+from tests.support.database import PG_ADMIN_URL, pg_url, truncate
+from tests.support.task_force import TaskForce
 
-PG_ADMIN_URL = os.environ.get("SIGAP_TEST_PG", "postgresql://127.0.0.1:5432/test")
 PG_TEST_DB = f"sigap_test_{os.getpid()}"
 BACKENDS = ["sqlite", "postgresql"]
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def pg_url(database: str) -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{database}"
 
 
 @pytest.fixture(scope="session")
@@ -76,21 +62,6 @@ async def _migrate(url: str) -> None:
         await db.close()
 
 
-def _truncate(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
-            )
-        ]
-        if tables:
-            conn.execute(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database on each backend."""
@@ -99,7 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
-    _truncate(url)
+    truncate(url)
     return url
 
 
@@ -123,3 +94,26 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[App]:
 @pytest.fixture
 def chat(app: App) -> Chat:
     return Chat(app)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Telegram Bot API server."""
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """The fake Twilio REST API server."""
+    async with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+async def force(app: App, fake: FakeTelegram, clock: Clock) -> AsyncIterator[TaskForce]:
+    """The task force on Telegram, with no member yet."""
+    team = TaskForce(app, fake, clock)
+    await team.channel.bot.initialize()
+    yield team
+    await team.channel.bot.shutdown()

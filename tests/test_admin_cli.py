@@ -6,12 +6,12 @@ import asyncio
 import hashlib
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli import main
 from storage import broadcasts, outbox, workers
@@ -30,6 +30,7 @@ from storage.models import (
     Subscription,
     Urgency,
 )
+from tests.support.cli import run_sigap
 
 
 def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = None) -> Result:
@@ -40,22 +41,13 @@ def sigap(database_url: str, tmp_path: Path, *args: str, answer: str | None = No
 def operator(
     database_url: str, tmp_path: Path, *args: str, answer: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`sigap ARGS` as another process, as the operator runs it: its exit status, what it
-    printed and what it complained about."""
+    """`sigap ARGS` as another process, as the operator runs it."""
     env = {
         **os.environ,
         "SIGAP_STORAGE_URL": database_url,
         "SIGAP_MEDIA_DIR": str(tmp_path / "media"),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=answer,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    return run_sigap(args, tmp_path, env, answer)
 
 
 def complaint(done: subprocess.CompletedProcess[str]) -> str:
@@ -260,18 +252,36 @@ def test_a_roster_is_imported_shown_and_exported(database_url: str, tmp_path: Pa
     assert sigap(database_url, tmp_path, "roster", "export").output == exported
 
 
+async def record(
+    session: AsyncSession,
+    address: str,
+    kind: MessageKind,
+    *,
+    at: datetime,
+    state: OutboxState,
+    provider_id: str | None = None,
+    error_code: str | None = None,
+    error: str | None = None,
+) -> Outbox:
+    """A WhatsApp message "New report" whose delivery already has a result."""
+    row = await outbox.enqueue(session, Channel.WHATSAPP, address, kind, "New report", at=at)
+    row.state, row.attempts, row.provider_id = state, 1, provider_id
+    row.error_code, row.error = error_code, error
+    session.add(row)
+    await session.flush()
+    return row
+
+
 def test_outbox_failed_lists_what_could_not_be_delivered(database_url: str, tmp_path: Path) -> None:
     assert "no failed messages" in sigap(database_url, tmp_path, "outbox", "failed").output
 
     async def fail_one() -> None:
         db = Database(database_url)
         async with db.write() as session:
-            await outbox.record(
+            await record(
                 session,
-                Channel.WHATSAPP,
                 "+6281234567890",
                 MessageKind.ALERT,
-                "New report",
                 at=datetime.now(UTC),
                 state=OutboxState.FAILED,
                 error_code="no_template",
@@ -344,12 +354,10 @@ async def failed_messages(database_url: str) -> dict[str, int]:
             code = {"failed": "no_template", "undelivered": "63016", "sent": None}.get(
                 name, "timeout"
             )
-            row = await outbox.record(
+            row = await record(
                 session,
-                Channel.WHATSAPP,
                 address,
                 kind,
-                "New report",
                 at=now,
                 state=state,
                 provider_id=f"SM{name}",

@@ -5,28 +5,22 @@ server. No test sleeps to wait for a job: it moves the clock and runs the job.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
-from telegram import Update
 
 from bot.app import App, build
-from bot.config import ServerSettings, Settings, TelegramSettings
-from bot.outbox import Delivery
+from bot.config import Settings
 from bot.reports import show_report
-from bot.telegram import TelegramChannel
 from handlers.alerts import follow_up
-from storage import escalation, members, reports, roster
+from storage import escalation, members, reports
 from storage.db import StorageSettings
 from storage.models import (
     Channel,
     EventKind,
     Followup,
     FollowupState,
-    Member,
     MessageKind,
     Outbox,
     OutboxState,
@@ -34,124 +28,14 @@ from storage.models import (
     ReportEvent,
     Role,
 )
-from storage.roster import ShiftRow
-from tests.chat import Chat
-from tests.conftest import Clock, _truncate
 from tests.fakes.telegram import FakeTelegram
-from tests.test_report_conversation import ENGLISH_REPORT
+from tests.support.chat import Chat
+from tests.support.clock import Clock
+from tests.support.database import truncate
+from tests.support.task_force import ANDI, BUDI, CITRA, DEWI, RESIDENT, TaskForce
 
-# Saturday 28 Nov 2026, 10:00 in Jakarta (03:00 UTC): the conftest clock.
+# Saturday 28 Nov 2026, 10:00 in Jakarta (03:00 UTC): the test clock.
 SATURDAY = 5
-RESIDENT = 5001
-ANDI, BUDI, CITRA, DEWI = 9001, 9002, 9003, 9004
-
-
-async def no_wait(_seconds: float) -> None:
-    pass
-
-
-class TaskForce:
-    """Members on Telegram, a fake Bot API server, and the delivery job."""
-
-    def __init__(self, app: App, fake: FakeTelegram, clock: Clock) -> None:
-        # Members read English here (the default language is the members' until they write).
-        app.services.bot = app.services.bot.model_copy(update={"default_language": "en"})
-        self.app = app
-        self.fake = fake
-        self.clock = clock
-        self.channel = TelegramChannel(
-            app.for_channels,
-            TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url),
-            ServerSettings(),
-            sleep=no_wait,  # the residents here answer faster than Telegram lets a bot
-        )
-        self.delivery = Delivery(app.services, {Channel.TELEGRAM: self.channel})
-        app.conversations.answered_by_outbox = {Channel.TELEGRAM}  # as `sigap run` does
-        self.members: dict[str, Member] = {}
-
-    async def add(self, name: str, chat: int, role: Role = Role.MEMBER) -> Member:
-        async with self.app.db.write() as session:
-            member = await members.add(session, name, role, agency="Polres", at=self.clock())
-            await members.link(session, member, Channel.TELEGRAM, str(chat))
-        self.members[name] = member
-        return member
-
-    async def shifts(self, *rows: tuple[int, str, str, list[str]]) -> None:
-        async with self.app.db.write() as session:
-            await roster.replace_shifts(
-                session,
-                [
-                    ShiftRow(day, start, end, tuple(self.members[n].id or 0 for n in names))
-                    for day, start, end, names in rows
-                ],
-            )
-
-    async def report(self, sender: str = str(RESIDENT), answers: Any = ENGLISH_REPORT) -> str:
-        chat = Chat(self.app, sender=sender, channel=Channel.TELEGRAM)
-        await chat.dialog(answers)
-        screen = await chat.send("1")
-        return screen.split("reference number: ")[1].split()[0]
-
-    async def deliver(self) -> None:
-        await self.delivery.run()
-
-    async def press(
-        self,
-        chat: int,
-        label: str,
-        *,
-        user: int | None = None,
-        shown: tuple[int, list[list[dict[str, Any]]]] | None = None,
-    ) -> str:
-        """Presses the button labelled `label` on the newest message in the chat that shows
-        buttons (or on the message `shown` earlier), with the callback data Telegram was
-        given; returns what the bot answered."""
-        message_id, rows = shown or self.fake.keyboard(chat)
-        found = [b for row in rows for b in row if b["text"] == label]
-        assert found, f"no button {label!r} in {rows}"
-        update = self.fake.callback(
-            chat, found[0]["callback_data"], message_id=message_id, user_id=user, language_code="en"
-        )
-        return await self._answer(chat, update)
-
-    async def say(self, chat: int, text: str) -> str:
-        return await self._answer(chat, self.fake.message(chat, text, language_code="en"))
-
-    async def _answer(self, chat: int, update: dict[str, Any]) -> str:
-        before = len(self.texts(chat))
-        await self.channel.handle_update(Update.de_json(update, self.channel.bot))
-        await self.deliver()
-        return "\n".join(self.texts(chat)[before:])
-
-    def texts(self, chat: int) -> list[str]:
-        return self.fake.texts(chat)
-
-    async def later(self, minutes: float) -> int:
-        """Moves the clock, runs the follow-up job and delivers."""
-        self.clock.advance(minutes=minutes)
-        sent = await follow_up(self.app.services)
-        await self.deliver()
-        return sent
-
-    async def events(self, reference: str) -> list[ReportEvent]:
-        async with self.app.db.read() as session:
-            report = await reports.by_reference(session, reference)
-            assert report is not None and report.id is not None
-            return list(await reports.timeline(session, report.id))
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def force(app: App, fake: FakeTelegram, clock: Clock) -> AsyncIterator[TaskForce]:
-    team = TaskForce(app, fake, clock)
-    await team.channel.bot.initialize()
-    yield team
-    await team.channel.bot.shutdown()
 
 
 async def staffed(force: TaskForce) -> None:
@@ -491,7 +375,7 @@ async def test_two_schedulers_on_one_postgresql_database_send_each_follow_up_onc
     postgres_database: str, tmp_path: Any, clock: Clock
 ) -> None:
     """Two processes' worth of engines claim the same due follow-ups concurrently."""
-    _truncate(postgres_database)
+    truncate(postgres_database)
     settings = Settings(
         storage=StorageSettings(url=postgres_database, media_dir=tmp_path / "media")
     )

@@ -11,16 +11,22 @@ from handlers.turn import Flow
 from storage import conversations
 from storage.media import MediaProblem
 from storage.models import Channel
-from tests.chat import Chat
+from tests.support.answers import ANONYMOUS_TO_STORY, START_IN_ENGLISH
+from tests.support.chat import Chat
 
 STORY = "The agent kept my cousin's passport and asked for 7 million rupiah for the visa."
 
 
 async def at_story(chat: Chat) -> None:
     """An English report answered up to the free-text story."""
-    await chat.send("bahasa en")
-    for answer in ["report", "1", "4", "1", "2", "1", "1", "1", "2", "skip", "skip", "skip"]:
-        await chat.send(answer)
+    await chat.dialog(
+        [
+            *START_IN_ENGLISH,
+            *ANONYMOUS_TO_STORY[:7],
+            ("2", "recruiter's name or nickname"),  # one red flag
+            *ANONYMOUS_TO_STORY[8:11],
+        ]
+    )
     screen = await chat.send("skip")
     assert "Tell us what happened" in screen
 
@@ -72,9 +78,7 @@ async def test_an_unknown_option_is_refused(chat: Chat) -> None:
 async def test_a_multiple_choice_with_a_wrong_number_keeps_nothing_of_it(
     chat: Chat, app: App
 ) -> None:
-    await chat.send("bahasa en")
-    for answer in ["report", "1", "4", "1", "2", "1", "1", "1"]:
-        await chat.send(answer)
+    await chat.dialog([*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:7]])  # up to the red flags
     screen = await chat.send("1,99")
     assert "99 is not one of the options: choose from 1 to 9." in screen
     assert "Which of these happened?" in screen
@@ -86,9 +90,7 @@ async def test_a_multiple_choice_with_a_wrong_number_keeps_nothing_of_it(
 async def test_a_wrong_phone_number_is_asked_again_and_the_valid_ones_kept(
     chat: Chat, app: App
 ) -> None:
-    await chat.send("bahasa en")
-    for answer in ["report", "1", "4", "1", "2", "1", "1", "1", "done", "skip", "skip"]:
-        await chat.send(answer)
+    await chat.dialog([*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:10]])  # up to the numbers
     screen = await chat.send("0812-3456-7890, 12345, wa.me/6281399990000")
     assert "This is not a phone number I can read: 12345." in screen
     assert "Kept so far: +6281234567890, +6281399990000" in screen

@@ -4,7 +4,6 @@ resuming without duplicates, blocked users, and alerts before broadcasts."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from handlers.broadcast import finish, start_due
 from handlers.messages import Attachment, Inbound
 from storage import broadcasts, members
 from storage.models import (
+    Broadcast,
     BroadcastState,
     Channel,
     MessageKind,
@@ -24,28 +24,20 @@ from storage.models import (
     Role,
     Subscription,
 )
-from tests.chat import Chat
-from tests.conftest import Clock
 from tests.fakes.telegram import FakeTelegram
-from tests.test_alerts import CITRA, TaskForce
-from tests.test_report_conversation import ENGLISH_REPORT
+from tests.support.answers import ENGLISH_REPORT
+from tests.support.chat import Chat
+from tests.support.clock import Clock
+from tests.support.task_force import CITRA, TaskForce
 
 MESSAGE = "Hati-hati dengan tawaran kerja ke luar negeri yang meminta uang di muka."
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def force(app: App, fake: FakeTelegram, clock: Clock) -> AsyncIterator[TaskForce]:
-    team = TaskForce(app, fake, clock)
-    await team.channel.bot.initialize()
-    await team.add("Citra", CITRA, Role.COORDINATOR)
-    yield team
-    await team.channel.bot.shutdown()
+async def force(force: TaskForce) -> TaskForce:
+    """The task force with Citra, who coordinates (and may broadcast)."""
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    return force
 
 
 async def subscribe(app: App, chat: int, area: str, language: str) -> None:
@@ -57,6 +49,23 @@ async def subscribe(app: App, chat: int, area: str, language: str) -> None:
             area=area or None,
             language=language,
             at=app.services.clock(),
+        )
+
+
+async def to_everyone(
+    app: App, *, due_in: timedelta = timedelta(0), created_by: int | None = None
+) -> Broadcast:
+    """MESSAGE to every subscriber, due now (or in `due_in`)."""
+    now = app.services.clock()
+    async with app.db.write() as session:
+        return await broadcasts.create(
+            session,
+            text=MESSAGE,
+            areas=[],
+            language=None,
+            due_at=now + due_in,
+            at=now,
+            created_by=created_by,
         )
 
 
@@ -124,11 +133,16 @@ async def test_a_library_message_goes_in_each_subscribers_language(
 ) -> None:
     await subscribe(app, 7201, "", "id")
     await subscribe(app, 7202, "", "en")
-    await force.say(CITRA, "/siaran")
-    await force.say(CITRA, "1")  # the first message of the library
-    await force.say(CITRA, "done")
-    await force.say(CITRA, "1")
-    await force.say(CITRA, "1")
+    await force.dialog(
+        CITRA,
+        [
+            ("/siaran", "choose one from the library"),
+            ("1", "For which areas?"),  # the first message of the library
+            ("done", "For subscribers of which language?"),
+            ("1", "Preview, exactly as residents will see it:"),
+            ("1", "is being sent"),
+        ],
+    )
     await start_due(app.services)
     await force.deliver()
     assert "LAPOR" in force.texts(7201)[0] and "REPORT" in force.texts(7202)[0]
@@ -150,15 +164,7 @@ async def test_scheduled_broadcasts_survive_a_restart_and_run_once(
     settings: Settings, clock: Clock, app: App
 ) -> None:
     await subscribe(app, 7301, "", "id")
-    async with app.db.write() as session:
-        made = await broadcasts.create(
-            session,
-            text=MESSAGE,
-            areas=[],
-            language=None,
-            due_at=clock() + timedelta(hours=2),
-            at=clock(),
-        )
+    made = await to_everyone(app, due_in=timedelta(hours=2))
     assert await start_due(app.services) == 0
     clock.advance(hours=2)
     restarted, other = await build(settings, clock=clock), await build(settings, clock=clock)
@@ -173,15 +179,7 @@ async def test_scheduled_broadcasts_survive_a_restart_and_run_once(
 async def test_a_cancelled_broadcast_sends_nothing_more(force: TaskForce, app: App) -> None:
     for chat in range(7400, 7410):
         await subscribe(app, chat, "", "id")
-    async with app.db.write() as session:
-        made = await broadcasts.create(
-            session,
-            text=MESSAGE,
-            areas=[],
-            language=None,
-            due_at=force.clock(),
-            at=force.clock(),
-        )
+    made = await to_everyone(app)
     await start_due(app.services)
     await force.delivery.run_once(limit=3)
     async with app.db.write() as session:
@@ -198,10 +196,7 @@ async def test_a_restart_during_a_broadcast_resumes_without_duplicates(
     recipients = list(range(7500, 7560))
     for chat in recipients:
         await subscribe(app, chat, "", "id")
-    async with app.db.write() as session:
-        await broadcasts.create(
-            session, text=MESSAGE, areas=[], language=None, due_at=clock(), at=clock()
-        )
+    await to_everyone(app)
     await start_due(app.services)
     await force.delivery.run_once(limit=25)  # then the process stops
     restarted = await build(settings, clock=clock)
@@ -220,17 +215,9 @@ async def test_blocked_residents_are_unsubscribed_and_counted(
     await subscribe(app, 7601, "", "id")
     await subscribe(app, 7602, "", "id")
     fake.block(7602)
-    async with app.db.write() as session:
+    async with app.db.read() as session:
         citra = await members.find(session, "Citra")
-        await broadcasts.create(
-            session,
-            text=MESSAGE,
-            areas=[],
-            language=None,
-            due_at=force.clock(),
-            at=force.clock(),
-            created_by=citra.id if citra else None,
-        )
+    await to_everyone(app, created_by=citra.id if citra else None)
     await start_due(app.services)
     await force.deliver()
     await finish(app.services)
@@ -242,15 +229,7 @@ async def test_blocked_residents_are_unsubscribed_and_counted(
 async def test_an_alert_during_a_broadcast_goes_out_first(force: TaskForce, app: App) -> None:
     for chat in range(7700, 7800):
         await subscribe(app, chat, "", "id")
-    async with app.db.write() as session:
-        await broadcasts.create(
-            session,
-            text=MESSAGE,
-            areas=[],
-            language=None,
-            due_at=force.clock(),
-            at=force.clock(),
-        )
+    await to_everyone(app)
     await start_due(app.services)
     await force.delivery.run_once(limit=10)
     reference = await force.report()  # Citra coordinates: nobody on duty, she is alerted
@@ -291,8 +270,14 @@ async def test_a_broadcast_with_an_image(force: TaskForce, app: App, fake: FakeT
         Inbound(Channel.TELEGRAM, str(CITRA), media=(Attachment(PNG, "poster.png"),))
     )
     assert any("Image kept" in getattr(r, "text", "") for r in outcome.replies)
-    for answer in (MESSAGE, "done", "1"):
-        await force.say(CITRA, answer)
+    await force.dialog(
+        CITRA,
+        [
+            (MESSAGE, "For which areas?"),
+            ("done", "For subscribers of which language?"),
+            ("1", "Preview, exactly as residents will see it:"),
+        ],
+    )
     await force.say(CITRA, "1")
     await start_due(app.services)
     await force.deliver()

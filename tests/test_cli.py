@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -15,47 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-
-ANSWERS = [
-    "lapor",
-    "1",
-    "4",
-    "2",
-    "2",
-    "1",
-    "1",
-    "1",
-    "1,3",
-    "Pak Budi",
-    "lewati",
-    "0812-3456-7890",
-    "lewati",
-    "Sepupu saya ditawari kerja di restoran Malaysia, harus bayar 5 juta dulu.",
-    "selesai",
-    "2",
-    "1",
-]
-
-
-def sigap(args: list[str], cwd: Path, url: str, stdin: str = "") -> str:
-    env = {**os.environ, "SIGAP_STORAGE_URL": url, "SIGAP_MEDIA_DIR": str(cwd / "media")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+from tests.support.answers import INDONESIAN_REPORT
+from tests.support.cli import run_sigap, sigap, terminal_chat, without_settings
 
 
 def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
     tmp_path: Path, database_url: str
 ) -> None:
-    chat = sigap(["chat"], tmp_path, database_url, stdin="\n".join(ANSWERS) + "\n")
+    chat = terminal_chat(INDONESIAN_REPORT, tmp_path, database_url)
     nobody = "[nobody gets this alert: the task force has no member yet"
     assert nobody in chat and "BTN-2026-00001" in chat.split(nobody)[1]
     assert "+6281234567890" in chat
@@ -84,7 +48,7 @@ def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
 def test_a_report_that_reaches_nobody_promises_nothing_and_waits_for_the_first_member(
     tmp_path: Path, database_url: str
 ) -> None:
-    chat = sigap(["chat"], tmp_path, database_url, stdin="\n".join(ANSWERS))
+    chat = terminal_chat(INDONESIAN_REPORT, tmp_path, database_url)
     assert "[nobody gets this alert" in chat
     assert "anggota yang sedang bertugas langsung diberi tahu" not in chat  # no such promise
     assert "belum ada anggota gugus tugas yang bisa dihubungi" in chat and "110" in chat
@@ -96,22 +60,13 @@ def test_a_report_that_reaches_nobody_promises_nothing_and_waits_for_the_first_m
     )
     shown = sigap(["reports", "show", "BTN-2026-00001"], tmp_path, database_url)
     assert "alerted" in shown and "Andi" in shown  # the first member gets what came before
-    second = sigap(["chat", "--as", "tetangga"], tmp_path, database_url, stdin="\n".join(ANSWERS))
+    second = terminal_chat(INDONESIAN_REPORT, tmp_path, database_url, "--as", "tetangga")
     assert "[alert to Andi]" in second
     assert "anggota yang sedang bertugas langsung diberi tahu" in second
 
 
 def test_the_terminal_chat_runs_with_no_config_file(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat"],
-        input="bantuan\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    done = run_sigap(["chat"], tmp_path, without_settings(), "bantuan\n")
     assert done.returncode == 0, done.stderr
     assert "110" in done.stdout
     assert (tmp_path / "sigap.db").exists()

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_cli import ANSWERS, sigap
+from tests.support.answers import INDONESIAN_REPORT
+from tests.support.cli import sigap, terminal_chat
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-UP_TO_EVIDENCE = ANSWERS[:14]  # the story is the last answer
-AFTER_EVIDENCE = ANSWERS[14:]  # selesai, the area, send
+UP_TO_EVIDENCE = INDONESIAN_REPORT[:14]  # the story is the last answer
+AFTER_EVIDENCE = INDONESIAN_REPORT[14:]  # selesai, the area, send
 NOT_A_FILE = "File itu tidak bisa saya buka"
 
 
 def test_text_typed_where_files_are_asked_for_is_text(tmp_path: Path, database_url: str) -> None:
     photo = tmp_path / "iklan lowongan.png"
     photo.write_bytes(PNG)
-    lines = [
+    turns = [
         *UP_TO_EVIDENCE,
-        "Iklannya ada di HP kakak saya, nanti saya kirim.",
-        f"'{photo}'",
+        ("Iklannya ada di HP kakak saya, nanti saya kirim.", "Mohon kirim foto atau dokumen"),
+        (f"'{photo}'", "1 file diterima"),
         *AFTER_EVIDENCE,
     ]
-    chat = sigap(["chat"], tmp_path, database_url, stdin="\n".join(lines) + "\n")
+    chat = terminal_chat(turns, tmp_path, database_url)
     at_evidence = chat.split("> Iklannya ada di HP kakak saya")[1].split(f"> '{photo}'")[0]
     assert "Mohon kirim foto atau dokumen, atau ketuk Selesai." in at_evidence
     assert "1 file diterima" in chat and NOT_A_FILE not in chat

@@ -11,9 +11,9 @@ from bot.config import Settings
 from handlers.messages import Attachment
 from storage import reports
 from storage.models import Addition, Media, Report
-from tests.chat import Chat
-from tests.conftest import Clock
-from tests.test_report_conversation import ENGLISH_REPORT
+from tests.support.answers import ENGLISH_REPORT
+from tests.support.chat import Chat
+from tests.support.clock import Clock
 
 STORY = "They promised a factory job in Johor but want us to go by speedboat at night."
 

@@ -19,8 +19,8 @@ from bot.whatsapp import WhatsAppChannel
 from handlers.messages import Capability
 from storage import broadcasts, conversations, outbox
 from storage.models import Channel, Conversation, MessageKind, Outbox, OutboxState, Subscription
-from tests.chat import Chat
-from tests.conftest import Clock
+from tests.support.chat import Chat
+from tests.support.clock import Clock
 
 NUMBER = "+6281234567890"
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,17 +25,11 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
 )
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from tests.fakes.telegram import QUERY_TOO_OLD, FakeTelegram
 
 CHAT = 4242
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
@@ -167,8 +162,9 @@ async def test_webhook_is_recorded(fake: FakeTelegram, bot: Bot) -> None:
     assert fake.webhook is None
 
 
-async def test_application_replies_through_the_fake(fake: FakeTelegram) -> None:
-    app = (
+def application(fake: FakeTelegram) -> Application[Any, Any, Any, Any, Any, Any]:
+    """python-telegram-bot's Application on the fake, with no updater."""
+    return (
         ApplicationBuilder()
         .token(FakeTelegram.TOKEN)
         .base_url(fake.base_url)
@@ -176,6 +172,10 @@ async def test_application_replies_through_the_fake(fake: FakeTelegram) -> None:
         .updater(None)
         .build()
     )
+
+
+async def test_application_replies_through_the_fake(fake: FakeTelegram) -> None:
+    app = application(fake)
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
@@ -190,14 +190,7 @@ async def test_application_replies_through_the_fake(fake: FakeTelegram) -> None:
 
 async def test_latency_is_slept_concurrently(fake: FakeTelegram) -> None:
     fake.latency = 0.5
-    app = (
-        ApplicationBuilder()
-        .token(FakeTelegram.TOKEN)
-        .base_url(fake.base_url)
-        .base_file_url(fake.base_file_url)
-        .updater(None)
-        .build()
-    )
+    app = application(fake)
     async with app:
         started = time.monotonic()
         await asyncio.gather(*(app.bot.send_message(chat, "x") for chat in range(1, 101)))

@@ -16,16 +16,23 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from bot.app import App
-from bot.config import ServerSettings, WhatsAppSettings
+from bot.config import ServerSettings
 from bot.service import Service
 from bot.telegram import TelegramLimiter
 from storage import conversations
 from storage.models import Channel, Conversation, Media
-from tests.chat import ANONYMOUS_TO_STORY
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.test_telegram import webhook_service
-from tests.test_whatsapp import PUBLIC, RESIDENT, SANDBOX, UP_TO_WHERE, WhatsApp
+from tests.fakes.twilio import FakeTwilio
+from tests.support.answers import ANONYMOUS_TO_STORY, Turns, check_reply
+from tests.support.clock import no_wait
+from tests.support.telegram import webhook_service
+from tests.support.whatsapp import (
+    PUBLIC,
+    RESIDENT,
+    UP_TO_WHERE,
+    WhatsApp,
+    whatsapp_settings,
+)
 
 CHAT = 5001
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
@@ -62,14 +69,19 @@ class Webhook:
         await self.service.delivery.run()
         return response
 
+    async def dialog(self, turns: Turns) -> None:
+        """Posts each answer as an update from an English client; each is taken (200) and
+        the bot's reply contains the expected text."""
+        for sent, expected in turns:
+            before = len(self.fake.texts(CHAT))
+            response = await self.post(self.fake.message(CHAT, sent, language_code="en"))
+            assert response.status_code == 200
+            check_reply(sent, expected, "\n".join(self.fake.texts(CHAT)[before:]))
+
     async def conversation_exists(self) -> bool:
         async with self.service.app.db.read() as session:
             found = await conversations.find(session, Channel.TELEGRAM, str(CHAT))
         return found is not None
-
-
-async def no_wait(_seconds: float) -> None:
-    pass
 
 
 @pytest.fixture
@@ -203,10 +215,13 @@ async def test_a_file_name_too_long_to_keep_is_shortened_to_its_extension(
     telegram: Webhook,
 ) -> None:
     fake = telegram.fake
-    for text in ["/lapor", *ANONYMOUS_TO_STORY, "The agent kept my passport and wants money."]:
-        assert (
-            await telegram.post(fake.message(CHAT, text, language_code="en"))
-        ).status_code == 200
+    await telegram.dialog(
+        [
+            ("/lapor", "Do you want to stay anonymous?"),
+            *ANONYMOUS_TO_STORY,
+            ("The agent kept my passport and wants money.", "photos, screenshots or documents"),
+        ]
+    )
     file_id = fake.add_file(b"%PDF-1.4 contract")
     document = {"file_id": file_id, "file_unique_id": "u1", "file_name": "k" * 1000 + ".pdf"}
     update = fake.message(CHAT, None, document=document, language_code="en")
@@ -226,14 +241,7 @@ async def whatsapp(app: App) -> AsyncIterator[WhatsApp]:
     async with FakeTwilio() as twilio:
         app.settings = app.settings.model_copy(
             update={
-                "whatsapp": WhatsAppSettings.model_validate(
-                    {
-                        "account_sid": ACCOUNT_SID,
-                        "auth_token": AUTH_TOKEN,
-                        "from": SANDBOX,
-                        "api_base_url": twilio.base_url,
-                    }
-                ),
+                "whatsapp": whatsapp_settings(twilio),
                 "server": ServerSettings(port=0, public_url=PUBLIC),
             }
         )
@@ -308,8 +316,7 @@ async def test_what_twilio_never_sends_in_a_signed_form_is_refused_or_ignored(
 
 async def at_evidence(phone: WhatsApp) -> None:
     await phone.send("LANGUAGE en")
-    for body in UP_TO_WHERE[:-1]:
-        await phone.send(body)
+    await phone.dialog(UP_TO_WHERE[:-1])
 
 
 async def test_media_that_drips_is_cut_off_and_the_resident_told(whatsapp: WhatsApp) -> None:

@@ -11,14 +11,15 @@ import httpx
 import pytest
 
 from bot.app import App
-from bot.config import ServerSettings, TelegramSettings, WhatsAppSettings
+from bot.config import ServerSettings
 from bot.reports import show_report
 from bot.service import Service
 from storage import conversations, reports
 from storage.models import Channel, EventKind, ReportEvent
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.test_whatsapp import PUBLIC, SANDBOX, UP_TO_WHERE, WhatsApp
+from tests.fakes.twilio import FakeTwilio
+from tests.support.telegram import SECRET_TOKEN, telegram_settings
+from tests.support.whatsapp import PUBLIC, UP_TO_WHERE, WhatsApp, whatsapp_settings
 
 STRANGER_NUMBER = "+6285711112222"
 STRANGER_CHAT = 777_123_456
@@ -37,20 +38,8 @@ async def running(app: App) -> AsyncIterator[Running]:
     async with FakeTelegram() as telegram, FakeTwilio() as twilio:
         app.settings = app.settings.model_copy(
             update={
-                "telegram": TelegramSettings(
-                    token=FakeTelegram.TOKEN,
-                    base_url=telegram.base_url,
-                    mode="webhook",
-                    secret_token="s3cret",
-                ),
-                "whatsapp": WhatsAppSettings.model_validate(
-                    {
-                        "account_sid": ACCOUNT_SID,
-                        "auth_token": AUTH_TOKEN,
-                        "from": SANDBOX,
-                        "api_base_url": twilio.base_url,
-                    }
-                ),
+                "telegram": telegram_settings(telegram, mode="webhook", secret_token=SECRET_TOKEN),
+                "whatsapp": whatsapp_settings(twilio),
                 "server": ServerSettings(port=0, public_url=PUBLIC),
             }
         )
@@ -82,8 +71,7 @@ async def test_a_stranger_is_refused_and_kept_off_the_timeline_by_number(
     resident = WhatsApp(service, twilio)
     stranger = WhatsApp(service, twilio, number=STRANGER_NUMBER)
     await resident.send("LANGUAGE en")
-    for body in [*UP_TO_WHERE, "2"]:
-        await resident.send(body)
+    await resident.dialog([*UP_TO_WHERE, ("2", "Please check your report")])
     assert "BTN-2026-00001" in await resident.send("1")
 
     assert "Tidak diizinkan" in await stranger.send("ACK BTN-2026-00001")

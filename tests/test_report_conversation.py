@@ -11,32 +11,18 @@ from bot.app import App
 from handlers.messages import Attachment, Choice, Location, Press, Prompt
 from storage import conversations, reports
 from storage.models import Channel, Media, Priority, Report, Urgency
-from tests.chat import Chat
-from tests.conftest import Clock
+from tests.support.answers import (
+    CONTACTABLE_TO_STORY,
+    ENGLISH_REPORT,
+    INDONESIAN_REPORT,
+    START_IN_ENGLISH,
+)
+from tests.support.answers import ENGLISH_STORY as STORY
+from tests.support.chat import Chat
+from tests.support.clock import Clock
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n" + b"x" * 64
-STORY = "A man offered my sister a job in a Malaysian restaurant; she must pay 5 million first."
-
-ENGLISH_REPORT = [
-    ("bahasa en", "Language: English."),
-    ("lapor", "Do you want to stay anonymous?"),
-    ("1", "Is any of these happening?"),
-    ("4", "Who received this offer"),
-    ("2", "Is a child (under 18) involved?"),
-    ("2", "What kind of job or offer is it?"),
-    ("1", "Where is the job supposed to be?"),
-    ("1", "How did the offer come?"),
-    ("1", "Which of these happened?"),
-    ("1,3", "recruiter's name or nickname"),
-    ("Pak Budi", "Which agency or company"),
-    ("skip", "What phone or WhatsApp numbers"),
-    ("0812-3456-7890", "social-media account or a link"),
-    ("https://facebook.com/lowongan.malaysia", "Tell us what happened"),
-    (STORY, "photos, screenshots or documents"),
-    ("done", "Where did this happen"),
-    ("2", "Please check your report"),
-]
 
 
 async def submitted(app: App) -> Report:
@@ -74,18 +60,7 @@ async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, ap
 
 
 async def test_a_resident_reports_in_indonesian_by_default(chat: Chat, app: App) -> None:
-    await chat.dialog(
-        [
-            ("halo", "Selamat datang"),
-            ("lapor", "anonim"),
-            ("1", "Apakah"),
-        ]
-    )
-    for answer in ["4", "2", "2", "1", "1", "1", "1", "lewati", "lewati", "lewati", "lewati"]:
-        await chat.send(answer)
-    await chat.send("Saya ditawari kerja di kapal ikan Taiwan, paspor harus dititipkan.")
-    await chat.send("selesai")
-    await chat.send("1")
+    await chat.dialog([("halo", "Selamat datang"), *INDONESIAN_REPORT[:-1]])
     screen = await chat.send("1")
     assert "BTN-2026-00001" in screen
     assert "Terima kasih" in screen
@@ -145,14 +120,14 @@ async def test_the_whole_report_can_be_made_with_buttons(chat: Chat, app: App) -
 
 async def test_the_number_the_channel_knows_is_offered_as_the_contact(app: App) -> None:
     chat = Chat(app, known_phone="+6281299998888")
-    await chat.send("bahasa en")
-    await chat.send("report")
-    await chat.send("2")
-    await chat.send("1")
-    await chat.send("1")
-    for answer in ["4", "1", "2", "1", "1", "1", "done", "skip", "skip", "skip", "skip", STORY]:
-        await chat.send(answer)
-    await chat.send("done")
+    await chat.dialog(
+        [
+            *START_IN_ENGLISH,
+            *CONTACTABLE_TO_STORY,
+            (STORY, "photos, screenshots or documents"),
+            ("done", "Where did this happen"),
+        ]
+    )
     screen = await chat.send("1")
     assert "This number: +6281299998888" in screen
     await chat.press("This number")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pg_url
 from tests.fakes.telegram import FakeTelegram
+from tests.support.cli import run_sigap, start_sigap_run, without_settings
+from tests.support.database import pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 WHATSAPP = """
@@ -32,22 +33,14 @@ public_url = "https://sigap.example.org"
 
 
 def environment(tmp_path: Path, url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+    env = without_settings()
     env["SIGAP_STORAGE_URL"] = url or f"sqlite:///{tmp_path / 'sigap.db'}"
     env["SIGAP_MEDIA_DIR"] = str(tmp_path / "media")
     return env
 
 
 def sigap(tmp_path: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment(tmp_path, url),
-        timeout=120,
-    )
+    return run_sigap(args, tmp_path, environment(tmp_path, url))
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -120,18 +113,8 @@ async def test_a_token_telegram_refuses_is_one_line(tmp_path: Path) -> None:
             f'base_url = "{fake.base_url}"\n',
             encoding="utf-8",
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--config",
-            str(config),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            env=environment(tmp_path),
+        process = await start_sigap_run(
+            config, tmp_path, environment(tmp_path), stdout=subprocess.PIPE
         )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     done = subprocess.CompletedProcess(

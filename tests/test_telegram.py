@@ -7,8 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.app import App
-from bot.config import ServerSettings, Settings, TelegramSettings
+from bot.config import ServerSettings, Settings
 from bot.delivery import Gone, split
 from bot.outbox import Delivery
 from bot.service import Service
@@ -28,24 +26,16 @@ from bot.telegram import TelegramChannel, TelegramLimiter, callback_data, classi
 from handlers.messages import Press, button_data, read_button
 from storage import conversations
 from storage.models import Channel, Media, Report
-from tests.chat import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY
-from tests.conftest import Clock
 from tests.fakes.telegram import FakeTelegram
+from tests.support.answers import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY, Turns, check_reply
+from tests.support.cli import run_sigap, start_sigap_run, without_settings
+from tests.support.clock import Clock
+from tests.support.telegram import telegram_settings, webhook_service
 
 CHAT = 5001
 STORY = "Agen menahan paspor kakak saya dan meminta uang 7 juta untuk visa kerja."
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4 contract"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-def telegram_settings(fake: FakeTelegram, **extra: Any) -> TelegramSettings:
-    return TelegramSettings(token=FakeTelegram.TOKEN, base_url=fake.base_url, **extra)
 
 
 class Sleeps:
@@ -92,6 +82,14 @@ async def press(tg: Channel_, fake: FakeTelegram, label: str, chat: int = CHAT) 
     await send(tg, fake.callback(chat, buttons[0]["callback_data"], message_id=message_id))
 
 
+async def dialog(tg: Channel_, fake: FakeTelegram, turns: Turns, language_code: str = "id") -> None:
+    """Types each answer and checks that the bot's reply contains the expected text."""
+    for sent, expected in turns:
+        before = len(fake.texts(CHAT))
+        await send(tg, fake.message(CHAT, sent, language_code=language_code))
+        check_reply(sent, expected, "\n".join(fake.texts(CHAT)[before:]))
+
+
 def said(fake: FakeTelegram, chat: int = CHAT) -> str:
     return "\n".join(fake.texts(chat))
 
@@ -136,25 +134,27 @@ async def test_a_resident_reports_by_typing_in_indonesian(
     tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor"))
-    answers = [
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "1,2",
-        "Pak Budi",
-        "lewati",
-        "0812 3456 7890",
-        "lewati",
-        STORY,
-        "selesai",
-        "3",
-    ]
-    for text in answers:
-        await send(tg, fake.message(CHAT, text))
+    await dialog(
+        tg,
+        fake,
+        [
+            ("1", "Apakah salah satu dari ini sedang terjadi?"),
+            ("4", "Siapa yang menerima tawaran ini"),
+            ("1", "Apakah ada anak (di bawah 18 tahun) yang terlibat?"),
+            ("2", "Apa jenis pekerjaan atau tawarannya?"),
+            ("1", "Katanya tempat kerjanya di mana?"),
+            ("1", "Lewat apa tawaran ini datang?"),
+            ("1", "Mana saja yang terjadi?"),
+            ("1,2", "nama atau nama panggilan perekrutnya"),
+            ("Pak Budi", "agen atau perusahaan apa"),
+            ("lewati", "Nomor HP atau WhatsApp apa"),
+            ("0812 3456 7890", "akun media sosial atau link iklannya"),
+            ("lewati", "Ceritakan apa yang terjadi"),
+            (STORY, "foto, tangkapan layar, atau dokumen"),
+            ("selesai", "Di mana ini terjadi"),
+            ("3", "Mohon periksa laporan Anda"),
+        ],
+    )
     assert "Mohon periksa laporan Anda" in fake.texts(CHAT)[-1] or "periksa" in said(fake)
     await send(tg, fake.message(CHAT, "1"))
     assert "BTN-2026-00001" in said(fake)
@@ -197,11 +197,18 @@ async def test_photos_and_documents_are_fetched_as_evidence(
     tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
-    for text in [
-        *ANONYMOUS_TO_STORY,
-        "The agency keeps everyone's passports in a locked room.",
-    ]:
-        await send(tg, fake.message(CHAT, text, language_code="en"))
+    await dialog(
+        tg,
+        fake,
+        [
+            *ANONYMOUS_TO_STORY,
+            (
+                "The agency keeps everyone's passports in a locked room.",
+                "photos, screenshots or documents",
+            ),
+        ],
+        language_code="en",
+    )
     photo = fake.add_file(PNG)
     await send(
         tg,
@@ -277,12 +284,19 @@ async def test_a_location_and_a_shared_contact_fill_their_steps(
     tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
-    for text in [
-        *CONTACTABLE_TO_STORY,
-        "The recruiter said the boat leaves from a small jetty at night.",
-        "done",
-    ]:
-        await send(tg, fake.message(CHAT, text, language_code="en"))
+    await dialog(
+        tg,
+        fake,
+        [
+            *CONTACTABLE_TO_STORY,
+            (
+                "The recruiter said the boat leaves from a small jetty at night.",
+                "photos, screenshots or documents",
+            ),
+            ("done", "Where did this happen"),
+        ],
+        language_code="en",
+    )
     await send(tg, fake.message(CHAT, language_code="en", location=(1.0587, 104.4845)))
     markup = fake.sent(CHAT)[-1].params["reply_markup"]
     assert markup["keyboard"][0][0]["request_contact"] is True
@@ -436,19 +450,6 @@ async def test_telegram_unreachable_at_start_is_retried(app: App, fake: FakeTele
     await channel.close()
 
 
-async def webhook_service(app: App, fake: FakeTelegram) -> Service:
-    settings = app.settings.model_copy(
-        update={
-            "telegram": telegram_settings(fake, mode="webhook", secret_token="s3cret"),
-            "server": ServerSettings(port=0, public_url="https://sigap.example.org"),
-        }
-    )
-    app.settings = settings
-    service = Service(app)
-    await service.start()
-    return service
-
-
 async def test_the_webhook_takes_only_requests_with_the_secret(
     app: App, fake: FakeTelegram
 ) -> None:
@@ -492,17 +493,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
     }
     config = tmp_path / "config.toml"
     config.write_text(f'[telegram]\nbase_url = "{fake.base_url}"\n\n[server]\nport = 0\n')
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(config),
-        env=env,
-        cwd=tmp_path,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_sigap_run(config, tmp_path, env)
     assert process.stderr is not None
     log = b""
     while b"polling as @SigapTestBot" not in log:
@@ -520,15 +511,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
 
 
 def test_sigap_run_without_a_channel_says_how_to_configure_one(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    done = run_sigap(["run"], tmp_path, without_settings())
     assert done.returncode == 1
     assert "No channel is configured" in done.stderr and "[telegram]" in done.stderr
     assert "Traceback" not in done.stderr

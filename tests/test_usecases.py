@@ -26,7 +26,7 @@ from storage import broadcasts, members, roster
 from storage.media import MediaStore
 from storage.models import Channel, Member, Role
 from storage.roster import ShiftRow
-from tests.conftest import Clock
+from tests.support.clock import Clock
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TEXT = "Waspada tawaran kerja yang meminta paspor Anda ditahan."

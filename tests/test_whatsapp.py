@@ -4,88 +4,38 @@ published API description."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import AsyncIterator
 
 import aiohttp
-import httpx
 import pytest
 from sqlmodel import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from bot.app import App
-from bot.config import ServerSettings, WhatsAppSettings
+from bot.config import ServerSettings
 from bot.delivery import Gone
 from bot.service import Service
 from bot.whatsapp import classify
 from handlers.broadcast import start_due
 from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
-from tests.chat import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY
-from tests.conftest import Clock
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.fakes.twilio import AUTH_TOKEN, FakeTwilio
+from tests.support.answers import CONTACTABLE_TO_STORY
+from tests.support.clock import Clock, no_wait
+from tests.support.whatsapp import (
+    PUBLIC,
+    RESIDENT,
+    SANDBOX,
+    STORY,
+    UP_TO_WHERE,
+    WhatsApp,
+    whatsapp_settings,
+)
 
-PUBLIC = "https://sigap.example.org"
-SANDBOX = "whatsapp:+14155238886"
-RESIDENT = "+6281234567890"
 ALERT_TEMPLATE = "HX" + "a1" * 16
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
-# An English report answered up to "where did this happen?"
-UP_TO_WHERE = ["REPORT", *ANONYMOUS_TO_STORY, STORY, "done"]
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
-
-
-MESSAGE_SIDS = itertools.count(1)  # Twilio's message ids are unique across all phones
-
-
-class WhatsApp:
-    """A resident's phone: sends signed webhooks, reads what Twilio was asked to send."""
-
-    def __init__(self, service: Service, twilio: FakeTwilio, number: str = RESIDENT) -> None:
-        self.service = service
-        self.twilio = twilio
-        self.number = number
-        self.sids = MESSAGE_SIDS
-        self.http = httpx.AsyncClient()
-
-    async def post(
-        self, path: str, params: dict[str, str], *, signature: str | None = "public"
-    ) -> httpx.Response:
-        headers = {}
-        if signature == "public":
-            signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + path, params)
-        if signature is not None:
-            headers["X-Twilio-Signature"] = signature
-        return await self.http.post(self.service.web.url + path, data=params, headers=headers)
-
-    def message(self, body: str = "", **extra: str) -> dict[str, str]:
-        return {
-            "MessageSid": f"SM{next(self.sids):032x}",
-            "AccountSid": ACCOUNT_SID,
-            "From": f"whatsapp:{self.number}",
-            "To": SANDBOX,
-            "Body": body,
-            "NumMedia": "0",
-            "WaId": self.number.lstrip("+"),
-            "ProfileName": "Siti",
-            **extra,
-        }
-
-    async def send(self, body: str = "", **extra: str) -> str:
-        """Sends a message and returns what the bot answered to it."""
-        before = len(self.twilio.to(self.number))
-        response = await self.post("/whatsapp/inbound", self.message(body, **extra))
-        assert response.status_code == 200, response.text
-        await self.service.delivery.run()  # the answer, from the outbox
-        return "\n".join(self.twilio.bodies(self.number)[before:])
 
 
 async def notify(
@@ -114,15 +64,7 @@ async def notify(
 async def service(app: App, twilio: FakeTwilio) -> AsyncIterator[Service]:
     app.settings = app.settings.model_copy(
         update={
-            "whatsapp": WhatsAppSettings.model_validate(
-                {
-                    "account_sid": ACCOUNT_SID,
-                    "auth_token": AUTH_TOKEN,
-                    "from": SANDBOX,
-                    "api_base_url": twilio.base_url,
-                    "templates": {"alert": ALERT_TEMPLATE},
-                }
-            ),
+            "whatsapp": whatsapp_settings(twilio, templates={"alert": ALERT_TEMPLATE}),
             "server": ServerSettings(port=0, public_url=PUBLIC),
         }
     )
@@ -130,10 +72,6 @@ async def service(app: App, twilio: FakeTwilio) -> AsyncIterator[Service]:
     await running.start()
     running.jobs.scheduler.pause()  # the tests run the delivery job themselves
     assert running.whatsapp is not None
-
-    async def no_wait(_seconds: float) -> None:
-        pass
-
     running.whatsapp.sleep = no_wait
     yield running
     await running.stop()
@@ -154,24 +92,25 @@ async def test_a_resident_reports_on_whatsapp_in_indonesian(
     assert "Selamat datang" in answer and "1. Laporkan tawaran kerja" in answer
     assert "Balas dengan angka 1 sampai 6." in answer
     assert "anonim" in await phone.send("LAPOR")
-    for body in [
-        "1",
-        "4",
-        "1",
-        "2",
-        "1",
-        "1",
-        "1",
-        "1 3",
-        "Pak Budi",
-        "lewati",
-        "0812-3456-7890",
-        "lewati",
-        STORY,
-        "selesai",
-        "2",
-    ]:
-        await phone.send(body)
+    await phone.dialog(
+        [
+            ("1", "Apakah salah satu dari ini sedang terjadi?"),
+            ("4", "Siapa yang menerima tawaran ini"),
+            ("1", "Apakah ada anak (di bawah 18 tahun) yang terlibat?"),
+            ("2", "Apa jenis pekerjaan atau tawarannya?"),
+            ("1", "Katanya tempat kerjanya di mana?"),
+            ("1", "Lewat apa tawaran ini datang?"),
+            ("1", "Mana saja yang terjadi?"),
+            ("1 3", "nama atau nama panggilan perekrutnya"),
+            ("Pak Budi", "agen atau perusahaan apa"),
+            ("lewati", "Nomor HP atau WhatsApp apa"),
+            ("0812-3456-7890", "akun media sosial atau link iklannya"),
+            ("lewati", "Ceritakan apa yang terjadi"),
+            (STORY, "foto, tangkapan layar, atau dokumen"),
+            ("selesai", "Di mana ini terjadi"),
+            ("2", "Mohon periksa laporan Anda"),
+        ]
+    )
     answer = await phone.send("1")
     assert re.search(r"Nomor laporan Anda: BTN-2026-00001", answer)
     assert "HAPUS" in answer
@@ -189,13 +128,14 @@ async def test_a_resident_reports_in_english_and_shares_their_number(
 ) -> None:
     await phone.send("LANGUAGE en")
     assert "Do you want to stay anonymous?" in await phone.send("REPORT")
-    for body in [
-        *CONTACTABLE_TO_STORY,
-        STORY,
-        "done",
-        "2",
-    ]:
-        await phone.send(body)
+    await phone.dialog(
+        [
+            *CONTACTABLE_TO_STORY,
+            (STORY, "photos, screenshots or documents"),
+            ("done", "Where did this happen"),
+            ("2", "Which number can the task force contact you on?"),
+        ]
+    )
     answer = await phone.send("")  # an empty message changes nothing
     assert "This number: +6281234567890" in answer
     assert "Please check your report" in await phone.send("1")
@@ -251,8 +191,7 @@ async def test_photos_are_downloaded_with_the_account_credentials(
     phone: WhatsApp, twilio: FakeTwilio, app: App
 ) -> None:
     await phone.send("LANGUAGE en")
-    for body in UP_TO_WHERE[:-1]:  # up to the evidence
-        await phone.send(body)
+    await phone.dialog(UP_TO_WHERE[:-1])  # up to the evidence
     url = twilio.add_media(PNG, "image/png")
     answer = await phone.send(NumMedia="1", MediaUrl0=url, MediaContentType0="image/png")
     assert "1 file(s) received" in answer
@@ -270,8 +209,7 @@ async def test_photos_are_downloaded_with_the_account_credentials(
 
 async def test_a_shared_location_answers_where(phone: WhatsApp, app: App) -> None:
     await phone.send("LANGUAGE en")
-    for body in UP_TO_WHERE:
-        await phone.send(body)
+    await phone.dialog(UP_TO_WHERE)
     answer = await phone.send(Latitude="1.0587", Longitude="104.4845", Address="Tanjung Uban")
     assert "Please check your report" in answer and "1.05870, 104.48450" in answer
 
@@ -391,12 +329,13 @@ async def test_a_member_on_whatsapp_gets_the_alert_and_answers_ack(
         await members.link(session, member, Channel.WHATSAPP, officer.number)
     await officer.send("halo")  # inside the 24-hour window: the alert goes as text
     await phone.send("LANGUAGE en")
-    for body in [
-        *UP_TO_WHERE,
-        "2",
-        "1",
-    ]:
-        await phone.send(body)
+    await phone.dialog(
+        [
+            *UP_TO_WHERE,
+            ("2", "Please check your report"),
+            ("1", "Your reference number"),
+        ]
+    )
     alert = twilio.bodies(officer.number)[-1]
     assert "BTN-2026-00001" in alert and "Balas ACK BTN-2026-00001" in alert
     answer = await officer.send("ACK BTN-2026-00001")

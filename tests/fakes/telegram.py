@@ -11,10 +11,11 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.server import FakeServer
 
 Params = dict[str, Any]
 
@@ -88,7 +89,7 @@ def _error_body(status: int, description: str, retry_after: int | None = None) -
     return body
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """An in-process Bot API server that records what the bot sends and answers like Telegram."""
 
     TOKEN = "123456:TEST-token"
@@ -101,6 +102,7 @@ class FakeTelegram:
         username: str = "SigapTestBot",
         query_timeout: float = 15.0,
     ) -> None:
+        super().__init__()
         self.latency = latency
         self.username = username
         self.query_timeout = query_timeout  # seconds a callback query can still be answered
@@ -110,8 +112,6 @@ class FakeTelegram:
         self.deleted: dict[int, set[int]] = defaultdict(set)
         self.webhook: Params | None = None
         self.commands: dict[str, list[Params]] = {}
-        self._runner: web.AppRunner | None = None
-        self._port = 0  # the first start takes a free port; a restart takes the same one
         self._closing = False
         self._down_until = 0.0  # time.monotonic() at which an outage ends
         self._updates: list[Params] = []
@@ -153,39 +153,22 @@ class FakeTelegram:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Serves on a free port, or after stop() on the port it had, with the state it had."""
+    def application(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        return app
+
+    async def start(self) -> None:
         self._closing = False
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=4096)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{self._port}/bot"
-        self.base_file_url = f"http://127.0.0.1:{self._port}/file/bot"
+        await super().start()
+        self.base_url = f"{self.origin}/bot"
+        self.base_file_url = f"{self.origin}/file/bot"
 
     async def stop(self) -> None:
-        """Stops serving (connections are refused) and keeps the state for start()."""
         self._closing = True
         self._wakeup.set()  # let waiting getUpdates answer now
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        await super().stop()
 
     # --- assertions ------------------------------------------------------------------------
 

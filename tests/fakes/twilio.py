@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,16 +22,18 @@ from aiohttp import BasicAuth, hdrs, web
 from aiohttp.typedefs import Handler
 from multidict import MultiDict, MultiDictProxy
 
+from tests.fakes.server import FakeServer
+
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
 
 API_VERSION = "2010-04-01"
 MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+# Twilio's contract for sending a message, kept in the repository (extract_twilio_contract.py
+# says where it comes from and how to renew it); SIGAP_TWILIO_CONTRACT may name another copy,
+# such as Twilio's whole description of the API.
 CONTRACT_PATH = Path(
-    os.environ.get(
-        "SIGAP_TWILIO_CONTRACT",
-        Path(__file__).resolve().parents[3] / "shared" / "contracts" / "twilio_api_v2010.json",
-    )
+    os.environ.get("SIGAP_TWILIO_CONTRACT", Path(__file__).with_name("twilio_messages_v2010.json"))
 )
 
 Json = dict[str, Any]
@@ -259,10 +260,11 @@ def _now_rfc2822() -> str:
     return format_datetime(datetime.now(UTC).replace(microsecond=0))
 
 
-class FakeTwilio:
+class FakeTwilio(FakeServer):
     """An in-process Twilio REST API: records what Sigap sends and answers like Twilio."""
 
     def __init__(self, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.latency = latency
         self.base_url = ""
         self.messages: list[SentMessage] = []
@@ -272,15 +274,11 @@ class FakeTwilio:
         self._resources: dict[str, Json] = {}
         self._failures: list[_Failure] = []
         self._media: dict[str, _Media] = {}
-        self._runner: web.AppRunner | None = None
-        self._port = 0  # the first start takes a free port; a restart takes the same one
         self._down_until = 0.0  # time.monotonic() at which an outage ends
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Serves on a free port, or after stop() on the port it had, with the state it had."""
-        _create_schema()  # fail here, loudly, if the contract cannot be read
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._authenticate])
         accounts = "/2010-04-01/Accounts/{account_sid}"
         app.router.add_route("*", f"{accounts}/Messages.json", self._handle_messages)
@@ -290,30 +288,12 @@ class FakeTwilio:
             self._handle_media,
         )
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=4096)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{self._port}"
+        return app
 
-    async def stop(self) -> None:
-        """Stops serving (connections are refused) and keeps the state for start()."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTwilio:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    async def start(self) -> None:
+        _create_schema()  # fail here, loudly, if the contract cannot be read
+        await super().start()
+        self.base_url = self.origin
 
     # --- assertions ------------------------------------------------------------------------
 

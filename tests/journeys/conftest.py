@@ -15,16 +15,16 @@ Start = Callable[..., Awaitable[Sigap]]
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
+def telegram(fake: FakeTelegram) -> FakeTelegram:
+    """The fake Bot API server (tests/conftest.py's `fake`)."""
+    return fake
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
-        assert fake.contract_violations == []
+async def twilio(twilio: FakeTwilio) -> AsyncIterator[FakeTwilio]:
+    """The fake Twilio server; a journey never sends what Twilio's contract refuses."""
+    yield twilio
+    assert twilio.contract_violations == []
 
 
 @pytest.fixture

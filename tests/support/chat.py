@@ -9,12 +9,7 @@ from bot.app import App
 from bot.numbered import render
 from handlers.messages import Attachment, Choice, Inbound, Location, Press, Prompt, Reply
 from storage.models import Channel
-
-# English answers from the privacy question up to the story: anonymous (or contactable, with
-# both consents), no urgency, me, no child, the first kind, destination and channel, no red
-# flags, and the four recruiter questions skipped.
-ANONYMOUS_TO_STORY = ["1", "4", "1", "2", "1", "1", "1", "done", "skip", "skip", "skip", "skip"]
-CONTACTABLE_TO_STORY = ["2", "1", "1", *ANONYMOUS_TO_STORY[1:]]
+from tests.support.answers import Turns, check_reply
 
 
 class Chat:
@@ -76,10 +71,7 @@ class Chat:
         assert matches, f"no button {label!r} in:\n{self.screen}"
         return await self.send(press=Press(question.seq, matches[0].value))
 
-    async def dialog(self, turns: Sequence[tuple[str, str]]) -> None:
-        """Sends each message and checks that the answer contains the expected text."""
+    async def dialog(self, turns: Turns) -> None:
+        """Sends each answer and checks that the bot's reply contains the expected text."""
         for sent, expected in turns:
-            screen = await self.send(sent)
-            assert expected.lower() in screen.lower(), (
-                f"after sending {sent!r} expected {expected!r} in:\n{screen}"
-            )
+            check_reply(sent, expected, await self.send(sent))
