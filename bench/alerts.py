@@ -29,7 +29,7 @@ from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.outbox import Delivery
 from bot.scheduler import Jobs
 from bot.telegram import TelegramChannel
-from handlers.messages import Inbound
+from handlers.conversation.messages import Inbound
 from storage import members, roster
 from storage.db import Database, StorageSettings
 from storage.migrate import upgrade
@@ -182,7 +182,7 @@ WORKER = """
 import asyncio, sys
 from bot.app import build
 from bot.config import Settings
-from handlers.alerts import follow_up
+from handlers.taskforce.alerts import follow_up
 from storage.db import StorageSettings
 async def main():
     app = await build(Settings(storage=StorageSettings(url=sys.argv[1], media_dir=sys.argv[2])))

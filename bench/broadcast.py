@@ -23,7 +23,7 @@ from bot.app import build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.outbox import Delivery
 from bot.telegram import TelegramChannel
-from handlers.broadcast import start_due
+from handlers.taskforce.broadcast import start_due
 from storage import broadcasts
 from storage.db import StorageSettings
 from storage.models import Channel, Subscription

@@ -19,7 +19,7 @@ from babel.dates import format_datetime
 
 from bot.app import App
 from handlers import library
-from handlers.roster import WEEKDAYS, names
+from handlers.taskforce.roster import WEEKDAYS, names
 from handlers.usecases import OPERATOR, Refused, broadcasting, duty, membership
 from storage import broadcasts, members, outbox, roster, workers
 from storage.models import BroadcastState, Outbox, Role

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.delivery import CAPABILITIES
-from handlers.conversation import Conversations
+from handlers.conversation.dispatcher import Conversations
+from handlers.conversation.turn import Services
 from handlers.settings import BotSettings
-from handlers.turn import Services
 from storage.db import Database
 from storage.media import MediaStore
 from storage.migrate import upgrade

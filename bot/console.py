@@ -13,9 +13,9 @@ from typing import TextIO
 from bot.app import ChannelServices
 from bot.delivery import CAPABILITIES
 from bot.numbered import render
-from handlers.alert_texts import alert_text
-from handlers.messages import Attachment, Expect, Inbound, Prompt
-from handlers.text import word
+from handlers.conversation.messages import Attachment, Expect, Inbound, Prompt
+from handlers.conversation.text import word
+from handlers.taskforce.alert_texts import alert_text
 from storage import reports
 from storage.media import MediaProblem
 from storage.models import Channel

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from handlers.messages import Capability
+from handlers.conversation.messages import Capability
 from storage.models import Channel
 
 log = logging.getLogger(__name__)

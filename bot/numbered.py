@@ -3,7 +3,7 @@ WhatsApp)."""
 
 from __future__ import annotations
 
-from handlers.messages import Choice, ClearChat, Document, Reply, Text
+from handlers.conversation.messages import Choice, ClearChat, Document, Reply, Text
 
 
 def render(reply: Reply) -> str:

@@ -17,8 +17,8 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import ChatLocks, DeliveryError, Gone, Sent
-from handlers import lifecycle
-from handlers.turn import Services, Work
+from handlers.conversation.turn import Services, Work
+from handlers.taskforce import lifecycle
 from storage import broadcasts, chats, outbox, workers
 from storage.models import Channel, Outbox, OutboxState
 

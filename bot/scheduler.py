@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.outbox import Delivery
-from handlers import broadcast
-from handlers.alerts import follow_up
-from handlers.report import expire_drafts
-from handlers.turn import Services
+from handlers.conversation.turn import Services
+from handlers.residents.report import expire_drafts
+from handlers.taskforce import broadcast
+from handlers.taskforce.alerts import follow_up
 from storage import chats, workers
 
 log = logging.getLogger(__name__)

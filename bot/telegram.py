@@ -47,8 +47,7 @@ from bot import web
 from bot.app import ChannelServices
 from bot.config import ServerSettings, TelegramSettings
 from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
-from handlers.menu import commands
-from handlers.messages import (
+from handlers.conversation.messages import (
     Attachment,
     Choice,
     ClearChat,
@@ -65,6 +64,7 @@ from handlers.messages import (
     load,
     read_button,
 )
+from handlers.residents.menu import commands
 from storage import chats, outbox
 from storage.media import MediaProblem
 from storage.models import Channel, MessageKind, Outbox, OutboxState

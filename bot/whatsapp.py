@@ -30,7 +30,7 @@ from bot.app import ChannelServices
 from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
 from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
 from bot.numbered import render
-from handlers.messages import Attachment, Inbound, Location, load
+from handlers.conversation.messages import Attachment, Inbound, Location, load
 from storage import broadcasts, conversations, outbox
 from storage.media import MediaProblem, sniff
 from storage.models import Channel, MessageKind, Outbox, OutboxState

@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
+from handlers.conversation.messages import Option
 from handlers.i18n import N_
-from handlers.messages import Option
 from storage.models import (
     Affected,
     ChildInvolved,

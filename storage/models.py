@@ -173,7 +173,7 @@ class Conversation(SQLModel, table=True):
     language: str = Field(max_length=8)
     flow: str | None = Field(default=None, max_length=32)
     step: str | None = Field(default=None, max_length=32)
-    # The flow in progress's state (a handlers.turn.State subclass, as JSON).
+    # The flow in progress's state (a handlers.conversation.turn.State subclass, as JSON).
     data: dict[str, Any] = json_column()
     # Increases with every question asked: a button carries it, so a stale button is recognised.
     seq: int = 0
@@ -444,8 +444,9 @@ class Outbox(SQLModel, table=True):
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     # An image sent with the text (a broadcast's), from the media store.
     image_sha256: str | None = Field(default=None, max_length=64)
-    # An answer to a chat (kind reply): the replies as stored by handlers.messages.dump, and
-    # the message whose button was pressed (a multiple choice is updated in place there).
+    # An answer to a chat (kind reply): the replies as stored by
+    # handlers.conversation.messages.dump, and the message whose button was pressed (a
+    # multiple choice is updated in place there).
     # Emptied once sent: an answer's words are not kept longer than needed.
     replies: list[dict[str, Any]] = json_list_column()
     pressed_message: str | None = Field(default=None, max_length=64)

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from bot.app import App, build
 from bot.config import Settings
 from bot.reports import show_report
-from handlers.alerts import follow_up
+from handlers.taskforce.alerts import follow_up
 from storage import escalation, members, reports
 from storage.db import StorageSettings
 from storage.models import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from handlers.flows import BY_NAME
-from handlers.messages import Attachment
-from handlers.turn import Flow
+from handlers.conversation.flows import BY_NAME
+from handlers.conversation.messages import Attachment
+from handlers.conversation.turn import Flow
 from storage import conversations
 from storage.media import MediaProblem
 from storage.models import Channel

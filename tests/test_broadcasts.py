@@ -11,8 +11,8 @@ from sqlmodel import col, select
 
 from bot.app import App, build
 from bot.config import Settings
-from handlers.broadcast import finish, start_due
-from handlers.messages import Attachment, Inbound
+from handlers.conversation.messages import Attachment, Inbound
+from handlers.taskforce.broadcast import finish, start_due
 from storage import broadcasts, members
 from storage.models import (
     Broadcast,

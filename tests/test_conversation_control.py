@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.app import App, build
 from bot.config import Settings
-from handlers.messages import Attachment
+from handlers.conversation.messages import Attachment
 from storage import reports
 from storage.models import Addition, Media, Report
 from tests.support.answers import ENGLISH_REPORT
@@ -208,7 +208,7 @@ async def test_the_language_can_change_in_the_middle_of_a_report(chat: Chat) -> 
 
 
 async def test_the_client_language_is_the_default_for_a_new_conversation(app: App) -> None:
-    from handlers.messages import Inbound
+    from handlers.conversation.messages import Inbound
     from storage.models import Channel
 
     outcome = await app.conversations.handle(

@@ -16,7 +16,7 @@ from bot.delivery import DeliveryError, Gone, Sent
 from bot.outbox import Delivery, backoff
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
-from handlers.messages import Capability
+from handlers.conversation.messages import Capability
 from storage import broadcasts, conversations, outbox
 from storage.models import Channel, Conversation, MessageKind, Outbox, OutboxState, Subscription
 from tests.support.chat import Chat

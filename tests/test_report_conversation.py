@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from bot.app import App
-from handlers.messages import Attachment, Choice, Location, Press, Prompt
+from handlers.conversation.messages import Attachment, Choice, Location, Press, Prompt
 from storage import conversations, reports
 from storage.models import Channel, Media, Priority, Report, Urgency
 from tests.support.answers import (

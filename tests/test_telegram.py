@@ -23,7 +23,7 @@ from bot.delivery import Gone, split
 from bot.outbox import Delivery
 from bot.service import Service
 from bot.telegram import TelegramChannel, TelegramLimiter, callback_data, classify
-from handlers.messages import Press, button_data, read_button
+from handlers.conversation.messages import Press, button_data, read_button
 from storage import conversations
 from storage.models import Channel, Media, Report
 from tests.fakes.telegram import FakeTelegram

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from handlers.priority import priority
-from handlers.text import Word, clean, coordinates, numbers, phone, phones, word
+from handlers.conversation.text import Word, clean, coordinates, numbers, phone, phones, word
+from handlers.residents.priority import priority
 from storage.models import ChildInvolved, Priority, RedFlag, Urgency
 
 

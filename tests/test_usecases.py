@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import App
 from handlers import library
-from handlers.turn import Work
+from handlers.conversation.turn import Work
 from handlers.usecases import (
     NOT_ALLOWED,
     OPERATOR,

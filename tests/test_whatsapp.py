@@ -18,7 +18,7 @@ from bot.config import ServerSettings
 from bot.delivery import Gone
 from bot.service import Service
 from bot.whatsapp import classify
-from handlers.broadcast import start_due
+from handlers.taskforce.broadcast import start_due
 from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
 from tests.fakes.twilio import AUTH_TOKEN, FakeTwilio

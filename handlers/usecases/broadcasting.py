@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import library
+from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_
-from handlers.turn import Services, Work
 from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import broadcasts
 from storage.media import MediaProblem, MediaRejected

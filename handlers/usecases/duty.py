@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.conversation.turn import Work
 from handlers.i18n import N_
-from handlers.roster import (
+from handlers.taskforce.roster import (
     Next,
     coordinators,
     duty_ends,
@@ -20,7 +21,6 @@ from handlers.roster import (
     parse_clock,
     parse_day,
 )
-from handlers.turn import Work
 from handlers.usecases import Refused, membership
 from storage import members, roster
 from storage.models import Member, Override

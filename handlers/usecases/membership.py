@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import alerts
+from handlers.conversation.text import phone
+from handlers.conversation.turn import Work
 from handlers.i18n import N_
-from handlers.roster import duty_now
-from handlers.text import phone
-from handlers.turn import Work
+from handlers.taskforce import alerts
+from handlers.taskforce.roster import duty_now
 from handlers.usecases import NOT_ALLOWED, Actor, Refused, may
 from storage import members
 from storage.models import Channel, Member, MemberAddress, Role

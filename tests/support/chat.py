@@ -7,7 +7,15 @@ from collections.abc import Sequence
 
 from bot.app import App
 from bot.numbered import render
-from handlers.messages import Attachment, Choice, Inbound, Location, Press, Prompt, Reply
+from handlers.conversation.messages import (
+    Attachment,
+    Choice,
+    Inbound,
+    Location,
+    Press,
+    Prompt,
+    Reply,
+)
 from storage.models import Channel
 from tests.support.answers import Turns, check_reply
 

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.config import ServerSettings, TelegramSettings
 from bot.outbox import Delivery
 from bot.telegram import TelegramChannel
-from handlers.alerts import follow_up
+from handlers.taskforce.alerts import follow_up
 from storage import members, reports, roster
 from storage.models import Channel, Member, ReportEvent, Role
 from storage.roster import ShiftRow

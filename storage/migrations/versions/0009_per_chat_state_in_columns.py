@@ -3,7 +3,8 @@
 The invitation-code throttle, the notice of an expired draft and the note that a group was
 told to write in private were keys in `conversation.data`, so ending a flow reset them. They
 become columns. The flows' state keeps its place in `data`, renamed to the typed states'
-fields (handlers/turn.py `State`); a text answer that was skipped is "" instead of null.
+fields (handlers/conversation/turn.py `State`); a text answer that was skipped is "" instead
+of null.
 
 Revision ID: 0009
 Revises: 0008

@@ -12,13 +12,24 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from handlers import evidence, labels
-from handlers.alerts import report_submitted
+from handlers import labels
+from handlers.conversation import evidence
+from handlers.conversation.messages import Expect, Option
+from handlers.conversation.text import Word, coordinates, phone, phones
+from handlers.conversation.turn import (
+    CLEAR,
+    DONE,
+    SKIP,
+    SUBSCRIBE,
+    Flow,
+    Held,
+    Services,
+    State,
+    Turn,
+)
 from handlers.i18n import N_
-from handlers.messages import Expect, Option
-from handlers.priority import priority
-from handlers.text import Word, coordinates, phone, phones
-from handlers.turn import CLEAR, DONE, SKIP, SUBSCRIBE, Flow, Held, Services, State, Turn
+from handlers.residents.priority import priority
+from handlers.taskforce.alerts import report_submitted
 from storage import conversations, reports
 from storage.models import (
     Affected,

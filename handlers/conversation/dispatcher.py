@@ -1,6 +1,6 @@
 """The dispatcher: every inbound message, from any channel, goes through `Conversations.handle`.
 It loads the chat's conversation locked, routes the message to a command or to the flow in
-progress (looked up in the registry, handlers/flows.py), stores the new state and answers,
+progress (looked up in the registry, flows.py), stores the new state and answers,
 all in one transaction."""
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import members
-from handlers.alert_texts import parse_action
-from handlers.flows import BY_NAME, BY_WORD, FlowHandler
+from handlers.conversation.flows import BY_NAME, BY_WORD, FlowHandler
+from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
+from handlers.conversation.text import COMMANDS, Word, word
+from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
-from handlers.menu import help_text
-from handlers.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
-from handlers.report import discard, expired
-from handlers.status import show as show_status
-from handlers.subscribe import unsubscribe
-from handlers.text import COMMANDS, Word, word
-from handlers.turn import Flow, Services, Turn
+from handlers.residents.menu import help_text
+from handlers.residents.report import discard, expired
+from handlers.residents.status import show as show_status
+from handlers.residents.subscribe import unsubscribe
+from handlers.taskforce import members
+from handlers.taskforce.alert_texts import parse_action
 from storage import chats, conversations, outbox
 from storage.models import Channel, Outbox
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from handlers.conversation.messages import Option
+from handlers.conversation.text import Word
+from handlers.conversation.turn import Flow, Held, Turn
 from handlers.i18n import N_, gettext
-from handlers.messages import Option
-from handlers.report import emergency_text
-from handlers.text import Word
-from handlers.turn import Flow, Held, Turn
+from handlers.residents.report import emergency_text
 
 MENU = [
     Option(Word.REPORT.value, N_("Report a suspicious job offer")),

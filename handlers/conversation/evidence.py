@@ -3,8 +3,8 @@ clear word for each one that cannot be kept."""
 
 from __future__ import annotations
 
+from handlers.conversation.turn import Turn
 from handlers.i18n import N_
-from handlers.turn import Turn
 from storage.media import MediaProblem, MediaRejected, StoredFile
 
 PROBLEMS = {

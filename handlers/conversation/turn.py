@@ -14,17 +14,26 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.conversation.messages import (
+    Capability,
+    Choice,
+    Expect,
+    Inbound,
+    Option,
+    Outcome,
+    Prompt,
+    Text,
+)
+from handlers.conversation.text import Word, clean, numbers, word
 from handlers.i18n import N_, gettext
-from handlers.messages import Capability, Choice, Expect, Inbound, Option, Outcome, Prompt, Text
 from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
-from handlers.text import Word, clean, numbers, word
 from storage.db import Database
 from storage.media import MediaStore
 from storage.models import Channel, Conversation
 
 
 class Flow(StrEnum):
-    """The flows' names, as stored in `Conversation.flow` (the registry is handlers/flows.py)."""
+    """The flows' names, as stored in `Conversation.flow` (the registry is flows.py)."""
 
     MENU = "menu"
     REPORT = "report"

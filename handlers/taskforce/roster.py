@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.turn import Services, Turn
+from handlers.conversation.turn import Services, Turn
 from storage import members, roster
 from storage.models import Member, Override, Role
 from storage.roster import ShiftRow

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from handlers.conversation.messages import Option
+from handlers.conversation.text import Word
+from handlers.conversation.turn import Flow, Held, State, Turn
 from handlers.i18n import N_
-from handlers.language import NAMES
-from handlers.messages import Option
-from handlers.text import Word
-from handlers.turn import Flow, Held, State, Turn
+from handlers.residents.language import NAMES
 from storage import broadcasts
 
 ALL = "all"

@@ -12,9 +12,9 @@ from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import labels
+from handlers.conversation.turn import Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.settings import BotSettings
-from handlers.turn import Work
 from storage import reports
 from storage.models import (
     Destination,

@@ -11,7 +11,9 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.alert_texts import (
+from handlers.conversation.turn import Services, Work
+from handlers.i18n import N_, gettext
+from handlers.taskforce.alert_texts import (
     Facts,
     alert_text,
     buttons,
@@ -20,9 +22,7 @@ from handlers.alert_texts import (
     template_variables,
     typed_hint,
 )
-from handlers.i18n import N_, gettext
-from handlers.roster import coordinators, duty_now
-from handlers.turn import Services, Work
+from handlers.taskforce.roster import coordinators, duty_now
 from storage import conversations, escalation, members, outbox, reports
 from storage.models import (
     Channel,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from handlers import labels
+from handlers.conversation.turn import Turn
 from handlers.i18n import N_
-from handlers.turn import Turn
 from storage import reports
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import Field
 
+from handlers.conversation.messages import Option
+from handlers.conversation.text import Word
+from handlers.conversation.turn import Flow, Held, State, Turn
 from handlers.i18n import N_
-from handlers.messages import Option
-from handlers.text import Word
-from handlers.turn import Flow, Held, State, Turn
 
 NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 ALIASES = {

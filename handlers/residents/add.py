@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from handlers import evidence
+from handlers.conversation import evidence
+from handlers.conversation.messages import Expect, Option
+from handlers.conversation.text import Word
+from handlers.conversation.turn import DONE, Flow, Held, State, Turn
 from handlers.i18n import N_
-from handlers.lifecycle import addition_received
-from handlers.messages import Expect, Option
-from handlers.report import STORY_MAX
-from handlers.text import Word
-from handlers.turn import DONE, Flow, Held, State, Turn
+from handlers.residents.report import STORY_MAX
+from handlers.taskforce.lifecycle import addition_received
 from storage import reports
 from storage.models import Report
 

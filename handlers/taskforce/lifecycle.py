@@ -10,11 +10,11 @@ from datetime import datetime
 from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.alerts import NOTICE_PRIORITY, URGENT_FIRST, recipients
+from handlers.conversation.messages import Capability
+from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, gettext
-from handlers.messages import Capability
-from handlers.roster import coordinators
-from handlers.turn import Services, Work
+from handlers.taskforce.alerts import NOTICE_PRIORITY, URGENT_FIRST, recipients
+from handlers.taskforce.roster import coordinators
 from storage import conversations, escalation, members, outbox, reports
 from storage.models import (
     Channel,

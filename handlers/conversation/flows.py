@@ -1,5 +1,5 @@
 """The registry of conversation flows. A flow is one object that satisfies `FlowHandler`; the
-dispatcher (handlers/conversation.py) finds the flow in progress by its name and the flow a
+dispatcher (dispatcher.py) finds the flow in progress by its name and the flow a
 command starts by its words, here. To add a flow: a module with its steps (a StrEnum), its
 state (a `State` subclass) and a class like the ones below, one line in FLOWS, its texts in
 the catalogs, its tests."""
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from handlers.add import AddFlow
-from handlers.broadcast import BroadcastFlow
-from handlers.language import LanguageFlow
-from handlers.menu import MenuFlow
-from handlers.report import ReportFlow
-from handlers.subscribe import SubscribeFlow
-from handlers.text import Word
-from handlers.turn import Flow, Held, Turn
+from handlers.conversation.text import Word
+from handlers.conversation.turn import Flow, Held, Turn
+from handlers.residents.add import AddFlow
+from handlers.residents.language import LanguageFlow
+from handlers.residents.menu import MenuFlow
+from handlers.residents.report import ReportFlow
+from handlers.residents.subscribe import SubscribeFlow
+from handlers.taskforce.broadcast import BroadcastFlow
 
 
 class FlowHandler(Protocol):

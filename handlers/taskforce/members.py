@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from handlers import alert_texts, alerts, lifecycle, roster
+from handlers.conversation.messages import Document
+from handlers.conversation.text import Word
+from handlers.conversation.turn import Turn
 from handlers.i18n import N_
-from handlers.messages import Document
-from handlers.text import Word
-from handlers.turn import Turn
+from handlers.taskforce import alert_texts, alerts, lifecycle, roster
 from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
 from storage import members, outbox, reports
 from storage.members import at_least

@@ -8,12 +8,13 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from handlers import evidence, library
+from handlers import library
+from handlers.conversation import evidence
+from handlers.conversation.messages import Document, Expect, Option
+from handlers.conversation.text import Word
+from handlers.conversation.turn import Flow, Held, Services, State, Turn
 from handlers.i18n import N_, gettext
-from handlers.members import member_of
-from handlers.messages import Document, Expect, Option
-from handlers.text import Word
-from handlers.turn import Flow, Held, Services, State, Turn
+from handlers.taskforce.members import member_of
 from handlers.usecases import NOT_ALLOWED, Refused, broadcasting
 from handlers.usecases.broadcasting import Draft
 from storage import broadcasts, members, outbox
