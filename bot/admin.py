@@ -179,11 +179,11 @@ def parse_time(app: App, text: str | None) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise Refused(f"a time such as '2026-11-30 08:00', not {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=app.settings.bot.zone)
+    return moment if moment.tzinfo else moment.replace(tzinfo=app.services.bot.zone)
 
 
 async def show_roster(app: App, at: str | None) -> str:
-    zone = app.settings.bot.zone
+    zone = app.services.bot.zone
     async with app.services.work(write=False) as work:
         view = await duty.view(work, parse_time(app, at))
 
@@ -193,7 +193,7 @@ async def show_roster(app: App, at: str | None) -> str:
     def local(when: datetime) -> str:
         return format_datetime(when.astimezone(zone), "EEE d MMM yyyy HH:mm", locale="en")
 
-    lines = [f"at {local(view.at)} ({app.settings.bot.timezone})"]
+    lines = [f"at {local(view.at)} ({app.services.bot.timezone})"]
     lines.append(f"on duty: {label(m.id for m in view.on_duty if m.id is not None)}")
     if not view.on_duty:
         lines.append(
@@ -221,7 +221,7 @@ async def failed_outbox(app: App) -> str:
         [
             [
                 str(r.id),
-                r.updated_at.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M"),
+                r.updated_at.astimezone(app.services.bot.zone).strftime("%Y-%m-%d %H:%M"),
                 r.channel,
                 r.address,
                 r.kind,
@@ -288,7 +288,7 @@ async def send_broadcast(
     due = parse_time(app, at) if at else now
     async with app.services.work(write=False) as work:
         reached = await broadcasting.reach(work, draft)
-    preview = reached.texts.get(language or app.settings.bot.default_language, "")
+    preview = reached.texts.get(language or app.services.bot.default_language, "")
     when = "now" if due <= now else broadcasting.local_time(app.services, due)
     if not confirm(f"{preview}\n\n-> {reached.count} subscriber(s), {when}. Send?"):
         return "not sent"
@@ -318,7 +318,7 @@ async def list_broadcasts(app: App) -> str:
         rows = await broadcasts.listing(session)
     if not rows:
         return "no broadcasts yet"
-    zone = app.settings.bot.zone
+    zone = app.services.bot.zone
     return table(
         ["ID", "DUE", "STATE", "RECIPIENTS", "AREAS", "LANGUAGE", "TEXT"],
         [

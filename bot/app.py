@@ -34,6 +34,9 @@ class ChannelServices:
 
 @dataclass
 class App:
+    """The settings of the runtime itself (storage, channels, server) are in `settings`; what
+    the flows use (bot, intake, alerts, escalation) is reached one way, through `services`."""
+
     settings: Settings
     services: Services
     conversations: Conversations

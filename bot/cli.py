@@ -80,7 +80,7 @@ def chat(config_path: Path | None, sender: str) -> None:
     async def work(app: App) -> None:
         from bot.console import Console
 
-        group = bool(app.settings.alerts.telegram_group_id)
+        group = bool(app.services.alerts.telegram_group_id)
         await Console(app.for_channels, group=group, sender=sender).run()
 
     run_async(with_app(settings, work))

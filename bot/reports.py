@@ -43,7 +43,7 @@ CSV_COLUMNS = [
 
 
 def local(app: App, moment: datetime) -> str:
-    return moment.astimezone(app.settings.bot.zone).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(app.services.bot.zone).strftime("%Y-%m-%d %H:%M")
 
 
 async def listing_table(app: App, *, limit: int | None = None) -> str:

@@ -132,7 +132,7 @@ class Service:
     async def _warn_if_nobody_is_alerted(self) -> None:
         async with self.app.db.read() as session:
             anyone = await members.active(session)
-        if not anyone and not self.app.settings.alerts.telegram_group_id:
+        if not anyone and not self.app.services.alerts.telegram_group_id:
             log.warning(
                 "the task force has no member yet: reports will reach nobody (residents are "
                 "told so). Add the first admin: sigap members add --name NAME --role admin "
