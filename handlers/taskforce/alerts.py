@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.conversation.turn import Services, Work
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, Gettext, gettext
 from handlers.taskforce.alert_texts import (
     Facts,
     alert_text,
@@ -130,39 +130,41 @@ async def notify_members(
         text = texts[recipient.language]
         if heading:
             text = heading_text(_, heading, report, at, already) + "\n\n" + text
-        await outbox.enqueue(
-            session,
-            recipient.channel,
-            recipient.address,
-            kind,
-            text,
-            at=at,
-            priority=URGENT_FIRST,
-            buttons=buttons(_, report),
-            hint=typed_hint(_, report),
-            variables=template_variables(_, report),
-            report_id=report.id,
-            member_id=recipient.member.id,
-        )
+        await queue(work, report, kind, (recipient.channel, recipient.address), text, _, recipient)
     group = services.alerts.telegram_group_id
     if group:
         _ = gettext(bot.default_language)
         text = await alert_text(session, report, bot)
         if heading:
             text = heading_text(_, heading, report, at, already) + "\n\n" + text
-        await outbox.enqueue(
-            session,
-            Channel.TELEGRAM,
-            str(group),
-            kind,
-            text,
-            at=at,
-            priority=URGENT_FIRST,
-            buttons=buttons(_, report),
-            hint=typed_hint(_, report),
-            report_id=report.id,
-        )
+        await queue(work, report, kind, (Channel.TELEGRAM, str(group)), text, _)
     return [m.name for m in reached.people]
+
+
+async def queue(
+    work: Work,
+    report: Report,
+    kind: MessageKind,
+    to: tuple[Channel, str],
+    text: str,
+    _: Gettext,
+    recipient: Recipient | None = None,
+) -> None:
+    """One alert or follow-up, with its buttons (or the words that do the same); a member's
+    also with the variables of its WhatsApp template."""
+    await outbox.enqueue(
+        work.session,
+        *to,
+        kind,
+        text,
+        at=work.now,
+        priority=URGENT_FIRST,
+        buttons=buttons(_, report),
+        hint=typed_hint(_, report),
+        variables=template_variables(_, report) if recipient is not None else None,
+        report_id=report.id,
+        member_id=recipient.member.id if recipient is not None else None,
+    )
 
 
 def timeout(services: Services, report: Report) -> timedelta:
