@@ -211,7 +211,7 @@ async def claim(
     """Rows meeting the conditions, updated with `values` in this transaction, each taken by
     one claimant only: another process skips the rows this one holds (PostgreSQL's FOR UPDATE
     SKIP LOCKED; SQLite has one writer at a time), and the update re-checks the conditions
-    (compare-and-set), so a row is never taken twice. The rows come back as they were read."""
+    (compare-and-set), so a row is never taken twice. The rows come back updated."""
     query = select(model).where(*conditions).order_by(*order_by).with_for_update(skip_locked=True)
     if limit is not None:
         query = query.limit(limit)

@@ -213,10 +213,8 @@ async def claim(
         order_by=[col(Outbox.priority), col(Outbox.id)],
         limit=limit,
     )
-    for row in taken:
-        row.state = OutboxState.SENDING
-        row.attempts += 1
-        row.claimed_by = worker
+    # The update has also refreshed the rows in hand (state, attempts, claimed_by): counted
+    # once, as stored.
     return taken
 
 

@@ -17,7 +17,7 @@ from bot.outbox import Delivery, backoff
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
 from handlers.conversation.messages import Capability
-from storage import broadcasts, conversations, outbox
+from storage import broadcasts, conversations, outbox, workers
 from storage.models import Channel, Conversation, MessageKind, Outbox, OutboxState, Subscription
 from tests.support.chat import Chat
 from tests.support.clock import Clock
@@ -151,3 +151,19 @@ def test_the_flows_see_what_each_channel_declares(app: App) -> None:
     assert not app.services.can(Channel.WHATSAPP, Capability.EDIT)
     assert not app.services.can(Channel.CONSOLE, Capability.NOTIFY)
     assert app.services.can(Channel.CONSOLE, Capability.PATHS)
+
+
+async def test_a_claim_counts_one_attempt(app: App, clock: Clock) -> None:
+    """Each try is counted once, in hand and as stored: MAX_ATTEMPTS tries, not half as many."""
+    async with app.db.write() as session:
+        await outbox.enqueue(
+            session, Channel.TELEGRAM, "5001", MessageKind.NOTICE, "hi", at=clock.now, priority=1
+        )
+        worker = (await workers.register(session, clock.now)).id
+        assert worker is not None
+    async with app.db.write() as session:
+        [row] = await outbox.claim(session, clock.now, 10, [Channel.TELEGRAM], worker)
+        assert (row.state, row.attempts, row.claimed_by) == (OutboxState.SENDING, 1, worker)
+    async with app.db.read() as session:
+        stored = (await session.exec(select(Outbox))).one()
+    assert (stored.state, stored.attempts) == (OutboxState.SENDING, 1)
