@@ -89,6 +89,8 @@ async def test_the_whole_report_can_be_made_with_buttons(chat: Chat, app: App) -
     assert isinstance(question, Choice) and question.multiple
     assert question.selected == {"documents_held", "lie_to_officials"}
     assert "[x] Passport" in screen
+    screen = await chat.send("status")  # asked again after the status: the toggles stay
+    assert "[x] Passport" in screen
     await chat.press("Passport")  # toggled off again
     await chat.press("Done")
     for _ in range(4):

@@ -158,8 +158,12 @@ class Turn(Work):
         self.conv.data, self._state, self._cleared = stored, None, False
 
     def go(self, flow: Flow | None, step: str | None) -> None:
-        if (flow, step) != (self.flow, self.step) and self._state is not None:
-            self._state.selected = []
+        """To `step` of `flow`; the toggles of the multiple choice being left are dropped."""
+        if (flow, step) != (self.flow, self.step):
+            if self._state is not None:
+                self._state.selected = []
+            elif "selected" in self.conv.data:
+                self.conv.data = {k: v for k, v in self.conv.data.items() if k != "selected"}
         self.conv.flow = flow.value if flow else None
         self.conv.step = step
 
@@ -181,7 +185,9 @@ class Turn(Work):
 
     @property
     def _selected(self) -> list[str]:
-        return self._state.selected if self._state is not None else []
+        if self._state is not None:
+            return self._state.selected
+        return [] if self._cleared else list(self.conv.data.get("selected", []))
 
     # What is said.
 
