@@ -38,6 +38,13 @@ async def data(app: App, chat: Chat) -> dict[str, object]:
     return conv.data
 
 
+async def test_a_story_that_begins_with_a_command_word_is_kept(chat: Chat, app: App) -> None:
+    await at_story(chat)
+    story = "Tambah lagi: agen minta 5 juta dan paspor adik saya ditahan"
+    assert "photos, screenshots or documents" in await chat.send(story)
+    assert (await data(app, chat))["story"] == story
+
+
 async def test_empty_and_whitespace_text_is_asked_again(chat: Chat, app: App) -> None:
     await at_story(chat)
     before = await data(app, chat)

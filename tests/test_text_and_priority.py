@@ -65,6 +65,28 @@ def test_command_words_in_both_languages() -> None:
     assert word("Batal") == (Word.CANCEL, "")
     assert word("status saya") is None  # an answer, not the command
     assert word("laporan") is None
+    assert word("siaga 8") == (Word.ON_DUTY, "8")
+    assert word("gabung K7M2XQ9P") == (Word.JOIN, "K7M2XQ9P")
+    assert word("bahasa indonesia") == (Word.LANGUAGE, "indonesia")
+    assert word("terima BTN-2026-00001") == (Word.ACK, "BTN-2026-00001")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Mulai minggu lalu agen itu minta uang",
+        "Terima kasih",
+        "Tambah lagi, dia minta paspor saya",
+        "Bahasa yang dipakai agen itu bahasa Melayu",
+        "Detail kerjanya tidak jelas",
+        "siaga sampai besok",
+        "gabung dengan agen itu katanya aman",
+    ],
+)
+def test_words_that_begin_an_answer_are_not_commands(said: str) -> None:
+    """A command word acts only alone, or with the argument it takes (a reference, a code,
+    hours, a language): the rest is a resident's words."""
+    assert word(said) is None
 
 
 def test_clean_removes_invisible_and_control_characters() -> None:

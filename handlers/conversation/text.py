@@ -122,16 +122,30 @@ COMMANDS = {
     Word.BROADCAST,
 }
 
-# Words followed by what they act on: `tambah BTN-...`, `gabung KODE`, `siaga 8`.
-WITH_ARGUMENT = {
-    Word.START,
-    Word.ADD,
-    Word.LANGUAGE,
-    Word.JOIN,
-    Word.INVITE,
-    Word.ON_DUTY,
-    Word.ACK,
-    Word.DETAIL,
+# Language names residents type after BAHASA (and the codes themselves).
+LANGUAGE_NAMES = {
+    "indonesia": "id",
+    "indonesian": "id",
+    "bahasa indonesia": "id",
+    "english": "en",
+    "inggris": "en",
+}
+_REFERENCE = re.compile(r"[a-z]{1,10}-\d{4}-\d{1,6}", re.I)  # BTN-2026-00042
+# Words followed by what they act on, and what that looks like: `tambah BTN-...`, `gabung
+# KODE`, `siaga 8`. Anything else after the word makes the message an answer, not a command:
+# "Tambah lagi, dia minta uang" and "Terima kasih" are a resident's words.
+ARGUMENTS: dict[Word, re.Pattern[str]] = {
+    # MULAI LAGI (after BERHENTI), and Telegram's link t.me/bot?start=lapor.
+    Word.START: re.compile(r"lagi|again|lapor|report", re.I),
+    Word.ADD: _REFERENCE,
+    Word.LANGUAGE: re.compile(
+        "|".join([r"[a-z]{2}", *(re.escape(n) for n in LANGUAGE_NAMES)]), re.I
+    ),
+    Word.JOIN: re.compile(r"[a-z0-9-]{4,32}", re.I),  # an invitation code
+    Word.INVITE: re.compile(r".+", re.S),  # /undang [koordinator|admin] Name
+    Word.ON_DUTY: re.compile(r"\d{1,3}"),  # hours
+    Word.ACK: _REFERENCE,
+    Word.DETAIL: _REFERENCE,
 }
 
 
@@ -147,8 +161,9 @@ def word(text: str) -> tuple[Word, str] | None:
     if found is None:
         return None
     rest = rest.strip()
-    # "status" is a command; "status saya belum jelas" is an answer.
-    if rest and found not in WITH_ARGUMENT:
+    # "status" is a command; "status saya belum jelas" is an answer, and so is "tambah lagi".
+    argument = ARGUMENTS.get(found)
+    if rest and (argument is None or not argument.fullmatch(rest)):
         return None
     return found, rest
 

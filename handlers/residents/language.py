@@ -8,18 +8,11 @@ from typing import Any
 from pydantic import Field
 
 from handlers.conversation.messages import Option
-from handlers.conversation.text import Word
+from handlers.conversation.text import LANGUAGE_NAMES, Word
 from handlers.conversation.turn import Flow, Held, State, Turn
 from handlers.i18n import N_
 
 NAMES = {"id": "Bahasa Indonesia", "en": "English"}
-ALIASES = {
-    "indonesia": "id",
-    "indonesian": "id",
-    "bahasa indonesia": "id",
-    "english": "en",
-    "inggris": "en",
-}
 
 
 class Step(StrEnum):
@@ -47,7 +40,7 @@ class LanguageFlow:
 
     def parse(self, turn: Turn, text: str) -> str | None:
         text = text.strip().lower()
-        code = ALIASES.get(text, text)
+        code = LANGUAGE_NAMES.get(text, text)
         return code if code in turn.services.bot.languages else None
 
     async def start(self, turn: Turn, argument: str) -> None:
