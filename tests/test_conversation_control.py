@@ -35,6 +35,15 @@ async def test_cancel_works_at_every_step_and_forgets_the_draft(chat: Chat, app:
         assert (await session.exec(select(Report))).all() == []
 
 
+async def test_cancelling_the_language_picker_keeps_the_draft(chat: Chat, app: App) -> None:
+    await chat.dialog(ENGLISH_REPORT[:6])  # at "What kind of job or offer is it?"
+    assert "Choose your language:" in await chat.send("bahasa")
+    screen = await chat.send("batal")
+    assert "Cancelled." in screen and "What kind of job or offer is it?" in screen
+    await chat.dialog(ENGLISH_REPORT[6:])
+    assert "Your reference number" in await chat.send("1")
+
+
 async def test_cancel_deletes_the_draft_evidence(chat: Chat, app: App) -> None:
     await chat.dialog(ENGLISH_REPORT[:15])
     await chat.send(media=[Attachment(b"%PDF-1.7 contract", "contract.pdf")])

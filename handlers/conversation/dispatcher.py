@@ -241,7 +241,10 @@ class Conversations:
                 turn.say(N_("There is nothing to cancel."))
             else:
                 await current.cancel(turn)
-            await BY_NAME[Flow.MENU].resume(turn)
+            if turn.resume:  # back in the flow that was interrupted
+                await self._then(turn)
+            else:
+                await BY_NAME[Flow.MENU].resume(turn)
         else:
             await self._start(turn, current, command, argument)
 

@@ -63,8 +63,11 @@ class LanguageFlow:
         turn.choose(turn.t(N_("Choose your language:")), self.options(turn))
 
     async def cancel(self, turn: Turn) -> None:
-        turn.reset()
+        """Only the picker: the resident is back where they were, answers and all."""
+        state = turn.state(LanguageState)
+        turn.restore(state.back_flow, state.back_step, state.kept)
         turn.say(N_("Cancelled."))
+        turn.resume = True
 
     async def handle(self, turn: Turn) -> None:
         """Once a language is chosen, the conversation is back where it was."""
