@@ -45,6 +45,18 @@ async def test_a_story_that_begins_with_a_command_word_is_kept(chat: Chat, app: 
     assert (await data(app, chat))["story"] == story
 
 
+async def test_in_a_written_answer_only_the_control_words_act(chat: Chat, app: App) -> None:
+    await chat.dialog(
+        [*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:7], ("2", "recruiter's name or nickname")]
+    )
+    screen = await chat.send("bantuan")  # help still answers, and asks again
+    assert "If someone is in danger, call now:" in screen and "recruiter's name" in screen
+    assert "Which agency or company" in await chat.send("Status")  # a nickname, not STATUS
+    assert (await data(app, chat))["recruiter_name"] == "Status"
+    assert "recruiter's name" in await chat.send("kembali")
+    assert "Your report was cancelled" in await chat.send("batal")
+
+
 async def test_empty_and_whitespace_text_is_asked_again(chat: Chat, app: App) -> None:
     await at_story(chat)
     before = await data(app, chat)

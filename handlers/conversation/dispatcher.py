@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.conversation.flows import BY_NAME, BY_WORD, FlowHandler
 from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
-from handlers.conversation.text import COMMANDS, Word, word
+from handlers.conversation.text import COMMANDS, CONTROL, Word, word
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
 from handlers.residents.menu import help_text
@@ -155,6 +155,9 @@ class Conversations:
         press = turn.inbound.press
         text = turn.typed()
         command = word(text) if text and press is None else None
+        flow = BY_NAME.get(turn.flow) if turn.flow else None
+        if command is not None and command[0] not in CONTROL and flow and flow.writing(turn):
+            command = None  # "status pekerjaan tidak jelas" is a story, and so is "lapor"
         acting = parse_action(press.value) if press is not None and press.seq is None else None
         if acting is not None:
             # A button of an alert (Acknowledge, Details): a member's action, not a question.

@@ -37,6 +37,11 @@ class FlowHandler(Protocol):
     async def cancel(self, turn: Turn) -> None:
         """Ends the flow on the resident's BATAL, saying so."""
 
+    def writing(self, turn: Turn) -> bool:
+        """True when the step in progress is answered in the person's own words: then only
+        the control words (BATAL, KEMBALI, LEWATI, SELESAI, BANTUAN, BERHENTI) act, and any
+        other command word is part of the answer."""
+
 
 FLOWS: tuple[FlowHandler, ...] = (
     MenuFlow(),

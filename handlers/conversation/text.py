@@ -122,6 +122,9 @@ COMMANDS = {
     Word.BROADCAST,
 }
 
+# The words that still act inside an answer written in one's own words.
+CONTROL = {Word.CANCEL, Word.BACK, Word.SKIP, Word.DONE, Word.HELP, Word.STOP}
+
 # Language names residents type after BAHASA (and the codes themselves).
 LANGUAGE_NAMES = {
     "indonesia": "id",

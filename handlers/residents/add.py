@@ -45,6 +45,9 @@ class AddFlow:
         turn.reset()
         turn.say(N_("Cancelled."))
 
+    def writing(self, turn: Turn) -> bool:
+        return turn.step == Step.ADDING
+
     async def start(self, turn: Turn, reference: str) -> None:
         if reference:
             report = await reports.own(turn.session, turn.conv.channel, turn.conv.sender, reference)

@@ -69,6 +69,9 @@ class LanguageFlow:
         turn.say(N_("Cancelled."))
         turn.resume = True
 
+    def writing(self, turn: Turn) -> bool:
+        return False
+
     async def handle(self, turn: Turn) -> None:
         """Once a language is chosen, the conversation is back where it was."""
         state = turn.state(LanguageState)

@@ -41,6 +41,9 @@ class MenuFlow:
     async def cancel(self, turn: Turn) -> None:
         turn.say(N_("There is nothing to cancel."))
 
+    def writing(self, turn: Turn) -> bool:
+        return False
+
     async def handle(self, turn: Turn) -> None:
         picked = turn.picked(MENU)
         if picked is None:

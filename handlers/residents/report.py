@@ -541,6 +541,9 @@ class ReportFlow:
         await discard(turn)
         turn.say(N_("Your report was cancelled and nothing was sent."))
 
+    def writing(self, turn: Turn) -> bool:
+        return isinstance(BY_KEY.get(Step(turn.step or Step.PRIVACY)), Writing | RecruiterPhones)
+
     async def resume(self, turn: Turn) -> None:
         step = Step(turn.step or Step.PRIVACY)
         if step is Step.SUMMARY:

@@ -47,6 +47,9 @@ class SubscribeFlow:
         turn.reset()
         turn.say(N_("Cancelled."))
 
+    def writing(self, turn: Turn) -> bool:
+        return False
+
     async def resume(self, turn: Turn) -> None:
         if turn.step == Step.LANGUAGE:
             turn.choose(

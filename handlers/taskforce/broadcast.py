@@ -79,6 +79,9 @@ class BroadcastFlow:
         turn.reset()
         turn.say(N_("Cancelled."))
 
+    def writing(self, turn: Turn) -> bool:
+        return turn.step in (Step.TEXT, Step.WHEN)
+
     def library_options(self, turn: Turn) -> list[Option]:
         return [Option(m.id, m.title(turn.conv.language)) for m in library.messages()]
 
