@@ -54,6 +54,7 @@ async def test_in_a_written_answer_only_the_control_words_act(chat: Chat, app: A
     assert "Which agency or company" in await chat.send("Status")  # a nickname, not STATUS
     assert (await data(app, chat))["recruiter_name"] == "Status"
     assert "recruiter's name" in await chat.send("kembali")
+    assert "Send BATAL again" in await chat.send("batal")
     assert "Your report was cancelled" in await chat.send("batal")
 
 

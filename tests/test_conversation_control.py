@@ -29,10 +29,22 @@ async def test_cancel_works_at_every_step_and_forgets_the_draft(chat: Chat, app:
     for steps in range(2, len(ENGLISH_REPORT) + 1):
         await chat.dialog(ENGLISH_REPORT[:steps])
         screen = await chat.send("batal")
+        answers = steps - 2  # after "bahasa en" and "lapor"
+        if answers > 3:  # asked once first, the question waiting
+            assert f"Cancel this report? Your {answers} answers will be deleted." in screen
+            assert ENGLISH_REPORT[steps - 1][1] in screen
+            screen = await chat.send("batal")
         assert "Your report was cancelled and nothing was sent." in screen
         assert "What would you like to do?" in screen
     async with app.db.read() as session:
         assert (await session.exec(select(Report))).all() == []
+
+
+async def test_an_answer_after_the_first_batal_goes_on_with_the_report(chat: Chat) -> None:
+    await chat.dialog(ENGLISH_REPORT[:8])
+    assert "Cancel this report? Your 6 answers will be deleted." in await chat.send("batal")
+    await chat.dialog(ENGLISH_REPORT[8:10])  # answered: the draft goes on
+    assert "Cancel this report? Your 8 answers" in await chat.send("batal")
 
 
 async def test_cancelling_the_language_picker_keeps_the_draft(chat: Chat, app: App) -> None:
@@ -51,6 +63,8 @@ async def test_cancel_deletes_the_draft_evidence(chat: Chat, app: App) -> None:
         (media,) = (await session.exec(select(Media))).all()
     path = app.services.media.path(media.sha256)
     assert path.exists()
+    assert "Send BATAL again" in await chat.send("cancel")
+    assert path.exists()  # asked first: nothing is deleted yet
     await chat.send("cancel")
     assert not path.exists()
     async with app.db.read() as session:

@@ -42,6 +42,7 @@ from storage.models import (
 )
 
 STORY_MIN, STORY_MAX = 10, 3000
+CONFIRM_AFTER = 3  # answers a draft may have and still be cancelled by one BATAL
 SHORT_MAX = 200
 LINK_MAX = 500
 
@@ -115,6 +116,7 @@ class ReportState(State):
     # The valid numbers of an answer that also had an invalid one.
     phones_kept: list[str] = Field(default_factory=list)
     known_phone: str | None = None  # the number the channel knows, offered at CONTACT
+    cancelling: bool = False  # BATAL was sent once: a second one deletes the draft
 
     def answer(self, step: Step) -> Any:
         return getattr(self, step.value)
@@ -538,6 +540,21 @@ class ReportFlow:
         await self.resume(turn)
 
     async def cancel(self, turn: Turn) -> None:
+        """Deletes the draft; one with more than CONFIRM_AFTER answers only on a second
+        BATAL (the first asks, and the question waits)."""
+        state = turn.state(ReportState)
+        answers = sum(state.answered(step.key) for step in STEPS)
+        if answers > CONFIRM_AFTER and not state.cancelling:
+            state.cancelling = True
+            turn.say(
+                N_(
+                    "Cancel this report? Your {count} answers will be deleted. Send BATAL "
+                    "again to cancel it, or answer the question to go on."
+                ),
+                count=answers,
+            )
+            turn.resume = True
+            return
         await discard(turn)
         turn.say(N_("Your report was cancelled and nothing was sent."))
 
@@ -593,6 +610,7 @@ class ReportFlow:
 
     async def _advance(self, turn: Turn, step: Step) -> None:
         state = turn.state(ReportState)
+        state.cancelling = False  # an answer: the resident goes on
         if state.editing:
             following = next(
                 (s.key for s in STEPS if s.applies(state) and not state.answered(s.key)),
