@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import TypeVar
 
@@ -47,6 +48,7 @@ OFFER = {
     OfferKind.ENTERTAINMENT: N_("Entertainment or spa"),
     OfferKind.MARRIAGE: N_("Marriage"),
     OfferKind.OTHER: N_("Other"),
+    OfferKind.UNKNOWN: N_("Not known yet"),
 }
 
 DESTINATION = {
@@ -60,6 +62,7 @@ SOURCE = {
     OfferSource.AGENT: N_("A person or agent (calo/sponsor)"),
     OfferSource.COMPANY: N_("A company or agency"),
     OfferSource.OTHER: N_("Other"),
+    OfferSource.UNKNOWN: N_("Not known yet"),
 }
 
 RED_FLAGS = {
@@ -90,5 +93,5 @@ STATE = {
 E = TypeVar("E", bound=StrEnum)
 
 
-def options(labels: dict[E, str]) -> list[Option]:
-    return [Option(value.value, label) for value, label in labels.items()]
+def options(labels: dict[E, str], *, leave_out: Collection[E] = ()) -> list[Option]:
+    return [Option(value.value, label) for value, label in labels.items() if value not in leave_out]

@@ -93,6 +93,23 @@ DEFAULT_EMERGENCY_CONTACTS = [
 ]
 
 
+# Words that show the emergency contacts at once and make the report urgent, when a resident
+# opens with them; every language's list is checked, whatever the conversation's language.
+DANGER_WORDS = {
+    "id": [
+        "tolong", "minta tolong", "darurat", "bahaya", "disekap", "dikurung", "dikunci",
+        "dipukul", "disiksa", "diseksa", "dianiaya", "diancam", "diperkosa", "dilecehkan",
+        "disandera", "diculik", "dijual", "terjebak", "kabur", "selamatkan",
+        "tidak bisa pulang", "tidak boleh pulang", "tak boleh balik", "kecemasan",
+    ],
+    "en": [
+        "help", "sos", "emergency", "danger", "locked up", "locked in", "beaten", "hit me",
+        "trapped", "kidnapped", "abused", "raped", "threatened", "held captive", "cannot leave",
+        "can't leave", "not allowed to leave", "rescue",
+    ],
+}  # fmt: skip
+
+
 class IntakeSettings(Section):
     """`[intake]`"""
 
@@ -103,6 +120,13 @@ class IntakeSettings(Section):
     emergency_contacts: list[EmergencyContact] = Field(
         default_factory=lambda: list(DEFAULT_EMERGENCY_CONTACTS)
     )
+    danger_words: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DANGER_WORDS.items()}
+    )
+
+    @property
+    def all_danger_words(self) -> list[str]:
+        return [w for words in self.danger_words.values() for w in words]
 
     @field_validator("areas", "destinations")
     @classmethod

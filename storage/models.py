@@ -112,6 +112,7 @@ class OfferKind(StrEnum):
     ENTERTAINMENT = "entertainment"
     MARRIAGE = "marriage"
     OTHER = "other"
+    UNKNOWN = "unknown"  # not asked: an urgent report is sent before
 
 
 class OfferSource(StrEnum):
@@ -120,6 +121,7 @@ class OfferSource(StrEnum):
     AGENT = "agent"
     COMPANY = "company"
     OTHER = "other"
+    UNKNOWN = "unknown"  # not asked: an urgent report is sent before
 
 
 class RedFlag(StrEnum):

@@ -307,6 +307,15 @@ async def add_information(
     return addition
 
 
+async def add_phones(session: AsyncSession, report: Report, phones: Sequence[str]) -> None:
+    """Recruiter numbers told after the report was sent (the ones it has already stay)."""
+    assert report.id is not None
+    known = set(await recruiter_phones(session, report.id))
+    for phone in dict.fromkeys(phones):
+        if phone not in known:
+            session.add(RecruiterPhone(report_id=report.id, phone=phone))
+
+
 async def recruiter_phones(session: AsyncSession, report_id: int) -> list[str]:
     query = (
         select(RecruiterPhone.phone)

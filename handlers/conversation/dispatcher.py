@@ -14,11 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.conversation.flows import BY_NAME, BY_WORD, FlowHandler
 from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
-from handlers.conversation.text import COMMANDS, CONTROL, Word, word
+from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courtesy, word
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
 from handlers.residents.menu import help_text
-from handlers.residents.report import discard, expired
+from handlers.residents.report import discard, expired, own_words
 from handlers.residents.status import show as show_status
 from handlers.residents.subscribe import unsubscribe
 from handlers.taskforce import members
@@ -39,6 +39,10 @@ class Sender(Protocol):
     async def send_now(self, row: Outbox) -> None: ...
 
 
+COURTESY = {
+    Courtesy.THANKS: N_("You're welcome."),
+    Courtesy.GREETING: N_("Hello!"),
+}
 SORRY = N_(
     "Sorry, something went wrong on our side. Your earlier answers are kept; please send "
     "your last message again."
@@ -163,9 +167,12 @@ class Conversations:
             # A button of an alert (Acknowledge, Details): a member's action, not a question.
             await members.command(turn, Word(acting[0]), acting[1])
             return
-        if command is not None and command[0] in members.MEMBER_WORDS:
-            await members.command(turn, command[0], command[1])
-            return
+        if command is not None and command[0] in members.ONLY_MEMBERS:
+            if not await members.acts(turn, command[0], command[1], text or ""):
+                command = None  # "terima", "anggota" from a resident: their words
+            elif command[0] in members.MEMBER_WORDS:
+                await members.command(turn, command[0], command[1])
+                return
         if turn.inbound.group:
             await self._in_group(turn)
             return
@@ -177,8 +184,7 @@ class Conversations:
             await BY_WORD[Word.SUBSCRIBE].start(turn, "")
             return
         if turn.flow is Flow.REPORT and expired(turn):
-            await discard(turn)
-            turn.conv.draft_expired = True
+            turn.conv.draft_expired = await discard(turn)
         elif turn.flow is not None and expired(turn):
             turn.reset()
         if turn.conv.draft_expired:
@@ -195,12 +201,17 @@ class Conversations:
             return
 
         menu = BY_NAME[Flow.MENU]
-        if turn.flow is None and press is not None:
+        kind = courtesy(text) if text and press is None else None
+        if kind is not None and not (flow and flow.writing(turn)):
+            turn.say(COURTESY[kind])
+            await (menu.start(turn, "") if turn.flow is None else self._resume(turn))
+        elif turn.flow is None and press is not None:
             # A button of a question answered long ago (or a second tap on "Send").
             turn.say(N_("That question is no longer open."))
             await menu.resume(turn)
         elif turn.flow is None:
-            await menu.start(turn, "")
+            if not (text and await own_words(turn, text)):
+                await menu.start(turn, "")
         else:
             await BY_NAME[turn.flow].handle(turn)
             await self._then(turn)

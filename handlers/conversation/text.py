@@ -3,8 +3,11 @@ answers and phone numbers."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
@@ -244,3 +247,115 @@ def coordinates(text: str) -> tuple[float, float] | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return lat, lon
+
+
+# What a resident tells about a recruiter, in one or several messages, sorted out.
+_LINK = re.compile(
+    r"(?:https?://|www\.)[^\s,;]+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|id|net|org|co|me|ly|io|my|sg|info)"
+    r"(?:/[^\s,;]*)?",
+    re.I,
+)
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,30}")
+_AGENCY = re.compile(
+    r"\b(?:PT|CV|LPK|P3MI|PJTKI|PPTKIS|yayasan|agensi|agency|company)\.?\s+[^\W\d_][\w&'.-]*"
+    r"(?:\s+(?!(?:dan|and|di|no|nomor|hp|wa|telp|rek|namanya|name)\b)[^\W\d_][\w&'.-]*){0,3}",
+    re.I,
+)
+_BANKS = r"bri|bni|bca|mandiri|bsi|cimb(?:\s+niaga)?|danamon|permata|btn|maybank|dana|ovo|gopay"
+# A number said to be an account: "rek BRI 1234567890", "no. rekening: 123...", "BCA 123...".
+_ACCOUNT = re.compile(
+    rf"\b(?:(?:no\.?\s*)?rek(?:ening)?\.?|norek|account|acc)?\s*:?\s*\b({_BANKS})?\b\s*:?\s*"
+    r"(\d[\d .-]{6,}\d)",
+    re.I,
+)
+_SAID_ACCOUNT = re.compile(rf"(?:rek|norek|account|acc|{_BANKS})", re.I)
+_NUMBER = re.compile(r"(?:\+|\b)\d[\d\s().-]{5,}\d")
+
+
+@dataclass(frozen=True)
+class Recruiter:
+    """Phone numbers (E.164), links and @accounts, bank or wallet account numbers, agency
+    names, and whatever else was said (a name, mostly): nothing typed is dropped."""
+
+    phones: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    rest: str = ""
+
+
+def recruiter(text: str, region: str = "ID") -> Recruiter:
+    found: dict[str, list[str]] = {"phones": [], "links": [], "accounts": [], "agencies": []}
+
+    def keep(kind: str, value: str) -> str:
+        if value not in found[kind]:
+            found[kind].append(value)
+        return " "
+
+    def link(match: re.Match[str]) -> str:
+        number = phone(match[0], region) if "wa.me" in match[0].lower() else None
+        return keep("phones", number) if number else keep("links", match[0].rstrip(".)"))
+
+    def account(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match[2])
+        if not _SAID_ACCOUNT.search(match[0]):
+            return match[0]  # a bare number: a phone number, or left as said
+        bank = f"{match[1].upper()} " if match[1] else ""
+        return keep("accounts", bank + digits)
+
+    def number(match: re.Match[str]) -> str:
+        valid = phone(match[0], region)
+        return keep("phones", valid) if valid else match[0]
+
+    rest = _LINK.sub(link, text)
+    rest = _HANDLE.sub(lambda m: keep("links", m[0]), rest)
+    rest = _AGENCY.sub(lambda m: keep("agencies", " ".join(m[0].split())), rest)
+    rest = _ACCOUNT.sub(account, rest)
+    rest = _NUMBER.sub(number, rest)
+    rest = re.sub(r"\s*([,;])(?:\s*[,;:/-])*", r"\1", rest)
+    rest = " ".join(rest.split()).strip(" ,;:-/")
+    return Recruiter(
+        tuple(found["phones"]),
+        tuple(found["links"]),
+        tuple(found["accounts"]),
+        tuple(found["agencies"]),
+        rest,
+    )
+
+
+# Thanks and greetings alone: answered kindly, and the question stands.
+_THANKS = r"terima\s*kasih|makasih|m+ksh|trims|tq|thanks?|thank\s+you|thx|ty|syukran"
+_GREETING = (
+    r"h[ae]l+o+|hai+|hi+|hey|halo\s+kak|p+|pagi|siang|sore|malam|selamat\s+(?:pagi|siang|sore|"
+    r"malam)|good\s+(?:morning|afternoon|evening)|ass?alamu'?\s*alaikum(?:\s+wr\.?\s*wb\.?)?|salam"
+)
+_POLITE = (
+    r"(?:\s+(?:banyak|ya|yah|kak|pak|bu|bang|mas|mbak|min|admin|sigap|bot|much|so\s+much|a\s+lot))*"
+)
+_COURTESY = re.compile(
+    rf"(?:(?P<thanks>{_THANKS})|(?P<greeting>{_GREETING})){_POLITE}[\s!.,~😊🙏👍🙂❤️]*", re.I
+)
+
+
+class Courtesy(StrEnum):
+    THANKS = "thanks"
+    GREETING = "greeting"
+
+
+def courtesy(text: str) -> Courtesy | None:
+    """ "terima kasih banyak 🙏", "halo kak", "thanks!": a courtesy alone, nothing to act on."""
+    match = _COURTESY.fullmatch(text.strip())
+    if match is None:
+        return None
+    return Courtesy.THANKS if match["thanks"] else Courtesy.GREETING
+
+
+def mentions(text: str, phrases: Sequence[str]) -> bool:
+    """Whether the text has one of the phrases as whole words, whatever the case."""
+    return bool(phrases) and _phrases(tuple(phrases)).search(text) is not None
+
+
+@functools.cache
+def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    words = (r"\s+".join(map(re.escape, p.split())) for p in phrases if p.strip())
+    return re.compile(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)", re.I)

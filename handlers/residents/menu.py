@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from handlers.conversation.messages import Option
-from handlers.conversation.text import Word
+from handlers.conversation.text import Word, numbers
 from handlers.conversation.turn import Flow, Held, Turn
 from handlers.i18n import N_, gettext
-from handlers.residents.report import emergency_text
+from handlers.residents.report import emergency_text, own_words
 
 MENU = [
     Option(Word.REPORT.value, N_("Report a suspicious job offer")),
@@ -45,6 +45,14 @@ class MenuFlow:
         return False
 
     async def handle(self, turn: Turn) -> None:
+        text = turn.typed()
+        if (
+            text
+            and turn.inbound.press is None
+            and not chosen(turn, text)
+            and await own_words(turn, text)
+        ):
+            return
         picked = turn.picked(MENU)
         if picked is None:
             await self.ask(turn)
@@ -65,6 +73,12 @@ class MenuFlow:
 
     async def ask(self, turn: Turn) -> None:
         turn.choose(turn.t(N_("What would you like to do?")), MENU)
+
+
+def chosen(turn: Turn, text: str) -> bool:
+    """Whether the text picks an option of the menu (its number or its name)."""
+    labels = {turn.t(option.label).casefold() for option in MENU}
+    return numbers(text) is not None or text.casefold() in labels
 
 
 # The commands a channel lists for its users (Telegram's menu), in this order.

@@ -1,6 +1,13 @@
-"""The report intake: a guided conversation of optional and required steps, then a summary to
-check and send. Each answer is kept in the conversation's state (`ReportState`, a field per
-step) as it comes, so a restart, "back" or a change from the summary loses nothing."""
+"""The report intake: a guided conversation, then a summary to check and send. Each answer is
+kept in the conversation's state (`ReportState`, a field per step) as it comes, so a restart,
+"back" or a change from the summary loses nothing.
+
+Three paths through the steps (`path`):
+- the usual one: at most ten answers to a complete anonymous report, the details that take
+  longer (how the offer came, files, the place) offered from the summary;
+- the urgent one (someone in danger now, leaving within 48 hours, or abroad and in need of
+  help): where, who and what is happening, then the alert goes at once;
+- after an urgent report was sent: the other questions, each answer added to that report."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from pydantic import BaseModel, Field
 from handlers import labels
 from handlers.conversation import evidence
 from handlers.conversation.messages import Expect, Option
-from handlers.conversation.text import Word, coordinates, phone, phones
+from handlers.conversation.text import Recruiter, Word, coordinates, mentions, phone, recruiter
 from handlers.conversation.turn import (
     CLEAR,
     DONE,
@@ -30,10 +37,12 @@ from handlers.conversation.turn import (
 from handlers.i18n import N_
 from handlers.residents.priority import priority
 from handlers.taskforce.alerts import report_submitted
+from handlers.taskforce.lifecycle import addition_received
 from storage import conversations, reports
 from storage.models import (
     Affected,
     ChildInvolved,
+    Destination,
     OfferKind,
     OfferSource,
     RedFlag,
@@ -43,42 +52,33 @@ from storage.models import (
 
 STORY_MIN, STORY_MAX = 10, 3000
 CONFIRM_AFTER = 3  # answers a draft may have and still be cancelled by one BATAL
-SHORT_MAX = 200
-LINK_MAX = 500
+RECRUITER_MAX = 2000  # what is told about the recruiter, all messages together
+OPENING_WORDS = 3  # a first message of fewer words is not taken as a story
 
 
 class Step(StrEnum):
-    PRIVACY = "privacy"
-    CONSENT_CONTACT = "consent_contact"
-    CONSENT_POLICE = "consent_police"
     URGENCY = "urgency"
+    PRIVACY = "privacy"  # may the task force contact the reporter
+    CONSENT_POLICE = "consent_police"
+    CONTACT = "contact"
     AFFECTED = "affected"
     CHILD = "child"
     OFFER = "offer"
     DESTINATION = "destination"
-    SOURCE = "source"
     RED_FLAGS = "red_flags"
-    RECRUITER_NAME = "recruiter_name"
-    RECRUITER_AGENCY = "recruiter_agency"
-    RECRUITER_PHONES = "recruiter_phones"
-    RECRUITER_LINK = "recruiter_link"
+    RECRUITER = "recruiter"
     STORY = "story"
+    SOURCE = "source"
     EVIDENCE = "evidence"
     WHERE = "where"
-    CONTACT = "contact"
     SUMMARY = "summary"
     CHANGE = "change"  # choosing which answer to change
 
 
 ANONYMOUS, CONTACTABLE = "anonymous", "contactable"
 YES, NO = "yes", "no"
-SEND, CHANGE, CANCEL = "send", "change", "cancel"
+SEND, DETAILS, CHANGE, CANCEL = "send", "details", "change", "cancel"
 YES_NO = [Option(YES, N_("Yes")), Option(NO, N_("No"))]
-SUMMARY_OPTIONS = [
-    Option(SEND, N_("Send the report")),
-    Option(CHANGE, N_("Change an answer")),
-    Option(CANCEL, N_("Cancel")),
-]
 
 
 class Place(BaseModel):
@@ -93,30 +93,30 @@ class ReportState(State):
     """The answers so far, a field per step named as the step: None until answered (a
     skipped text is "")."""
 
-    privacy: str | None = None
-    consent_contact: str | None = None
-    consent_police: str | None = None
     urgency: str | None = None
+    privacy: str | None = None
+    consent_police: str | None = None
+    contact: str | None = None
     affected: str | None = None
     child: str | None = None
     offer: str | None = None
     destination: str | None = None
-    source: str | None = None
     red_flags: list[str] | None = None
-    recruiter_name: str | None = None
-    recruiter_agency: str | None = None
-    recruiter_phones: list[str] | None = None
-    recruiter_link: str | None = None
+    recruiter: list[str] | None = None  # the messages about the recruiter; [] when skipped
     story: str | None = None
+    source: str | None = None
     evidence: int | None = None  # files received
     where: Place | None = None
-    contact: str | None = None
+    # The resident's first message, when they opened with their story: the story's start.
+    opening: str | None = None
+    details: bool = False  # the longer questions were asked for from the summary
     history: list[Step] = Field(default_factory=list)  # the steps answered, for KEMBALI
     editing: bool = False  # changing one answer from the summary
-    # The valid numbers of an answer that also had an invalid one.
-    phones_kept: list[str] = Field(default_factory=list)
     known_phone: str | None = None  # the number the channel knows, offered at CONTACT
     cancelling: bool = False  # BATAL was sent once: a second one deletes the draft
+    # An urgent report already sent: the questions go on, each answer added to it.
+    report_id: int | None = None
+    reference: str | None = None
 
     def answer(self, step: Step) -> Any:
         return getattr(self, step.value)
@@ -127,13 +127,19 @@ class ReportState(State):
     def keep(self, step: Step, value: Any) -> None:
         setattr(self, step.value, value)
 
+    def about_recruiter(self) -> Recruiter:
+        return recruiter("\n".join(self.recruiter or []))
+
+    def full_story(self) -> str:
+        return "\n\n".join(part for part in (self.opening, self.story) if part)
+
 
 def contactable(state: ReportState) -> bool:
     return state.privacy == CONTACTABLE
 
 
-def wants_contact(state: ReportState) -> bool:
-    return contactable(state) and state.consent_contact == YES
+def urgent(state: ReportState) -> bool:
+    return state.urgency not in (None, Urgency.NONE)
 
 
 def always(_state: ReportState) -> bool:
@@ -175,96 +181,143 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Writing:
-    """A step answered in the resident's own words, within length limits."""
+class Story:
+    """What happened, in the resident's own words. When they opened with it, the step shows
+    what they wrote and asks only for what is missing (or skip)."""
 
-    key: Step
-    label: str
-    text: str
-    minimum: int = 1
-    maximum: int = SHORT_MAX
-    optional: bool = True
-    applies: Callable[[ReportState], bool] = always
+    key: Step = Step.STORY
+    label: str = N_("What happened")
+    applies: Callable[[ReportState], bool] = lambda s: not (urgent(s) and s.opening)
 
     async def ask(self, turn: Turn) -> None:
-        turn.prompt(turn.t(self.text), actions=[SKIP] if self.optional else [])
+        state = turn.state(ReportState)
+        if state.opening:
+            turn.prompt(
+                turn.t(
+                    N_(
+                        "You wrote: “{opening}”\n\nAnything to add: who, what was promised, "
+                        "when and where? Write it here, or skip."
+                    ),
+                    opening=state.opening,
+                ),
+                actions=[SKIP],
+            )
+        elif urgent(state):
+            turn.prompt(
+                turn.t(
+                    N_(
+                        "What is happening now? Who is in danger, where exactly, and how can "
+                        "they be reached?"
+                    )
+                )
+            )
+        else:
+            turn.prompt(
+                turn.t(
+                    N_(
+                        "Tell us what happened, in your own words: who, what was promised, "
+                        "when and where. Do not put yourself at risk to find out more."
+                    )
+                )
+            )
 
     async def answer(self, turn: Turn) -> bool:
         state = turn.state(ReportState)
-        if self.optional and turn.action() is Word.SKIP:
-            state.keep(self.key, "")
+        if state.opening and turn.action() is Word.SKIP:
+            state.story = ""
             return True
         text = turn.typed()
         if not text:
             turn.say(N_("Please type your answer as text."))
             return False
-        if len(text) < self.minimum:
+        minimum = 1 if state.opening else STORY_MIN
+        maximum = STORY_MAX - len(state.opening or "") - 2
+        if len(text) < minimum:
             turn.say(
                 N_("That is too short: please write at least {minimum} characters."),
-                minimum=self.minimum,
+                minimum=minimum,
             )
             return False
-        if len(text) > self.maximum:
+        if len(text) > maximum:
             turn.say(
                 N_("That is too long ({length} characters): please keep it under {maximum}."),
                 length=len(text),
-                maximum=self.maximum,
+                maximum=maximum,
             )
             return False
-        state.keep(self.key, text)
+        state.story = text
         return True
 
     def shown(self, turn: Turn, value: Any) -> str:
-        return str(value) if value else turn.t(N_("(skipped)"))
+        return turn.state(ReportState).full_story()
 
 
 @dataclass(frozen=True)
-class RecruiterPhones:
-    """Any number of phone numbers; the valid ones are kept while an invalid one is re-asked."""
+class AboutRecruiter:
+    """One question for everything that identifies the recruiter, in one or several messages;
+    what was understood (numbers, links, accounts, agencies) is shown back after each."""
 
-    key: Step = Step.RECRUITER_PHONES
-    label: str = N_("Recruiter's phone numbers")
+    key: Step = Step.RECRUITER
+    label: str = N_("The recruiter")
     applies: Callable[[ReportState], bool] = always
 
     async def ask(self, turn: Turn) -> None:
-        text = turn.t(
-            N_(
-                "What phone or WhatsApp numbers did the recruiter use? Send one or several, "
-                "separated by commas."
+        told = turn.state(ReportState).about_recruiter()
+        if told != Recruiter():
+            turn.prompt(
+                turn.t(
+                    N_("Noted:\n{recruiter}\n\nSend more, or go on."), recruiter=shown(turn, told)
+                ),
+                actions=[DONE],
             )
+            return
+        turn.prompt(
+            turn.t(
+                N_(
+                    "Anything that identifies the recruiter: a name, the agency, phone "
+                    "numbers, links or accounts, a bank account they asked money for. Send it "
+                    "in one or more messages, or skip."
+                )
+            ),
+            actions=[SKIP],
         )
-        kept = turn.state(ReportState).phones_kept
-        if kept:
-            text += "\n" + turn.t(N_("Kept so far: {numbers}"), numbers=", ".join(kept))
-        turn.prompt(text, actions=[SKIP])
 
     async def answer(self, turn: Turn) -> bool:
         state = turn.state(ReportState)
-        kept = state.phones_kept
-        if turn.action() is Word.SKIP:
-            state.recruiter_phones, state.phones_kept = kept, []
+        told = state.recruiter
+        if turn.action() in (Word.SKIP, Word.DONE):
+            state.recruiter = told or []
             return True
         text = turn.typed()
         if not text:
-            turn.say(N_("Please type the numbers as text, or skip this question."))
+            turn.say(N_("Please type it as text, or skip."))
             return False
-        valid, invalid = phones(text)
-        kept = kept + [n for n in valid if n not in kept]
-        if invalid:
-            state.phones_kept = kept
+        messages = [*(told or []), text]
+        if sum(len(m) for m in messages) > RECRUITER_MAX:
             turn.say(
-                N_(
-                    "This is not a phone number I can read: {invalid}. Please send it again "
-                    "(e.g. 0812-3456-7890 or +62 812 3456 7890), or skip."
-                ),
-                invalid=", ".join(invalid),
+                N_("That is too long ({length} characters): please keep it under {maximum}."),
+                length=len(text),
+                maximum=RECRUITER_MAX,
             )
             return False
-        state.recruiter_phones, state.phones_kept = kept, []
-        return True
+        state.recruiter = messages
+        return False  # the step waits for more, or for Done
 
     def shown(self, turn: Turn, value: Any) -> str:
-        return ", ".join(value) if value else turn.t(N_("(skipped)"))
+        told = turn.state(ReportState).about_recruiter()
+        return shown(turn, told) if value else turn.t(N_("(skipped)"))
+
+
+def shown(turn: Turn, told: Recruiter) -> str:
+    """What was understood about the recruiter, a line per kind."""
+    parts = [
+        (N_("Phone numbers"), ", ".join(told.phones)),
+        (N_("Links and accounts"), ", ".join(told.links)),
+        (N_("Bank or e-wallet accounts"), ", ".join(told.accounts)),
+        (N_("Agency or company"), ", ".join(told.agencies)),
+        (N_("Other"), told.rest),
+    ]
+    return "\n".join(f"  – {turn.t(label)}: {value}" for label, value in parts if value)
 
 
 @dataclass(frozen=True)
@@ -352,7 +405,7 @@ class Contact:
 
     key: Step = Step.CONTACT
     label: str = N_("Your contact number")
-    applies: Callable[[ReportState], bool] = wants_contact
+    applies: Callable[[ReportState], bool] = contactable
 
     async def ask(self, turn: Turn) -> None:
         known = turn.inbound.known_phone or turn.inbound.contact
@@ -402,42 +455,33 @@ def _destinations(turn: Turn) -> list[Option]:
     return places + labels.options(labels.DESTINATION)
 
 
-STEPS: list[Question | Writing | RecruiterPhones | Evidence | Where | Contact] = [
-    Question(
-        Step.PRIVACY,
-        N_("Anonymous"),
-        N_(
-            "Your report goes only to the members of the anti-trafficking task force (Gugus "
-            "Tugas TPPO) who must handle it. By default it is anonymous: they see what you "
-            "tell me, not who you are.\n"
-            "At any time you can type KEMBALI to go back or BATAL to cancel.\n\n"
-            "Do you want to stay anonymous?"
-        ),
-        lambda _turn: [
-            Option(ANONYMOUS, N_("Stay anonymous (recommended)")),
-            Option(CONTACTABLE, N_("The task force may know who I am")),
-        ],
-    ),
-    Question(
-        Step.CONSENT_CONTACT,
-        N_("The task force may contact you"),
-        N_("May the task force contact you about this report?"),
-        lambda _turn: YES_NO,
-        applies=contactable,
-    ),
-    Question(
-        Step.CONSENT_POLICE,
-        N_("Your identity may be shared with the police"),
-        N_("May your identity be shared with the police if the case needs it?"),
-        lambda _turn: YES_NO,
-        applies=contactable,
-    ),
+STEPS: list[Question | Story | AboutRecruiter | Evidence | Where | Contact] = [
     Question(
         Step.URGENCY,
         N_("Urgency"),
-        N_("Is any of these happening?"),
+        N_("First: is any of these happening?"),
         lambda _turn: labels.options(labels.URGENCY),
     ),
+    Question(
+        Step.PRIVACY,
+        N_("The task force may contact you"),
+        N_(
+            "Your name is not asked, and the task force does not see your number unless you "
+            "allow it. May they contact you about this?"
+        ),
+        lambda _turn: [
+            Option(ANONYMOUS, N_("No, stay anonymous")),
+            Option(CONTACTABLE, N_("Yes, they may contact me")),
+        ],
+    ),
+    Question(
+        Step.CONSENT_POLICE,
+        N_("Your number may be shared with the police"),
+        N_("May the task force give your number to the police if the case needs it?"),
+        lambda _turn: YES_NO,
+        applies=contactable,
+    ),
+    Contact(),
     Question(
         Step.AFFECTED,
         N_("Who is affected"),
@@ -454,7 +498,7 @@ STEPS: list[Question | Writing | RecruiterPhones | Evidence | Where | Contact] =
         Step.OFFER,
         N_("Kind of offer"),
         N_("What kind of job or offer is it?"),
-        lambda _turn: labels.options(labels.OFFER),
+        lambda _turn: labels.options(labels.OFFER, leave_out={OfferKind.UNKNOWN}),
     ),
     Question(
         Step.DESTINATION,
@@ -463,51 +507,62 @@ STEPS: list[Question | Writing | RecruiterPhones | Evidence | Where | Contact] =
         _destinations,
     ),
     Question(
-        Step.SOURCE,
-        N_("How the offer came"),
-        N_("How did the offer come?"),
-        lambda _turn: labels.options(labels.SOURCE),
-    ),
-    Question(
         Step.RED_FLAGS,
         N_("Warning signs"),
-        N_("Which of these happened? Choose all that apply, then Done (or Done for none)."),
+        N_("Which of these happened? Choose all that apply."),
         lambda _turn: labels.options(labels.RED_FLAGS),
         multiple=True,
     ),
-    Writing(
-        Step.RECRUITER_NAME,
-        N_("Recruiter's name"),
-        N_("What is the recruiter's name or nickname?"),
-    ),
-    Writing(
-        Step.RECRUITER_AGENCY,
-        N_("Agency or company"),
-        N_("Which agency or company do they say they are from?"),
-    ),
-    RecruiterPhones(),
-    Writing(
-        Step.RECRUITER_LINK,
-        N_("Account or advert link"),
-        N_("Is there a social-media account or a link to the advert? Send it here."),
-        maximum=LINK_MAX,
-    ),
-    Writing(
-        Step.STORY,
-        N_("What happened"),
-        N_(
-            "Tell us what happened, in your own words: who, what was promised, when and "
-            "where. Do not put yourself at risk to find out more."
-        ),
-        minimum=STORY_MIN,
-        maximum=STORY_MAX,
-        optional=False,
+    AboutRecruiter(),
+    Story(),
+    Question(
+        Step.SOURCE,
+        N_("How the offer came"),
+        N_("How did the offer come?"),
+        lambda _turn: labels.options(labels.SOURCE, leave_out={OfferSource.UNKNOWN}),
     ),
     Evidence(),
     Where(),
-    Contact(),
 ]
 BY_KEY = {step.key: step for step in STEPS}
+
+S = Step
+USUAL = [S.URGENCY, S.PRIVACY, S.CONSENT_POLICE, S.CONTACT, S.AFFECTED, S.CHILD, S.OFFER,
+         S.DESTINATION, S.RED_FLAGS, S.RECRUITER, S.STORY]  # fmt: skip
+DETAIL_STEPS = [S.SOURCE, S.EVIDENCE, S.WHERE]  # offered from the summary
+URGENT = [S.URGENCY, S.WHERE, S.AFFECTED, S.STORY]  # then the alert, at once
+AFTER_URGENT = [S.PRIVACY, S.CONSENT_POLICE, S.CONTACT, S.CHILD, S.OFFER, S.DESTINATION,
+                S.RED_FLAGS, S.RECRUITER, S.SOURCE, S.EVIDENCE]  # fmt: skip
+
+
+def path(state: ReportState) -> list[Step]:
+    """The steps this report goes through, in order."""
+    if state.report_id is not None:
+        return AFTER_URGENT
+    if urgent(state):
+        return URGENT
+    return USUAL + DETAIL_STEPS if state.details else USUAL
+
+
+def steps(
+    state: ReportState,
+) -> list[Question | Story | AboutRecruiter | Evidence | Where | Contact]:
+    """The steps of the path that apply to these answers."""
+    return [BY_KEY[key] for key in path(state) if BY_KEY[key].applies(state)]
+
+
+def summary_options(state: ReportState) -> list[Option]:
+    more = (
+        []
+        if state.details
+        else [Option(DETAILS, N_("Add details: how the offer came, files, the place"))]
+    )
+    return [
+        Option(SEND, N_("Send the report")),
+        *more,
+        Option(CHANGE, N_("Change an answer")),
+        Option(CANCEL, N_("Cancel")),
+    ]
 
 
 async def evidence_count(turn: Turn) -> int:
@@ -523,9 +578,16 @@ def emergency_text(turn: Turn) -> str:
     return "\n".join(lines)
 
 
+INTRO = N_(
+    "Your report goes only to the members of the anti-trafficking task force (Gugus Tugas "
+    "TPPO) who must handle it, and it is anonymous unless you choose otherwise. Type KEMBALI "
+    "to go back or BATAL to cancel at any time."
+)
+
+
 class ReportFlow:
-    """Stores each answer in the conversation as it comes, asks the next applicable step, and
-    on confirmation submits the report."""
+    """Stores each answer in the conversation as it comes, asks the next step of the path,
+    and on confirmation (at once for an urgent report) submits the report."""
 
     name = Flow.REPORT
     words = frozenset({Word.REPORT})
@@ -536,13 +598,36 @@ class ReportFlow:
     interrupts = False
 
     async def start(self, turn: Turn, argument: str = "") -> None:
-        turn.begin(Flow.REPORT, Step.PRIVACY, ReportState())
+        state = turn.begin(Flow.REPORT, Step.URGENCY, ReportState())
+        turn.say(INTRO)
+        await self._to_first(turn, state)
+
+    async def open_with(self, turn: Turn, text: str, *, danger: bool) -> None:
+        """A report begun with the resident's own words: they are the story's start. Words
+        of danger show the emergency contacts first and make it urgent."""
+        state = turn.begin(Flow.REPORT, Step.URGENCY, ReportState(opening=text[:STORY_MAX]))
+        if danger:
+            turn.tell(emergency_text(turn))
+            state.urgency = Urgency.DANGER_NOW
+            turn.say(N_("I will pass this to the task force at once. Two quick questions first."))
+        else:
+            turn.say(N_("Thank you for telling us. I have kept what you wrote."))
+            turn.say(INTRO)
+        await self._to_first(turn, state)
+
+    async def _to_first(self, turn: Turn, state: ReportState) -> None:
+        first = next((s.key for s in steps(state) if not state.answered(s.key)), Step.SUMMARY)
+        turn.go(Flow.REPORT, first)
         await self.resume(turn)
 
     async def cancel(self, turn: Turn) -> None:
         """Deletes the draft; one with more than CONFIRM_AFTER answers only on a second
-        BATAL (the first asks, and the question waits)."""
+        BATAL (the first asks, and the question waits). After an urgent report was sent,
+        the questions stop and the report stays."""
         state = turn.state(ReportState)
+        if state.reference is not None:
+            await self._finish(turn)
+            return
         answers = sum(state.answered(step.key) for step in STEPS)
         if answers > CONFIRM_AFTER and not state.cancelling:
             state.cancelling = True
@@ -559,10 +644,20 @@ class ReportFlow:
         turn.say(N_("Your report was cancelled and nothing was sent."))
 
     def writing(self, turn: Turn) -> bool:
-        return isinstance(BY_KEY.get(Step(turn.step or Step.PRIVACY)), Writing | RecruiterPhones)
+        return self._step(turn) in (Step.RECRUITER, Step.STORY)
+
+    def _step(self, turn: Turn) -> Step:
+        """Where the draft stands; a step no longer asked (a draft from an older version)
+        counts as the first one left to answer."""
+        try:
+            return Step(turn.step or Step.URGENCY)
+        except ValueError:
+            state = turn.state(ReportState)
+            return next((s.key for s in steps(state) if not state.answered(s.key)), Step.SUMMARY)
 
     async def resume(self, turn: Turn) -> None:
-        step = Step(turn.step or Step.PRIVACY)
+        step = self._step(turn)
+        turn.go(Flow.REPORT, step)
         if step is Step.SUMMARY:
             await self._ask_summary(turn)
         elif step is Step.CHANGE:
@@ -571,9 +666,12 @@ class ReportFlow:
             await BY_KEY[step].ask(turn)
 
     async def handle(self, turn: Turn) -> None:
-        step = Step(turn.step or Step.PRIVACY)
+        step = self._step(turn)
         state = turn.state(ReportState)
-        await keep_files(turn)
+        if state.report_id is not None:
+            await self._add_files(turn)
+        else:
+            await keep_files(turn)
         if turn.inbound.location is not None and step is not Step.WHERE:
             loc = turn.inbound.location
             state.where = Place(latitude=loc.latitude, longitude=loc.longitude)
@@ -604,27 +702,31 @@ class ReportFlow:
         if not await current.answer(turn):
             await current.ask(turn)
             return
-        if step is Step.URGENCY and state.urgency != Urgency.NONE:
+        if step is Step.URGENCY and urgent(state):
             turn.tell(emergency_text(turn))
+        if state.report_id is not None:
+            await self._amend(turn, current)
         await self._advance(turn, step)
 
     async def _advance(self, turn: Turn, step: Step) -> None:
         state = turn.state(ReportState)
         state.cancelling = False  # an answer: the resident goes on
-        if state.editing:
-            following = next(
-                (s.key for s in STEPS if s.applies(state) and not state.answered(s.key)),
-                Step.SUMMARY,
-            )
+        keys = [s.key for s in steps(state)]
+        if state.editing or step not in keys:
+            following = next((k for k in keys if not state.answered(k)), Step.SUMMARY)
             if following is Step.SUMMARY:
                 state.editing = False
         else:
             state.history.append(step)
-            keys = [s.key for s in STEPS]
             later = keys[keys.index(step) + 1 :]
-            following = next((k for k in later if BY_KEY[k].applies(state)), Step.SUMMARY)
-        turn.go(Flow.REPORT, following)
-        await self.resume(turn)
+            following = later[0] if later else Step.SUMMARY
+        if following is Step.SUMMARY and state.report_id is not None:
+            await self._finish(turn)
+        elif following is Step.SUMMARY and urgent(state) and not state.editing:
+            await self._submit(turn)
+        else:
+            turn.go(Flow.REPORT, following)
+            await self.resume(turn)
 
     async def _back(self, turn: Turn) -> None:
         state = turn.state(ReportState)
@@ -638,8 +740,7 @@ class ReportFlow:
         await self.resume(turn)
 
     def _changeable(self, turn: Turn) -> list[Option]:
-        state = turn.state(ReportState)
-        return [Option(s.key.value, s.label) for s in STEPS if s.applies(state)]
+        return [Option(s.key.value, s.label) for s in steps(turn.state(ReportState))]
 
     def _ask_change(self, turn: Turn) -> None:
         turn.choose(turn.t(N_("Which answer do you want to change?")), self._changeable(turn))
@@ -647,18 +748,22 @@ class ReportFlow:
     async def _ask_summary(self, turn: Turn) -> None:
         lines = [turn.t(N_("Please check your report:"))]
         state = turn.state(ReportState)
-        for step in STEPS:
-            if step.applies(state) and state.answered(step.key):
+        for step in steps(state):
+            if state.answered(step.key):
                 value = state.answer(step.key)
                 lines.append(f"• {turn.t(step.label)}: {step.shown(turn, value)}")
-        turn.choose("\n".join(lines), SUMMARY_OPTIONS)
+        turn.choose("\n".join(lines), summary_options(state))
 
     async def _answer_summary(self, turn: Turn) -> None:
-        chosen = turn.picked(SUMMARY_OPTIONS)
+        state = turn.state(ReportState)
+        chosen = turn.picked(summary_options(state))
         if chosen is None:
             await self._ask_summary(turn)
         elif chosen[0] == SEND:
             await self._submit(turn)
+        elif chosen[0] == DETAILS:
+            state.details, state.editing = True, True
+            await self._to_first(turn, state)
         elif chosen[0] == CHANGE:
             turn.go(Flow.REPORT, Step.CHANGE)
             self._ask_change(turn)
@@ -668,14 +773,6 @@ class ReportFlow:
     async def _submit(self, turn: Turn) -> None:
         state, services = turn.state(ReportState), turn.services
         assert turn.conv.id is not None
-        anonymous = not contactable(state)
-        where = state.where or Place()
-        urgency = Urgency(required(state.urgency))
-        child = ChildInvolved(required(state.child))
-        flags = [RedFlag(f) for f in state.red_flags or []]
-        destination = required(state.destination)
-        if destination.isdigit():
-            destination = services.intake.destinations[int(destination)]
         created = turn.now
         year = created.astimezone(services.bot.zone).year
         report = Report(
@@ -683,52 +780,22 @@ class ReportFlow:
                 turn.session, services.bot.reference_prefix, year
             ),
             created_at=created,
-            priority=priority(urgency, child, flags),
             channel=turn.conv.channel,
             sender=turn.conv.sender,
             language=turn.conv.language,
-            anonymous=anonymous,
-            consent_contact=not anonymous and state.consent_contact == YES,
-            consent_share_with_police=not anonymous and state.consent_police == YES,
-            contact_phone=state.contact if wants_contact(state) else None,
-            urgency=urgency,
-            affected=Affected(required(state.affected)),
-            child_involved=child,
-            offer_kind=OfferKind(required(state.offer)),
-            destination=destination,
-            offer_source=OfferSource(required(state.source)),
-            red_flags=[f.value for f in flags],
-            recruiter_name=state.recruiter_name or None,
-            recruiter_agency=state.recruiter_agency or None,
-            recruiter_link=state.recruiter_link or None,
-            story=required(state.story),
-            area=where.area,
-            latitude=where.latitude,
-            longitude=where.longitude,
+            **fields(state, services),
         )
         await reports.submit(
             turn.session,
             report,
-            phones=state.recruiter_phones or [],
+            phones=state.about_recruiter().phones,
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
         reached = await report_submitted(turn, report)
         assert report.id is not None
         turn.out.submitted.append(report.id)
-        turn.reset()
-        if reached:
-            turn.say(
-                N_(
-                    "Thank you. Your report has been sent to the task force.\n"
-                    "Your reference number: {reference}\n\n"
-                    "What happens next: the members on duty are alerted now and will follow it "
-                    "up. Type STATUS to see where it stands, or TAMBAH {reference} to add "
-                    "information or evidence later."
-                ),
-                reference=report.reference,
-            )
-        else:
+        if not reached:
             # No member can be reached yet: no promise that anyone was told.
             turn.say(
                 N_(
@@ -740,6 +807,86 @@ class ReportFlow:
                 reference=report.reference,
             )
             turn.tell(emergency_text(turn))
+        elif urgent(state):
+            turn.say(
+                N_(
+                    "Your report has been sent to the task force as urgent. The members on "
+                    "duty are alerted now.\nYour reference number: {reference}"
+                ),
+                reference=report.reference,
+            )
+        else:
+            turn.say(
+                N_(
+                    "Thank you. Your report has been sent to the task force.\n"
+                    "Your reference number: {reference}\n\n"
+                    "What happens next: the members on duty are alerted now and will follow it "
+                    "up. Type STATUS to see where it stands, or TAMBAH {reference} to add "
+                    "information or evidence later."
+                ),
+                reference=report.reference,
+            )
+        if urgent(state):
+            # The other questions help the task force: each answer is added to this report.
+            state.report_id, state.reference, state.history = report.id, report.reference, []
+            if any(not state.answered(s.key) for s in steps(state)):
+                turn.say(
+                    N_(
+                        "If you can, answer a few more questions: each answer is added to "
+                        "{reference} at once. Type BATAL to stop."
+                    ),
+                    reference=report.reference,
+                )
+                await self._to_first(turn, state)
+                return
+        await self._finish(turn, report.reference if urgent(state) else None)
+
+    async def _amend(self, turn: Turn, step: Any) -> None:
+        """An answer after an urgent report was sent: the report is brought up to date, and
+        the answer reaches the task force as an addition."""
+        state = turn.state(ReportState)
+        assert state.report_id is not None
+        report = await reports.get(turn.session, state.report_id)
+        assert report is not None
+        for name, value in fields(state, turn.services).items():
+            setattr(report, name, value)
+        turn.session.add(report)
+        await reports.add_phones(turn.session, report, state.about_recruiter().phones)
+        if step.key is Step.EVIDENCE:
+            return  # the files were added as they came
+        text = f"{turn.t(step.label)}: {step.shown(turn, state.answer(step.key))}"
+        await reports.add_information(
+            turn.session, report, text=text, at=turn.now, channel=turn.conv.channel
+        )
+        await addition_received(turn, report, text, 0)
+
+    async def _add_files(self, turn: Turn) -> None:
+        """Files sent after an urgent report was sent go straight to it."""
+        state = turn.state(ReportState)
+        files = await evidence.store(turn)
+        if not files:
+            return
+        report = await reports.get(turn.session, state.report_id or 0)
+        assert report is not None
+        await reports.add_information(
+            turn.session, report, text=None, media=files, at=turn.now, channel=turn.conv.channel
+        )
+        await addition_received(turn, report, None, len(files))
+        state.evidence = (state.evidence or 0) + len(files)
+        turn.say(N_("Added to {reference}."), reference=report.reference)
+
+    async def _finish(self, turn: Turn, reference: str | None = None) -> None:
+        """The end of a report: the chat can be cleared, awareness messages subscribed to."""
+        reference = reference or turn.state(ReportState).reference
+        turn.reset()
+        if reference is not None:
+            turn.say(
+                N_(
+                    "Thank you. The task force has everything you told us. Type STATUS to see "
+                    "where {reference} stands, or TAMBAH {reference} to add more later."
+                ),
+                reference=reference,
+            )
         turn.prompt(
             turn.t(
                 N_(
@@ -749,6 +896,52 @@ class ReportFlow:
             ),
             actions=[CLEAR, SUBSCRIBE],
         )
+
+
+def fields(state: ReportState, services: Services) -> dict[str, Any]:
+    """The report's fields from the answers; what was not asked yet (an urgent report, sent
+    after three answers) is stored as not known."""
+    anonymous = not contactable(state)
+    where = state.where or Place()
+    urgency = Urgency(required(state.urgency))
+    child = ChildInvolved(state.child or ChildInvolved.UNKNOWN)
+    flags = [RedFlag(f) for f in state.red_flags or []]
+    destination = state.destination or Destination.UNKNOWN.value
+    if destination.isdigit():
+        destination = services.intake.destinations[int(destination)]
+    told = state.about_recruiter()
+    return {
+        "priority": priority(urgency, child, flags),
+        "anonymous": anonymous,
+        "consent_contact": not anonymous,
+        "consent_share_with_police": not anonymous and state.consent_police == YES,
+        "contact_phone": state.contact if not anonymous else None,
+        "urgency": urgency,
+        "affected": Affected(required(state.affected)),
+        "child_involved": child,
+        "offer_kind": OfferKind(state.offer or OfferKind.UNKNOWN),
+        "destination": destination,
+        "offer_source": OfferSource(state.source or OfferSource.UNKNOWN),
+        "red_flags": [f.value for f in flags],
+        "recruiter_name": told.rest[:200] or None,
+        "recruiter_agency": ", ".join(told.agencies)[:200] or None,
+        "recruiter_link": ", ".join([*told.links, *told.accounts])[:500] or None,
+        "story": state.full_story()[:STORY_MAX],
+        "area": where.area,
+        "latitude": where.latitude,
+        "longitude": where.longitude,
+    }
+
+
+async def own_words(turn: Turn, text: str) -> bool:
+    """A message at the start or at the menu that is not a command: the resident's story
+    (kept as its start) opens a report, at once urgent when it has words of danger. Too
+    short to be a story (a word or two), it is not one."""
+    danger = mentions(text, turn.services.intake.all_danger_words)
+    if not danger and (len(text) < STORY_MIN or len(text.split()) < OPENING_WORDS):
+        return False
+    await ReportFlow().open_with(turn, text, danger=danger)
+    return True
 
 
 async def keep_files(turn: Turn) -> None:
@@ -761,11 +954,14 @@ async def keep_files(turn: Turn) -> None:
         turn.say(N_("I have kept the file(s) with your evidence."))
 
 
-async def discard(turn: Turn) -> None:
-    """Forgets the draft and its files."""
+async def discard(turn: Turn) -> bool:
+    """Forgets the draft and its files; False when there was none (the questions after an
+    urgent report, which is stored)."""
     assert turn.conv.id is not None
+    draft = turn.state(ReportState).report_id is None
     turn.delete_files += await reports.discard_draft_media(turn.session, turn.conv.id)
     turn.reset()
+    return draft
 
 
 async def expire_drafts(services: Services) -> int:
@@ -778,7 +974,8 @@ async def expire_drafts(services: Services) -> int:
         for conv in stale:
             assert conv.id is not None
             files += await reports.discard_draft_media(work.session, conv.id)
-            conv.flow, conv.step, conv.data, conv.draft_expired = None, None, {}, True
+            draft = "report_id" not in conv.data  # not the questions after an urgent report
+            conv.flow, conv.step, conv.data, conv.draft_expired = None, None, {}, draft
             work.session.add(conv)
     for sha256 in files:
         await services.media.delete(sha256)

@@ -27,6 +27,7 @@ NEEDS = {
     Word.DETAIL: Role.MEMBER,
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
+ONLY_MEMBERS = MEMBER_WORDS | {Word.BROADCAST}
 
 # Wrong codes from one chat: after this many, each try waits longer (1, 2, 4... minutes).
 FREE_TRIES = 3
@@ -45,6 +46,15 @@ def stranger(turn: Turn) -> str:
 
 async def member_of(turn: Turn) -> Member | None:
     return await members.by_address(turn.session, turn.conv.channel, who(turn))
+
+
+async def acts(turn: Turn, word: Word, argument: str, text: str) -> bool:
+    """Whether a member's word acts: always for a member, and /gabung for anyone; for anyone
+    else only when typed as a command (/ack) or with what it acts on (ACK BTN-...), and is
+    then refused. "Terima" or "anggota" alone are a resident's words."""
+    if word is Word.JOIN or argument or text.lstrip().startswith("/"):
+        return True
+    return await member_of(turn) is not None
 
 
 async def command(turn: Turn, word: Word, argument: str) -> None:
