@@ -10,9 +10,11 @@ from sqlmodel import select
 from bot.app import App
 from handlers.conversation.messages import Attachment, Choice, Location, Press, Prompt
 from storage import conversations, reports
-from storage.models import Channel, Media, Priority, Report, Urgency
+from storage.models import Channel, Media, OfferKind, OfferSource, Priority, Report, Urgency
 from tests.support.answers import (
+    ANONYMOUS_TO_STORY,
     CONTACTABLE_TO_STORY,
+    DETAILS,
     ENGLISH_REPORT,
     INDONESIAN_REPORT,
     START_IN_ENGLISH,
@@ -33,9 +35,9 @@ async def submitted(app: App) -> Report:
 
 
 async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, app: App) -> None:
-    await chat.dialog(ENGLISH_REPORT)
+    await chat.dialog([*ENGLISH_REPORT, *DETAILS])
     assert "Bintan Timur" in chat.screen
-    assert "+6281234567890" in chat.screen
+    assert "+6281234567890" in chat.screen and "Pak Budi" in chat.screen
     screen = await chat.send("1")
     reference = re.search(r"BTN-2026-\d{5}", screen)
     assert reference and reference[0] == "BTN-2026-00001"
@@ -50,6 +52,7 @@ async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, ap
     assert report.destination == "Malaysia"
     assert report.area == "Bintan Timur"
     assert report.recruiter_name == "Pak Budi" and report.recruiter_agency is None
+    assert report.recruiter_link == "https://facebook.com/lowongan.malaysia"
     assert report.story == STORY
     async with app.db.read() as session:
         assert report.id is not None
@@ -59,30 +62,67 @@ async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, ap
     assert events[0].actor == "reporter"
 
 
-async def test_a_resident_reports_in_indonesian_by_default(chat: Chat, app: App) -> None:
-    await chat.dialog([("halo", "Selamat datang"), *INDONESIAN_REPORT[:-1]])
-    screen = await chat.send("1")
-    assert "BTN-2026-00001" in screen
-    assert "Terima kasih" in screen
+async def test_a_complete_anonymous_report_takes_ten_answers(chat: Chat, app: App) -> None:
+    await chat.dialog(START_IN_ENGLISH)
+    answers = ["4", "1", "1", "2", "1", "1", "0", "skip", STORY, "1"]
+    for answer in answers:
+        await chat.send(answer)
+    assert "Your reference number: BTN-2026-00001" in chat.screen
     report = await submitted(app)
-    assert report.language == "id"
-    assert report.priority is Priority.NORMAL
+    assert report.story == STORY and report.red_flags == []
+    assert report.offer_source is OfferSource.UNKNOWN and report.area is None
+    assert len(answers) == 10
 
 
-async def test_the_whole_report_can_be_made_with_buttons(chat: Chat, app: App) -> None:
+async def test_what_identifies_the_recruiter_comes_in_one_question_and_is_sorted_out(
+    chat: Chat, app: App
+) -> None:
+    await chat.dialog([*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:-1]])
+    screen = await chat.send("Bu Rina from PT Sinar Jaya Abadi, wa 0812 3456 7890")
+    assert "Phone numbers: +6281234567890" in screen
+    assert "Agency or company: PT Sinar Jaya Abadi" in screen
+    assert "Other: Bu Rina from" in screen
+    screen = await chat.send("ig @lowongan_sg, transfer to BRI 1234 5678 9012 3")
+    assert "Links and accounts: @lowongan_sg" in screen
+    assert "Bank or e-wallet accounts: BRI 1234567890123" in screen
+    assert "+6281234567890" in screen, "what came before stays"
+    await chat.send("done")
+    await chat.send(STORY)
+    assert "PT Sinar Jaya Abadi" in chat.screen and "@lowongan_sg" in chat.screen
+    await chat.send("1")
+    report = await submitted(app)
+    assert report.recruiter_agency == "PT Sinar Jaya Abadi"
+    assert report.recruiter_link == "@lowongan_sg, BRI 1234567890123"
+    assert report.recruiter_name is not None and "Bu Rina" in report.recruiter_name
+
+
+async def test_an_urgent_report_alerts_after_four_answers_then_the_rest_is_added(
+    chat: Chat, app: App
+) -> None:
     await chat.send("bahasa en")
     await chat.send("report")
-    await chat.press("task force may know who I am")
-    await chat.press("Yes")  # may be contacted
-    await chat.press("No")  # identity not shared with the police
     await chat.press("danger now")
     screen = chat.screen
     assert "110" in screen and "129" in screen, "emergency contacts are shown at once"
+    await chat.send(location=Location(1.0587, 104.4845))
     await chat.press("Someone I know")
+    assert "What is happening now?" in chat.screen
+    screen = await chat.send(
+        "My cousin is locked in a house in Tanjung Uban, the agent took her phone"
+    )
+    assert "Your reference number: BTN-2026-00001" in screen
+    report = await submitted(app)  # four answers: urgency, place, who, what is happening
+    assert report.priority is Priority.URGENT and report.urgency is Urgency.DANGER_NOW
+    assert (report.latitude, report.longitude) == (1.0587, 104.4845)
+    assert report.offer_kind is OfferKind.UNKNOWN and report.anonymous
+
+    assert "answer a few more questions" in screen
+    await chat.press("Yes, they may contact me")
+    await chat.press("No")  # the number not given to the police
+    await chat.send(contact="+62 811-1234-5678")
     await chat.press("don't know")
     await chat.press("Online job")
     await chat.press("Cambodia")
-    await chat.press("Social media")
     await chat.press("Passport")
     screen = await chat.press("Told to lie")
     question = chat.question
@@ -93,46 +133,65 @@ async def test_the_whole_report_can_be_made_with_buttons(chat: Chat, app: App) -
     assert "[x] Passport" in screen
     await chat.press("Passport")  # toggled off again
     await chat.press("Done")
-    for _ in range(4):
-        await chat.press("Skip")
-    await chat.send(STORY)
+    await chat.press("Skip")  # the recruiter
+    await chat.press("Social media")
     await chat.send(media=[Attachment(PNG, "chat.png")])
     await chat.send(media=[Attachment(PDF, "contract.pdf")])
-    assert "2 file(s) received" in chat.screen
-    await chat.press("Done")
-    await chat.send(location=Location(1.0587, 104.4845))
-    question = chat.question
-    assert isinstance(question, Prompt) and question.expects == "contact"
-    await chat.send(contact="+62 811-1234-5678")
-    assert "1.05870, 104.48450" in chat.screen
-    await chat.press("Send the report")
+    screen = await chat.press("Done")
+    assert "The task force has everything you told us" in screen
 
     report = await submitted(app)
-    assert report.priority is Priority.URGENT
     assert not report.anonymous and report.consent_contact and not report.consent_share_with_police
     assert report.contact_phone == "+6281112345678"
     assert report.red_flags == ["lie_to_officials"]
-    assert (report.latitude, report.longitude) == (1.0587, 104.4845) and report.area is None
+    assert report.offer_kind is OfferKind.ONLINE_JOB and report.destination == "Kamboja / Cambodia"
     async with app.db.read() as session:
         files = (await session.exec(select(Media))).all()
+        assert report.id is not None
+        added = [e.kind for e in await reports.timeline(session, report.id)]
     assert {f.content_type for f in files} == {"image/png", "application/pdf"}
     assert all(f.report_id == report.id and f.conversation_id is None for f in files)
     assert all(app.services.media.path(f.sha256).read_bytes() in (PNG, PDF) for f in files)
+    assert added.count("addition") >= 9, added
+
+
+async def test_a_first_message_in_ones_own_words_opens_a_report_with_it(
+    chat: Chat, app: App
+) -> None:
+    opening = "ada yg nawarin kerja di kapal ikan taiwan gaji 15jt tp suruh bayar 3jt dulu"
+    screen = await chat.send(opening)
+    assert "Terima kasih sudah bercerita" in screen
+    assert "apakah salah satu dari ini sedang terjadi?" in screen
+    for answer in ["4", "1", "1", "2", "2", "7", "selesai", "lewati"]:
+        await chat.send(answer)
+    assert opening in chat.screen and "Ada yang mau ditambahkan" in chat.screen
+    screen = await chat.send("lewati")
+    assert opening in screen and "Mohon periksa laporan Anda" in screen
+    await chat.send("1")
+    assert (await submitted(app)).story == opening
+
+
+async def test_words_of_danger_show_the_emergency_contacts_first_and_alert_after_two_answers(
+    chat: Chat, app: App
+) -> None:
+    opening = "tolong, paspor adik saya ditahan agen di Malaysia, dia tidak bisa pulang"
+    screen = await chat.send(opening)
+    assert screen.strip().startswith("Jika ada orang dalam bahaya"), screen
+    assert "110" in screen
+    await chat.send("11")  # outside Bintan
+    screen = await chat.send("2")  # family
+    assert "Nomor laporan Anda: BTN-2026-00001" in screen
+    report = await submitted(app)
+    assert report.priority is Priority.URGENT and report.story == opening
 
 
 async def test_the_number_the_channel_knows_is_offered_as_the_contact(app: App) -> None:
     chat = Chat(app, known_phone="+6281299998888")
-    await chat.dialog(
-        [
-            *START_IN_ENGLISH,
-            *CONTACTABLE_TO_STORY,
-            (STORY, "photos, screenshots or documents"),
-            ("done", "Where did this happen"),
-        ]
-    )
+    await chat.dialog([*START_IN_ENGLISH, *CONTACTABLE_TO_STORY[:2]])
     screen = await chat.send("1")
     assert "This number: +6281299998888" in screen
     await chat.press("This number")
+    await chat.dialog([*ANONYMOUS_TO_STORY[2:], (STORY, "Please check your report")])
     await chat.send("1")
     report = await submitted(app)
     assert report.contact_phone == "+6281299998888"
@@ -143,25 +202,24 @@ async def test_a_stale_button_never_changes_an_answer(chat: Chat, app: App) -> N
     await chat.send("bahasa en")
     await chat.send("report")
     old = chat.question
-    await chat.send("1")  # anonymous; now at urgency
+    await chat.send("4")  # nothing urgent; now at the privacy question
     current = chat.question
-    screen = await chat.send(press=Press(old.seq, "contactable"))
+    screen = await chat.send(press=Press(old.seq, "danger_now"))
     assert "This question has expired" in screen
-    assert "Is any of these happening?" in screen
+    assert "May they contact you" in screen
     assert chat.question.seq != old.seq and chat.question.text == current.text
-    await chat.send("4")
+    await chat.send("1")
     await chat.send("back")
     await chat.send("back")
-    assert "Do you want to stay anonymous?" in chat.screen
+    assert "is any of these happening?" in chat.screen
     async with app.db.read() as session:
         conv = await conversations.find(session, Channel.CONSOLE, chat.sender)
-    assert conv is not None and conv.data["privacy"] == "anonymous"
+    assert conv is not None and conv.data["urgency"] == "none"
 
 
 async def test_priority_is_urgent_when_someone_is_leaving_soon(chat: Chat, app: App) -> None:
     await chat.send("bahasa en")
     await chat.send("report")
-    await chat.send("1")
     screen = await chat.send("2")
     assert "If someone is in danger, call now" in screen
     assert "SAPA" in screen
