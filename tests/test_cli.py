@@ -12,14 +12,18 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from tests.support.answers import INDONESIAN_REPORT
+from tests.support.answers import INDONESIAN_DETAILS, INDONESIAN_REPORT
 from tests.support.cli import run_sigap, sigap, terminal_chat, without_settings
 
 
 def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
     tmp_path: Path, database_url: str
 ) -> None:
-    chat = terminal_chat(INDONESIAN_REPORT, tmp_path, database_url)
+    chat = terminal_chat(
+        [*INDONESIAN_REPORT[:-1], *INDONESIAN_DETAILS, INDONESIAN_REPORT[-1]],
+        tmp_path,
+        database_url,
+    )
     nobody = "[nobody gets this alert: the task force has no member yet"
     assert nobody in chat and "BTN-2026-00001" in chat.split(nobody)[1]
     assert "+6281234567890" in chat

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.answers import INDONESIAN_REPORT
+from tests.support.answers import INDONESIAN_DETAILS, INDONESIAN_REPORT
 from tests.support.cli import sigap, terminal_chat
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-UP_TO_EVIDENCE = INDONESIAN_REPORT[:14]  # the story is the last answer
-AFTER_EVIDENCE = INDONESIAN_REPORT[14:]  # selesai, the area, send
+# Up to the files: the report, then the details from the summary.
+UP_TO_EVIDENCE = [*INDONESIAN_REPORT[:-1], *INDONESIAN_DETAILS[:2]]
+AFTER_EVIDENCE = [*INDONESIAN_DETAILS[2:], INDONESIAN_REPORT[-1]]  # selesai, the area, send
 NOT_A_FILE = "File itu tidak bisa saya buka"
 
 

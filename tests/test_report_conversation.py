@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from bot.app import App
-from handlers.conversation.messages import Attachment, Choice, Location, Press, Prompt
+from handlers.conversation.messages import Attachment, Choice, Location, Press
 from storage import conversations, reports
 from storage.models import Channel, Media, OfferKind, OfferSource, Priority, Report, Urgency
 from tests.support.answers import (
@@ -60,6 +60,16 @@ async def test_a_resident_reports_in_english_and_gets_a_reference(chat: Chat, ap
         events = await reports.timeline(session, report.id)
     assert [e.kind for e in events] == ["submitted", "alerted"]
     assert events[0].actor == "reporter"
+
+
+async def test_a_resident_reports_in_indonesian_by_default(chat: Chat, app: App) -> None:
+    await chat.dialog([("halo", "Selamat datang"), *INDONESIAN_REPORT[:-1]])
+    screen = await chat.send("1")
+    assert "BTN-2026-00001" in screen
+    assert "Terima kasih" in screen
+    report = await submitted(app)
+    assert report.language == "id"
+    assert report.priority is Priority.NORMAL
 
 
 async def test_a_complete_anonymous_report_takes_ten_answers(chat: Chat, app: App) -> None:

@@ -231,7 +231,7 @@ class Story:
             turn.say(N_("Please type your answer as text."))
             return False
         minimum = 1 if state.opening else STORY_MIN
-        maximum = STORY_MAX - len(state.opening or "") - 2
+        maximum = STORY_MAX - len(state.opening) - 2 if state.opening else STORY_MAX
         if len(text) < minimum:
             turn.say(
                 N_("That is too short: please write at least {minimum} characters."),
@@ -752,6 +752,9 @@ class ReportFlow:
             if state.answered(step.key):
                 value = state.answer(step.key)
                 lines.append(f"• {turn.t(step.label)}: {step.shown(turn, value)}")
+        files = await evidence_count(turn)
+        if files and not state.answered(Step.EVIDENCE):  # sent along the way
+            lines.append(f"• {turn.t(Evidence.label)}: {Evidence().shown(turn, files)}")
         turn.choose("\n".join(lines), summary_options(state))
 
     async def _answer_summary(self, turn: Turn) -> None:

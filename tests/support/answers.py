@@ -82,6 +82,13 @@ INDONESIAN_REPORT: Turns = [
     (INDONESIAN_STORY, "Mohon periksa laporan Anda"),
     ("1", "Nomor laporan Anda"),
 ]
+# The same details in Indonesian, from the summary back to it.
+INDONESIAN_DETAILS: Turns = [
+    ("2", "Lewat apa tawaran ini datang?"),
+    ("1", "foto, tangkapan layar, atau dokumen"),
+    ("selesai", "Di mana ini terjadi"),
+    ("2", "Mohon periksa laporan Anda"),
+]
 
 
 def check_reply(sent: str, expected: str, reply: str) -> None:

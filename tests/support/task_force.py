@@ -17,7 +17,7 @@ from storage import members, reports, roster
 from storage.models import Channel, Member, ReportEvent, Role
 from storage.roster import ShiftRow
 from tests.fakes.telegram import FakeTelegram
-from tests.support.answers import ENGLISH_REPORT, Turns, check_reply
+from tests.support.answers import DETAILS, ENGLISH_REPORT, Turns, check_reply
 from tests.support.chat import Chat
 from tests.support.clock import Clock, no_wait
 
@@ -61,7 +61,9 @@ class TaskForce:
                 ],
             )
 
-    async def report(self, sender: str = str(RESIDENT), answers: Turns = ENGLISH_REPORT) -> str:
+    async def report(
+        self, sender: str = str(RESIDENT), answers: Turns = (*ENGLISH_REPORT, *DETAILS)
+    ) -> str:
         chat = Chat(self.app, sender=sender, channel=Channel.TELEGRAM)
         await chat.dialog(answers)
         screen = await chat.send("1")

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from bot.config import WhatsAppSettings
 from bot.service import Service
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.support.answers import ANONYMOUS_TO_STORY, Turns, check_reply
+from tests.support.answers import ANONYMOUS_TO_STORY, DETAILS, Turns, check_reply
 
 PUBLIC = "https://sigap.example.org"  # the service's public address, which Twilio signs
 SANDBOX = "whatsapp:+14155238886"
@@ -20,10 +20,10 @@ RESIDENT = "+6281234567890"
 STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
 # An English report answered up to "where did this happen?"
 UP_TO_WHERE: Turns = [
-    ("REPORT", "Do you want to stay anonymous?"),
+    ("REPORT", "is any of these happening?"),
     *ANONYMOUS_TO_STORY,
-    (STORY, "photos, screenshots or documents"),
-    ("done", "Where did this happen"),
+    (STORY, "Please check your report"),
+    *DETAILS[:3],
 ]
 
 
