@@ -17,7 +17,7 @@ from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, T
 from handlers.conversation.text import COMMANDS, CONTROL, Word, word
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
-from handlers.residents.menu import help_text
+from handlers.residents.menu import help_text, more_help_text
 from handlers.residents.report import discard, expired
 from handlers.residents.status import show as show_status
 from handlers.residents.subscribe import unsubscribe
@@ -236,6 +236,9 @@ class Conversations:
             await self._resume(turn)
         elif command is Word.HELP:
             turn.tell(help_text(turn))
+            await self._resume(turn)
+        elif command is Word.INFO:
+            turn.tell(more_help_text(turn))
             await self._resume(turn)
         elif command is Word.CLEAR:
             self._clear(turn)
