@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.delivery import CAPABILITIES
 from handlers.conversation.dispatcher import Conversations
 from handlers.conversation.turn import Services
+from handlers.i18n import set_overrides
 from handlers.settings import BotSettings
 from storage.db import Database
 from storage.media import MediaStore
@@ -61,6 +62,8 @@ class App:
 
 async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
     """The app on an up-to-date database."""
+    # Every text is read through handlers.i18n, so the deployment's wording is set there, once.
+    set_overrides(settings.texts)
     db = Database(settings.storage.url)
     try:
         await upgrade(db)

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from handlers.i18n import override_problems
 from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
 from storage.db import StorageSettings
 from storage.models import MessageKind
@@ -123,6 +124,15 @@ class Settings(BaseModel):
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    # `[texts.<language>]`: the deployment's own wording, msgid -> text.
+    texts: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_texts(self) -> Settings:
+        problems = override_problems(self.texts)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_an_address(self) -> Settings:

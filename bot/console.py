@@ -107,7 +107,7 @@ class Console:
         async with self.services.db.read() as session:
             report = await reports.get(session, report_id)
             assert report is not None
-            text = await alert_text(session, report, self.services.bot)
+            text = await alert_text(session, report, self.services.conversations.services)
             names = await reports.alerted_names(session, report_id)
         if self.group:
             names.append("the task force's Telegram group")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -34,15 +35,53 @@ def catalog(language: str) -> dict[str, str]:
     }
 
 
+# The deployment's own wording (`[texts.<language>]` in the config): msgid -> text, per
+# language; set once when the app is built, and read before the catalogs.
+_overrides: dict[str, dict[str, str]] = {}
+
+
+def set_overrides(overrides: Mapping[str, Mapping[str, str]]) -> None:
+    """Replaces the overrides in use (checked first with `override_problems`)."""
+    _overrides.clear()
+    _overrides.update({language: dict(texts) for language, texts in overrides.items()})
+
+
 def gettext(language: str) -> Gettext:
-    """The `_` of one language. A text missing from the catalog shows as written in the code
-    (English); the catalog test keeps that from happening."""
+    """The `_` of one language: the deployment's override, else the catalog. A text missing
+    from the catalog shows as written in the code (English); the catalog test keeps that from
+    happening."""
     messages = catalog(language)
+    overrides = _overrides.get(language, {})
 
     def _(message: str) -> str:
-        return messages.get(message, message)
+        return overrides.get(message) or messages.get(message, message)
 
     return _
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def override_problems(overrides: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """What is wrong with a deployment's overrides: a language without a catalog, a msgid
+    that is not a text of Sigap, a text whose {placeholders} differ from the msgid's."""
+    problems = []
+    for language, texts in overrides.items():
+        if language not in available():
+            problems.append(f"texts.{language}: no catalog for language {language!r}")
+            continue
+        known = catalog(language)
+        for msgid, text in texts.items():
+            if msgid not in known:
+                problems.append(f"texts.{language}: {msgid[:60]!r} is not a text of Sigap")
+            elif sorted(_PLACEHOLDER.findall(text)) != sorted(_PLACEHOLDER.findall(msgid)):
+                wanted = " ".join(sorted(_PLACEHOLDER.findall(msgid))) or "none"
+                problems.append(
+                    f"texts.{language}: the text for {msgid[:60]!r} must have the placeholders "
+                    f"of the original ({wanted}), not "
+                    f"{' '.join(sorted(_PLACEHOLDER.findall(text))) or 'none'}"
+                )
+    return problems
 
 
 def available() -> list[str]:

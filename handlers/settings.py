@@ -5,40 +5,82 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    field_validator,
+    model_validator,
+)
 
 from handlers.i18n import available
 from storage.models import Priority, Role
 
-BINTAN_AREAS = [
-    "Bintan Utara",
-    "Bintan Timur",
-    "Bintan Pesisir",
-    "Gunung Kijang",
-    "Mantang",
-    "Seri Kuala Lobam",
-    "Teluk Bintan",
-    "Teluk Sebong",
-    "Toapaya",
-    "Tambelan",
-    "Luar Bintan / outside Bintan",
-]
-
-DESTINATIONS = [
-    "Malaysia",
-    "Singapura / Singapore",
-    "Kamboja / Cambodia",
-    "Myanmar",
-    "Thailand",
-    "Timur Tengah / Middle East",
-    "Taiwan / Hong Kong",
-    "Jepang / Korea",
-    "Di Indonesia / elsewhere in Indonesia",
-]
-
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(RootModel[str | dict[str, str]]):
+    """A label in the config: one text for every language (`"Malaysia"`), or one per language
+    (`{ id = "Singapura", en = "Singapore" }`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("root")
+    @classmethod
+    def _texts(cls, root: str | dict[str, str]) -> str | dict[str, str]:
+        texts = [root] if isinstance(root, str) else list(root.values())
+        if not texts or not all(t.strip() for t in texts):
+            raise ValueError("a text, or a table of texts per language such as { id = '...' }")
+        return root
+
+    def text(self, language: str, default: str = "id") -> str:
+        """The text in `language`, else in `default` (the bot's default language), else any."""
+        if isinstance(self.root, str):
+            return self.root
+        return self.root.get(language) or self.root.get(default) or next(iter(self.root.values()))
+
+    @property
+    def key(self) -> str:
+        """What is stored (a report's area and destination, a subscription's area): the
+        Indonesian text, or the only one, so stored data does not depend on who wrote it."""
+        return self.text("id")
+
+    def texts(self) -> list[str]:
+        return [self.root] if isinstance(self.root, str) else list(self.root.values())
+
+
+def label(id: str, en: str) -> Localized:
+    return Localized({"id": id, "en": en})
+
+
+BINTAN_AREAS = [
+    Localized("Bintan Utara"),
+    Localized("Bintan Timur"),
+    Localized("Bintan Pesisir"),
+    Localized("Gunung Kijang"),
+    Localized("Mantang"),
+    Localized("Seri Kuala Lobam"),
+    Localized("Teluk Bintan"),
+    Localized("Teluk Sebong"),
+    Localized("Toapaya"),
+    Localized("Tambelan"),
+    label("Luar Bintan", "Outside Bintan"),
+]
+
+DESTINATIONS = [
+    Localized("Malaysia"),
+    label("Singapura", "Singapore"),
+    label("Kamboja", "Cambodia"),
+    Localized("Myanmar"),
+    Localized("Thailand"),
+    label("Timur Tengah", "Middle East"),
+    label("Taiwan atau Hong Kong", "Taiwan or Hong Kong"),
+    label("Jepang atau Korea", "Japan or Korea"),
+    label("Daerah lain di Indonesia", "Elsewhere in Indonesia"),
+]
 
 
 class BotSettings(Section):
@@ -81,15 +123,26 @@ class EmergencyContact(Section):
     """`[[intake.emergency_contacts]]`: shown at once to a resident who says someone is in
     danger, and in the help text."""
 
-    name: str = Field(min_length=1)
+    name: Localized
     number: str = Field(min_length=1)
-    note: str = ""
+    note: Localized | None = None
+    # A number that can be called from abroad, shown to someone who is already abroad (the
+    # contacts without one are left out there: 110 cannot be called from Malaysia).
+    abroad_number: str = ""
 
 
 DEFAULT_EMERGENCY_CONTACTS = [
-    EmergencyContact(name="Polisi / Police", number="110"),
-    EmergencyContact(name="SAPA (KemenPPPA)", number="129", note="WhatsApp 08111-129-129"),
-    EmergencyContact(name="Call centre BP2MI / migrant-worker protection", number="0800-1000"),
+    EmergencyContact(name=label("Polisi", "Police"), number="110"),
+    EmergencyContact(
+        name=Localized("SAPA 129 (KemenPPPA)"),
+        number="129",
+        note=Localized("WhatsApp 08111-129-129"),
+    ),
+    EmergencyContact(
+        name=label("Call center KP2MI (pekerja migran)", "KP2MI call centre (migrant workers)"),
+        number="0800-1000",
+        abroad_number="+62 21 2924 4800",
+    ),
 ]
 
 
@@ -113,8 +166,8 @@ DANGER_WORDS = {
 class IntakeSettings(Section):
     """`[intake]`"""
 
-    areas: list[str] = Field(default_factory=lambda: list(BINTAN_AREAS), min_length=1)
-    destinations: list[str] = Field(default_factory=lambda: list(DESTINATIONS), min_length=1)
+    areas: list[Localized] = Field(default_factory=lambda: list(BINTAN_AREAS), min_length=1)
+    destinations: list[Localized] = Field(default_factory=lambda: list(DESTINATIONS), min_length=1)
     draft_expiry_hours: float = Field(default=24, gt=0)
     max_media_mb: float = Field(default=20, gt=0, le=2000)
     emergency_contacts: list[EmergencyContact] = Field(
@@ -130,13 +183,28 @@ class IntakeSettings(Section):
 
     @field_validator("areas", "destinations")
     @classmethod
-    def _short_unique_names(cls, names: list[str]) -> list[str]:
+    def _short_unique_names(cls, names: list[Localized]) -> list[Localized]:
         for name in names:
-            if not name.strip() or len(name) > 64:
-                raise ValueError(f"names of 1 to 64 characters, not {name!r}")
-        if len(set(names)) != len(names):
+            for text in name.texts():
+                if not text.strip() or len(text) > 64:
+                    raise ValueError(f"names of 1 to 64 characters, not {text!r}")
+        keys = [name.key for name in names]
+        if len(set(keys)) != len(keys):
             raise ValueError("names that are all different")
         return names
+
+    @property
+    def area_keys(self) -> list[str]:
+        """The areas as stored (a report's area, a subscription's, a broadcast's)."""
+        return [area.key for area in self.areas]
+
+    def shown(self, stored: str, language: str, default: str = "id") -> str:
+        """A stored area or destination in `language`; as stored if it is no longer in the
+        config."""
+        for name in [*self.areas, *self.destinations]:
+            if name.key == stored:
+                return name.text(language, default)
+        return stored
 
     @property
     def max_media_bytes(self) -> int:

@@ -168,21 +168,27 @@ async def phones_of(session: AsyncSession, report_ids: Sequence[int]) -> dict[in
     return found
 
 
-async def earlier_counts(session: AsyncSession, report_ids: Sequence[int]) -> dict[int, int]:
-    """For each report, how many earlier reports name one of its recruiter numbers."""
+async def earlier_references(
+    session: AsyncSession, report_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """For each report, the references of the earlier reports that name one of its recruiter
+    numbers, the latest first."""
     mine, theirs = aliased(RecruiterPhone), aliased(RecruiterPhone)
     query = (
-        select(col(mine.report_id), func.count(func.distinct(col(theirs.report_id))))
+        select(col(mine.report_id), col(Report.id), col(Report.reference))
         .join(
             theirs,
             and_(col(theirs.phone) == col(mine.phone), col(theirs.report_id) < col(mine.report_id)),
         )
+        .join(Report, col(Report.id) == col(theirs.report_id))
         .where(col(mine.report_id).in_(report_ids))
-        .group_by(col(mine.report_id))
+        .distinct()
+        .order_by(col(mine.report_id), col(Report.id).desc())
     )
-    counts = {i: 0 for i in report_ids}
-    counts.update({report_id: n for report_id, n in (await session.exec(query)).all()})
-    return counts
+    found: dict[int, list[str]] = {i: [] for i in report_ids}
+    for report_id, _earlier_id, reference in (await session.exec(query)).all():
+        found[report_id].append(reference)
+    return found
 
 
 async def alerted_names_of(
@@ -323,15 +329,6 @@ async def recruiter_phones(session: AsyncSession, report_id: int) -> list[str]:
         .order_by(col(RecruiterPhone.id))
     )
     return list((await session.exec(query)).all())
-
-
-async def earlier_reports_with_phones(session: AsyncSession, report: Report) -> int:
-    """How many earlier reports name one of this report's recruiter phone numbers."""
-    mine = select(RecruiterPhone.phone).where(col(RecruiterPhone.report_id) == report.id)
-    query = select(func.count(func.distinct(RecruiterPhone.report_id))).where(
-        col(RecruiterPhone.phone).in_(mine), col(RecruiterPhone.report_id) < report.id
-    )
-    return (await session.exec(query)).one()
 
 
 async def media_of(session: AsyncSession, report_id: int) -> Sequence[Media]:

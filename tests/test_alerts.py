@@ -60,10 +60,11 @@ async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce)
             "Malaysia",
             "Bintan Timur",
             "Fees demanded up front",
-            "+6281234567890 (named in 0 earlier report(s))",
+            "Recruiter numbers: +6281234567890",
             "A man offered my sister",
         ):
             assert part in text, part
+        assert "earlier" not in text  # no "named in 0 earlier reports"
         labels = [b["text"] for row in alert.params["reply_markup"]["inline_keyboard"] for b in row]
         assert labels == ["Acknowledge", "Details"]
     assert force.fake.sent(CITRA) == [] and force.fake.sent(DEWI) == []
@@ -73,11 +74,24 @@ async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce)
     second = await force.report(sender="5002")
     await force.deliver()
     assert f"New report {second}" in force.texts(ANDI)[-1]
-    assert "(named in 1 earlier report(s))" in force.texts(ANDI)[-1]
-    await force.later(30)  # the follow-ups count the same way
+    assert f"Same numbers in earlier reports: {reference}" in force.texts(ANDI)[-1]
+    await force.later(30)  # the follow-ups name them the same way
     followups = [t for t in force.texts(CITRA) if "Not yet acknowledged" in t]
-    assert [t.count("(named in 0 earlier") for t in followups] == [1, 0]
-    assert [t.count("(named in 1 earlier") for t in followups] == [0, 1]
+    assert [t.count(f"earlier reports: {reference}") for t in followups] == [0, 1]
+
+
+async def test_an_alert_lists_the_five_latest_earlier_reports_with_the_same_number(
+    force: TaskForce,
+) -> None:
+    await staffed(force)
+    earlier = [await force.report(sender=str(6000 + n)) for n in range(6)]
+    latest = await force.report(sender="6100")
+    await force.deliver()
+    alert = force.texts(ANDI)[-1]
+    assert f"New report {latest}" in alert
+    listed = ", ".join(reversed(earlier[1:]))  # the latest first
+    assert f"Same numbers in earlier reports: {listed} and 1 more" in alert
+    assert earlier[0] not in alert
 
 
 async def test_escalation_goes_through_every_step_then_repeats_without_cap(

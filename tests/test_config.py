@@ -24,7 +24,8 @@ def test_no_file_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings == Settings()
     assert settings.storage.url == "sqlite+aiosqlite:///sigap.db"
     assert settings.bot.default_language == "id" and settings.bot.reference_prefix == "BTN"
-    assert "Tambelan" in settings.intake.areas and len(settings.intake.areas) == 11
+    assert "Tambelan" in settings.intake.area_keys and len(settings.intake.areas) == 11
+    assert settings.intake.areas[-1].text("en") == "Outside Bintan"
     assert [c.number for c in settings.intake.emergency_contacts] == ["110", "129", "0800-1000"]
 
 

@@ -419,6 +419,7 @@ async def test_commands_are_registered_in_both_languages(
         "tambah",
         "bahasa",
         "bantuan",
+        "info",
         "batal",
         "hapus",
         "langganan",

@@ -17,7 +17,7 @@ from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, T
 from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courtesy, word
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
-from handlers.residents.menu import help_text
+from handlers.residents.menu import help_text, more_help_text
 from handlers.residents.report import discard, expired, own_words
 from handlers.residents.status import show as show_status
 from handlers.residents.subscribe import unsubscribe
@@ -247,6 +247,9 @@ class Conversations:
             await self._resume(turn)
         elif command is Word.HELP:
             turn.tell(help_text(turn))
+            await self._resume(turn)
+        elif command is Word.INFO:
+            turn.tell(more_help_text(turn))
             await self._resume(turn)
         elif command is Word.CLEAR:
             self._clear(turn)

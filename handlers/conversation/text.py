@@ -33,6 +33,7 @@ class Word(StrEnum):
     ADD = "add"
     LANGUAGE = "language"
     HELP = "help"
+    INFO = "info"  # the rest of the help
     CANCEL = "cancel"
     BACK = "back"
     SKIP = "skip"
@@ -68,6 +69,8 @@ WORDS: dict[str, Word] = {
     "bantuan": Word.HELP,
     "help": Word.HELP,
     "tolong": Word.HELP,
+    "info": Word.INFO,
+    "informasi": Word.INFO,
     "batal": Word.CANCEL,
     "cancel": Word.CANCEL,
     "kembali": Word.BACK,
@@ -110,6 +113,7 @@ COMMANDS = {
     Word.ADD,
     Word.LANGUAGE,
     Word.HELP,
+    Word.INFO,
     Word.CANCEL,
     Word.CLEAR,
     Word.STOP,
@@ -126,7 +130,7 @@ COMMANDS = {
 }
 
 # The words that still act inside an answer written in one's own words.
-CONTROL = {Word.CANCEL, Word.BACK, Word.SKIP, Word.DONE, Word.HELP, Word.STOP}
+CONTROL = {Word.CANCEL, Word.BACK, Word.SKIP, Word.DONE, Word.HELP, Word.INFO, Word.STOP}
 
 # Language names residents type after BAHASA (and the codes themselves).
 LANGUAGE_NAMES = {

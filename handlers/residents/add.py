@@ -28,8 +28,14 @@ class AddState(State):
 
 NOT_FOUND = N_(
     "I found no report {reference} among the reports sent from this chat. Check the "
-    "reference (it looks like BTN-2026-00042)."
+    "reference (it looks like {example})."
 )
+
+
+def example_reference(turn: Turn) -> str:
+    """What a reference of this deployment looks like this year, e.g. BTN-2026-00042."""
+    bot = turn.services.bot
+    return f"{bot.reference_prefix}-{turn.now.astimezone(bot.zone).year}-00042"
 
 
 class AddFlow:
@@ -52,7 +58,7 @@ class AddFlow:
         if reference:
             report = await reports.own(turn.session, turn.conv.channel, turn.conv.sender, reference)
             if report is None:
-                turn.say(NOT_FOUND, reference=reference)
+                turn.say(NOT_FOUND, reference=reference, example=example_reference(turn))
                 await self._ask_which(turn)
                 return
             await self._adding(turn, report)

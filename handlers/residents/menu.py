@@ -8,7 +8,8 @@ from handlers.conversation.messages import Option
 from handlers.conversation.text import Word, numbers
 from handlers.conversation.turn import Flow, Held, Turn
 from handlers.i18n import N_, gettext
-from handlers.residents.report import emergency_text, own_words
+from handlers.residents.emergency import emergency_text
+from handlers.residents.report import own_words
 
 MENU = [
     Option(Word.REPORT.value, N_("Report a suspicious job offer")),
@@ -89,6 +90,7 @@ COMMANDS = [
     ("tambah", N_("Add information to my report")),
     ("bahasa", N_("Change the language")),
     ("bantuan", N_("Help and emergency contacts")),
+    ("info", N_("Signs of trafficking, checking an agency, the words to type")),
     ("batal", N_("Cancel what you are doing")),
     ("hapus", N_("Clear this chat from your phone")),
     ("langganan", N_("Subscribe to awareness messages")),
@@ -102,16 +104,27 @@ def commands(language: str) -> list[tuple[str, str]]:
 
 
 def help_text(turn: Turn) -> str:
-    tips = turn.t(
+    """BANTUAN: the emergency numbers first, short enough to read at a glance; the rest is
+    behind INFO (`more_help_text`)."""
+    more = turn.t(
         N_(
-            "Signs that a job offer may be trafficking: fees up front, your passport held by "
-            "someone else, a tourist visa for work, departure by an unofficial port, no "
-            "contract you can read, a salary too good to be true, pressure to leave fast or "
-            "keep it secret.\n\n"
-            "Check an agency's licence with the manpower office (Disnaker) or BP3MI before "
-            "you pay or sign anything.\n\n"
+            "Type REPORT to report, anonymously if you wish. Type INFO for the signs of "
+            "trafficking, how to check an agency, and the words you can type."
+        )
+    )
+    return emergency_text(turn) + "\n\n" + more
+
+
+def more_help_text(turn: Turn) -> str:
+    """INFO: what the help leaves out."""
+    return turn.t(
+        N_(
+            "Signs that a job offer may be trafficking: fees up front, someone else holds your "
+            "passport, a tourist visa for work, leaving through an unofficial port, no contract "
+            "you can read, pay too good to be true, pressure to leave fast or keep it secret.\n\n"
+            "Before you pay or sign anything, check the agency's licence with the manpower "
+            "office (Disnaker) or BP3MI (KP2MI).\n\n"
             "Words you can type at any time: LAPOR (report), STATUS, TAMBAH (add "
             "information), BAHASA (language), BATAL (cancel), KEMBALI (back), BANTUAN (help)."
         )
     )
-    return tips + "\n\n" + emergency_text(turn)

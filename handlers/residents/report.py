@@ -35,6 +35,7 @@ from handlers.conversation.turn import (
     Turn,
 )
 from handlers.i18n import N_
+from handlers.residents.emergency import emergency_text
 from handlers.residents.priority import priority
 from handlers.taskforce.alerts import report_submitted
 from handlers.taskforce.lifecycle import addition_received
@@ -364,7 +365,9 @@ class Where:
     applies: Callable[[ReportState], bool] = always
 
     def options(self, turn: Turn) -> list[Option]:
-        return [Option(str(i), area) for i, area in enumerate(turn.services.intake.areas)]
+        language, default = turn.conv.language, turn.services.bot.default_language
+        areas = turn.services.intake.areas
+        return [Option(str(i), a.text(language, default)) for i, a in enumerate(areas)]
 
     async def ask(self, turn: Turn) -> None:
         turn.choose(
@@ -386,12 +389,15 @@ class Where:
         chosen = turn.picked(self.options(turn))
         if chosen is None:
             return False
-        state.where = Place(area=turn.services.intake.areas[int(chosen[0])])
+        state.where = Place(area=turn.services.intake.areas[int(chosen[0])].key)
         return True
 
     def shown(self, turn: Turn, value: Place) -> str:
         if value.area:
-            return value.area
+            services = turn.services
+            return services.intake.shown(
+                value.area, turn.conv.language, services.bot.default_language
+            )
         return turn.t(
             N_("location {latitude:.5f}, {longitude:.5f}"),
             latitude=value.latitude,
@@ -451,7 +457,9 @@ class Contact:
 
 
 def _destinations(turn: Turn) -> list[Option]:
-    places = [Option(str(i), d) for i, d in enumerate(turn.services.intake.destinations)]
+    language, default = turn.conv.language, turn.services.bot.default_language
+    destinations = turn.services.intake.destinations
+    places = [Option(str(i), d.text(language, default)) for i, d in enumerate(destinations)]
     return places + labels.options(labels.DESTINATION)
 
 
@@ -568,14 +576,6 @@ def summary_options(state: ReportState) -> list[Option]:
 async def evidence_count(turn: Turn) -> int:
     assert turn.conv.id is not None
     return len(await reports.draft_media(turn.session, turn.conv.id))
-
-
-def emergency_text(turn: Turn) -> str:
-    lines = [turn.t(N_("If someone is in danger, call now:"))]
-    for contact in turn.services.intake.emergency_contacts:
-        note = f" ({contact.note})" if contact.note else ""
-        lines.append(f"• {contact.name}: {contact.number}{note}")
-    return "\n".join(lines)
 
 
 INTRO = N_(
@@ -911,7 +911,7 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
     flags = [RedFlag(f) for f in state.red_flags or []]
     destination = state.destination or Destination.UNKNOWN.value
     if destination.isdigit():
-        destination = services.intake.destinations[int(destination)]
+        destination = services.intake.destinations[int(destination)].key
     told = state.about_recruiter()
     return {
         "priority": priority(urgency, child, flags),

@@ -34,7 +34,9 @@ class SubscribeFlow:
 
     def areas(self, turn: Turn) -> list[Option]:
         options = [Option(ALL, N_("All areas"))]
-        return options + [Option(str(i), a) for i, a in enumerate(turn.services.intake.areas)]
+        language, default = turn.conv.language, turn.services.bot.default_language
+        areas = turn.services.intake.areas
+        return options + [Option(str(i), a.text(language, default)) for i, a in enumerate(areas)]
 
     def languages(self, turn: Turn) -> list[Option]:
         return [Option(code, NAMES.get(code, code)) for code in turn.services.bot.languages]
@@ -79,7 +81,8 @@ class SubscribeFlow:
         if chosen is None:
             await self.resume(turn)
             return
-        area = None if state.area == ALL else turn.services.intake.areas[int(state.area)]
+        chosen_area = None if state.area == ALL else turn.services.intake.areas[int(state.area)]
+        area = chosen_area.key if chosen_area else None
         await broadcasts.subscribe(
             turn.session,
             turn.conv.channel,
@@ -94,7 +97,11 @@ class SubscribeFlow:
                 "You are subscribed to awareness messages ({area}). Send BERHENTI at any time "
                 "to stop them."
             ),
-            area=area or turn.t(N_("All areas")),
+            area=(
+                chosen_area.text(turn.conv.language, turn.services.bot.default_language)
+                if chosen_area
+                else turn.t(N_("All areas"))
+            ),
         )
 
 

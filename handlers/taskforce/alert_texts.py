@@ -12,9 +12,8 @@ from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import labels
-from handlers.conversation.turn import Work
+from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
-from handlers.settings import BotSettings
 from storage import reports
 from storage.models import (
     Destination,
@@ -24,6 +23,7 @@ from storage.models import (
 )
 
 EXCERPT = 280
+EARLIER_SHOWN = 5  # the earlier reports an alert lists by reference; the rest are counted
 
 
 ACK, DETAIL = "ack", "detail"
@@ -40,14 +40,15 @@ def parse_action(value: str) -> tuple[str, str] | None:
 
 
 async def alert_text(
-    session: AsyncSession, report: Report, bot: BotSettings, language: str | None = None
+    session: AsyncSession, report: Report, services: Services, language: str | None = None
 ) -> str:
     """What members read first: enough to judge the report, never the reporter's identity
     (that is in the details, and only if they consented)."""
     assert report.id is not None
     phones = await reports.recruiter_phones(session, report.id)
-    earlier = await reports.earlier_reports_with_phones(session, report)
-    return compose_alert(report, phones, earlier, bot, language or bot.default_language)
+    earlier = (await reports.earlier_references(session, [report.id]))[report.id]
+    language = language or services.bot.default_language
+    return compose_alert(report, phones, earlier, services, language)
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,24 @@ class Facts:
     """What an alert says besides the report itself."""
 
     phones: Sequence[str]
-    earlier: int
+    earlier: Sequence[str]  # the references of earlier reports naming one of the numbers
 
 
 def compose_alert(
-    report: Report, phones: Sequence[str], earlier: int, bot: BotSettings, language: str
+    report: Report,
+    phones: Sequence[str],
+    earlier: Sequence[str],
+    services: Services,
+    language: str,
 ) -> str:
     _ = gettext(language)
+    bot, intake = services.bot, services.intake
     destination = report.destination
     if destination in (Destination.OTHER, Destination.UNKNOWN):
         destination = _(labels.DESTINATION[Destination(destination)])
+    else:
+        destination = intake.shown(destination, language, bot.default_language)
+    area = intake.shown(report.area, language, bot.default_language) if report.area else None
     story = report.story if len(report.story) <= EXCERPT else report.story[:EXCERPT] + "…"
     sent = format_datetime(report.created_at.astimezone(bot.zone), "medium", locale=language)
     lines = [
@@ -74,7 +83,7 @@ def compose_alert(
         _(N_("Sent: {time}")).format(time=sent),
         _(N_("Offer: {offer}")).format(offer=_(labels.OFFER[report.offer_kind])),
         _(N_("Destination: {destination}")).format(destination=destination),
-        _(N_("Area: {area}")).format(area=where(report)),
+        _(N_("Area: {area}")).format(area=area or where(report)),
         _(N_("Urgency: {urgency}")).format(urgency=_(labels.URGENCY[report.urgency])),
         _(N_("Child involved: {child}")).format(child=_(labels.CHILD[report.child_involved])),
     ]
@@ -82,10 +91,14 @@ def compose_alert(
         flags = ", ".join(_(labels.RED_FLAGS[RedFlag(f)]) for f in report.red_flags)
         lines.append(_(N_("Warning signs: {flags}")).format(flags=flags))
     if phones:
+        lines.append(_(N_("Recruiter numbers: {phones}")).format(phones=", ".join(phones)))
+    if earlier:
+        shown = ", ".join(earlier[:EARLIER_SHOWN])
+        more = len(earlier) - EARLIER_SHOWN
+        if more > 0:
+            shown += " " + _(N_("and {count} more")).format(count=more)
         lines.append(
-            _(N_("Recruiter numbers: {phones} (named in {count} earlier report(s))")).format(
-                phones=", ".join(phones), count=earlier
-            )
+            _(N_("Same numbers in earlier reports: {references}")).format(references=shown)
         )
     lines.append(_(N_("Story: {excerpt}")).format(excerpt=story))
     return "\n".join(lines)
@@ -143,7 +156,7 @@ async def details(work: Work, report: Report, language: str) -> tuple[str, Seque
     assert report.id is not None
     session = work.session
     _ = gettext(language)
-    lines = [await alert_text(session, report, work.services.bot, language), ""]
+    lines = [await alert_text(session, report, work.services, language), ""]
     lines.append(_(N_("What happened:")) + "\n" + report.story)
     lines.append(_(N_("Who is affected: {who}")).format(who=_(labels.AFFECTED[report.affected])))
     lines.append(

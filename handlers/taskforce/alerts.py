@@ -123,9 +123,9 @@ async def notify_members(
         _ = gettext(recipient.language)
         if recipient.language not in texts:
             texts[recipient.language] = (
-                compose_alert(report, facts.phones, facts.earlier, bot, recipient.language)
+                compose_alert(report, facts.phones, facts.earlier, services, recipient.language)
                 if facts is not None
-                else await alert_text(session, report, bot, recipient.language)
+                else await alert_text(session, report, services, recipient.language)
             )
         text = texts[recipient.language]
         if heading:
@@ -134,7 +134,7 @@ async def notify_members(
     group = services.alerts.telegram_group_id
     if group:
         _ = gettext(bot.default_language)
-        text = await alert_text(session, report, bot)
+        text = await alert_text(session, report, services)
         if heading:
             text = heading_text(_, heading, report, at, already) + "\n\n" + text
         await queue(work, report, kind, (Channel.TELEGRAM, str(group)), text, _)
@@ -240,7 +240,7 @@ async def follow_up(services: Services, *, batch: int = 25) -> int:
             # Read what the whole batch needs at once: a few queries instead of a few each.
             locked = await reports.locked_many(session, ids)
             phones = await reports.phones_of(session, ids)
-            earlier = await reports.earlier_counts(session, ids)
+            earlier = await reports.earlier_references(session, ids)
             names = await reports.alerted_names_of(session, ids)
             circles: dict[int, Circle] = {}
             for followup in due:

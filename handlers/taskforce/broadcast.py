@@ -86,7 +86,9 @@ class BroadcastFlow:
         return [Option(m.id, m.title(turn.conv.language)) for m in library.messages()]
 
     def area_options(self, turn: Turn) -> list[Option]:
-        return [Option(str(i), a) for i, a in enumerate(turn.services.intake.areas)]
+        language, default = turn.conv.language, turn.services.bot.default_language
+        areas = turn.services.intake.areas
+        return [Option(str(i), a.text(language, default)) for i, a in enumerate(areas)]
 
     def language_options(self, turn: Turn) -> list[Option]:
         return [Option(EVERY, N_("Every language"))] + [
@@ -127,7 +129,7 @@ class BroadcastFlow:
         elif step == Step.AREAS:
             picked = turn.picked(self.area_options(turn), multiple=True)
             if picked is not None:
-                state.areas = [turn.services.intake.areas[int(v)] for v in picked]
+                state.areas = [turn.services.intake.areas[int(v)].key for v in picked]
                 turn.go(Flow.BROADCAST, Step.LANGUAGE)
             await self.resume(turn)
         elif step == Step.LANGUAGE:

@@ -61,12 +61,12 @@ def check(services: Services, draft: Draft) -> None:
         raise Refused(
             "no message {id!r} in the library (see `sigap broadcast library`)", id=draft.library_id
         )
-    unknown = [a for a in draft.areas if a not in services.intake.areas]
+    unknown = [a for a in draft.areas if a not in services.intake.area_keys]
     if unknown:
         raise Refused(
             "unknown area(s) {unknown}; areas are {areas}",
             unknown=unknown,
-            areas=services.intake.areas,
+            areas=services.intake.area_keys,
         )
     if draft.language is not None and draft.language not in services.bot.languages:
         raise Refused("language must be one of {languages}", languages=services.bot.languages)
