@@ -154,7 +154,7 @@ async def test_an_urgent_report_alerts_after_four_answers_then_the_rest_is_added
     assert not report.anonymous and report.consent_contact and not report.consent_share_with_police
     assert report.contact_phone == "+6281112345678"
     assert report.red_flags == ["lie_to_officials"]
-    assert report.offer_kind is OfferKind.ONLINE_JOB and report.destination == "Kamboja / Cambodia"
+    assert report.offer_kind is OfferKind.ONLINE_JOB and report.destination == "Kamboja"
     async with app.db.read() as session:
         files = (await session.exec(select(Media))).all()
         assert report.id is not None

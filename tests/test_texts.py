@@ -18,7 +18,7 @@ from handlers.conversation.turn import Turn
 from handlers.residents.emergency import emergency_text
 from storage import conversations, reports
 from storage.models import Channel
-from tests.support.answers import ENGLISH_REPORT
+from tests.support.answers import DETAILS, ENGLISH_REPORT
 from tests.support.chat import Chat
 from tests.support.cli import run_sigap, terminal_chat
 from tests.support.clock import Clock
@@ -31,9 +31,9 @@ HELP_FIRST = {"id": "Jika ada orang dalam bahaya, segera hubungi:", "en": "If so
 async def test_config_labels_are_shown_in_the_residents_language_and_stored_in_indonesian(
     app: App, chat: Chat
 ) -> None:
-    turns = list(ENGLISH_REPORT)
-    turns[7] = ("2", "How did the offer come?")  # the second destination
-    turns[16] = ("11", "Please check your report")  # the last area
+    turns = [*ENGLISH_REPORT, *DETAILS]
+    turns[7] = ("2", "Which of these happened?")  # the second destination
+    turns[-1] = ("11", "Please check your report")  # the last area
     await chat.dialog(turns[:7])
     assert "Singapore" in chat.screen and "Middle East" in chat.screen
     assert "Singapura" not in chat.screen and " / " not in chat.screen
