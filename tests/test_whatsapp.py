@@ -178,11 +178,11 @@ async def test_a_replayed_message_is_handled_once(phone: WhatsApp, twilio: FakeT
 async def test_numbered_and_multiple_choices_with_bad_numbers(phone: WhatsApp) -> None:
     await phone.send("LANGUAGE en")
     await phone.send("REPORT")
-    assert "7 is not one of the options: choose from 1 to 2." in await phone.send("7")
+    assert "7 is not one of the options. Reply with 1 or 2." in await phone.send("7")
     for body in ["1", "4", "1", "2", "1", "1", "1"]:
         await phone.send(body)
     answer = await phone.send("1,99")
-    assert "99 is not one of the options: choose from 1 to 9." in answer
+    assert "99 is not one of the options. Reply with one or more numbers" in answer
     assert "Which of these happened?" in answer
     assert "recruiter's name" in await phone.send("1, 5 9")
 
