@@ -341,7 +341,9 @@ async def test_a_member_on_whatsapp_gets_the_alert_and_answers_ack(
     answer = await officer.send("ACK BTN-2026-00001")
     assert "BTN-2026-00001" in answer and "Eko" in answer
     await service.delivery.run()
-    assert "Your report BTN-2026-00001 is being handled." in twilio.bodies(RESIDENT)[-1]
+    assert twilio.bodies(RESIDENT)[-1] == "There is news for you. Type STATUS to read it."
+    status = await phone.send("STATUS")
+    assert "BTN-2026-00001" in status and "being handled by the task force, since" in status
     answer = await phone.send("ACK BTN-2026-00001")  # a resident cannot
     assert "Not allowed" in answer
 
