@@ -338,7 +338,8 @@ class Turn(Work):
                 return []  # none of them
             how = self.numbered(len(values), multiple=multiple)
             if multiple and 0 in chosen:
-                self.tell(self.t(N_("0 means none of them: send it alone.")) + " " + how)
+                alone = self.t(N_("0 means none of them: send it alone."))
+                self.tell(f"{alone} {how}")
                 return None
             wrong = [n for n in chosen if not 1 <= n <= len(values)]
             if wrong:
@@ -347,7 +348,8 @@ class Turn(Work):
                 self.tell(f"{not_one} {how}")
                 return None
             if len(set(chosen)) > 1 and not multiple:
-                self.tell(self.t(N_("Choose only one.")) + " " + how)
+                only = self.t(N_("Choose only one."))
+                self.tell(f"{only} {how}")
                 return None
             return list(dict.fromkeys(values[n - 1] for n in chosen))
         by_label = {self._(o.label).casefold(): o.value for o in options}
