@@ -29,6 +29,7 @@ from storage.models import (
     Role,
 )
 from tests.fakes.telegram import FakeTelegram
+from tests.support.answers import INDONESIAN_REPORT
 from tests.support.chat import Chat
 from tests.support.clock import Clock
 from tests.support.database import truncate
@@ -143,9 +144,12 @@ async def test_an_acknowledgement_stops_everything_and_updates_every_alert(
     for _ in range(5):
         assert await force.later(30) == 0
     assert {chat: len(force.texts(chat)) for chat in before} == before
-    # The reporter is told, and nothing more: no detail of the report in the message.
-    assert force.texts(RESIDENT)[-1] == f"Your report {reference} is being handled."
+    # The reporter is told there is news, and nothing more; STATUS shows it.
+    assert force.texts(RESIDENT)[-1] == "There is news for you. Type STATUS to read it."
     assert force.texts(RESIDENT)[-2].startswith("For your safety")  # the end of the report
+    status = await force.say(RESIDENT, "status")
+    assert f"• {reference}, sent Nov 28, 2026: being handled by the task force" in status
+    assert "since Nov 28, 2026 at 10:30" in status
     async with app.db.read() as session:
         report = await reports.by_reference(session, reference)
         followups = (await session.exec(select(Followup))).all()
@@ -342,6 +346,55 @@ async def test_an_addition_reaches_whoever_acknowledged(force: TaskForce) -> Non
     await force.deliver()
     assert "KTP" in force.texts(BUDI)[-1]
     assert not any("KTP" in t for t in force.texts(ANDI))
+
+
+async def test_what_the_bot_sends_a_reporter_on_its_own_is_neutral_on_a_lock_screen(
+    force: TaskForce, app: App
+) -> None:
+    """Nothing the bot sends unasked to a reporter names a report, its reference or its
+    subject, in either language, whatever happens to the report."""
+    await staffed(force)
+    english = await force.report()
+    indonesian_chat = Chat(app, sender="5002", channel=Channel.TELEGRAM)
+    await indonesian_chat.dialog([("bahasa id", "Bahasa Indonesia"), *INDONESIAN_REPORT])
+    indonesian = indonesian_chat.screen.split("Nomor laporan Anda: ")[1].split()[0]
+    await force.deliver()
+    await force.later(30)
+
+    def alert(chat: int, reference: str) -> tuple[int, list[list[dict[str, Any]]]]:
+        return next(
+            shown
+            for shown in force.fake.keyboards(chat)
+            if any(b["callback_data"] == f"ack:{reference}" for row in shown[1] for b in row)
+        )
+
+    late = alert(BUDI, english)
+    await force.press(ANDI, "Acknowledge", shown=alert(ANDI, english))
+    await force.press(ANDI, "Acknowledge", shown=alert(ANDI, indonesian))
+    await force.press(BUDI, "Acknowledge", shown=late)  # too late: changes nothing
+    await Chat(app, sender=str(RESIDENT), channel=Channel.TELEGRAM).send(f"add {english}")
+    await force.later(30)
+
+    async with app.db.read() as session:
+        rows = (await session.exec(select(Outbox).order_by(col(Outbox.id)))).all()
+    unasked = {
+        (row.address, row.text): row.variables
+        for row in rows
+        if row.address in (str(RESIDENT), "5002") and row.kind is not MessageKind.REPLY
+    }
+    assert sorted(text for _address, text in unasked) == [
+        "Ada kabar untuk Anda. Ketik STATUS untuk membacanya.",
+        "There is news for you. Type STATUS to read it.",
+    ]
+    for (_address, text), variables in unasked.items():
+        said = (text + " " + " ".join(map(str, variables.values()))).casefold()
+        for word in ("report", "laporan", english.casefold(), indonesian.casefold()):
+            assert word not in said, (word, text)
+        for subject in ("malaysia", "restaurant", "restoran", "sister", "kakak"):
+            assert subject not in said, (subject, text)
+    status = await indonesian_chat.send("status")
+    assert f"• {indonesian}, dikirim 28 Nov 2026: sedang ditangani Gugus Tugas sejak" in status
+    assert "sejak 28 Nov 2026 pukul 10:30" in status
 
 
 async def test_details_show_the_contact_only_with_consent(force: TaskForce) -> None:

@@ -11,7 +11,7 @@ from handlers.conversation.turn import Flow
 from storage import conversations
 from storage.media import MediaProblem
 from storage.models import Channel
-from tests.support.answers import ANONYMOUS_TO_STORY, START_IN_ENGLISH
+from tests.support.answers import ANONYMOUS_TO_STORY, DETAILS, ENGLISH_REPORT, START_IN_ENGLISH
 from tests.support.chat import Chat
 
 STORY = "The agent kept my cousin's passport and asked for 7 million rupiah for the visa."
@@ -86,12 +86,13 @@ async def test_an_unknown_option_is_refused(chat: Chat) -> None:
     await chat.send("bahasa en")
     await chat.send("report")
     screen = await chat.send("9")
-    assert "9 is not one of the options: choose from 1 to 4." in screen
+    assert "9 is not one of the options. Reply with a number from 1 to 4." in screen
     assert "is any of these happening?" in screen
     screen = await chat.send("maybe")
     assert "Please answer with the number of an option." in screen
     screen = await chat.send("1,2")
-    assert "Choose only one number" in screen
+    assert "Choose only one. Reply with 1 or 2." in screen
+    assert "1 to 2" not in screen
 
 
 async def test_a_multiple_choice_with_a_wrong_number_keeps_nothing_of_it(
@@ -99,11 +100,42 @@ async def test_a_multiple_choice_with_a_wrong_number_keeps_nothing_of_it(
 ) -> None:
     await chat.dialog([*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:6]])  # up to the red flags
     screen = await chat.send("1,99")
-    assert "99 is not one of the options: choose from 1 to 9." in screen
+    assert (
+        "99 is not one of the options. Reply with one or more numbers, e.g. 1,3, or with 0 if "
+        "none apply."
+    ) in screen
     assert "Which of these happened?" in screen
     assert "red_flags" not in await data(app, chat)
     await chat.send("1 5 9")
     assert (await data(app, chat))["red_flags"] == ["upfront_fees", "too_good", "contact_cut_off"]
+
+
+async def test_0_answers_a_multiple_choice_with_none_of_the_options(chat: Chat, app: App) -> None:
+    await chat.dialog([*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:5]])
+    screen = await chat.send("1")
+    assert "Which of these happened?" in screen
+    assert "(Reply with one or more numbers, e.g. 1,3, or with 0 if none apply.)" in screen
+    screen = await chat.send("0, 2")
+    assert "0 means none of them: send it alone." in screen
+    assert "Which of these happened?" in screen and "red_flags" not in await data(app, chat)
+    screen = await chat.send("0")
+    assert "identifies the recruiter" in screen
+    assert (await data(app, chat))["red_flags"] == []
+    screen = await chat.send("back")
+    assert "Which of these happened?" in screen
+    screen = await chat.send("done")  # the word works too, and chooses none as well
+    assert "identifies the recruiter" in screen
+
+
+async def test_a_choice_of_one_option_asks_for_the_number_1(chat: Chat, app: App) -> None:
+    app.services.intake = app.services.intake.model_copy(update={"areas": ["Bintan Timur"]})
+    await chat.dialog([*ENGLISH_REPORT, *DETAILS[:3]])  # up to the area
+    assert "(Reply with the number 1." in chat.screen
+    screen = await chat.send("2")
+    assert "2 is not one of the options. Reply with the number 1." in screen
+    assert "from 1 to 1" not in screen
+    screen = await chat.send("1")
+    assert "Please check your report" in screen and "Bintan Timur" in screen
 
 
 async def test_a_number_that_is_not_a_phone_number_is_kept_as_said(chat: Chat, app: App) -> None:

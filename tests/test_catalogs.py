@@ -44,3 +44,13 @@ def test_indonesian_is_not_english() -> None:
     translations = catalog("id")
     same = [m for m in MESSAGES if translations.get(m) == m and " " in m]
     assert len(same) < 5, same
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_no_text_says_tap_which_channels_without_buttons_cannot(language: str) -> None:
+    """A flow does not know the channel: its texts say what to send, and a question's actions
+    are buttons on Telegram and typed words ("Ketik SELESAI jika sudah") elsewhere."""
+    translations = catalog(language)
+    tap = re.compile(r"\b(tap|ketuk)\b", re.IGNORECASE)
+    found = [m for m in MESSAGES if tap.search(m) or tap.search(translations.get(m, ""))]
+    assert not found, found

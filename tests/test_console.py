@@ -27,7 +27,8 @@ def test_text_typed_where_files_are_asked_for_is_text(tmp_path: Path, database_u
     ]
     chat = terminal_chat(turns, tmp_path, database_url)
     at_evidence = chat.split("> Iklannya ada di HP kakak saya")[1].split(f"> '{photo}'")[0]
-    assert "Mohon kirim foto atau dokumen, atau ketuk Selesai." in at_evidence
+    assert "Mohon kirim foto atau dokumen.\n" in at_evidence and "Ketik SELESAI" in at_evidence
+    assert "ketuk" not in chat.lower()
     assert "1 file diterima" in chat and NOT_A_FILE not in chat
     assert "BTN-2026-00001" in chat
 

@@ -178,11 +178,11 @@ async def test_a_replayed_message_is_handled_once(phone: WhatsApp, twilio: FakeT
 async def test_numbered_and_multiple_choices_with_bad_numbers(phone: WhatsApp) -> None:
     await phone.send("LANGUAGE en")
     await phone.send("REPORT")
-    assert "7 is not one of the options: choose from 1 to 2." in await phone.send("7")
+    assert "7 is not one of the options. Reply with 1 or 2." in await phone.send("7")
     for body in ["1", "4", "1", "2", "1", "1", "1"]:
         await phone.send(body)
     answer = await phone.send("1,99")
-    assert "99 is not one of the options: choose from 1 to 9." in answer
+    assert "99 is not one of the options. Reply with one or more numbers" in answer
     assert "Which of these happened?" in answer
     assert "recruiter's name" in await phone.send("1, 5 9")
 
@@ -341,7 +341,9 @@ async def test_a_member_on_whatsapp_gets_the_alert_and_answers_ack(
     answer = await officer.send("ACK BTN-2026-00001")
     assert "BTN-2026-00001" in answer and "Eko" in answer
     await service.delivery.run()
-    assert "Your report BTN-2026-00001 is being handled." in twilio.bodies(RESIDENT)[-1]
+    assert twilio.bodies(RESIDENT)[-1] == "There is news for you. Type STATUS to read it."
+    status = await phone.send("STATUS")
+    assert "BTN-2026-00001" in status and "being handled by the task force, since" in status
     answer = await phone.send("ACK BTN-2026-00001")  # a resident cannot
     assert "Not allowed" in answer
 

@@ -220,10 +220,7 @@ class Turn(Work):
     ) -> None:
         """Asks a question with options (their labels translated here)."""
         shown = [Option(o.value, self._(o.label)) for o in options]
-        if multiple:
-            typed = self.t(N_("Reply with one or more numbers, e.g. 1,3."))
-        else:
-            typed = self.t(N_("Reply with a number from 1 to {count}."), count=len(shown))
+        typed = self.numbered(len(shown), multiple=multiple)
         selected = frozenset(self._selected)
         self.out.replies.append(
             Choice(
@@ -238,10 +235,28 @@ class Turn(Work):
             )
         )
 
+    def numbered(self, count: int, *, multiple: bool = False) -> str:
+        """How to answer a choice of `count` numbered options by typing: "Reply with 1 or 2.",
+        and for a multiple choice how to choose several, and none."""
+        if multiple:
+            example = "1,3" if count >= 3 else "1,2"
+            return self.t(
+                N_("Reply with one or more numbers, e.g. {example}, or with 0 if none apply."),
+                example=example,
+            )
+        if count == 1:
+            return self.t(N_("Reply with the number 1."))
+        if count == 2:
+            return self.t(N_("Reply with 1 or 2."))
+        return self.t(N_("Reply with a number from 1 to {count}."), count=count)
+
     def prompt(
         self, text: str, *, expects: Expect = Expect.TEXT, actions: Sequence[Option] = ()
     ) -> None:
-        """Asks for a free answer; each action (skip, done) is a button and a typed word."""
+        """Asks for a free answer; each action (skip, done) is a button and a typed word.
+        The text says what to send, never how to act on an action ("tap Done", "type
+        SELESAI"): Telegram shows the actions as buttons, and the channels without buttons
+        show the typed words of this hint (the terminal, WhatsApp)."""
         hints = {
             SKIP.value: N_("Type LEWATI to skip."),
             DONE.value: N_("Type SELESAI when you are done."),
@@ -319,16 +334,22 @@ class Turn(Work):
             return None
         chosen = numbers(text)
         if chosen is not None:
+            if multiple and chosen == [0]:
+                return []  # none of them
+            how = self.numbered(len(values), multiple=multiple)
+            if multiple and 0 in chosen:
+                alone = self.t(N_("0 means none of them: send it alone."))
+                self.tell(f"{alone} {how}")
+                return None
             wrong = [n for n in chosen if not 1 <= n <= len(values)]
             if wrong:
-                self.say(
-                    N_("{wrong} is not one of the options: choose from 1 to {count}."),
-                    wrong=", ".join(str(n) for n in wrong),
-                    count=len(values),
-                )
+                listed = ", ".join(str(n) for n in wrong)
+                not_one = self.t(N_("{wrong} is not one of the options."), wrong=listed)
+                self.tell(f"{not_one} {how}")
                 return None
-            if len(chosen) > 1 and not multiple:
-                self.say(N_("Choose only one number, from 1 to {count}."), count=len(values))
+            if len(set(chosen)) > 1 and not multiple:
+                only = self.t(N_("Choose only one."))
+                self.tell(f"{only} {how}")
                 return None
             return list(dict.fromkeys(values[n - 1] for n in chosen))
         by_label = {self._(o.label).casefold(): o.value for o in options}

@@ -121,7 +121,7 @@ class AddFlow:
             turn.t(
                 N_(
                     "What would you like to add to {reference}? Send text, photos or "
-                    "documents. Tap Done when finished."
+                    "documents, in one or more messages."
                 ),
                 reference=report.reference,
             ),
@@ -132,7 +132,7 @@ class AddFlow:
     def _ask_more(self, turn: Turn) -> None:
         turn.prompt(
             turn.t(
-                N_("Added to {reference}. Send more, or tap Done."),
+                N_("Added to {reference}. You can send more."),
                 reference=turn.state(AddState).reference,
             ),
             expects=Expect.MEDIA,
@@ -162,10 +162,8 @@ class AddFlow:
             return
         files = await evidence.store(turn)
         if text is None and not files:
-            if not turn.inbound.media:
-                turn.say(N_("Please send text, a photo or a document, or tap Done."))
             turn.prompt(
-                turn.t(N_("Send text, photos or documents, or tap Done.")),
+                turn.t(N_("Please send text, a photo or a document.")),
                 expects=Expect.MEDIA,
                 actions=[DONE],
             )

@@ -332,13 +332,12 @@ class Evidence:
     async def ask(self, turn: Turn) -> None:
         count = await evidence_count(turn)
         if count:
-            text = turn.t(N_("{count} file(s) received. Send more, or tap Done."), count=count)
+            text = turn.t(N_("{count} file(s) received. You can send more."), count=count)
         else:
             text = turn.t(
                 N_(
                     "Do you have photos, screenshots or documents (the advert, chats, a "
-                    "contract, a receipt)? Send them here, one or several. Tap Done when "
-                    "finished, or Skip."
+                    "contract, a receipt)? Send them here, one or several."
                 )
             )
         turn.prompt(text, expects=Expect.MEDIA, actions=[DONE, SKIP])
@@ -349,7 +348,7 @@ class Evidence:
             turn.state(ReportState).evidence = await evidence_count(turn)
             return True
         if not turn.inbound.media:
-            turn.say(N_("Please send a photo or a document, or tap Done."))
+            turn.say(N_("Please send a photo or a document."))
         return False
 
     def shown(self, turn: Turn, value: Any) -> str:

@@ -1,6 +1,6 @@
 """What happens to a report after its alert: the acknowledgement (alerts marked, the reporter
-told in neutral words), refused presses, the reporter's additions, and members who cannot be
-reached."""
+told there is news, in words neutral on a lock screen), refused presses, the reporter's
+additions, and members who cannot be reached."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def acknowledge(
     work: Work, reference: str, member: Member, channel: Channel
 ) -> Acknowledged | None:
     """The first acknowledgement assigns the report: pending follow-ups and unsent alerts are
-    cancelled, the alerts already sent are updated, the reporter is told it is being handled.
+    cancelled, the alerts already sent are updated, the reporter is told there is news.
     A later one changes nothing. None: no such report."""
     session, at = work.session, work.now
     report = await reports.by_reference(session, reference, lock=True)
@@ -117,25 +117,28 @@ async def language_of(session: AsyncSession, services: Services, row: Outbox) ->
     return conv.language if conv is not None else services.bot.default_language
 
 
-HANDLED = N_("Your report {reference} is being handled.")
+# What the bot says on its own to a reporter: nothing in it (no "report", no reference, no
+# subject) tells someone else who sees the phone's lock screen what it is about. The news
+# itself is on the report's timeline, and STATUS shows it (handlers/residents/status.py).
+NEWS = N_("There is news for you. Type STATUS to read it.")
 
 
 async def tell_reporter(work: Work, report: Report) -> None:
-    """A neutral line in the reporter's language: nothing in it tells someone else holding
-    their phone what the report was about. Not on a channel that keeps no chat to write to
-    (the terminal)."""
+    """Tells the reporter, in their language, that there is news, and nothing more (the
+    news is the event just written on the report's timeline). Not on a channel that keeps no
+    chat to write to (the terminal). WhatsApp's template of this kind takes no variable."""
     if not work.services.can(report.channel, Capability.NOTIFY):
         return
-    _ = gettext(report.language)
+    conv = await conversations.find(work.session, report.channel, report.sender)
+    _ = gettext(conv.language if conv is not None else report.language)
     await outbox.enqueue(
         work.session,
         report.channel,
         report.sender,
         MessageKind.REPORT_UPDATE,
-        _(HANDLED).format(reference=report.reference),
+        _(NEWS),
         at=work.now,
         priority=NOTICE_PRIORITY,
-        variables={"1": report.reference},
         report_id=report.id,
     )
 

@@ -50,7 +50,8 @@ async def test_a_report_by_buttons_reaches_the_member_on_duty_who_acknowledges_i
     assert STORY in details and "Reporter: anonymous." in details
     await andi.press("Acknowledge")
     await andi.sees(f"Thank you, Andi: report {reference} is yours")
-    await resident.sees(f"Your report {reference} is being handled.")
+    news = await resident.sees("There is news for you. Type STATUS to read it.")
+    assert reference not in news
     texts = await until("the alert edited", lambda: edited(telegram, ANDI))
     assert "Acknowledged by Andi" in texts[-1]
     assert andi.button("Acknowledge") is None  # the alert's buttons are gone
@@ -79,7 +80,7 @@ async def test_nobody_acknowledges_so_the_circle_widens_until_the_coordinator_do
     assert reference in followup and "Already notified: Andi" in followup
     await citra.press("Acknowledge")
     await citra.sees(f"report {reference} is yours")
-    await resident.sees("is being handled")
+    await resident.sees("There is news for you")
     # Everything sent about the report says who took it, and nothing more follows.
     await until("Andi's alert edited", lambda: edited(telegram, ANDI))
     sent = {chat: len(telegram.texts(chat)) for chat in (ANDI, BUDI, CITRA)}
@@ -103,7 +104,7 @@ async def test_members_act_from_the_task_forces_group(
     await group.sees("Not allowed")
     await group.press("Acknowledge", user=BUDI)
     await group.sees(f"Thank you, Budi: report {reference} is yours")
-    await resident.sees("is being handled")
+    await resident.sees("There is news for you")
     texts = await until("the group's alert edited", lambda: edited(telegram, GROUP))
     assert "Acknowledged by Budi" in texts[-1]
 
@@ -139,7 +140,7 @@ async def test_an_addition_after_the_acknowledgement_reaches_who_took_the_report
     await andi.sees(reference)
     await budi.sees(reference)
     await budi.press("Acknowledge")
-    await resident.sees("is being handled")
+    await resident.sees("There is news for you")
     await resident.answer(f"tambah {reference}", f"What would you like to add to {reference}?")
     await resident.answer("He also asked for my cousin's KTP.", f"Added to {reference}")
     notice = await budi.sees("has new information from the reporter")

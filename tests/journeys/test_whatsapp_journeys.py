@@ -46,7 +46,10 @@ async def test_a_report_on_whatsapp_reaches_a_member_by_template_who_takes_it_by
     details = await eko.answer(f"DETAIL {reference}", "What happened:")
     assert STORY in details and "Reporter: anonymous." in details
     await eko.answer(f"ACK {reference}", f"Thank you, Eko: report {reference} is yours")
-    await resident.sees(f"Your report {reference} is being handled.")
+    news = await resident.sees("There is news for you. Type STATUS to read it.")
+    assert reference not in news
+    status = await resident.answer("STATUS", "being handled by the task force, since")
+    assert reference in status
     timeline = await sigap.cli("reports", "show", reference)
     assert "acknowledged" in timeline and "Eko" in timeline
     assert twilio.contract_violations == []
