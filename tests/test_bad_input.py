@@ -8,6 +8,7 @@ from bot.app import App
 from handlers.conversation.flows import BY_NAME
 from handlers.conversation.messages import Attachment
 from handlers.conversation.turn import Flow
+from handlers.settings import IntakeSettings
 from storage import conversations
 from storage.media import MediaProblem
 from storage.models import Channel
@@ -91,7 +92,7 @@ async def test_an_unknown_option_is_refused(chat: Chat) -> None:
     screen = await chat.send("maybe")
     assert "Please answer with the number of an option." in screen
     screen = await chat.send("1,2")
-    assert "Choose only one. Reply with 1 or 2." in screen
+    assert "Choose only one. Reply with a number from 1 to 4." in screen
     assert "1 to 2" not in screen
 
 
@@ -128,7 +129,7 @@ async def test_0_answers_a_multiple_choice_with_none_of_the_options(chat: Chat, 
 
 
 async def test_a_choice_of_one_option_asks_for_the_number_1(chat: Chat, app: App) -> None:
-    app.services.intake = app.services.intake.model_copy(update={"areas": ["Bintan Timur"]})
+    app.services.intake = IntakeSettings(areas=["Bintan Timur"])
     await chat.dialog([*ENGLISH_REPORT, *DETAILS[:3]])  # up to the area
     assert "(Reply with the number 1." in chat.screen
     screen = await chat.send("2")
