@@ -333,31 +333,30 @@ async def reference_of(resident: TelegramUser) -> str:
 async def up_to_the_summary(resident: TelegramUser) -> None:
     await resident.answer("/start", "What would you like to do?")
     await resident.press("Report a suspicious job offer")
-    await resident.sees("Do you want to stay anonymous?")
+    await resident.sees("is any of these happening?")
     for label, next_question in [
-        ("Stay anonymous", "Is any of these happening?"),
-        ("None of these", "Who received this offer"),
+        ("None of these", "May they contact you"),
+        ("No, stay anonymous", "Who received this offer"),
         ("My family", "Is a child"),
         ("No", "What kind of job"),
         ("Work abroad", "Where is the job supposed to be?"),
-        ("Malaysia", "How did the offer come?"),
-        ("A chat message", "Which of these happened?"),
+        ("Malaysia", "Which of these happened?"),
     ]:
         await resident.press(label)
         await resident.sees(next_question)
     await resident.press("Fees demanded up front")  # ticked in place
     await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
+    await resident.press("Done")
+    await resident.sees("identifies the recruiter")
+    await resident.press("Skip")
+    await resident.sees("Tell us what happened")
+    await resident.answer(STORY, "Please check your report")
     for label, next_question in [
-        ("Done", "recruiter's name"),
-        ("Skip", "agency or company"),
-        ("Skip", "phone or WhatsApp numbers"),
-        ("Skip", "social-media account"),
-        ("Skip", "Tell us what happened"),
+        ("Add details", "How did the offer come?"),
+        ("A chat message", "photos, screenshots or documents"),
+        ("Skip", "Where did this happen"),
     ]:
         await resident.press(label)
         await resident.sees(next_question)
-    await resident.answer(STORY, "photos, screenshots or documents")
-    await resident.press("Skip")
-    await resident.sees("Where did this happen")
     await resident.press("Toapaya")
     await resident.sees("Please check your report")

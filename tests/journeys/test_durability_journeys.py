@@ -70,12 +70,12 @@ async def test_a_press_made_while_the_service_was_down_still_counts(
     telegram.query_timeout = 1.0  # Telegram forgets a press this old (15 s for the real one)
     sigap = await start_sigap()
     resident = TelegramUser(telegram, RESIDENT)
-    await resident.answer("/lapor", "Do you want to stay anonymous?")
+    await resident.answer("/lapor", "is any of these happening?")
     assert await sigap.stop() == 0
-    await resident.press("Stay anonymous")
+    await resident.press("None of these")
     await asyncio.sleep(1.5)
     await sigap.start()
-    await resident.sees("Is any of these happening?")
+    await resident.sees("May they contact you")
     assert telegram.called("answerCallbackQuery")  # refused as too old; the press counted
 
 

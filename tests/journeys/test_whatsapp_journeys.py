@@ -13,18 +13,16 @@ from tests.journeys.harness import WhatsAppUser, until
 RESIDENT, EKO = "+6281234567890", "+6281377770000"
 ALERT_TEMPLATE = "HX" + "a1" * 16
 STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
-# Anonymous, no urgency, me, no child, work abroad, the first destination, a chat message,
-# no warning sign, the four recruiter questions skipped: then the story.
-TO_THE_STORY = ["1", "4", "1", "2", "1", "1", "1", "done", "skip", "skip", "skip", "skip"]
+# No urgency, anonymous, me, no child, work abroad, the first destination, no warning sign
+# ("0"), nothing about the recruiter: then the story.
+TO_THE_STORY = ["4", "1", "1", "2", "1", "1", "0", "skip"]
 
 
 async def report_by_typing(resident: WhatsAppUser) -> str:
-    await resident.answer("REPORT", "Do you want to stay anonymous?")
+    await resident.answer("REPORT", "is any of these happening?")
     for body in TO_THE_STORY:
         await resident.send(body)
-    await resident.answer(STORY, "photos, screenshots or documents")
-    await resident.answer("done", "Where did this happen")
-    await resident.answer("2", "Please check your report")
+    await resident.answer(STORY, "Please check your report")
     thanks = await resident.answer("1", "Your reference number")
     found = re.search(r"BTN-\d{4}-\d{5}", thanks)
     assert found, thanks
