@@ -33,6 +33,7 @@ from tests.support.clock import Clock
 from tests.support.telegram import telegram_settings, webhook_service
 
 CHAT = 5001
+FIRST_QUESTION = "is any of these happening?"
 STORY = "Agen menahan paspor kakak saya dan meminta uang 7 juta untuk visa kerja."
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4 contract"
@@ -98,27 +99,28 @@ async def test_a_resident_reports_with_buttons_in_english(
     tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/start lapor", language_code="en"))
-    assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+    assert FIRST_QUESTION in fake.texts(CHAT)[-1].lower()
     for label in [
-        "Stay anonymous",
         "None of these",
+        "Stay anonymous",
         "My family",
         "No",
         "Work abroad",
         "Malaysia",
-        "A chat message",
     ]:
         await press(tg, fake, label)
     await press(tg, fake, "Fees demanded")
     edits = fake.called("editMessageReplyMarkup")
     assert edits and "✅ Fees demanded up front" in str(edits[-1].params["reply_markup"])
     await press(tg, fake, "Done")
-    for _ in range(4):
-        await press(tg, fake, "Skip")
+    await press(tg, fake, "Skip")  # the recruiter
     await send(
         tg, fake.message(CHAT, "They want 5 million rupiah before I can leave.", language_code="en")
     )
-    await press(tg, fake, "Skip")
+    assert "Please check your report" in fake.texts(CHAT)[-1]
+    await press(tg, fake, "Add details")
+    await press(tg, fake, "A chat message")
+    await press(tg, fake, "Skip")  # no files
     await press(tg, fake, "Toapaya")
     assert "Please check your report" in fake.texts(CHAT)[-1]
     await press(tg, fake, "Send the report")
@@ -138,40 +140,42 @@ async def test_a_resident_reports_by_typing_in_indonesian(
         tg,
         fake,
         [
-            ("1", "Apakah salah satu dari ini sedang terjadi?"),
-            ("4", "Siapa yang menerima tawaran ini"),
+            ("4", "Bolehkah mereka menghubungi Anda"),
+            ("1", "Siapa yang menerima tawaran ini"),
             ("1", "Apakah ada anak (di bawah 18 tahun) yang terlibat?"),
             ("2", "Apa jenis pekerjaan atau tawarannya?"),
             ("1", "Katanya tempat kerjanya di mana?"),
-            ("1", "Lewat apa tawaran ini datang?"),
             ("1", "Mana saja yang terjadi?"),
-            ("1,2", "nama atau nama panggilan perekrutnya"),
-            ("Pak Budi", "agen atau perusahaan apa"),
-            ("lewati", "Nomor HP atau WhatsApp apa"),
-            ("0812 3456 7890", "akun media sosial atau link iklannya"),
-            ("lewati", "Ceritakan apa yang terjadi"),
-            (STORY, "foto, tangkapan layar, atau dokumen"),
+            ("1,2", "mengenali perekrutnya"),
+            ("Pak Budi", "Sudah dicatat"),
+            ("0812 3456 7890", "Nomor HP: +6281234567890"),
+            ("selesai", "Ceritakan apa yang terjadi"),
+            (STORY, "Mohon periksa laporan Anda"),
+            ("2", "Lewat apa tawaran ini datang?"),
+            ("1", "foto, tangkapan layar, atau dokumen"),
             ("selesai", "Di mana ini terjadi"),
             ("3", "Mohon periksa laporan Anda"),
         ],
     )
-    assert "Mohon periksa laporan Anda" in fake.texts(CHAT)[-1] or "periksa" in said(fake)
+    assert "Mohon periksa laporan Anda" in fake.texts(CHAT)[-1]
     await send(tg, fake.message(CHAT, "1"))
     assert "BTN-2026-00001" in said(fake)
     async with app.db.read() as session:
         (report,) = (await session.exec(select(Report))).all()
     assert report.language == "id" and report.story == STORY
+    assert report.red_flags == ["upfront_fees", "documents_held"]
+    assert report.recruiter_name == "Pak Budi" and report.area == "Bintan Pesisir"
 
 
 async def test_answered_questions_lose_their_buttons(tg: Channel_, fake: FakeTelegram) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     first, _rows = fake.keyboard(CHAT)
-    await press(tg, fake, "Stay anonymous")
+    await press(tg, fake, "None of these")
     removed = [c for c in fake.called("editMessageReplyMarkup") if c.params["message_id"] == first]
     assert removed and "reply_markup" not in removed[-1].params
     # Typing the answer instead of pressing removes the buttons too.
     second, _rows = fake.keyboard(CHAT)
-    await send(tg, fake.message(CHAT, "4", language_code="en"))
+    await send(tg, fake.message(CHAT, "1", language_code="en"))  # stay anonymous
     assert any(c.params["message_id"] == second for c in fake.called("editMessageReplyMarkup"))
 
 
@@ -180,17 +184,17 @@ async def test_a_stale_button_is_answered_and_changes_nothing(
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
     old_message, old_rows = fake.keyboard(CHAT)
-    await press(tg, fake, "Stay anonymous")
-    contactable = old_rows[1][0]["callback_data"]
-    await send(tg, fake.callback(CHAT, contactable, message_id=old_message))
+    await press(tg, fake, "None of these")
+    danger_now = old_rows[0][0]["callback_data"]
+    await send(tg, fake.callback(CHAT, danger_now, message_id=old_message))
     assert len(fake.called("answerCallbackQuery")) == 2
     assert "This question has expired" in said(fake)
-    assert "Is any of these happening?" in fake.texts(CHAT)[-1]
+    assert "May they contact you" in fake.texts(CHAT)[-1]
     await send(tg, fake.callback(CHAT, "garbage", message_id=old_message))
     assert len(fake.called("answerCallbackQuery")) == 3
     async with app.db.read() as session:
         conv = await conversations.find(session, Channel.TELEGRAM, str(CHAT))
-    assert conv is not None and conv.data["privacy"] == "anonymous"
+    assert conv is not None and conv.data["urgency"] == "none"
 
 
 async def test_photos_and_documents_are_fetched_as_evidence(
@@ -204,8 +208,10 @@ async def test_photos_and_documents_are_fetched_as_evidence(
             *ANONYMOUS_TO_STORY,
             (
                 "The agency keeps everyone's passports in a locked room.",
-                "photos, screenshots or documents",
+                "Please check your report",
             ),
+            ("2", "How did the offer come?"),  # add details
+            ("1", "photos, screenshots or documents"),
         ],
         language_code="en",
     )
@@ -284,24 +290,31 @@ async def test_a_location_and_a_shared_contact_fill_their_steps(
     tg: Channel_, fake: FakeTelegram, app: App
 ) -> None:
     await send(tg, fake.message(CHAT, "/lapor", language_code="en"))
+    # Up to the contact number, which is shared with the button instead of typed.
+    await dialog(tg, fake, CONTACTABLE_TO_STORY[:3], language_code="en")
+    markup = fake.sent(CHAT)[-1].params["reply_markup"]
+    assert markup["keyboard"][0][0]["request_contact"] is True
+    await send(tg, fake.message(CHAT, language_code="en", contact_phone="6281234567890"))
+    assert "Who received this offer" in fake.texts(CHAT)[-1]
     await dialog(
         tg,
         fake,
         [
-            *CONTACTABLE_TO_STORY,
+            *ANONYMOUS_TO_STORY[2:],
             (
                 "The recruiter said the boat leaves from a small jetty at night.",
-                "photos, screenshots or documents",
+                "Please check your report",
             ),
+            ("2", "How did the offer come?"),  # add details
+            ("1", "photos, screenshots or documents"),
             ("done", "Where did this happen"),
         ],
         language_code="en",
     )
     await send(tg, fake.message(CHAT, language_code="en", location=(1.0587, 104.4845)))
-    markup = fake.sent(CHAT)[-1].params["reply_markup"]
-    assert markup["keyboard"][0][0]["request_contact"] is True
-    await send(tg, fake.message(CHAT, language_code="en", contact_phone="6281234567890"))
-    assert "+6281234567890" in fake.texts(CHAT)[-1]
+    summary = fake.texts(CHAT)[-1]
+    assert "Please check your report" in summary
+    assert "+6281234567890" in summary and "1.05870, 104.48450" in summary
     await send(tg, fake.message(CHAT, "1", language_code="en"))
     async with app.db.read() as session:
         (report,) = (await session.exec(select(Report))).all()
@@ -313,10 +326,10 @@ async def test_the_same_update_twice_is_handled_once(tg: Channel_, fake: FakeTel
     update = fake.message(CHAT, "/lapor", language_code="en")
     await send(tg, update)
     await send(tg, update)
-    await send(tg, fake.message(CHAT, "1", language_code="en"))
+    await send(tg, fake.message(CHAT, "4", language_code="en"))
     texts = fake.texts(CHAT)
-    assert sum("Do you want to stay anonymous?" in t for t in texts) == 1
-    assert "Is any of these happening?" in texts[-1]
+    assert sum(FIRST_QUESTION in t.lower() for t in texts) == 1
+    assert "May they contact you" in texts[-1]
 
 
 async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
@@ -361,12 +374,14 @@ async def test_hapus_deletes_the_conversation_from_the_chat(
     await send(tg, fake.message(CHAT, "/bantuan", language_code="en", message_id=10))
     clock.advance(hours=49)
     await send(tg, fake.message(CHAT, "/lapor", language_code="en", message_id=11))
-    await send(tg, fake.message(CHAT, "1", language_code="en", message_id=12))
+    await send(tg, fake.message(CHAT, "1", language_code="en", message_id=12))  # danger now
     await send(tg, fake.message(CHAT, "/hapus", language_code="en", message_id=13))
     (call,) = fake.called("deleteMessages")
     deleted = set(call.params["message_ids"])
-    # Both sides of the last 48 hours; the help and menu (1000, 1001) and /bantuan are older.
-    assert deleted == {11, 12, 13, 1002, 1003}
+    # Both sides of the last 48 hours: the introduction and the first question (1002, 1003),
+    # the emergency contacts and the next question (1004, 1005). The help and menu (1000,
+    # 1001) and /bantuan are older.
+    assert deleted == {11, 12, 13, 1002, 1003, 1004, 1005}
     assert "3 message(s) could not be deleted" in fake.texts(CHAT)[-1]
     async with app.db.read() as session:
         assert (await session.exec(select(Report))).all() == []
@@ -437,7 +452,7 @@ async def test_polling_answers_and_stops_cleanly(app: App, fake: FakeTelegram) -
     fake.push_update(fake.message(CHAT, "/lapor", language_code="en"))
     await fake.wait_for("sendMessage", chat_id=CHAT)
     await service.stop()
-    assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+    assert FIRST_QUESTION in fake.texts(CHAT)[-1].lower()
     assert fake.called("deleteWebhook")
 
 
@@ -473,7 +488,7 @@ async def test_the_webhook_takes_only_requests_with_the_secret(
             )
             assert right.status_code == 200
             await fake.wait_for("sendMessage", chat_id=CHAT)
-            assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+            assert FIRST_QUESTION in fake.texts(CHAT)[-1].lower()
             health = await client.get(service.web.url + "/healthz")
             assert health.status_code == 200
             body = health.json()
@@ -507,7 +522,7 @@ async def test_sigap_run_answers_on_telegram_and_stops_cleanly_on_sigterm(
     process.send_signal(signal.SIGTERM)
     rest = await asyncio.wait_for(process.stderr.read(), 60)
     assert await process.wait() == 0, (log + rest).decode()
-    assert "Do you want to stay anonymous?" in fake.texts(CHAT)[-1]
+    assert FIRST_QUESTION in fake.texts(CHAT)[-1].lower()
     assert b"stopping" in rest and b"Traceback" not in rest
 
 

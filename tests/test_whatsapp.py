@@ -22,20 +22,30 @@ from handlers.taskforce.broadcast import start_due
 from storage import broadcasts, conversations, members, outbox
 from storage.models import Channel, Media, MessageKind, Outbox, OutboxState, Report, Role
 from tests.fakes.twilio import AUTH_TOKEN, FakeTwilio
-from tests.support.answers import CONTACTABLE_TO_STORY
+from tests.support.answers import ANONYMOUS_TO_STORY, CONTACTABLE_TO_STORY, Turns
 from tests.support.clock import Clock, no_wait
 from tests.support.whatsapp import (
     PUBLIC,
     RESIDENT,
     SANDBOX,
     STORY,
-    UP_TO_WHERE,
     WhatsApp,
     whatsapp_settings,
 )
 
 ALERT_TEMPLATE = "HX" + "a1" * 16
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+# An English report answered up to the files, asked for from the summary ("Add details").
+UP_TO_EVIDENCE: Turns = [
+    ("REPORT", "is any of these happening?"),
+    *ANONYMOUS_TO_STORY,
+    (STORY, "Please check your report"),
+    ("2", "How did the offer come?"),
+    ("1", "photos, screenshots or documents"),
+]
+# ...and up to "where did this happen?"
+UP_TO_WHERE: Turns = [*UP_TO_EVIDENCE, ("done", "Where did this happen")]
 
 
 async def notify(
@@ -91,22 +101,23 @@ async def test_a_resident_reports_on_whatsapp_in_indonesian(
     answer = await phone.send("halo")
     assert "Selamat datang" in answer and "1. Laporkan tawaran kerja" in answer
     assert "Balas dengan angka 1 sampai 6." in answer
-    assert "anonim" in await phone.send("LAPOR")
+    answer = await phone.send("LAPOR")
+    assert "anonim" in answer and "apakah salah satu dari ini sedang terjadi?" in answer
     await phone.dialog(
         [
-            ("1", "Apakah salah satu dari ini sedang terjadi?"),
-            ("4", "Siapa yang menerima tawaran ini"),
+            ("4", "Bolehkah mereka menghubungi Anda"),
+            ("1", "Siapa yang menerima tawaran ini"),
             ("1", "Apakah ada anak (di bawah 18 tahun) yang terlibat?"),
             ("2", "Apa jenis pekerjaan atau tawarannya?"),
             ("1", "Katanya tempat kerjanya di mana?"),
-            ("1", "Lewat apa tawaran ini datang?"),
             ("1", "Mana saja yang terjadi?"),
-            ("1 3", "nama atau nama panggilan perekrutnya"),
-            ("Pak Budi", "agen atau perusahaan apa"),
-            ("lewati", "Nomor HP atau WhatsApp apa"),
-            ("0812-3456-7890", "akun media sosial atau link iklannya"),
-            ("lewati", "Ceritakan apa yang terjadi"),
-            (STORY, "foto, tangkapan layar, atau dokumen"),
+            ("1 3", "mengenali perekrutnya"),
+            ("Pak Budi", "Sudah dicatat"),
+            ("0812-3456-7890", "Nomor HP: +6281234567890"),
+            ("selesai", "Ceritakan apa yang terjadi"),
+            (STORY, "Mohon periksa laporan Anda"),
+            ("2", "Lewat apa tawaran ini datang?"),
+            ("1", "foto, tangkapan layar, atau dokumen"),
             ("selesai", "Di mana ini terjadi"),
             ("2", "Mohon periksa laporan Anda"),
         ]
@@ -118,6 +129,7 @@ async def test_a_resident_reports_on_whatsapp_in_indonesian(
         (report,) = (await session.exec(select(Report))).all()
     assert report.channel is Channel.WHATSAPP and report.sender == RESIDENT
     assert report.red_flags == ["upfront_fees", "unofficial_route"]
+    assert report.recruiter_name == "Pak Budi" and report.area == "Bintan Timur"
     (first, *_rest) = twilio.to(RESIDENT)
     assert first.params["From"] == SANDBOX and first.params["To"] == f"whatsapp:{RESIDENT}"
     assert first.params["StatusCallback"] == f"{PUBLIC}/whatsapp/status"
@@ -127,22 +139,23 @@ async def test_a_resident_reports_in_english_and_shares_their_number(
     phone: WhatsApp, app: App
 ) -> None:
     await phone.send("LANGUAGE en")
-    assert "Do you want to stay anonymous?" in await phone.send("REPORT")
+    assert "is any of these happening?" in await phone.send("REPORT")
+    # On WhatsApp the channel knows the number: it is offered instead of asked for.
     await phone.dialog(
         [
-            *CONTACTABLE_TO_STORY,
-            (STORY, "photos, screenshots or documents"),
-            ("done", "Where did this happen"),
-            ("2", "Which number can the task force contact you on?"),
+            *CONTACTABLE_TO_STORY[:2],
+            ("1", "Which number can the task force contact you on?"),
         ]
     )
     answer = await phone.send("")  # an empty message changes nothing
     assert "This number: +6281234567890" in answer
-    assert "Please check your report" in await phone.send("1")
+    assert "Who received this offer" in await phone.send("1")
+    await phone.dialog([*ANONYMOUS_TO_STORY[2:], (STORY, "Please check your report")])
     await phone.send("1")
     async with app.db.read() as session:
         (report,) = (await session.exec(select(Report))).all()
     assert report.contact_phone == RESIDENT and report.language == "en"
+    assert report.consent_share_with_police
 
 
 async def test_forged_unsigned_and_internal_url_signatures_are_refused(
@@ -178,20 +191,20 @@ async def test_a_replayed_message_is_handled_once(phone: WhatsApp, twilio: FakeT
 async def test_numbered_and_multiple_choices_with_bad_numbers(phone: WhatsApp) -> None:
     await phone.send("LANGUAGE en")
     await phone.send("REPORT")
-    assert "7 is not one of the options. Reply with 1 or 2." in await phone.send("7")
-    for body in ["1", "4", "1", "2", "1", "1", "1"]:
+    assert "7 is not one of the options. Reply with a number from 1 to 4." in await phone.send("7")
+    for body in ["4", "1", "1", "2", "1", "1"]:
         await phone.send(body)
     answer = await phone.send("1,99")
     assert "99 is not one of the options. Reply with one or more numbers" in answer
     assert "Which of these happened?" in answer
-    assert "recruiter's name" in await phone.send("1, 5 9")
+    assert "identifies the recruiter" in await phone.send("1, 5 9")
 
 
 async def test_photos_are_downloaded_with_the_account_credentials(
     phone: WhatsApp, twilio: FakeTwilio, app: App
 ) -> None:
     await phone.send("LANGUAGE en")
-    await phone.dialog(UP_TO_WHERE[:-1])  # up to the evidence
+    await phone.dialog(UP_TO_EVIDENCE)
     url = twilio.add_media(PNG, "image/png")
     answer = await phone.send(NumMedia="1", MediaUrl0=url, MediaContentType0="image/png")
     assert "1 file(s) received" in answer
