@@ -175,3 +175,36 @@ async def test_a_double_tap_on_send_makes_one_report_and_hapus_clears_the_chat(
     everything = set(messages) - {max(messages)}  # but the newest: the answer to /hapus
     assert everything <= telegram.deleted[RESIDENT]
     assert reference in await sigap.cli("reports", "list")  # the report stays stored
+
+
+async def test_words_of_danger_alert_the_member_on_duty_as_urgent_after_two_answers(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    await task_force(sigap, tmp_path)
+    resident = TelegramUser(telegram, RESIDENT, language="id")
+    andi = TelegramUser(telegram, ANDI)
+    opening = "tolong, paspor adik saya ditahan agen di Malaysia, dia tidak bisa pulang"
+    await resident.send(opening)
+    first = await resident.sees("Polisi")  # the emergency contacts come first, before anything
+    assert first == resident.texts()[0] and "110" in first
+    await resident.sees("Di mana ini terjadi")
+    await resident.press("Luar Bintan")
+    await resident.sees("Siapa yang menerima tawaran ini")
+    await resident.press("Keluarga saya")  # the second answer: the alert goes now
+    sent = await resident.sees("sebagai laporan mendesak")
+    reference = re.search(r"BTN-\d{4}-\d{5}", sent)
+    assert reference is not None
+    alert = await andi.sees(f"New report {reference[0]} — priority URGENT")
+    assert opening in alert and "Outside Bintan" in alert
+
+    # The other questions go on; each answer reaches the member who was alerted.
+    await resident.sees("jawab beberapa pertanyaan lagi")
+    await resident.press("Ya, boleh menghubungi saya")
+    await andi.sees(f"Report {reference[0]} has new information from the reporter")
+    await resident.sees("polisi")
+    await resident.press("Tidak")
+    await resident.sees("nomor HP berapa")
+    await resident.answer("batal", "Semua yang Anda ceritakan sudah diterima gugus tugas")
+    shown = await sigap.cli("reports", "show", reference[0])
+    assert "urgent" in shown and opening in shown

@@ -59,3 +59,23 @@ async def test_stop_ends_every_message_but_answers(start_sigap: Start, twilio: F
     await resident.answer("BERHENTI", "You will get no more messages from us")
     await resident.answer("BANTUAN", "110")  # answers still come
     await resident.answer("MULAI LAGI", "Messages from us are on again")
+
+
+async def test_a_first_message_in_ones_own_words_becomes_the_report_the_member_reads(
+    start_sigap: Start, twilio: FakeTwilio
+) -> None:
+    sigap = await start_sigap(f'[whatsapp.templates]\nalert = "{ALERT_TEMPLATE}"\n')
+    await sigap.cli("members", "add", "--name", "Eko", "--whatsapp", "0813-7777-0000")
+    resident, eko = WhatsAppUser(sigap, twilio, RESIDENT), WhatsAppUser(sigap, twilio, EKO)
+    opening = "ada yg nawarin kerja di kapal ikan taiwan gaji 15jt tp suruh bayar 3jt dulu"
+    await resident.answer(opening, "Thank you for telling us. I have kept what you wrote.")
+    for body in TO_THE_STORY:  # nine answers, then Send: ten in all
+        await resident.send(body)
+    summary = await resident.answer("skip", "Please check your report")
+    assert opening in summary
+    thanks = await resident.answer("1", "Your reference number")
+    reference = re.search(r"BTN-\d{4}-\d{5}", thanks)
+    assert reference is not None
+    await until("the alert to Eko", lambda: twilio.to(EKO))
+    details = await eko.answer(f"DETAIL {reference[0]}", "What happened:")
+    assert opening in details
