@@ -200,3 +200,25 @@ async def test_one_conversation_failing_does_not_touch_another(
     assert "May they contact you" in await bob.send("4")
     monkeypatch.undo()
     assert "May they contact you" in await alice.send("4")
+
+
+async def test_a_members_word_alone_is_a_residents_word(chat: Chat) -> None:
+    await chat.send("bahasa en")
+    screen = await chat.send("terima kasih")
+    assert "You're welcome." in screen and "What would you like to do?" in screen
+    screen = await chat.send("anggota")
+    assert "Not allowed" not in screen and "What would you like to do?" in screen
+    assert "Not allowed" in await chat.send("/anggota")  # typed as a command: refused
+    assert "Not allowed" in await chat.send("ack BTN-2026-00001")
+
+
+async def test_thanks_and_greetings_in_a_report_are_answered_and_the_question_stands(
+    chat: Chat, app: App
+) -> None:
+    await chat.dialog([*START_IN_ENGLISH, *ANONYMOUS_TO_STORY[:3]])
+    before = await data(app, chat)
+    screen = await chat.send("makasih kak 🙏")
+    assert "You're welcome." in screen and "Is a child (under 18) involved?" in screen
+    screen = await chat.send("halo min")
+    assert "Hello!" in screen and "Is a child (under 18) involved?" in screen
+    assert await data(app, chat) == before

@@ -227,6 +227,14 @@ async def test_a_stale_button_never_changes_an_answer(chat: Chat, app: App) -> N
     assert conv is not None and conv.data["urgency"] == "none"
 
 
+async def test_someone_abroad_gets_the_numbers_that_work_from_there(chat: Chat) -> None:
+    await chat.send("bahasa en")
+    await chat.send("report")
+    screen = await chat.send("3")  # already abroad and needs help
+    assert "If someone is in danger, call now:" in screen and "110" in screen
+    assert "From abroad:" in screen and "KBRI" in screen
+
+
 async def test_priority_is_urgent_when_someone_is_leaving_soon(chat: Chat, app: App) -> None:
     await chat.send("bahasa en")
     await chat.send("report")

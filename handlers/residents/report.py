@@ -703,6 +703,8 @@ class ReportFlow:
             return
         if step is Step.URGENCY and urgent(state):
             turn.tell(emergency_text(turn))
+            if state.urgency == Urgency.ABROAD_NEEDS_HELP:  # the numbers that work from there
+                turn.tell(emergency_text(turn, abroad=True))
         if state.report_id is not None:
             await self._amend(turn, current)
         await self._advance(turn, step)
