@@ -227,6 +227,20 @@ async def test_a_stale_button_never_changes_an_answer(chat: Chat, app: App) -> N
     assert conv is not None and conv.data["urgency"] == "none"
 
 
+async def test_becoming_urgent_from_the_summary_asks_what_is_missing_then_shows_it(
+    chat: Chat, app: App
+) -> None:
+    await chat.dialog(ENGLISH_REPORT)
+    await chat.send("3")  # change an answer
+    await chat.press("Urgency")
+    await chat.send("2")  # leaving within 48 hours
+    assert "Where did this happen" in chat.screen  # the urgent path needs the place
+    screen = await chat.send("1")
+    assert "Please check your report" in screen and "Bintan Utara" in screen
+    await chat.send("1")
+    assert (await submitted(app)).priority is Priority.URGENT
+
+
 async def test_someone_abroad_gets_the_numbers_that_work_from_there(chat: Chat) -> None:
     await chat.send("bahasa en")
     await chat.send("report")

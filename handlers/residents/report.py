@@ -713,7 +713,8 @@ class ReportFlow:
         state = turn.state(ReportState)
         state.cancelling = False  # an answer: the resident goes on
         keys = [s.key for s in steps(state)]
-        if state.editing or step not in keys:
+        editing = state.editing  # an answer changed from the summary goes back to it
+        if editing or step not in keys:
             following = next((k for k in keys if not state.answered(k)), Step.SUMMARY)
             if following is Step.SUMMARY:
                 state.editing = False
@@ -723,7 +724,7 @@ class ReportFlow:
             following = later[0] if later else Step.SUMMARY
         if following is Step.SUMMARY and state.report_id is not None:
             await self._finish(turn)
-        elif following is Step.SUMMARY and urgent(state) and not state.editing:
+        elif following is Step.SUMMARY and urgent(state) and not editing:
             await self._submit(turn)
         else:
             turn.go(Flow.REPORT, following)
