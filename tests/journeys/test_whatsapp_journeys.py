@@ -8,7 +8,7 @@ import re
 
 from tests.fakes.twilio import FakeTwilio
 from tests.journeys.conftest import Start
-from tests.journeys.harness import WhatsAppUser, until
+from tests.journeys.harness import Sigap, WhatsAppUser, until
 
 RESIDENT, EKO = "+6281234567890", "+6281377770000"
 ALERT_TEMPLATE = "HX" + "a1" * 16
@@ -29,12 +29,19 @@ async def report_by_typing(resident: WhatsAppUser) -> str:
     return found[0]
 
 
+async def with_eko(
+    start_sigap: Start, twilio: FakeTwilio
+) -> tuple[Sigap, WhatsAppUser, WhatsAppUser]:
+    """The service with an alert template and Eko, a member on WhatsApp; a resident and Eko."""
+    sigap = await start_sigap(f'[whatsapp.templates]\nalert = "{ALERT_TEMPLATE}"\n')
+    await sigap.cli("members", "add", "--name", "Eko", "--whatsapp", "0813-7777-0000")
+    return sigap, WhatsAppUser(sigap, twilio, RESIDENT), WhatsAppUser(sigap, twilio, EKO)
+
+
 async def test_a_report_on_whatsapp_reaches_a_member_by_template_who_takes_it_by_typing(
     start_sigap: Start, twilio: FakeTwilio
 ) -> None:
-    sigap = await start_sigap(f'[whatsapp.templates]\nalert = "{ALERT_TEMPLATE}"\n')
-    await sigap.cli("members", "add", "--name", "Eko", "--whatsapp", "0813-7777-0000")
-    resident, eko = WhatsAppUser(sigap, twilio, RESIDENT), WhatsAppUser(sigap, twilio, EKO)
+    sigap, resident, eko = await with_eko(start_sigap, twilio)
     reference = await report_by_typing(resident)
 
     # Eko has not written in the last 24 hours: only the approved template may reach him.
@@ -64,9 +71,7 @@ async def test_stop_ends_every_message_but_answers(start_sigap: Start, twilio: F
 async def test_a_first_message_in_ones_own_words_becomes_the_report_the_member_reads(
     start_sigap: Start, twilio: FakeTwilio
 ) -> None:
-    sigap = await start_sigap(f'[whatsapp.templates]\nalert = "{ALERT_TEMPLATE}"\n')
-    await sigap.cli("members", "add", "--name", "Eko", "--whatsapp", "0813-7777-0000")
-    resident, eko = WhatsAppUser(sigap, twilio, RESIDENT), WhatsAppUser(sigap, twilio, EKO)
+    sigap, resident, eko = await with_eko(start_sigap, twilio)
     opening = "ada yg nawarin kerja di kapal ikan taiwan gaji 15jt tp suruh bayar 3jt dulu"
     await resident.answer(opening, "Thank you for telling us. I have kept what you wrote.")
     for body in TO_THE_STORY:  # nine answers, then Send: ten in all
@@ -79,3 +84,4 @@ async def test_a_first_message_in_ones_own_words_becomes_the_report_the_member_r
     await until("the alert to Eko", lambda: twilio.to(EKO))
     details = await eko.answer(f"DETAIL {reference[0]}", "What happened:")
     assert opening in details
+    assert opening in await sigap.cli("reports", "show", reference[0])
