@@ -201,8 +201,10 @@ class Conversations:
             return
 
         menu = BY_NAME[Flow.MENU]
+        # Thanks or a greeting alone is courtesy even where words are asked for: "makasih
+        # kak" is neither the recruiter's name nor the story.
         kind = courtesy(text) if text and press is None else None
-        if kind is not None and not (flow and flow.writing(turn)):
+        if kind is not None:
             turn.say(COURTESY[kind])
             await (menu.start(turn, "") if turn.flow is None else self._resume(turn))
         elif turn.flow is None and press is not None:

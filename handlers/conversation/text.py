@@ -186,9 +186,19 @@ _NUMBER_LIST = re.compile(r"^\s*\d+(?:(?:\s*[,;]\s*|\s+)\d+)*\s*$")
 _OPTION_DIGITS = 3
 
 
+# Numbers residents type as words, in Indonesian, Malay and English: "dua" is 2.
+_NUMBER_WORDS = {
+    "nol": 0, "kosong": 0, "zero": 0, "satu": 1, "one": 1, "dua": 2, "two": 2, "tiga": 3,
+    "three": 3, "empat": 4, "four": 4, "lima": 5, "five": 5, "enam": 6, "six": 6, "tujuh": 7,
+    "seven": 7, "delapan": 8, "lapan": 8, "eight": 8, "sembilan": 9, "nine": 9, "sepuluh": 10,
+    "ten": 10, "sebelas": 11, "eleven": 11,
+}  # fmt: skip
+
+
 def numbers(text: str) -> list[int] | None:
-    """`2` -> [2]; `1,3,5`, `1 3 5`, `1, 3; 5` -> [1, 3, 5]; anything else, or a number of
-    more than three digits -> None."""
+    """`2` or `dua` -> [2]; `1,3,5`, `1 3 5`, `1, 3; 5` -> [1, 3, 5]; anything else, or a
+    number of more than three digits -> None."""
+    text = re.sub(r"[^\W\d_]+", lambda m: str(_NUMBER_WORDS.get(m[0].lower(), m[0])), text)
     if not _NUMBER_LIST.match(text):
         return None
     found = re.findall(r"\d+", text)

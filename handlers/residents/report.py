@@ -22,7 +22,15 @@ from pydantic import BaseModel, Field
 from handlers import labels
 from handlers.conversation import evidence
 from handlers.conversation.messages import Expect, Option
-from handlers.conversation.text import Recruiter, Word, coordinates, mentions, phone, recruiter
+from handlers.conversation.text import (
+    Recruiter,
+    Word,
+    coordinates,
+    mentions,
+    numbers,
+    phone,
+    recruiter,
+)
 from handlers.conversation.turn import (
     CLEAR,
     DONE,
@@ -34,7 +42,7 @@ from handlers.conversation.turn import (
     State,
     Turn,
 )
-from handlers.i18n import N_
+from handlers.i18n import N_, gettext
 from handlers.residents.emergency import emergency_text
 from handlers.residents.priority import priority
 from handlers.taskforce.alerts import report_submitted
@@ -55,6 +63,8 @@ STORY_MIN, STORY_MAX = 10, 3000
 CONFIRM_AFTER = 3  # answers a draft may have and still be cancelled by one BATAL
 RECRUITER_MAX = 2000  # what is told about the recruiter, all messages together
 OPENING_WORDS = 3  # a first message of fewer words is not taken as a story
+NAME_MAX = 200  # what a report keeps as the recruiter's name; a longer description goes
+# with the story
 
 
 class Step(StrEnum):
@@ -108,7 +118,8 @@ class ReportState(State):
     source: str | None = None
     evidence: int | None = None  # files received
     where: Place | None = None
-    # The resident's first message, when they opened with their story: the story's start.
+    # The resident's first message, when they opened with their story, and what they wrote
+    # where options were asked: the story's start.
     opening: str | None = None
     details: bool = False  # the longer questions were asked for from the summary
     history: list[Step] = Field(default_factory=list)  # the steps answered, for KEMBALI
@@ -306,7 +317,7 @@ class AboutRecruiter:
 
     def shown(self, turn: Turn, value: Any) -> str:
         told = turn.state(ReportState).about_recruiter()
-        return shown(turn, told) if value else turn.t(N_("(skipped)"))
+        return "\n" + shown(turn, told) if value else turn.t(N_("(skipped)"))
 
 
 def shown(turn: Turn, told: Recruiter) -> str:
@@ -692,6 +703,8 @@ class ReportFlow:
             await self.resume(turn)
             return
         current = BY_KEY[step]
+        if isinstance(current, Question | Where) and await self._told_more(turn, current):
+            return
         inbound = turn.inbound
         only_kept = inbound.text is None and inbound.press is None
         if only_kept and step not in (Step.EVIDENCE, Step.WHERE, Step.CONTACT):
@@ -708,6 +721,37 @@ class ReportFlow:
         if state.report_id is not None:
             await self._amend(turn, current)
         await self._advance(turn, step)
+
+    async def _told_more(self, turn: Turn, current: Question | Where) -> bool:
+        """Words typed where options are asked (a story told in several messages) are more
+        of the story, not a wrong answer: kept, and the question is asked again."""
+        text = turn.typed()
+        if turn.inbound.press is not None or not text or not story_like(text):
+            return False
+        labels = {turn.t(o.label).casefold() for o in current.options(turn)}
+        if numbers(text) is not None or text.casefold() in labels or coordinates(text):
+            return False
+        state = turn.state(ReportState)
+        if len(state.full_story()) + len(text) + 2 > STORY_MAX:
+            return False  # no room left: the question is answered, or refused, as it was
+        if state.story is not None:  # the story was told already: this comes after it
+            state.story = "\n\n".join(part for part in (state.story, text) if part)
+        else:
+            state.opening = "\n\n".join(part for part in (state.opening, text) if part)
+        if state.report_id is not None:  # the urgent report was sent: this is an addition
+            report = await reports.get(turn.session, state.report_id)
+            assert report is not None
+            report.story = state.full_story()
+            turn.session.add(report)
+            await reports.add_information(
+                turn.session, report, text=text, at=turn.now, channel=turn.conv.channel
+            )
+            await addition_received(turn, report, text, 0)
+            turn.say(N_("Added to {reference}."), reference=report.reference)
+        else:
+            turn.say(N_("I have added that to your story."))
+        await current.ask(turn)
+        return True
 
     async def _advance(self, turn: Turn, step: Step) -> None:
         state = turn.state(ReportState)
@@ -915,6 +959,11 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
     if destination.isdigit():
         destination = services.intake.destinations[int(destination)].key
     told = state.about_recruiter()
+    story, name = state.full_story(), told.rest
+    if len(name) > NAME_MAX:  # a description rather than a name: kept whole, in the story
+        label = gettext(services.bot.default_language)(AboutRecruiter.label)
+        story = "\n\n".join(part for part in (story, f"{label}: {name}") if part)
+        name = name[: NAME_MAX - 1] + "…"
     return {
         "priority": priority(urgency, child, flags),
         "anonymous": anonymous,
@@ -928,10 +977,10 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
         "destination": destination,
         "offer_source": OfferSource(state.source or OfferSource.UNKNOWN),
         "red_flags": [f.value for f in flags],
-        "recruiter_name": told.rest[:200] or None,
+        "recruiter_name": name or None,
         "recruiter_agency": ", ".join(told.agencies)[:200] or None,
         "recruiter_link": ", ".join([*told.links, *told.accounts])[:500] or None,
-        "story": state.full_story()[:STORY_MAX],
+        "story": story[:STORY_MAX],
         "area": where.area,
         "latitude": where.latitude,
         "longitude": where.longitude,
@@ -943,10 +992,15 @@ async def own_words(turn: Turn, text: str) -> bool:
     (kept as its start) opens a report, at once urgent when it has words of danger. Too
     short to be a story (a word or two), it is not one."""
     danger = mentions(text, turn.services.intake.all_danger_words)
-    if not danger and (len(text) < STORY_MIN or len(text.split()) < OPENING_WORDS):
+    if not danger and not story_like(text):
         return False
     await ReportFlow().open_with(turn, text, danger=danger)
     return True
+
+
+def story_like(text: str) -> bool:
+    """Long enough to be something told: a few words, not an answer of a word or two."""
+    return len(text) >= STORY_MIN and len(text.split()) >= OPENING_WORDS
 
 
 async def keep_files(turn: Turn) -> None:
