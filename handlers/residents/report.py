@@ -569,6 +569,11 @@ def steps(
     return [BY_KEY[key] for key in path(state) if BY_KEY[key].applies(state)]
 
 
+def first_unanswered(state: ReportState) -> Step:
+    """The first step of the path still to answer, or the summary."""
+    return next((s.key for s in steps(state) if not state.answered(s.key)), Step.SUMMARY)
+
+
 def summary_options(state: ReportState) -> list[Option]:
     more = (
         []
@@ -626,8 +631,7 @@ class ReportFlow:
         await self._to_first(turn, state)
 
     async def _to_first(self, turn: Turn, state: ReportState) -> None:
-        first = next((s.key for s in steps(state) if not state.answered(s.key)), Step.SUMMARY)
-        turn.go(Flow.REPORT, first)
+        turn.go(Flow.REPORT, first_unanswered(state))
         await self.resume(turn)
 
     async def cancel(self, turn: Turn) -> None:
@@ -662,8 +666,7 @@ class ReportFlow:
         try:
             return Step(turn.step or Step.URGENCY)
         except ValueError:
-            state = turn.state(ReportState)
-            return next((s.key for s in steps(state) if not state.answered(s.key)), Step.SUMMARY)
+            return first_unanswered(turn.state(ReportState))
 
     async def resume(self, turn: Turn) -> None:
         step = self._step(turn)
@@ -759,7 +762,7 @@ class ReportFlow:
         keys = [s.key for s in steps(state)]
         editing = state.editing  # an answer changed from the summary goes back to it
         if editing or step not in keys:
-            following = next((k for k in keys if not state.answered(k)), Step.SUMMARY)
+            following = first_unanswered(state)
             if following is Step.SUMMARY:
                 state.editing = False
         else:
