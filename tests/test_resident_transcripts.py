@@ -136,8 +136,8 @@ async def test_words_of_danger_first_show_the_emergency_contacts_and_alert_after
 
 async def test_help_in_english_is_a_word_of_danger_too(chat: Chat, app: App) -> None:
     opening = "help my sister cant go home, agent hold her passport in KL 🙏🙏"
-    screen = await chat.send(opening)
-    assert screen.strip().startswith(EMERGENCY), screen
+    screen = await chat.send(opening)  # answered in English, the language it is written in
+    assert screen.strip().startswith("If someone is in danger, call now:"), screen
     await chat.send("11")
     screen = await chat.send("3")
     assert "BTN-2026-00001" in screen

@@ -373,3 +373,36 @@ def mentions(text: str, phrases: Sequence[str]) -> bool:
 def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
     words = (r"\s+".join(map(re.escape, p.split())) for p in phrases if p.strip())
     return re.compile(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)", re.I)
+
+
+# Common little words of each language: enough to tell an English message from an Indonesian
+# (or Malay) one.
+_LITTLE_WORDS = {
+    "en": {
+        "the", "my", "is", "a", "an", "to", "and", "i", "he", "she", "they", "we", "his",
+        "her", "are", "was", "were", "for", "me", "of", "in", "on", "at", "with", "this",
+        "that", "job", "work", "help", "please", "can", "cant", "can't", "not", "no", "from",
+        "home", "go",
+    },
+    "id": {
+        "yang", "saya", "aku", "di", "dan", "ke", "dia", "ini", "itu", "tidak", "tak", "gak",
+        "nggak", "ada", "kerja", "adik", "kakak", "tolong", "dengan", "untuk", "mau", "sudah",
+        "udah", "agen", "gaji", "bayar", "kami", "kita", "mereka", "juga", "tapi", "tp", "yg",
+        "dari", "kat", "nak", "boleh", "balik", "pulang", "sama", "minta",
+    },
+}  # fmt: skip
+
+
+def language_of(text: str) -> str | None:
+    """ "en" or "id" when the message is clearly in one of them (two little words more than
+    the other's), else None."""
+    words = re.findall(r"[^\W\d_]+(?:'[a-z]+)?", text.lower())
+    score = {
+        language: sum(w in little for w in words) for language, little in _LITTLE_WORDS.items()
+    }
+    english, indonesian = score["en"], score["id"]
+    if english >= indonesian + 2:
+        return "en"
+    if indonesian >= english + 2:
+        return "id"
+    return None

@@ -26,6 +26,7 @@ from handlers.conversation.text import (
     Recruiter,
     Word,
     coordinates,
+    language_of,
     mentions,
     numbers,
     phone,
@@ -997,6 +998,9 @@ async def own_words(turn: Turn, text: str) -> bool:
     danger = mentions(text, turn.services.intake.all_danger_words)
     if not danger and not story_like(text):
         return False
+    language = language_of(text)
+    if language in turn.services.bot.languages and language != turn.conv.language:
+        turn.set_language(language)  # answered in the language they wrote in
     await ReportFlow().open_with(turn, text, danger=danger)
     return True
 

@@ -73,12 +73,13 @@ async def test_a_first_message_in_ones_own_words_becomes_the_report_the_member_r
 ) -> None:
     sigap, resident, eko = await with_eko(start_sigap, twilio)
     opening = "ada yg nawarin kerja di kapal ikan taiwan gaji 15jt tp suruh bayar 3jt dulu"
-    await resident.answer(opening, "Thank you for telling us. I have kept what you wrote.")
+    # Answered in Indonesian, the language it is written in.
+    await resident.answer(opening, "Terima kasih sudah bercerita. Tulisan Anda sudah saya simpan.")
     for body in TO_THE_STORY:  # nine answers, then Send: ten in all
         await resident.send(body)
-    summary = await resident.answer("skip", "Please check your report")
+    summary = await resident.answer("lewati", "Mohon periksa laporan Anda")
     assert opening in summary
-    thanks = await resident.answer("1", "Your reference number")
+    thanks = await resident.answer("1", "Nomor laporan Anda")
     reference = re.search(r"BTN-\d{4}-\d{5}", thanks)
     assert reference is not None
     await until("the alert to Eko", lambda: twilio.to(EKO))
