@@ -357,7 +357,10 @@ class ReferralsFlow:
     async def _chosen(
         self, turn: Turn, member: Member, to: ReferralState, reason: str | None
     ) -> None:
-        if reason is None and to in (ReferralState.REJECTED, ReferralState.REVOKED):
+        referral = await referrals.get(turn.session, turn.state(ReferralsState).referral or 0)
+        allowed = referral is not None and to in usecase.TRANSITIONS.get(referral.state, set())
+        asks = to in (ReferralState.REJECTED, ReferralState.REVOKED)
+        if reason is None and asks and allowed:
             turn.state(ReferralsState).to = to
             turn.go(Flow.REFERRALS, ReferralsStep.REASON)
             await self.resume(turn)
