@@ -430,10 +430,6 @@ def broadcast_library() -> None:
     click.echo(admin.library_listing())
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.group("referrals")
 def referrals_group() -> None:
     """Referrals of reports to partner agencies ([[referral.agencies]]), and their answers."""
@@ -480,3 +476,7 @@ def referrals_done(referral_id: int) -> Work:
 def referrals_revoke(referral_id: int, reason: str | None) -> Work:
     """The task force takes the referral back."""
     return lambda app: referrals.change(app, referral_id, ReferralState.REVOKED, reason)
+
+
+if __name__ == "__main__":
+    main()
