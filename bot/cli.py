@@ -13,14 +13,14 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from bot import admin, config
+from bot import admin, config, referrals
 from bot.app import App, build
 from bot.reports import export_csv, listing_table, show_report
 from bot.web import CannotListen
 from handlers.usecases import Refused
 from storage.db import Database, Unreachable
 from storage.migrate import upgrade
-from storage.models import Role
+from storage.models import ReferralState, Role
 
 T = TypeVar("T")
 
@@ -428,6 +428,54 @@ def broadcast_cancel(broadcast_id: int) -> Work:
 def broadcast_library() -> None:
     """The ready awareness messages, in Indonesian and English."""
     click.echo(admin.library_listing())
+
+
+@main.group("referrals")
+def referrals_group() -> None:
+    """Referrals of reports to partner agencies ([[referral.agencies]]), and their answers."""
+
+
+@referrals_group.command("list")
+@admin_command
+@click.option("--all", "every", is_flag=True, help="Also the rejected, done and revoked ones.")
+@click.option("--report", "reference", default=None, help="Only those of one report.")
+def referrals_list(every: bool, reference: str | None) -> Work:
+    """The open referrals (sent or accepted), newest first."""
+    return lambda app: referrals.listing(app, every=every, reference=reference)
+
+
+@referrals_group.command("accept")
+@admin_command
+@click.argument("referral_id", type=int)
+def referrals_accept(referral_id: int) -> Work:
+    """The agency took the case on."""
+    return lambda app: referrals.change(app, referral_id, ReferralState.ACCEPTED, None)
+
+
+@referrals_group.command("reject")
+@admin_command
+@click.argument("referral_id", type=int)
+@click.option("--reason", required=True, help="Why the agency did not take it on.")
+def referrals_reject(referral_id: int, reason: str) -> Work:
+    """The agency did not take the case on."""
+    return lambda app: referrals.change(app, referral_id, ReferralState.REJECTED, reason)
+
+
+@referrals_group.command("done")
+@admin_command
+@click.argument("referral_id", type=int)
+def referrals_done(referral_id: int) -> Work:
+    """The agency has finished with the case."""
+    return lambda app: referrals.change(app, referral_id, ReferralState.DONE, None)
+
+
+@referrals_group.command("revoke")
+@admin_command
+@click.argument("referral_id", type=int)
+@click.option("--reason", default=None)
+def referrals_revoke(referral_id: int, reason: str | None) -> Work:
+    """The task force takes the referral back."""
+    return lambda app: referrals.change(app, referral_id, ReferralState.REVOKED, reason)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,13 @@ from pydantic import (
 )
 
 from handlers.i18n import override_problems
-from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
+from handlers.settings import (
+    AlertSettings,
+    BotSettings,
+    EscalationSettings,
+    IntakeSettings,
+    ReferralSettings,
+)
 from storage.db import StorageSettings
 from storage.models import MessageKind
 
@@ -33,6 +39,7 @@ ENVIRONMENT = {
     "SIGAP_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
     "SIGAP_TWILIO_ACCOUNT_SID": ("whatsapp", "account_sid"),
     "SIGAP_TWILIO_AUTH_TOKEN": ("whatsapp", "auth_token"),
+    "SIGAP_SMTP_PASSWORD": ("smtp", "password"),
 }
 
 
@@ -113,6 +120,24 @@ class WhatsAppSettings(Section):
         return bool(self.account_sid and self.auth_token and self.sender)
 
 
+class SmtpSettings(Section):
+    """`[smtp]`: the mail server that carries case files to agencies reached by email."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str = ""
+    password: str = Field(default="", repr=False)
+    sender: str = Field(default="", alias="from", pattern=r"^([^@\s]+@[^@\s]+)?$")
+    starttls: bool = True
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.sender)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -124,6 +149,8 @@ class Settings(BaseModel):
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    referral: ReferralSettings = Field(default_factory=ReferralSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -132,6 +159,30 @@ class Settings(BaseModel):
         problems = override_problems(self.texts)
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _agencies_reachable(self) -> Settings:
+        areas = {text for area in self.intake.areas for text in area.texts()}
+        for agency in self.referral.agencies:
+            unknown = [a for a in agency.areas if a not in areas]
+            if unknown:
+                raise ValueError(
+                    f"referral.agencies: {agency.name!r} covers {unknown[0]!r}, which is not "
+                    "one of intake.areas"
+                )
+            smtp, telegram, whatsapp = self.smtp, self.telegram, self.whatsapp
+            needs = [
+                (bool(agency.email) and not smtp.enabled, "email", "smtp.host and smtp.from"),
+                (bool(agency.telegram_chat) and not telegram.enabled, "Telegram", "[telegram]"),
+                (bool(agency.whatsapp) and not whatsapp.enabled, "WhatsApp", "[whatsapp]"),
+            ]
+            for missing, how, section in needs:
+                if missing:
+                    raise ValueError(
+                        f"referral.agencies: {agency.name!r} is reached by {how}, which needs "
+                        f"{section}"
+                    )
         return self
 
     @model_validator(mode="after")

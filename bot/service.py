@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from bot import scheduler, web
 from bot.app import App
+from bot.email import EmailChannel
 from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
@@ -63,6 +64,8 @@ class Service:
             if settings.whatsapp.enabled
             else None
         )
+        # Only outbound (case files to agencies): not a channel anyone talks to the bot on.
+        self.email = EmailChannel(app.services, settings.smtp) if settings.smtp.enabled else None
         if self.telegram is None and self.whatsapp is None:
             raise NoChannel(NO_CHANNEL)
         routes = []
@@ -82,11 +85,13 @@ class Service:
             senders[Channel.TELEGRAM] = self.telegram
         if self.whatsapp is not None:
             senders[Channel.WHATSAPP] = self.whatsapp
+        if self.email is not None:
+            senders[Channel.EMAIL] = self.email
         self.delivery = Delivery(app.services, senders)
         self.jobs = scheduler.Jobs(app.services, self.delivery)
         # Every answer on these channels is an outbox row, sent at once by this process (or,
         # should it die first, by the next one).
-        app.conversations.answered_by_outbox = set(senders)
+        app.conversations.answered_by_outbox = set(senders) - {Channel.EMAIL}
         app.conversations.sender = self.delivery
         app.conversations.on_outbox.append(self.jobs.wake_outbox)
         self.stopping = asyncio.Event()
@@ -97,7 +102,7 @@ class Service:
         down_after = timedelta(seconds=self.app.settings.server.channel_down_after_seconds)
         database = await self.app.db.ping()
         parts: dict[str, Any] = {"database": {"state": "up" if database else "down"}}
-        channels = [c for c in (self.telegram, self.whatsapp) if c is not None]
+        channels = [c for c in (self.telegram, self.whatsapp, self.email) if c is not None]
         for channel in channels:
             parts[channel.channel.value] = channel.health.report(down_after)
         if database:

@@ -653,6 +653,9 @@ class TelegramChannel:
         if row.image_sha256 is not None:
             sent.messages.append((await self._photo(chat_id, row, markup), None))
             return
+        if row.document_sha256 is not None:
+            sent.messages.append((await self._document(chat_id, row, markup), None))
+            return
         pieces = split(row.text, MAX_TEXT)
         for number, piece in enumerate(pieces):
             last = number == len(pieces) - 1
@@ -670,6 +673,26 @@ class TelegramChannel:
         )
         if fits:
             return str(photo.message_id)
+        message = await self.bot.send_message(chat_id, row.text[:MAX_TEXT], reply_markup=markup)
+        return str(message.message_id)
+
+    async def _document(
+        self, chat_id: int, row: Outbox, markup: InlineKeyboardMarkup | None
+    ) -> str:
+        """The document (a case file) with the text as its caption and the buttons under it
+        (or the text after it, when too long for a caption)."""
+        path = self.services.media.path(row.document_sha256 or "")
+        data = await asyncio.to_thread(path.read_bytes)
+        fits = len(row.text) <= MAX_CAPTION
+        document = await self.bot.send_document(
+            chat_id,
+            data,
+            filename=row.document_name or "document.pdf",
+            caption=row.text if fits else None,
+            reply_markup=markup if fits else None,
+        )
+        if fits:
+            return str(document.message_id)
         message = await self.bot.send_message(chat_id, row.text[:MAX_TEXT], reply_markup=markup)
         return str(message.message_id)
 

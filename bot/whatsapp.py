@@ -31,7 +31,7 @@ from bot.config import TEMPLATE_KINDS, ServerSettings, WhatsAppSettings
 from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
 from bot.numbered import render
 from handlers.conversation.messages import Attachment, Inbound, Location, load
-from storage import broadcasts, conversations, outbox
+from storage import broadcasts, conversations, outbox, referrals
 from storage.media import MediaProblem, sniff
 from storage.models import Channel, MessageKind, Outbox, OutboxState
 
@@ -136,14 +136,17 @@ class WhatsAppChannel:
         return f"{self.public_url}/media/{sha256}?sig={self.signature(sha256)}"
 
     async def media(self, request: Request) -> Response:
-        """GET /media/{sha256}?sig=...: a broadcast's image, for Twilio. Nothing else in the
-        media store (evidence) is ever served."""
+        """GET /media/{sha256}?sig=...: a broadcast's image or an open referral's case file,
+        for Twilio. Nothing else in the media store (evidence) is ever served."""
         sha256 = request.path_params["sha256"]
         given = request.query_params.get("sig", "")
         if not hmac.compare_digest(given, self.signature(sha256)):
             return Response("forbidden", status_code=403)
         async with self.services.db.read() as session:
-            if not await broadcasts.image_in_use(session, sha256):
+            if not (
+                await broadcasts.image_in_use(session, sha256)
+                or await referrals.document_in_use(session, sha256)
+            ):
                 return Response("not found", status_code=404)
         path = self.services.media.path(sha256)
         data = await asyncio.to_thread(path.read_bytes)
@@ -295,7 +298,8 @@ class WhatsAppChannel:
         now = self.services.clock()
         if last is not None and now - last < timedelta(hours=WINDOW_HOURS):
             sid = None
-            image = self.media_url(row.image_sha256) if row.image_sha256 else None
+            attached = row.image_sha256 or row.document_sha256  # a broadcast's, a case file
+            image = self.media_url(attached) if attached else None
             hint = outbox.hint(row)
             for piece in split(row.text + ("\n\n" + hint if hint else ""), MAX_BODY):
                 sid = await self._create(row.address, body=piece, media_url=image)

@@ -10,12 +10,14 @@ from handlers.conversation.messages import Option
 from handlers.i18n import N_
 from storage.models import (
     Affected,
+    AgencyKind,
     ChildInvolved,
     Destination,
     OfferKind,
     OfferSource,
     Priority,
     RedFlag,
+    ReferralState,
     ReportState,
     Urgency,
 )
@@ -77,6 +79,23 @@ RED_FLAGS = {
     RedFlag.CONTACT_CUT_OFF: N_("Contact with someone who left has been cut off"),
 }
 
+AGENCY_KIND = {
+    AgencyKind.POLICE: N_("Police"),
+    AgencyKind.KP2MI: N_("KP2MI (protection of migrant workers)"),
+    AgencyKind.UPTD_PPA: N_("UPTD PPA (service post for women and children)"),
+    AgencyKind.SOCIAL_AFFAIRS: N_("Social affairs office"),
+    AgencyKind.IMMIGRATION: N_("Immigration"),
+    AgencyKind.OTHER: N_("Other agency"),
+}
+
+REFERRAL_STATE = {
+    ReferralState.SENT: N_("sent"),
+    ReferralState.ACCEPTED: N_("accepted"),
+    ReferralState.REJECTED: N_("rejected"),
+    ReferralState.DONE: N_("done"),
+    ReferralState.REVOKED: N_("revoked"),
+}
+
 PRIORITY = {
     Priority.URGENT: N_("URGENT"),
     Priority.HIGH: N_("High"),
@@ -86,6 +105,7 @@ PRIORITY = {
 STATE = {
     ReportState.NEW: N_("received, waiting for the task force"),
     ReportState.ACKNOWLEDGED: N_("being handled by the task force"),
+    ReportState.REFERRED: N_("being handled by the task force"),
     ReportState.CLOSED: N_("closed"),
 }
 

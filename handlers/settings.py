@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from handlers.i18n import available
-from storage.models import Priority, Role
+from storage.models import AgencyKind, Channel, Priority, Role
 
 
 class Section(BaseModel):
@@ -272,3 +272,48 @@ class AlertSettings(Section):
     telegram_group_id: int = 0
     # How long an invitation code stays valid.
     invite_hours: float = Field(default=24, gt=0)
+
+
+class Agency(Section):
+    """`[[referral.agencies]]`: a partner agency the task force refers cases to, reached at
+    one address, for some areas (none: every area)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: AgencyKind
+    email: str = Field(default="", pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")
+    telegram_chat: int = 0
+    whatsapp: str = Field(default="", pattern=r"^(\+[1-9][0-9]{6,14})?$")
+    areas: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> Agency:
+        given = [bool(self.email), bool(self.telegram_chat), bool(self.whatsapp)]
+        if sum(given) != 1:
+            raise ValueError(
+                f"agency {self.name!r}: give exactly one of email, telegram_chat, whatsapp"
+            )
+        return self
+
+    @property
+    def reached(self) -> tuple[Channel, str]:
+        """The channel and address the case file goes to."""
+        if self.email:
+            return Channel.EMAIL, self.email
+        if self.telegram_chat:
+            return Channel.TELEGRAM, str(self.telegram_chat)
+        return Channel.WHATSAPP, self.whatsapp
+
+
+class ReferralSettings(Section):
+    """`[referral]`: the partner agencies (see Agency)."""
+
+    agencies: list[Agency] = Field(default_factory=list)
+
+    @field_validator("agencies")
+    @classmethod
+    def _distinct_names(cls, agencies: list[Agency]) -> list[Agency]:
+        names = [a.name.casefold() for a in agencies]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two agencies named {twice[0]!r}")
+        return agencies

@@ -70,11 +70,13 @@ class Channel(StrEnum):
     CONSOLE = "console"
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
+    EMAIL = "email"  # only outbound: case files to partner agencies (SMTP)
 
 
 class ReportState(StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
+    REFERRED = "referred"
     CLOSED = "closed"
 
 
@@ -152,6 +154,30 @@ class EventKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
+    REFERRED = "referred"  # a case file sent to a partner agency
+    REFERRAL_CHANGED = "referral_changed"  # accepted, rejected, done or revoked
+
+
+class AgencyKind(StrEnum):
+    """The kinds of partner agencies; a reporter consents to sharing their number per kind."""
+
+    POLICE = "police"
+    KP2MI = "kp2mi"  # the ministry (formerly BP2MI) and its provincial office, BP3MI
+    UPTD_PPA = "uptd_ppa"  # the service unit protecting women and children
+    SOCIAL_AFFAIRS = "social_affairs"
+    IMMIGRATION = "immigration"
+    OTHER = "other"
+
+
+class ReferralState(StrEnum):
+    """sent -> accepted | rejected (with a reason); accepted -> done; sent or accepted ->
+    revoked."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DONE = "done"
+    REVOKED = "revoked"
 
 
 class Role(StrEnum):
@@ -211,7 +237,9 @@ class Report(SQLModel, table=True):
     language: str = Field(max_length=8)
     anonymous: bool = True
     consent_contact: bool = False
-    consent_share_with_police: bool = False
+    consent_share_with_police: bool = False  # kept: true when "police" is in the list below
+    # The kinds of agencies (AgencyKind values) the reporter's number may be given to.
+    consent_share_with: list[str] = json_list_column()
     contact_phone: str | None = Field(default=None, max_length=32)
     urgency: Urgency = enum_column(Urgency)
     affected: Affected = enum_column(Affected)
@@ -402,6 +430,7 @@ class MessageKind(StrEnum):
     REPORT_UPDATE = "report_update"
     BROADCAST = "broadcast"
     NOTICE = "notice"  # to members: an addition to a report, an unreachable colleague
+    REFERRAL = "referral"  # a case file to a partner agency
 
 
 class OutboxState(StrEnum):
@@ -446,6 +475,9 @@ class Outbox(SQLModel, table=True):
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     # An image sent with the text (a broadcast's), from the media store.
     image_sha256: str | None = Field(default=None, max_length=64)
+    # A document sent with the text (a referral's case file), from the media store.
+    document_sha256: str | None = Field(default=None, max_length=64)
+    document_name: str | None = Field(default=None, max_length=128)
     # An answer to a chat (kind reply): the replies as stored by
     # handlers.conversation.messages.dump, and the message whose button was pressed (a
     # multiple choice is updated in place there).
@@ -512,6 +544,28 @@ class Broadcast(SQLModel, table=True):
     # and whether all are.
     cursor: int = 0
     fanned_out: bool = False
+
+
+class Referral(SQLModel, table=True):
+    """A report referred to a partner agency (from `[[referral.agencies]]`), with the case
+    file sent and whether it named the reporter: with their consent for that kind of agency,
+    or a coordinator's override with its reason."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    agency: str = Field(max_length=100)
+    agency_kind: AgencyKind = enum_column(AgencyKind)
+    # Where the case file went: the agency's email address, Telegram chat or WhatsApp number.
+    channel: Channel = enum_column(Channel)
+    address: str = Field(max_length=254)
+    state: ReferralState = enum_column(ReferralState, default=ReferralState.SENT, index=True)
+    with_identity: bool = False
+    override_reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500)  # of a rejection or revocation
+    document_sha256: str = Field(max_length=64)  # the case file, in the media store
 
 
 class Counter(SQLModel, table=True):

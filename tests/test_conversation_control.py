@@ -108,7 +108,7 @@ async def test_becoming_contactable_from_the_summary_asks_the_new_questions(chat
     await chat.send("3")
     await chat.press("The task force may contact you")
     screen = await chat.send("2")
-    assert "give your number to the police" in screen
+    assert "Who may the task force give your number to" in screen
     await chat.send("2")
     assert "Which phone number can the task force contact you on?" in chat.screen
     screen = await chat.send("0811 7000 123")

@@ -128,7 +128,7 @@ async def test_an_urgent_report_alerts_after_four_answers_then_the_rest_is_added
 
     assert "answer a few more questions" in screen
     await chat.press("Yes, they may contact me")
-    await chat.press("No")  # the number not given to the police
+    await chat.send("0")  # the number given to no agency
     await chat.send(contact="+62 811-1234-5678")
     await chat.press("don't know")
     await chat.press("Online job")
@@ -152,6 +152,7 @@ async def test_an_urgent_report_alerts_after_four_answers_then_the_rest_is_added
 
     report = await submitted(app)
     assert not report.anonymous and report.consent_contact and not report.consent_share_with_police
+    assert report.consent_share_with == []
     assert report.contact_phone == "+6281112345678"
     assert report.red_flags == ["lie_to_officials"]
     assert report.offer_kind is OfferKind.ONLINE_JOB and report.destination == "Kamboja"
@@ -206,6 +207,7 @@ async def test_the_number_the_channel_knows_is_offered_as_the_contact(app: App) 
     report = await submitted(app)
     assert report.contact_phone == "+6281299998888"
     assert report.consent_share_with_police
+    assert report.consent_share_with == ["police"]
 
 
 async def test_a_stale_button_never_changes_an_answer(chat: Chat, app: App) -> None:

@@ -21,8 +21,9 @@ from handlers.residents.menu import help_text, more_help_text
 from handlers.residents.report import discard, expired, own_words
 from handlers.residents.status import show as show_status
 from handlers.residents.subscribe import unsubscribe
-from handlers.taskforce import members
+from handlers.taskforce import members, referral
 from handlers.taskforce.alert_texts import parse_action
+from handlers.usecases.referral import agency_press
 from storage import chats, conversations, outbox
 from storage.models import Channel, Outbox
 
@@ -166,6 +167,11 @@ class Conversations:
         if acting is not None:
             # A button of an alert (Acknowledge, Details): a member's action, not a question.
             await members.command(turn, Word(acting[0]), acting[1])
+            return
+        answered = agency_press(press.value) if press is not None and press.seq is None else None
+        if answered is not None:
+            # Accept or Reject under a case file, in the agency's chat.
+            await referral.agency_answer(turn, *answered)
             return
         if command is not None and command[0] in members.ONLY_MEMBERS:
             if not await members.acts(turn, command[0], command[1], text or ""):

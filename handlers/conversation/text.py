@@ -51,6 +51,8 @@ class Word(StrEnum):
     DETAIL = "detail"
     SUBSCRIBE = "subscribe"
     BROADCAST = "broadcast"
+    REFER = "refer"
+    REFERRALS = "referrals"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -103,6 +105,10 @@ WORDS: dict[str, Word] = {
     "subscribe": Word.SUBSCRIBE,
     "siaran": Word.BROADCAST,
     "broadcast": Word.BROADCAST,
+    "rujuk": Word.REFER,
+    "refer": Word.REFER,
+    "rujukan": Word.REFERRALS,
+    "referrals": Word.REFERRALS,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -127,6 +133,8 @@ COMMANDS = {
     Word.DETAIL,
     Word.SUBSCRIBE,
     Word.BROADCAST,
+    Word.REFER,
+    Word.REFERRALS,
 }
 
 # The words that still act inside an answer written in one's own words.
@@ -156,6 +164,9 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     Word.ON_DUTY: re.compile(r"\d{1,3}"),  # hours
     Word.ACK: _REFERENCE,
     Word.DETAIL: _REFERENCE,
+    Word.REFER: _REFERENCE,
+    # `/rujukan 12`, `/rujukan 12 ditolak REASON`
+    Word.REFERRALS: re.compile(r"#?\d{1,9}(?:\s+\S+(?:\s+.+)?)?", re.S),
 }
 
 

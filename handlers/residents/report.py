@@ -51,6 +51,7 @@ from handlers.taskforce.lifecycle import addition_received
 from storage import conversations, reports
 from storage.models import (
     Affected,
+    AgencyKind,
     ChildInvolved,
     Destination,
     OfferKind,
@@ -71,7 +72,7 @@ NAME_MAX = 200  # what a report keeps as the recruiter's name; a longer descript
 class Step(StrEnum):
     URGENCY = "urgency"
     PRIVACY = "privacy"  # may the task force contact the reporter
-    CONSENT_POLICE = "consent_police"
+    CONSENT_SHARE = "consent_share"  # to which kinds of agencies the number may go
     CONTACT = "contact"
     AFFECTED = "affected"
     CHILD = "child"
@@ -88,9 +89,10 @@ class Step(StrEnum):
 
 
 ANONYMOUS, CONTACTABLE = "anonymous", "contactable"
-YES, NO = "yes", "no"
 SEND, DETAILS, CHANGE, CANCEL = "send", "details", "change", "cancel"
-YES_NO = [Option(YES, N_("Yes")), Option(NO, N_("No"))]
+# The kinds of agencies a reporter is asked about (the others get a case file without their
+# number, unless a coordinator overrides: handlers/usecases/referral.py).
+NOT_ASKED = {AgencyKind.IMMIGRATION, AgencyKind.OTHER}
 
 
 class Place(BaseModel):
@@ -107,7 +109,7 @@ class ReportState(State):
 
     urgency: str | None = None
     privacy: str | None = None
-    consent_police: str | None = None
+    consent_share: list[str] | None = None
     contact: str | None = None
     affected: str | None = None
     child: str | None = None
@@ -494,10 +496,14 @@ STEPS: list[Question | Story | AboutRecruiter | Evidence | Where | Contact] = [
         ],
     ),
     Question(
-        Step.CONSENT_POLICE,
-        N_("Your number may be shared with the police"),
-        N_("May the task force give your number to the police if the case needs it?"),
-        lambda _turn: YES_NO,
+        Step.CONSENT_SHARE,
+        N_("Who may get your number"),
+        N_(
+            "Who may the task force give your number to, if the case needs it? Choose all "
+            "that apply."
+        ),
+        lambda _turn: labels.options(labels.AGENCY_KIND, leave_out=NOT_ASKED),
+        multiple=True,
         applies=contactable,
     ),
     Contact(),
@@ -546,11 +552,11 @@ STEPS: list[Question | Story | AboutRecruiter | Evidence | Where | Contact] = [
 BY_KEY = {step.key: step for step in STEPS}
 
 S = Step
-USUAL = [S.URGENCY, S.PRIVACY, S.CONSENT_POLICE, S.CONTACT, S.AFFECTED, S.CHILD, S.OFFER,
+USUAL = [S.URGENCY, S.PRIVACY, S.CONSENT_SHARE, S.CONTACT, S.AFFECTED, S.CHILD, S.OFFER,
          S.DESTINATION, S.RED_FLAGS, S.RECRUITER, S.STORY]  # fmt: skip
 DETAIL_STEPS = [S.SOURCE, S.EVIDENCE, S.WHERE]  # offered from the summary
 URGENT = [S.URGENCY, S.WHERE, S.AFFECTED, S.STORY]  # then the alert, at once
-AFTER_URGENT = [S.PRIVACY, S.CONSENT_POLICE, S.CONTACT, S.CHILD, S.OFFER, S.DESTINATION,
+AFTER_URGENT = [S.PRIVACY, S.CONSENT_SHARE, S.CONTACT, S.CHILD, S.OFFER, S.DESTINATION,
                 S.RED_FLAGS, S.RECRUITER, S.SOURCE, S.EVIDENCE]  # fmt: skip
 
 
@@ -955,6 +961,7 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
     """The report's fields from the answers; what was not asked yet (an urgent report, sent
     after three answers) is stored as not known."""
     anonymous = not contactable(state)
+    shared = [] if anonymous else [AgencyKind(k) for k in state.consent_share or []]
     where = state.where or Place()
     urgency = Urgency(required(state.urgency))
     child = ChildInvolved(state.child or ChildInvolved.UNKNOWN)
@@ -972,7 +979,8 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
         "priority": priority(urgency, child, flags),
         "anonymous": anonymous,
         "consent_contact": not anonymous,
-        "consent_share_with_police": not anonymous and state.consent_police == YES,
+        "consent_share_with_police": AgencyKind.POLICE in shared,
+        "consent_share_with": shared,
         "contact_phone": state.contact if not anonymous else None,
         "urgency": urgency,
         "affected": Affected(required(state.affected)),

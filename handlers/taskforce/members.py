@@ -27,7 +27,8 @@ NEEDS = {
     Word.DETAIL: Role.MEMBER,
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
-ONLY_MEMBERS = MEMBER_WORDS | {Word.BROADCAST}
+# Words of flows for members only (handlers/taskforce/broadcast.py, referral.py).
+ONLY_MEMBERS = MEMBER_WORDS | {Word.BROADCAST, Word.REFER, Word.REFERRALS}
 
 # Wrong codes from one chat: after this many, each try waits longer (1, 2, 4... minutes).
 FREE_TRIES = 3

@@ -542,7 +542,9 @@ class FakeTelegram(FakeServer):
             "from": self._bot_user(),
             "text": params.get("text", params.get("caption", "")),
         }
-        if "reply_markup" in params:
+        # Like Telegram, a message shows only an inline keyboard (a reply keyboard, such as
+        # the button sharing one's number, is the chat's, not the message's).
+        if "inline_keyboard" in (params.get("reply_markup") or {}):
             message["reply_markup"] = params["reply_markup"]
         self._messages[chat_id][message_id] = message
         return message

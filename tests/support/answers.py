@@ -56,11 +56,12 @@ ANONYMOUS_TO_STORY: Turns = [
     ("skip", "Tell us what happened"),
 ]
 CONTACT_NUMBER = "0812-1111-2222"
-# The same, contactable with the police consent, on a channel that does not know the number.
+# The same, contactable, the number for the police and the UPTD PPA, on a channel that does
+# not know the number.
 CONTACTABLE_TO_STORY: Turns = [
     ("4", "May they contact you"),
-    ("2", "give your number to the police"),
-    ("1", "Which phone number can the task force contact you on?"),
+    ("2", "Who may the task force give your number to"),
+    ("1,3", "Which phone number can the task force contact you on?"),
     (CONTACT_NUMBER, "Who received this offer"),
     *ANONYMOUS_TO_STORY[2:],
 ]
