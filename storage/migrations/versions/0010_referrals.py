@@ -6,7 +6,7 @@ Drafts in progress at the old question (may the number go to the police, yes or 
 their answer in the new shape. Referrals get their table, and the outbox can carry a document
 (the case file) and reach an email address.
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 09:00:00
 """
@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
