@@ -78,6 +78,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         clock=clock,
         escalation=settings.escalation,
         alerts=settings.alerts,
+        casework=settings.casework,
         channels=CAPABILITIES,
     )
     return App(settings=settings, services=services, conversations=Conversations(services))

@@ -19,7 +19,13 @@ from pydantic import (
 )
 
 from handlers.i18n import override_problems
-from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
+from handlers.settings import (
+    AlertSettings,
+    BotSettings,
+    CaseworkSettings,
+    EscalationSettings,
+    IntakeSettings,
+)
 from storage.db import StorageSettings
 from storage.models import MessageKind
 
@@ -124,6 +130,7 @@ class Settings(BaseModel):
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 

@@ -26,7 +26,13 @@ from handlers.conversation.messages import (
 )
 from handlers.conversation.text import Word, clean, numbers, word
 from handlers.i18n import N_, gettext
-from handlers.settings import AlertSettings, BotSettings, EscalationSettings, IntakeSettings
+from handlers.settings import (
+    AlertSettings,
+    BotSettings,
+    CaseworkSettings,
+    EscalationSettings,
+    IntakeSettings,
+)
 from storage.db import Database
 from storage.media import MediaStore
 from storage.models import Channel, Conversation
@@ -41,6 +47,7 @@ class Flow(StrEnum):
     LANGUAGE = "language"
     SUBSCRIBE = "subscribe"
     BROADCAST = "broadcast"
+    CASE = "case"
 
 
 class State(BaseModel):
@@ -73,6 +80,7 @@ class Services:
     clock: Callable[[], datetime]
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    casework: CaseworkSettings = field(default_factory=CaseworkSettings)
     # What each channel can do, as the channels declare it (bot/delivery.py).
     channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
 

@@ -50,9 +50,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_reminder", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_reminder_due_at"), ["due_at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_case_reminder_report_id"), ["report_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_case_reminder_report_id"), ["report_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_reminder_state"), ["state"], unique=False)
     with op.batch_alter_table("report", schema=None) as batch_op:
         batch_op.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
