@@ -53,7 +53,7 @@ async def remind(services: Services, *, batch: int = 25) -> int:
                 wait = stale_after(services, report)
                 last = await casework.last_activity(session, row.report_id) or row.created_at
                 step, due_at = row.step, row.due_at
-                if last > row.created_at:  # something happened since: the clock starts again
+                if last >= row.created_at:  # something happened since: the clock starts again
                     step, due_at = ASSIGNEE, last + wait
                 if due_at > now:
                     await casework.schedule(session, row.report_id, step, due_at, at=now)
