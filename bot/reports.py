@@ -11,7 +11,7 @@ from typing import Any
 from bot.app import App
 from handlers.usecases import OPERATOR, Refused
 from handlers.usecases import casework as cases
-from storage import members, reports
+from storage import casework, members, reports
 from storage.casework import OPEN
 from storage.media import MediaRejected, StoredFile
 from storage.models import Outcome, Report, ReportState
@@ -84,10 +84,16 @@ async def show_report(app: App, *, reference: str) -> str | None:
         media = await reports.media_of(session, report.id)
         additions = await reports.additions_of(session, report.id)
         events = await reports.timeline(session, report.id)
+        assignee = await members.get(session, report.assignee_id) if report.assignee_id else None
+        notes = await casework.notes_of(session, report.id)
+    outcome = f"{report.outcome or '-'}" + (
+        f" of {report.duplicate_of}" if report.duplicate_of else ""
+    )
     lines = [
         f"{report.reference}  ({report.priority}, {report.state})",
         f"sent:           {local(app, report.created_at)} via {report.channel}",
         f"reporter:       {reporter(report)}",
+        f"assignee:       {assignee.name if assignee else '-'}; outcome: {outcome}",
         f"urgency:        {report.urgency}",
         f"affected:       {report.affected}; child involved: {report.child_involved}",
         f"offer:          {report.offer_kind} in {report.destination}, via {report.offer_source}",
@@ -107,6 +113,8 @@ async def show_report(app: App, *, reference: str) -> str | None:
         ),
         f"additions ({len(additions)}):",
         *(f"  {local(app, a.created_at)}  {a.text or '(files)'}" for a in additions),
+        f"notes ({len(notes)}):",
+        *(f"  {local(app, n.created_at)}  {n.author}: {n.text or '(files)'}" for n in notes),
         "timeline:",
         *(
             f"  {local(app, e.at)}  {e.kind}  by {e.actor}"
