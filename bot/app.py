@@ -79,6 +79,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         escalation=settings.escalation,
         alerts=settings.alerts,
         referral=settings.referral,
+        casework=settings.casework,
         channels=CAPABILITIES,
     )
     return App(settings=settings, services=services, conversations=Conversations(services))

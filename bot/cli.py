@@ -15,12 +15,21 @@ import click
 
 from bot import admin, config, referrals
 from bot.app import App, build
-from bot.reports import export_csv, listing_table, show_report
+from bot.reports import (
+    case_assign,
+    case_close,
+    case_note,
+    case_reopen,
+    cases_table,
+    export_csv,
+    listing_table,
+    show_report,
+)
 from bot.web import CannotListen
 from handlers.usecases import Refused
 from storage.db import Database, Unreachable
 from storage.migrate import upgrade
-from storage.models import ReferralState, Role
+from storage.models import Outcome, ReferralState, ReportState, Role
 
 T = TypeVar("T")
 
@@ -31,6 +40,10 @@ config_option = click.option(
     default=None,
     help="Config file (default: ./config.toml if present, else built-in defaults).",
 )
+
+
+# `reports list --state`: a state, or "open" (acknowledged, in_progress and referred).
+STATES = click.Choice(["open", *(s.value for s in ReportState)])
 
 
 def settings_from(path: Path | None) -> config.Settings:
@@ -151,9 +164,28 @@ def reports() -> None:
 @reports.command("list")
 @config_option
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the newest N.")
-def reports_list(config_path: Path | None, limit: int | None) -> None:
-    """A table of reports: reference, time, priority, kind, area, state."""
+@click.option(
+    "--state",
+    "states",
+    type=STATES,
+    multiple=True,
+    help="Only reports in this state (repeat for several; 'open': acknowledged, in_progress "
+    "and referred), listed per assignee.",
+)
+@click.option("--assignee", default=None, help="Only the cases of this member (name or id).")
+def reports_list(
+    config_path: Path | None, limit: int | None, states: tuple[str, ...], assignee: str | None
+) -> None:
+    """A table of reports: reference, time, priority, kind, area, state, assignee. With
+    --state or --assignee: the cases per member."""
     settings = settings_from(config_path)
+    if states or assignee:
+        work = functools.partial(cases_table, states=states, assignee=assignee)
+        try:
+            click.echo(run_async(with_app(settings, work)))
+        except Refused as error:
+            raise click.ClickException(str(error)) from None
+        return
     click.echo(run_async(with_app(settings, functools.partial(listing_table, limit=limit))))
 
 
@@ -221,6 +253,51 @@ def admin_command(command: Callable[..., Work]) -> Callable[..., None]:
 
 
 ROLES = click.Choice([r.value for r in Role])
+OUTCOMES = click.Choice([o.value for o in Outcome])
+
+
+@reports.command("note")
+@admin_command
+@click.argument("reference")
+@click.argument("text")
+@click.option("--as", "author", default=None, help="The member the note is written for.")
+@click.option(
+    "--file",
+    "files",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="A file to keep with the note (repeat for several).",
+)
+def reports_note(reference: str, text: str, author: str | None, files: tuple[Path, ...]) -> Work:
+    """Add a note to a case (private to the task force)."""
+    return lambda app: case_note(app, reference, text, author, files)
+
+
+@reports.command("assign")
+@admin_command
+@click.argument("reference")
+@click.argument("member")
+def reports_assign(reference: str, member: str) -> Work:
+    """Give a case to a member (by name or id); they are told."""
+    return lambda app: case_assign(app, reference, member)
+
+
+@reports.command("close")
+@admin_command
+@click.argument("reference")
+@click.option("--outcome", type=OUTCOMES, required=True)
+@click.option("--duplicate-of", default=None, help="The other report, for --outcome duplicate.")
+def reports_close(reference: str, outcome: str, duplicate_of: str | None) -> Work:
+    """Close a case with its outcome; the reporter is told there is news."""
+    return lambda app: case_close(app, reference, Outcome(outcome), duplicate_of)
+
+
+@reports.command("reopen")
+@admin_command
+@click.argument("reference")
+def reports_reopen(reference: str) -> Work:
+    """Reopen a closed case (back to in_progress)."""
+    return lambda app: case_reopen(app, reference)
 
 
 @main.group("members")

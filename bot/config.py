@@ -22,6 +22,7 @@ from handlers.i18n import override_problems
 from handlers.settings import (
     AlertSettings,
     BotSettings,
+    CaseworkSettings,
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
@@ -151,6 +152,7 @@ class Settings(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     referral: ReferralSettings = Field(default_factory=ReferralSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 

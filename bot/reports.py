@@ -3,12 +3,18 @@ An anonymous reporter's chat address is never printed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from storage import reports
-from storage.models import Report
+from handlers.usecases import OPERATOR, Refused
+from handlers.usecases import casework as cases
+from storage import casework, members, reports
+from storage.casework import OPEN
+from storage.media import MediaRejected, StoredFile
+from storage.models import Outcome, Report, ReportState
 
 CSV_COLUMNS = [
     "reference",
@@ -78,10 +84,16 @@ async def show_report(app: App, *, reference: str) -> str | None:
         media = await reports.media_of(session, report.id)
         additions = await reports.additions_of(session, report.id)
         events = await reports.timeline(session, report.id)
+        assignee = await members.get(session, report.assignee_id) if report.assignee_id else None
+        notes = await casework.notes_of(session, report.id)
+    outcome = f"{report.outcome or '-'}" + (
+        f" of {report.duplicate_of}" if report.duplicate_of else ""
+    )
     lines = [
         f"{report.reference}  ({report.priority}, {report.state})",
         f"sent:           {local(app, report.created_at)} via {report.channel}",
         f"reporter:       {reporter(report)}",
+        f"assignee:       {assignee.name if assignee else '-'}; outcome: {outcome}",
         f"urgency:        {report.urgency}",
         f"affected:       {report.affected}; child involved: {report.child_involved}",
         f"offer:          {report.offer_kind} in {report.destination}, via {report.offer_source}",
@@ -101,6 +113,8 @@ async def show_report(app: App, *, reference: str) -> str | None:
         ),
         f"additions ({len(additions)}):",
         *(f"  {local(app, a.created_at)}  {a.text or '(files)'}" for a in additions),
+        f"notes ({len(notes)}):",
+        *(f"  {local(app, n.created_at)}  {n.author}: {n.text or '(files)'}" for n in notes),
         "timeline:",
         *(
             f"  {local(app, e.at)}  {e.kind}  by {e.actor}"
@@ -169,3 +183,82 @@ async def export_csv(app: App, writer: Any) -> None:
                     len(additions),
                 ]
             )
+
+
+# Case work, as the operator (the timeline names them "operator").
+
+
+async def cases_table(app: App, *, states: Sequence[str], assignee: str | None) -> str:
+    """The cases per member: in those states ("open" by default), of one member or all."""
+    wanted: list[ReportState] = []
+    for state in states or ["open"]:
+        wanted += list(OPEN) if state == "open" else [ReportState(state)]
+    async with app.services.work(write=False) as work:
+        desks = await cases.open_cases(
+            work, OPERATOR, states=list(dict.fromkeys(wanted)), assignee=assignee
+        )
+    rows = [
+        [
+            desk.assignee.name if desk.assignee else "-",
+            r.reference,
+            r.state,
+            r.outcome or "-",
+            r.priority,
+            local(app, r.acknowledged_at) if r.acknowledged_at else "-",
+        ]
+        for desk in desks
+        for r in desk.cases
+    ]
+    if not rows:
+        return "no cases"
+    header = ["ASSIGNEE", "REFERENCE", "STATE", "OUTCOME", "PRIORITY", "ACKNOWLEDGED"]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    per = ", ".join(
+        f"{desk.assignee.name if desk.assignee else 'nobody'} {len(desk.cases)}" for desk in desks
+    )
+    return "\n".join([*lines, "", f"per member: {per}"])
+
+
+async def case_note(
+    app: App, reference: str, text: str, author: str | None, files: Sequence[Path]
+) -> str:
+    stored: list[tuple[StoredFile, str | None]] = []
+    for path in files:
+        try:
+            stored.append((await app.services.media.put(path.read_bytes()), path.name))
+        except MediaRejected as rejected:
+            raise Refused(f"{path}: {rejected.problem.value}") from None
+    async with app.services.work() as work:
+        writer = None
+        if author is not None:
+            found = await members.named(work.session, author)
+            if len(found) != 1:
+                raise Refused(f"no single active member {author!r}")
+            writer = found[0]
+        note = await cases.note(work, reference, OPERATOR, text, stored, author=writer)
+    return f"note {note.id} added to {reference.upper()}" + (
+        f" ({len(stored)} file(s))" if stored else ""
+    )
+
+
+async def case_assign(app: App, reference: str, member: str) -> str:
+    async with app.services.work() as work:
+        done = await cases.assign(work, reference, OPERATOR, member)
+    return f"{done.report.reference} is now {done.member.name}'s (they have been told)"
+
+
+async def case_close(app: App, reference: str, outcome: Outcome, duplicate_of: str | None) -> str:
+    async with app.services.work() as work:
+        report = await cases.close(work, reference, OPERATOR, outcome, duplicate_of)
+    other = f" of {report.duplicate_of}" if report.duplicate_of else ""
+    return f"{report.reference} closed: {outcome}{other}; the reporter is told there is news"
+
+
+async def case_reopen(app: App, reference: str) -> str:
+    async with app.services.work() as work:
+        report = await cases.reopen(work, reference, OPERATOR)
+    return f"{report.reference} reopened: {report.state}"

@@ -17,6 +17,7 @@ from handlers.conversation.turn import Services
 from handlers.residents.report import expire_drafts
 from handlers.taskforce import broadcast
 from handlers.taskforce.alerts import follow_up
+from handlers.taskforce.reminders import remind
 from storage import chats, workers
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,12 @@ class Jobs:
         """Sends the follow-ups due; one that fell due while the service was down goes out
         once now."""
         if await follow_up(self.services):
+            self.wake_outbox()
+
+    async def reminders(self) -> None:
+        """Reminds the assignee (then the coordinators) of open cases nobody touched for
+        `[casework] stale_after_hours`."""
+        if await remind(self.services):
             self.wake_outbox()
 
     async def broadcasts(self) -> None:
@@ -136,6 +143,7 @@ JOBS = [
     Job("heartbeat", workers.HEARTBEAT, Jobs.heartbeat),
     Job("outbox", timedelta(seconds=1), Jobs.outbox),  # retries fall due between wakes
     Job("followups", timedelta(seconds=1), Jobs.followups),
+    Job("reminders", timedelta(seconds=2), Jobs.reminders),
     Job("broadcasts", timedelta(seconds=2), Jobs.broadcasts),
     Job("housekeeping", timedelta(minutes=15), Jobs.housekeeping),
 ]

@@ -15,6 +15,7 @@ from storage.models import (
     Destination,
     OfferKind,
     OfferSource,
+    Outcome,
     Priority,
     RedFlag,
     ReferralState,
@@ -105,8 +106,46 @@ PRIORITY = {
 STATE = {
     ReportState.NEW: N_("received, waiting for the task force"),
     ReportState.ACKNOWLEDGED: N_("being handled by the task force"),
-    ReportState.REFERRED: N_("being handled by the task force"),
+    ReportState.IN_PROGRESS: N_("being looked into by the task force"),
+    ReportState.REFERRED: N_("passed on to a partner agency that can help"),
     ReportState.CLOSED: N_("closed"),
+}
+
+# What STATUS says of a closed report, per outcome: what it came to, in words a resident
+# understands, and never anything of the investigation.
+CLOSED_AS = {
+    Outcome.TRAFFICKING_SUSPECTED: N_(
+        "closed: the task force found signs of trafficking and is acting on them"
+    ),
+    Outcome.SCAM_OR_FRAUD: N_("closed: the task force found it was a scam"),
+    Outcome.NON_PROCEDURAL_MIGRATION: N_(
+        "closed: the task force found it was work abroad outside the official procedure"
+    ),
+    Outcome.NOT_TRAFFICKING: N_(
+        "closed: the task force looked into it and found no sign of trafficking"
+    ),
+    Outcome.DUPLICATE: N_("closed: handled together with another report"),
+    Outcome.UNREACHABLE: N_("closed: the task force could not get in touch to learn more"),
+    Outcome.WITHDRAWN: N_("closed: withdrawn"),
+}
+
+# The task force's words for a case's state and outcome.
+CASE_STATE = {
+    ReportState.NEW: N_("new"),
+    ReportState.ACKNOWLEDGED: N_("acknowledged"),
+    ReportState.IN_PROGRESS: N_("in progress"),
+    ReportState.REFERRED: N_("referred"),
+    ReportState.CLOSED: N_("closed"),
+}
+
+OUTCOME = {
+    Outcome.TRAFFICKING_SUSPECTED: N_("Trafficking suspected"),
+    Outcome.SCAM_OR_FRAUD: N_("Scam or fraud"),
+    Outcome.NON_PROCEDURAL_MIGRATION: N_("Non-procedural migration"),
+    Outcome.NOT_TRAFFICKING: N_("Not trafficking"),
+    Outcome.DUPLICATE: N_("Duplicate of another report"),
+    Outcome.UNREACHABLE: N_("Unreachable"),
+    Outcome.WITHDRAWN: N_("Withdrawn"),
 }
 
 

@@ -225,6 +225,26 @@ class PerPriority(Section):
         return float(getattr(self, priority.value))
 
 
+class HoursPerPriority(Section):
+    """Hours per priority."""
+
+    urgent: float = Field(gt=0)
+    high: float = Field(gt=0)
+    normal: float = Field(gt=0)
+
+    def hours(self, priority: Priority) -> float:
+        return float(getattr(self, priority.value))
+
+
+class CaseworkSettings(Section):
+    """`[casework]`: what happens to a case after its acknowledgement."""
+
+    # An open case untouched this long reminds its assignee, then the coordinators.
+    stale_after_hours: HoursPerPriority = Field(
+        default_factory=lambda: HoursPerPriority(urgent=4, high=24, normal=72)
+    )
+
+
 class EscalationSettings(Section):
     """`[escalation]`: who is alerted, and how the circle widens until someone acknowledges."""
 

@@ -76,8 +76,21 @@ class Channel(StrEnum):
 class ReportState(StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
     REFERRED = "referred"
     CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    """What a closed case came to (Report.outcome)."""
+
+    TRAFFICKING_SUSPECTED = "trafficking_suspected"
+    SCAM_OR_FRAUD = "scam_or_fraud"
+    NON_PROCEDURAL_MIGRATION = "non_procedural_migration"
+    NOT_TRAFFICKING = "not_trafficking"
+    DUPLICATE = "duplicate"  # Report.duplicate_of names the other report
+    UNREACHABLE = "unreachable"
+    WITHDRAWN = "withdrawn"
 
 
 class Priority(StrEnum):
@@ -156,6 +169,12 @@ class EventKind(StrEnum):
     UNREACHABLE = "unreachable"
     REFERRED = "referred"  # a case file sent to a partner agency
     REFERRAL_CHANGED = "referral_changed"  # accepted, rejected, done or revoked
+    # Case work (handlers/usecases/casework.py); a state change is STATE_CHANGED with
+    # detail from/to (and outcome when closed).
+    NOTE = "note"
+    ASSIGNED = "assigned"
+    REOPENED = "reopened"
+    REMINDED = "reminded"  # not activity: it does not reset the case's clock
 
 
 class AgencyKind(StrEnum):
@@ -257,6 +276,12 @@ class Report(SQLModel, table=True):
     longitude: float | None = None
     acknowledged_by: int | None = Field(default=None, foreign_key="member.id")
     acknowledged_at: datetime | None = utc_column(nullable=True)
+    # Case work: who has the case now (the acknowledging member first), and how it was closed.
+    assignee_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    outcome: Outcome | None = Field(
+        default=None, sa_column=Column(StrEnumType(Outcome), nullable=True)
+    )
+    duplicate_of: str | None = Field(default=None, max_length=32)  # the other reference
 
 
 class RecruiterPhone(SQLModel, table=True):
@@ -287,10 +312,26 @@ class Media(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
     addition_id: int | None = Field(default=None, foreign_key="addition.id")
+    # A file of a task force's note (not the reporter's evidence: report_id stays None).
+    note_id: int | None = Field(default=None, foreign_key="case_note.id", index=True)
     sha256: str = Field(max_length=64)
     content_type: str = Field(max_length=64)
     size: int
     original_name: str | None = Field(default=None, max_length=255)
+
+
+class CaseNote(SQLModel, table=True):
+    """A note of the task force on a case: private to it, never shown to the reporter. Its
+    files are Media rows with its note_id."""
+
+    __tablename__ = "case_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    created_at: datetime = utc_column()
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    author: str = Field(max_length=128)  # the member's name, or "operator"
+    text: str | None = Field(default=None, max_length=3000)
 
 
 class ReportEvent(SQLModel, table=True):
@@ -416,6 +457,22 @@ class Followup(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     step: int
+    due_at: datetime = utc_column(index=True)
+    state: FollowupState = enum_column(FollowupState, default=FollowupState.PENDING, index=True)
+    done_at: datetime | None = utc_column(nullable=True)
+
+
+class CaseReminder(SQLModel, table=True):
+    """The next reminder of an open case that nobody touched: step 0 reminds the assignee,
+    step 1 the coordinators. Claimed once; an event on the case after `created_at` makes it
+    outdated (the reminder job then schedules the next one from that event)."""
+
+    __tablename__ = "case_reminder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    step: int
+    created_at: datetime = utc_column()
     due_at: datetime = utc_column(index=True)
     state: FollowupState = enum_column(FollowupState, default=FollowupState.PENDING, index=True)
     done_at: datetime | None = utc_column(nullable=True)

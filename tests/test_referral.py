@@ -76,6 +76,7 @@ def a_report(**fields: object) -> Report:
         "contact_phone": CONTACT,
         "consent_share_with": ["police", "kp2mi"],
         "acknowledged_by": 1,
+        "assignee_id": 1,
     }
     return Report(**(values | fields))
 
@@ -118,11 +119,11 @@ def test_a_report_from_before_the_kinds_keeps_its_police_consent() -> None:
 def test_the_member_who_took_the_report_and_coordinators_may_handle_it(
     actor: Member, allowed: bool
 ) -> None:
-    assert may_handle(actor, a_report(acknowledged_by=1)) is allowed
+    assert may_handle(actor, a_report()) is allowed
 
 
 def test_nobody_but_coordinators_handles_a_report_nobody_took() -> None:
-    report = a_report(acknowledged_by=None)
+    report = a_report(acknowledged_by=None, assignee_id=None)
     assert not may_handle(person(1, Role.MEMBER), report)
     assert may_handle(person(3, Role.COORDINATOR), report)
 

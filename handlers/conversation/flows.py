@@ -16,6 +16,7 @@ from handlers.residents.menu import MenuFlow
 from handlers.residents.report import ReportFlow
 from handlers.residents.subscribe import SubscribeFlow
 from handlers.taskforce.broadcast import BroadcastFlow
+from handlers.taskforce.casework import CaseFlow
 from handlers.taskforce.referral import ReferFlow, ReferralsFlow
 
 
@@ -53,6 +54,7 @@ FLOWS: tuple[FlowHandler, ...] = (
     BroadcastFlow(),
     ReferFlow(),
     ReferralsFlow(),
+    CaseFlow(),
 )
 BY_NAME: dict[Flow, FlowHandler] = {flow.name: flow for flow in FLOWS}
 BY_WORD: dict[Word, FlowHandler] = {word: flow for flow in FLOWS for word in flow.words}

@@ -53,6 +53,13 @@ class Word(StrEnum):
     BROADCAST = "broadcast"
     REFER = "refer"
     REFERRALS = "referrals"
+    # Case work (handlers/taskforce/casework.py); the values are also the case actions'.
+    CASE = "case"
+    PROGRESS = "progress"
+    NOTE = "note"
+    ASSIGN = "assign"
+    CLOSE = "close"
+    REOPEN = "reopen"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -109,6 +116,23 @@ WORDS: dict[str, Word] = {
     "refer": Word.REFER,
     "rujukan": Word.REFERRALS,
     "referrals": Word.REFERRALS,
+    "kasus": Word.CASE,
+    "case": Word.CASE,
+    "proses": Word.PROGRESS,
+    "progress": Word.PROGRESS,
+    "catat": Word.NOTE,
+    "note": Word.NOTE,
+    "alihkan": Word.ASSIGN,
+    "assign": Word.ASSIGN,
+    "tutup": Word.CLOSE,
+    "close": Word.CLOSE,
+    "bukalagi": Word.REOPEN,  # /bukalagi: a Telegram command has no space
+    "reopen": Word.REOPEN,
+}
+
+# Commands of two words, read before WORDS (so "buka" alone stays free for another meaning).
+PHRASES: dict[str, Word] = {
+    "buka lagi": Word.REOPEN,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -135,6 +159,12 @@ COMMANDS = {
     Word.BROADCAST,
     Word.REFER,
     Word.REFERRALS,
+    Word.CASE,
+    Word.PROGRESS,
+    Word.NOTE,
+    Word.ASSIGN,
+    Word.CLOSE,
+    Word.REOPEN,
 }
 
 # The words that still act inside an answer written in one's own words.
@@ -167,6 +197,12 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     Word.REFER: _REFERENCE,
     # `/rujukan 12`, `/rujukan 12 ditolak REASON`
     Word.REFERRALS: re.compile(r"#?\d{1,9}(?:\s+\S+(?:\s+.+)?)?", re.S),
+    Word.CASE: _REFERENCE,
+    Word.PROGRESS: _REFERENCE,
+    Word.NOTE: re.compile(rf"{_REFERENCE.pattern}(?:\s+.+)?", re.I | re.S),  # CATAT REF [text]
+    Word.ASSIGN: re.compile(rf"{_REFERENCE.pattern}(?:\s+.+)?", re.I),  # ALIHKAN REF [name]
+    Word.CLOSE: _REFERENCE,
+    Word.REOPEN: _REFERENCE,
 }
 
 
@@ -177,6 +213,11 @@ def word(text: str) -> tuple[Word, str] | None:
     slash = first.startswith("/")
     first = first.lower().lstrip("/").split("@", 1)[0].rstrip(".!")
     found = WORDS.get(first)
+    for phrase, meant in PHRASES.items():
+        head, _, tail = phrase.partition(" ")
+        second, _, after = rest.strip().partition(" ")
+        if first == head and second.lower().rstrip(".!") == tail:
+            found, rest = meant, after
     if slash and first == "selesai":
         found = Word.OFF_DUTY  # /selesai is the member's command; plain "selesai" ends a step
     if found is None:

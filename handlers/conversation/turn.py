@@ -29,6 +29,7 @@ from handlers.i18n import N_, gettext
 from handlers.settings import (
     AlertSettings,
     BotSettings,
+    CaseworkSettings,
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
@@ -49,6 +50,7 @@ class Flow(StrEnum):
     BROADCAST = "broadcast"
     REFER = "refer"
     REFERRALS = "referrals"
+    CASE = "case"
 
 
 class State(BaseModel):
@@ -82,6 +84,7 @@ class Services:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     referral: ReferralSettings = field(default_factory=ReferralSettings)
+    casework: CaseworkSettings = field(default_factory=CaseworkSettings)
     # What each channel can do, as the channels declare it (bot/delivery.py).
     channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
 

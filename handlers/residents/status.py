@@ -12,7 +12,7 @@ from storage import reports
 from storage.models import EventKind, ReportState
 
 # The events that change where a report stands, as its timeline records them.
-NEWS = (EventKind.ACKNOWLEDGED, EventKind.STATE_CHANGED)
+NEWS = (EventKind.ACKNOWLEDGED, EventKind.STATE_CHANGED, EventKind.REOPENED)
 
 
 async def show(turn: Turn) -> None:
@@ -28,6 +28,9 @@ async def show(turn: Turn) -> None:
         assert report.id is not None
         sent = format_date(report.created_at.astimezone(zone), "medium", locale=language)
         state = turn.t(labels.STATE[report.state])
+        if report.state == ReportState.CLOSED and report.outcome is not None:
+            # What it came to, in a resident's words; never the investigation's details.
+            state = turn.t(labels.CLOSED_AS[report.outcome])
         news = await reports.events_of(turn.session, report.id, NEWS)
         if report.state == ReportState.NEW or not news:
             lines.append(

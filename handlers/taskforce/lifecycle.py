@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.conversation.messages import Capability
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, gettext
+from handlers.taskforce import reminders
 from handlers.taskforce.alerts import NOTICE_PRIORITY, URGENT_FIRST, recipients
 from handlers.taskforce.roster import coordinators
 from storage import conversations, escalation, members, outbox, reports
@@ -52,6 +53,7 @@ async def acknowledge(
             report, first_by.name if first_by else "?", report.acknowledged_at, False
         )
     report.acknowledged_by, report.acknowledged_at = member.id, at
+    report.assignee_id = member.id  # the case is theirs until reassigned
     report.state = ReportState.ACKNOWLEDGED
     session.add(report)
     await escalation.cancel(session, report.id, at)
@@ -67,6 +69,7 @@ async def acknowledge(
     )
     await mark_alerts(work, report, member.name)
     await tell_reporter(work, report)
+    await reminders.remind_later(work, report)
     return Acknowledged(report, member.name, at, True)
 
 

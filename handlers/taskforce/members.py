@@ -10,7 +10,7 @@ from handlers.conversation.messages import Document
 from handlers.conversation.text import Word
 from handlers.conversation.turn import Turn
 from handlers.i18n import N_
-from handlers.taskforce import alert_texts, alerts, lifecycle, roster
+from handlers.taskforce import alert_texts, alerts, casework, lifecycle, roster
 from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
 from storage import members, outbox, reports
 from storage.members import at_least
@@ -25,6 +25,13 @@ NEEDS = {
     Word.OFF_DUTY: Role.MEMBER,
     Word.ACK: Role.MEMBER,
     Word.DETAIL: Role.MEMBER,
+    # Case work: any member may ask; who may act on which case is the usecase's to decide.
+    Word.CASE: Role.MEMBER,
+    Word.PROGRESS: Role.MEMBER,
+    Word.NOTE: Role.MEMBER,
+    Word.ASSIGN: Role.MEMBER,
+    Word.CLOSE: Role.MEMBER,
+    Word.REOPEN: Role.MEMBER,
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
 # Words of flows for members only (handlers/taskforce/broadcast.py, referral.py).
@@ -65,8 +72,9 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
         return
     member = await member_of(turn)
     if member is None or not at_least(member.role, NEEDS[word]):
-        if word in (Word.ACK, Word.DETAIL) and argument:
-            await lifecycle.refuse(turn, argument, stranger(turn), turn.conv.channel)
+        if (word in (Word.ACK, Word.DETAIL) or word in casework.WORDS) and argument:
+            reference = argument.split()[0]
+            await lifecycle.refuse(turn, reference, stranger(turn), turn.conv.channel)
         turn.say(NOT_ALLOWED)
         return
     try:
@@ -82,6 +90,8 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
             await leave_duty(turn, member)
         elif word is Word.ACK:
             await acknowledge(turn, member, argument)
+        elif word in casework.WORDS:
+            await casework.command(turn, member, word, argument)
         else:
             await detail(turn, member, argument)
     except Refused as refused:
@@ -222,7 +232,7 @@ async def acknowledge(turn: Turn, member: Member, reference: str) -> None:
     if result is None:
         turn.say(N_("There is no report {reference}."), reference=reference)
     elif result.first:
-        turn.say(
+        thanks = turn.t(
             N_(
                 "Thank you, {name}: report {reference} is yours. The reporter has been told "
                 "it is being handled."
@@ -230,6 +240,8 @@ async def acknowledge(turn: Turn, member: Member, reference: str) -> None:
             name=member.name,
             reference=result.report.reference,
         )
+        # The case's actions come with the thanks (in a group, only the thanks).
+        await casework.menu(turn, member, result.report, thanks)
     else:
         turn.say(
             N_("Report {reference} was already acknowledged by {name} at {time}."),

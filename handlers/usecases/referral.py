@@ -15,7 +15,7 @@ from handlers.i18n import N_, gettext
 from handlers.settings import Agency
 from handlers.taskforce import case_file
 from handlers.taskforce.alerts import NOTICE_PRIORITY
-from handlers.usecases import NOT_ALLOWED, Actor, Operator, Refused, may
+from handlers.usecases import NOT_ALLOWED, Actor, Operator, Refused, casework, may
 from storage import members, outbox, referrals, reports
 from storage.models import (
     AgencyKind,
@@ -55,11 +55,9 @@ class AgencyChat:
 
 
 def may_handle(actor: Actor, report: Report) -> bool:
-    """Who may act on a case: the member who took it (acknowledged it), or a coordinator or
-    admin (and the operator at the command line). The one place this is decided."""
-    if may(actor, Role.COORDINATOR):
-        return True
-    return isinstance(actor, Member) and actor.id is not None and actor.id == report.acknowledged_by
+    """Who may refer a case: whoever may act on it (its assignee, a coordinator or admin, the
+    operator at the command line; see casework.allowed)."""
+    return casework.allowed(actor, report, casework.Action.NOTE)
 
 
 def consents(report: Report) -> list[AgencyKind]:

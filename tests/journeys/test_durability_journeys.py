@@ -25,7 +25,7 @@ from tests.journeys.harness import (
     up_to_the_summary,
 )
 
-JOBS = ["heartbeat", "outbox", "followups", "broadcasts", "housekeeping"]
+JOBS = ["heartbeat", "outbox", "followups", "reminders", "broadcasts", "housekeeping"]
 
 
 def count(texts: list[str], text: str) -> int:
