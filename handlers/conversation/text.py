@@ -51,6 +51,10 @@ class Word(StrEnum):
     DETAIL = "detail"
     SUBSCRIBE = "subscribe"
     BROADCAST = "broadcast"
+    # The relay between a member and a reporter (BALAS BTN-..., BUKA, BERHENTI BALAS).
+    RELAY = "relay"
+    OPEN = "open"
+    STOP_RELAY = "stop_relay"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -103,6 +107,16 @@ WORDS: dict[str, Word] = {
     "subscribe": Word.SUBSCRIBE,
     "siaran": Word.BROADCAST,
     "broadcast": Word.BROADCAST,
+    "balas": Word.RELAY,
+    "reply": Word.RELAY,
+    "buka": Word.OPEN,
+    "open": Word.OPEN,
+}
+# Commands of two words.
+PHRASES: dict[str, Word] = {
+    "berhenti balas": Word.STOP_RELAY,
+    "stop replies": Word.STOP_RELAY,
+    "stop reply": Word.STOP_RELAY,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -127,10 +141,22 @@ COMMANDS = {
     Word.DETAIL,
     Word.SUBSCRIBE,
     Word.BROADCAST,
+    Word.RELAY,
+    Word.OPEN,
+    Word.STOP_RELAY,
 }
 
 # The words that still act inside an answer written in one's own words.
-CONTROL = {Word.CANCEL, Word.BACK, Word.SKIP, Word.DONE, Word.HELP, Word.INFO, Word.STOP}
+CONTROL = {
+    Word.CANCEL,
+    Word.BACK,
+    Word.SKIP,
+    Word.DONE,
+    Word.HELP,
+    Word.INFO,
+    Word.STOP,
+    Word.STOP_RELAY,
+}
 
 # Language names residents type after BAHASA (and the codes themselves).
 LANGUAGE_NAMES = {
@@ -156,12 +182,17 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     Word.ON_DUTY: re.compile(r"\d{1,3}"),  # hours
     Word.ACK: _REFERENCE,
     Word.DETAIL: _REFERENCE,
+    # BALAS BTN-2026-00042, and the message itself may follow in the same one.
+    Word.RELAY: re.compile(_REFERENCE.pattern + r"(?:\s+\S.*)?", re.I | re.S),
 }
 
 
 def word(text: str) -> tuple[Word, str] | None:
     """The command word a message starts with and the rest of it: `/tambah BTN-1` and
     `TAMBAH BTN-1` both give (ADD, "BTN-1"). A Telegram `/cmd@botname` works too."""
+    phrase = PHRASES.get(" ".join(text.lower().split()).rstrip(".!"))
+    if phrase is not None:
+        return phrase, ""
     first, _, rest = text.strip().partition(" ")
     slash = first.startswith("/")
     first = first.lower().lstrip("/").split("@", 1)[0].rstrip(".!")

@@ -41,6 +41,8 @@ class Flow(StrEnum):
     LANGUAGE = "language"
     SUBSCRIBE = "subscribe"
     BROADCAST = "broadcast"
+    RELAY_WRITE = "relay_write"  # a member writing to a reporter (BALAS)
+    RELAY_READ = "relay_read"  # a reporter who opened their messages, answering (BUKA)
 
 
 class State(BaseModel):

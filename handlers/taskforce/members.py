@@ -9,8 +9,9 @@ from datetime import timedelta
 from handlers.conversation.messages import Document
 from handlers.conversation.text import Word
 from handlers.conversation.turn import Turn
-from handlers.i18n import N_
-from handlers.taskforce import alert_texts, alerts, lifecycle, roster
+from handlers.i18n import N_, gettext
+from handlers.taskforce import alert_texts, alerts, lifecycle, relay, roster
+from handlers.taskforce.alert_texts import relay_buttons
 from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
 from storage import members, outbox, reports
 from storage.members import at_least
@@ -25,6 +26,7 @@ NEEDS = {
     Word.OFF_DUTY: Role.MEMBER,
     Word.ACK: Role.MEMBER,
     Word.DETAIL: Role.MEMBER,
+    Word.RELAY: Role.MEMBER,  # and only on a report of theirs (usecases/relay.py may_relay)
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
 ONLY_MEMBERS = MEMBER_WORDS | {Word.BROADCAST}
@@ -64,8 +66,9 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
         return
     member = await member_of(turn)
     if member is None or not at_least(member.role, NEEDS[word]):
-        if word in (Word.ACK, Word.DETAIL) and argument:
-            await lifecycle.refuse(turn, argument, stranger(turn), turn.conv.channel)
+        if word in (Word.ACK, Word.DETAIL, Word.RELAY) and argument:
+            reference = argument.split()[0]
+            await lifecycle.refuse(turn, reference, stranger(turn), turn.conv.channel)
         turn.say(NOT_ALLOWED)
         return
     try:
@@ -81,6 +84,8 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
             await leave_duty(turn, member)
         elif word is Word.ACK:
             await acknowledge(turn, member, argument)
+        elif word is Word.RELAY:
+            await relay.begin(turn, member, argument)
         else:
             await detail(turn, member, argument)
     except Refused as refused:
@@ -229,6 +234,11 @@ async def acknowledge(turn: Turn, member: Member, reference: str) -> None:
             name=member.name,
             reference=result.report.reference,
         )
+        if relay_buttons(gettext(turn.conv.language), result.report):
+            turn.say(
+                N_("The reporter agreed to be contacted: /balas {reference} writes to them."),
+                reference=result.report.reference,
+            )
     else:
         turn.say(
             N_("Report {reference} was already acknowledged by {name} at {time}."),
