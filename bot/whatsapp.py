@@ -136,14 +136,18 @@ class WhatsAppChannel:
         return f"{self.public_url}/media/{sha256}?sig={self.signature(sha256)}"
 
     async def media(self, request: Request) -> Response:
-        """GET /media/{sha256}?sig=...: a broadcast's image, for Twilio. Nothing else in the
-        media store (evidence) is ever served."""
+        """GET /media/{sha256}?sig=...: a broadcast's image, or one a reporter sent to a
+        member through the relay, for Twilio. Nothing else in the media store (evidence) is
+        ever served."""
         sha256 = request.path_params["sha256"]
         given = request.query_params.get("sig", "")
         if not hmac.compare_digest(given, self.signature(sha256)):
             return Response("forbidden", status_code=403)
         async with self.services.db.read() as session:
-            if not await broadcasts.image_in_use(session, sha256):
+            if not (
+                await broadcasts.image_in_use(session, sha256)
+                or await outbox.image_to_member(session, self.channel, sha256)
+            ):
                 return Response("not found", status_code=404)
         path = self.services.media.path(sha256)
         data = await asyncio.to_thread(path.read_bytes)

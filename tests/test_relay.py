@@ -82,7 +82,7 @@ async def test_a_member_writes_and_the_reporter_reads_and_answers(force: TaskFor
     answer = await force.say(RESIDENT, "buka")
     assert f"Message from the task force ({reference}):" in answer
     assert "Can you tell us where the office is?" in answer
-    assert "Write your answer here" in answer and "BERHENTI BALAS" in answer
+    assert "Write your answer here" in answer and "STOP REPLIES" in answer
     answer = await force.say(RESIDENT, "Jalan Merdeka 5, above the bakery")
     assert "Sent. You can write more." in answer
     assert force.texts(ANDI)[-1] == (
