@@ -637,19 +637,7 @@ class TelegramChannel:
             sent.provider_id = await self._edit(chat_id, row)
             return
         # The row's actions are buttons here; its typed hint is for channels without them.
-        actions = outbox.actions(row)
-        markup = None
-        if actions:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            b["label"], callback_data=callback_data(Press(None, b["value"]))
-                        )
-                    ]
-                    for b in actions
-                ]
-            )
+        markup = action_keyboard(outbox.actions(row))
         if row.image_sha256 is not None:
             sent.messages.append((await self._photo(chat_id, row, markup), None))
             return
@@ -707,12 +695,27 @@ class TelegramChannel:
             )
         try:
             await self.bot.edit_message_text(
-                row.text, chat_id=chat_id, message_id=int(original.provider_id), reply_markup=None
+                row.text,
+                chat_id=chat_id,
+                message_id=int(original.provider_id),
+                reply_markup=action_keyboard(outbox.actions(row)),
             )
         except BadRequest as error:
             if "not modified" not in str(error).lower():
                 raise
         return original.provider_id
+
+
+def action_keyboard(actions: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
+    """An outbox row's actions as buttons, one a line (none: no keyboard)."""
+    if not actions:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["label"], callback_data=callback_data(Press(None, b["value"])))]
+            for b in actions
+        ]
+    )
 
 
 @dataclass

@@ -136,8 +136,9 @@ class WhatsAppChannel:
         return f"{self.public_url}/media/{sha256}?sig={self.signature(sha256)}"
 
     async def media(self, request: Request) -> Response:
-        """GET /media/{sha256}?sig=...: a broadcast's image or an open referral's case file,
-        for Twilio. Nothing else in the media store (evidence) is ever served."""
+        """GET /media/{sha256}?sig=...: a broadcast's image, an open referral's case file, or an
+        image a reporter sent to a member through the relay, for Twilio. Nothing else in the
+        media store (evidence) is ever served."""
         sha256 = request.path_params["sha256"]
         given = request.query_params.get("sig", "")
         if not hmac.compare_digest(given, self.signature(sha256)):
@@ -146,6 +147,7 @@ class WhatsAppChannel:
             if not (
                 await broadcasts.image_in_use(session, sha256)
                 or await referrals.document_in_use(session, sha256)
+                or await outbox.image_to_member(session, self.channel, sha256)
             ):
                 return Response("not found", status_code=404)
         path = self.services.media.path(sha256)

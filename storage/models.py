@@ -175,6 +175,8 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     REOPENED = "reopened"
     REMINDED = "reminded"  # not activity: it does not reset the case's clock
+    RELAYED = "relayed"  # a message between a member and the reporter (usecases/relay.py)
+    RELAY_STOPPED = "relay_stopped"  # the reporter said BERHENTI BALAS
 
 
 class AgencyKind(StrEnum):
@@ -282,6 +284,8 @@ class Report(SQLModel, table=True):
         default=None, sa_column=Column(StrEnumType(Outcome), nullable=True)
     )
     duplicate_of: str | None = Field(default=None, max_length=32)  # the other reference
+    # The reporter said `berhenti balas`: the task force can no longer write to them.
+    relay_stopped_at: datetime | None = utc_column(nullable=True)
 
 
 class RecruiterPhone(SQLModel, table=True):
@@ -302,6 +306,29 @@ class Addition(SQLModel, table=True):
     report_id: int = Field(foreign_key="report.id", index=True)
     created_at: datetime = utc_column()
     text: str | None = Field(default=None, max_length=3000)
+
+
+class RelayDirection(StrEnum):
+    TO_REPORTER = "to_reporter"
+    FROM_REPORTER = "from_reporter"
+
+
+class RelayMessage(SQLModel, table=True):
+    """A message between a member and a report's reporter, through the bot, so that neither
+    learns who the other is. One to the reporter waits (read_at empty) until they send BUKA;
+    `files` are in the media store: [{"sha256", "content_type", "name"}]."""
+
+    __tablename__ = "relay_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    created_at: datetime = utc_column()
+    direction: RelayDirection = enum_column(RelayDirection)
+    # The member who wrote it (to the reporter), or whom it went to (from the reporter).
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    text: str | None = Field(default=None, max_length=3000)
+    files: list[dict[str, Any]] = json_list_column()
+    read_at: datetime | None = utc_column(nullable=True)
 
 
 class Media(SQLModel, table=True):
@@ -488,6 +515,7 @@ class MessageKind(StrEnum):
     BROADCAST = "broadcast"
     NOTICE = "notice"  # to members: an addition to a report, an unreachable colleague
     REFERRAL = "referral"  # a case file to a partner agency
+    RELAY_NOTICE = "relay_notice"  # to a reporter: a message waits (BUKA), nothing more
 
 
 class OutboxState(StrEnum):

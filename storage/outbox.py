@@ -320,6 +320,17 @@ async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
     return count, oldest
 
 
+async def image_to_member(session: AsyncSession, channel: Channel, sha256: str) -> bool:
+    """Whether a message to a member on the channel carries this image (a reporter's photo
+    passed on by the relay)."""
+    query = select(Outbox.id).where(
+        col(Outbox.channel) == channel,
+        col(Outbox.image_sha256) == sha256,
+        col(Outbox.member_id).is_not(None),
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def get(session: AsyncSession, row_id: int) -> Outbox | None:
     return await session.get(Outbox, row_id)
 

@@ -18,6 +18,7 @@ from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courte
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
 from handlers.residents.menu import help_text, more_help_text
+from handlers.residents.replies import stop as stop_replies
 from handlers.residents.report import discard, expired, own_words
 from handlers.residents.status import show as show_status
 from handlers.residents.subscribe import unsubscribe
@@ -252,6 +253,9 @@ class Conversations:
             )
         elif command is Word.STATUS:
             await show_status(turn)
+            await self._resume(turn)
+        elif command is Word.STOP_RELAY:
+            await stop_replies(turn)
             await self._resume(turn)
         elif command is Word.HELP:
             turn.tell(help_text(turn))

@@ -13,11 +13,13 @@ from handlers.conversation.turn import Flow, Held, Turn
 from handlers.residents.add import AddFlow
 from handlers.residents.language import LanguageFlow
 from handlers.residents.menu import MenuFlow
+from handlers.residents.replies import RepliesFlow
 from handlers.residents.report import ReportFlow
 from handlers.residents.subscribe import SubscribeFlow
 from handlers.taskforce.broadcast import BroadcastFlow
 from handlers.taskforce.casework import CaseFlow
 from handlers.taskforce.referral import ReferFlow, ReferralsFlow
+from handlers.taskforce.relay import RelayFlow
 
 
 class FlowHandler(Protocol):
@@ -55,6 +57,8 @@ FLOWS: tuple[FlowHandler, ...] = (
     ReferFlow(),
     ReferralsFlow(),
     CaseFlow(),
+    RelayFlow(),
+    RepliesFlow(),
 )
 BY_NAME: dict[Flow, FlowHandler] = {flow.name: flow for flow in FLOWS}
 BY_WORD: dict[Word, FlowHandler] = {word: flow for flow in FLOWS for word in flow.words}

@@ -60,6 +60,10 @@ class Word(StrEnum):
     ASSIGN = "assign"
     CLOSE = "close"
     REOPEN = "reopen"
+    # The relay between a member and a reporter (BALAS BTN-..., BUKA, BERHENTI BALAS).
+    RELAY = "relay"
+    OPEN = "open"
+    STOP_RELAY = "stop_relay"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -128,11 +132,18 @@ WORDS: dict[str, Word] = {
     "close": Word.CLOSE,
     "bukalagi": Word.REOPEN,  # /bukalagi: a Telegram command has no space
     "reopen": Word.REOPEN,
+    "balas": Word.RELAY,
+    "reply": Word.RELAY,
+    "buka": Word.OPEN,
+    "open": Word.OPEN,
 }
 
 # Commands of two words, read before WORDS (so "buka" alone stays free for another meaning).
 PHRASES: dict[str, Word] = {
     "buka lagi": Word.REOPEN,
+    "berhenti balas": Word.STOP_RELAY,
+    "stop replies": Word.STOP_RELAY,
+    "stop reply": Word.STOP_RELAY,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -165,10 +176,22 @@ COMMANDS = {
     Word.ASSIGN,
     Word.CLOSE,
     Word.REOPEN,
+    Word.RELAY,
+    Word.OPEN,
+    Word.STOP_RELAY,
 }
 
 # The words that still act inside an answer written in one's own words.
-CONTROL = {Word.CANCEL, Word.BACK, Word.SKIP, Word.DONE, Word.HELP, Word.INFO, Word.STOP}
+CONTROL = {
+    Word.CANCEL,
+    Word.BACK,
+    Word.SKIP,
+    Word.DONE,
+    Word.HELP,
+    Word.INFO,
+    Word.STOP,
+    Word.STOP_RELAY,
+}
 
 # Language names residents type after BAHASA (and the codes themselves).
 LANGUAGE_NAMES = {
@@ -203,6 +226,8 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     Word.ASSIGN: re.compile(rf"{_REFERENCE.pattern}(?:\s+.+)?", re.I),  # ALIHKAN REF [name]
     Word.CLOSE: _REFERENCE,
     Word.REOPEN: _REFERENCE,
+    # BALAS BTN-2026-00042, and the message itself may follow in the same one.
+    Word.RELAY: re.compile(_REFERENCE.pattern + r"(?:\s+\S.*)?", re.I | re.S),
 }
 
 

@@ -51,6 +51,8 @@ class Flow(StrEnum):
     REFER = "refer"
     REFERRALS = "referrals"
     CASE = "case"
+    RELAY_WRITE = "relay_write"  # a member writing to a reporter (BALAS)
+    RELAY_READ = "relay_read"  # a reporter who opened their messages, answering (BUKA)
 
 
 class State(BaseModel):

@@ -26,7 +26,7 @@ EXCERPT = 280
 EARLIER_SHOWN = 5  # the earlier reports an alert lists by reference; the rest are counted
 
 
-ACK, DETAIL = "ack", "detail"
+ACK, DETAIL, RELAY = "ack", "detail", "relay"
 
 
 def action(kind: str, reference: str) -> str:
@@ -36,7 +36,7 @@ def action(kind: str, reference: str) -> str:
 
 def parse_action(value: str) -> tuple[str, str] | None:
     kind, _, reference = value.partition(":")
-    return (kind, reference) if kind in (ACK, DETAIL) and reference else None
+    return (kind, reference) if kind in (ACK, DETAIL, RELAY) and reference else None
 
 
 async def alert_text(
@@ -123,6 +123,13 @@ def buttons(_: Gettext, report: Report) -> list[dict[str, str]]:
         {"value": action(ACK, report.reference), "label": _(N_("Acknowledge"))},
         {"value": action(DETAIL, report.reference), "label": _(N_("Details"))},
     ]
+
+
+def relay_buttons(_: Gettext, report: Report) -> list[dict[str, str]]:
+    """The button of an acknowledged alert: writing to a reporter who consented to contact."""
+    if not report.consent_contact or report.relay_stopped_at is not None:
+        return []
+    return [{"value": action(RELAY, report.reference), "label": _(N_("Reply to reporter"))}]
 
 
 def typed_hint(_: Gettext, report: Report) -> str:

@@ -18,8 +18,10 @@ from handlers.conversation.messages import Expect, Option
 from handlers.conversation.text import Word
 from handlers.conversation.turn import DONE, Flow, Held, State, Turn
 from handlers.i18n import N_
+from handlers.taskforce import relay
 from handlers.usecases import NOT_ALLOWED, Refused
 from handlers.usecases import casework as cases
+from handlers.usecases import relay as relaying
 from handlers.usecases.casework import Action
 from storage import members
 from storage.models import EventKind, Member, Outcome, Report, ReportEvent, ReportState
@@ -37,6 +39,8 @@ class CaseState(State):
     reference: str = ""
     note_id: int = 0  # the note being written, once its first message is stored
 
+
+RELAY = "relay"  # the menu's "Reply to reporter" (handlers/taskforce/relay.py)
 
 WORDS = {Word.CASE, Word.PROGRESS, Word.NOTE, Word.ASSIGN, Word.CLOSE, Word.REOPEN}
 
@@ -70,6 +74,10 @@ EVENTS = {
     EventKind.ASSIGNED: N_("assigned to {name}"),
     EventKind.REOPENED: N_("reopened"),
     EventKind.REMINDED: N_("reminder sent"),
+    EventKind.REFERRED: N_("referred to a partner agency"),
+    EventKind.REFERRAL_CHANGED: N_("the referral changed"),
+    EventKind.RELAYED: N_("a message relayed"),
+    EventKind.RELAY_STOPPED: N_("the reporter stopped replies"),
 }
 
 
@@ -213,7 +221,7 @@ def event_line(turn: Turn, event: ReportEvent) -> str:
 async def menu(turn: Turn, member: Member, report: Report, said: str = "") -> None:
     """The case's actions the member may take, as a choice (buttons, or numbers to type);
     none in a group, where a conversation is everyone's."""
-    offered = cases.actions(member, report)
+    offered = options(member, report)
     if not offered or turn.inbound.group:
         turn.reset()
         if said:
@@ -225,10 +233,15 @@ async def menu(turn: Turn, member: Member, report: Report, said: str = "") -> No
         reference=report.reference,
         state=turn.t(labels.CASE_STATE[report.state]),
     )
-    turn.choose(
-        f"{said}\n\n{heading}" if said else heading,
-        [Option(a.value, ACTION_LABELS[a]) for a in offered],
-    )
+    turn.choose(f"{said}\n\n{heading}" if said else heading, offered)
+
+
+def options(member: Member, report: Report) -> list[Option]:
+    """The case's actions the member may take, and writing to the reporter when they can."""
+    offered = [Option(a.value, ACTION_LABELS[a]) for a in cases.actions(member, report)]
+    if report.state is not ReportState.CLOSED and relaying.open_to(member, report):
+        offered.append(Option(RELAY, N_("Reply to reporter")))
+    return offered
 
 
 async def progress(turn: Turn, member: Member, reference: str) -> None:
@@ -365,12 +378,13 @@ class CaseFlow:
         reference = state.reference
         if turn.step == Step.MENU:
             report = await cases.require_any(turn, reference)
-            offered = cases.actions(member, report)
-            picked = turn.picked([Option(a.value, ACTION_LABELS[a]) for a in offered])
+            picked = turn.picked(options(member, report))
             if picked is None:
                 await menu(turn, member, report)
-                return
-            await ask(turn, member, reference, Action(picked[0]))
+            elif picked[0] == RELAY:
+                await relay.begin(turn, member, reference)
+            else:
+                await ask(turn, member, reference, Action(picked[0]))
         elif turn.step == Step.NOTE:
             await self._note(turn, member, state)
         elif turn.step == Step.OUTCOME:

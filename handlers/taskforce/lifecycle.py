@@ -14,6 +14,7 @@ from handlers.conversation.messages import Capability
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, gettext
 from handlers.taskforce import reminders
+from handlers.taskforce.alert_texts import relay_buttons
 from handlers.taskforce.alerts import NOTICE_PRIORITY, URGENT_FIRST, recipients
 from handlers.taskforce.roster import coordinators
 from storage import conversations, escalation, members, outbox, reports
@@ -95,6 +96,7 @@ async def mark_alerts(work: Work, report: Report, name: str) -> None:
                 row.text + "\n\n" + line,
                 at=at,
                 priority=URGENT_FIRST,
+                buttons=relay_buttons(_, report),
                 report_id=report.id,
                 member_id=row.member_id,
                 edit_of=row.id,

@@ -9,8 +9,9 @@ from datetime import timedelta
 from handlers.conversation.messages import Document
 from handlers.conversation.text import Word
 from handlers.conversation.turn import Turn
-from handlers.i18n import N_
-from handlers.taskforce import alert_texts, alerts, casework, lifecycle, roster
+from handlers.i18n import N_, gettext
+from handlers.taskforce import alert_texts, alerts, casework, lifecycle, relay, roster
+from handlers.taskforce.alert_texts import relay_buttons
 from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
 from storage import members, outbox, reports
 from storage.members import at_least
@@ -32,6 +33,7 @@ NEEDS = {
     Word.ASSIGN: Role.MEMBER,
     Word.CLOSE: Role.MEMBER,
     Word.REOPEN: Role.MEMBER,
+    Word.RELAY: Role.MEMBER,  # and only on a report of theirs (usecases/relay.py may_relay)
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
 # Words of flows for members only (handlers/taskforce/broadcast.py, referral.py).
@@ -72,7 +74,7 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
         return
     member = await member_of(turn)
     if member is None or not at_least(member.role, NEEDS[word]):
-        if (word in (Word.ACK, Word.DETAIL) or word in casework.WORDS) and argument:
+        if (word in (Word.ACK, Word.DETAIL, Word.RELAY) or word in casework.WORDS) and argument:
             reference = argument.split()[0]
             await lifecycle.refuse(turn, reference, stranger(turn), turn.conv.channel)
         turn.say(NOT_ALLOWED)
@@ -92,6 +94,8 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
             await acknowledge(turn, member, argument)
         elif word in casework.WORDS:
             await casework.command(turn, member, word, argument)
+        elif word is Word.RELAY:
+            await relay.begin(turn, member, argument)
         else:
             await detail(turn, member, argument)
     except Refused as refused:
@@ -240,6 +244,11 @@ async def acknowledge(turn: Turn, member: Member, reference: str) -> None:
             name=member.name,
             reference=result.report.reference,
         )
+        if relay_buttons(gettext(turn.conv.language), result.report):
+            thanks += "\n" + turn.t(
+                N_("The reporter agreed to be contacted: /balas {reference} writes to them."),
+                reference=result.report.reference,
+            )
         # The case's actions come with the thanks (in a group, only the thanks).
         await casework.menu(turn, member, result.report, thanks)
     else:

@@ -256,7 +256,8 @@ class WhatsAppUser:
     def bodies(self) -> list[str]:
         return self.twilio.bodies(self.number)
 
-    async def send(self, body: str) -> httpx.Response:
+    async def send(self, body: str, **fields: str) -> httpx.Response:
+        """Posts the message; `fields` are more of Twilio's (NumMedia, MediaUrl0...)."""
         params = {
             "MessageSid": f"SM{next(MESSAGE_SIDS):032x}",
             "AccountSid": ACCOUNT_SID,
@@ -265,6 +266,7 @@ class WhatsAppUser:
             "Body": body,
             "NumMedia": "0",
             "WaId": self.number.lstrip("+"),
+            **fields,
         }
         url = self.sigap.url + "/whatsapp/inbound"
         signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
