@@ -28,9 +28,9 @@ NOTICE_TEMPLATE = "HX" + "b2" * 16
 NOTICE = "There is a message for you. Type BUKA to read it."
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 STORY = "Calo menjanjikan kerja di pabrik Johor, berangkat malam lewat pelabuhan kecil."
-# No urgency; yes, they may contact me; not to the police; this number; me, no child, work
+# No urgency; yes, they may contact me; to no agency ("0"); this number; me, no child, work
 # abroad, the first destination, no warning sign, nothing about the recruiter.
-CONSENTING = ["4", "2", "2", "1", "1", "2", "1", "1", "0", "skip"]
+CONSENTING = ["4", "2", "0", "1", "1", "2", "1", "1", "0", "skip"]
 ANONYMOUS = ["4", "1", "1", "2", "1", "1", "0", "skip"]
 
 
@@ -144,8 +144,8 @@ async def consenting_report(resident: TelegramUser) -> None:
     await resident.sees("is any of these happening?")
     for label, next_question in [
         ("None of these", "May they contact you"),
-        ("Yes, they may contact me", "give your number to the police"),
-        ("No", "Which phone number"),
+        ("Yes, they may contact me", "Who may the task force give your number to"),
+        ("Done", "Which phone number"),  # to no agency
     ]:
         await resident.press(label)
         await resident.sees(next_question)
