@@ -32,19 +32,31 @@ from storage.models import OfferKind, RedFlag, Report
 INDICATORS = Path(__file__).parent / "data" / "indicators.toml"
 LANGUAGES = ("id", "en")  # every label and explanation is in both
 
-# A phrase just after one of these words (two words back at most, in the same sentence) is
-# denied or warned against, not reported: "bukan visa turis", "jangan transfer ke rekening
-# pribadi", "tanpa calo", "beware of tourist visas". Not "no": Indonesians write "no rek" and
-# "no hp" for account and phone numbers.
+# A phrase just after one of these words is denied or warned against, not reported: "bukan
+# visa turis", "jangan transfer ke rekening pribadi", "tanpa calo", "waspada pelabuhan tikus",
+# "beware of tourist visas". Not "no": Indonesians write "no rek" and "no hp" for account and
+# phone numbers.
 NEGATIONS = frozenset(
     {
         "tidak", "tdk", "tak", "gak", "ga", "gk", "nggak", "ngga", "enggak", "engga", "ndak",
         "bukan", "jangan", "jgn", "tanpa", "bebas", "anti", "waspada", "awas", "hati",
-        "hindari", "tiada", "not", "never", "dont", "don", "without", "beware", "avoid",
+        "hindari", "tiada", "not", "never", "dont", "without", "beware", "avoid",
     }
 )  # fmt: skip
-# ... unless the negation is about knowing: "gak tau paspor ditahan" still says it was held.
-KNOWING = frozenset({"tahu", "tau", "tw", "know", "sure", "yakin", "pasti", "ingat", "jelas"})
+# Little words that may stand between the negation and the phrase (three at most, in the same
+# sentence): "jangan mau pakai visa turis", "tidak ada potong gaji", "don't pay to a personal
+# account". Any other word ends the search, so that in "gaji tidak dibayar paspor ditahan" the
+# passport is still held.
+FILLERS = frozenset(
+    {
+        "a", "an", "the", "to", "any", "of", "for", "your", "with", "be", "is", "are", "ever",
+        "pay", "use", "using", "trust", "believe", "via",
+        "ke", "di", "pakai", "pake", "guna", "bayar", "transfer", "tf", "mau", "ada", "perlu",
+        "usah", "pernah", "lewat", "melalui", "dengan", "dgn", "sama", "percaya", "tergiur",
+        "anda", "kamu", "siapa", "pun", "akan", "dulu",
+    }
+)  # fmt: skip
+FILLERS_MAX = 3
 _CLAUSE_END = re.compile(r"[.!?;,\n]")
 _WORD = re.compile(r"[^\W_]+")
 
@@ -327,8 +339,10 @@ def _first(pattern: re.Pattern[str] | None, text: str, *, guard: bool = True) ->
 
 def _denied(before: str) -> bool:
     clause = _CLAUSE_END.split(before)[-1]
-    words = _WORD.findall(clause.lower())[-2:]
-    return any(
-        w in NEGATIONS and not (i + 1 < len(words) and words[i + 1] in KNOWING)
-        for i, w in enumerate(words)
-    )
+    words = _WORD.findall(clause.lower().replace("'", "").replace("’", ""))  # dont, don't
+    for skipped, word in enumerate(reversed(words)):
+        if word in NEGATIONS:
+            return True
+        if word not in FILLERS or skipped >= FILLERS_MAX:
+            return False
+    return False
