@@ -31,6 +31,7 @@ ILO_FORCED_LABOUR = [
     ("we are locked in the compound cannot leave", "movement_restricted"),
     ("hp nya diambil bos sudah 2 minggu hilang kontak", "contact_cut_off"),
     ("since march we lost contact with my sister", "contact_cut_off"),
+    ("went to thailand for a job in IT now we cant contact him", "contact_cut_off"),
     ("kalau tidak capai target dipukuli dan disetrum", "violence_threats"),
     ("they threatened my family back home", "violence_threats"),
     ("katanya harus bayar utang tiket 30 juta baru boleh pulang", "debt_bondage"),
@@ -51,6 +52,8 @@ ILO_EC_RECRUITMENT = [
     ("there is no contract, just trust me", "no_contract"),
     ("diminta biaya pendaftaran 3 juta dulu", "upfront_fees"),
     ("asked for a processing fee of 500 ringgit", "upfront_fees"),
+    ("kak ini lowongan kapal ikan taiwan bayar 5jt dulu buat medical", "upfront_fees"),
+    ("he asked her to pay RM 300 for the permit", "upfront_fees"),
     ("umurnya dituakan biar bisa bikin paspor", "documents_falsified"),
     ("adik saya umur 16 diajak kerja ke malaysia", "minor_recruited"),
     ("she is underage but they said no problem", "minor_recruited"),
@@ -213,6 +216,10 @@ ORDINARY = [
     "Dicari admin toko online di Tanjungpinang, kerja dari kantor, gaji 3 juta",
     "adik saya sudah 15 tahun kerja di malaysia dengan permit resmi",
     "hubungi admin untuk info lebih lanjut, no rek perusahaan tercantum di website resmi",
+    "Kerja kosong: operator pengeluaran di Pasir Gudang, gaji RM1700, permit kerja disediakan, "
+    "penginapan disediakan",
+    "anak saya umur 19 mau kerja di kilang di johor melalui agensi, ada kontrak dan permit",
+    "tetangga ditawari kerja di malaysia jadi pembantu rumah tangga, berangkat minggu depan",
 ]
 
 
