@@ -383,3 +383,17 @@ def test_the_alert_line_names_the_level_points_and_top_three_reasons() -> None:
 def test_the_alert_line_of_a_report_with_no_sign() -> None:
     report = a_report(offer_kind=OfferKind.WORK_ABROAD, destination="Malaysia", story="kerja")
     assert risk_line(gettext("en"), report, "en") == "Risk: low (0)"
+
+
+def test_a_broken_indicators_file_stops_start_up_with_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import config
+    from handlers import risk
+
+    broken = tmp_path / "indicators.toml"
+    broken.write_text(INDICATORS.read_text().replace("weight = 5", "weight = 0", 1))
+    monkeypatch.setattr(risk, "INDICATORS", broken)
+    monkeypatch.setattr(risk, "indicators", lambda: indicators(broken))
+    with pytest.raises(config.ConfigError, match=r"indicators.toml: .*weight"):
+        config.load(None, environ={})
