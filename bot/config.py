@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from handlers import risk
 from handlers.i18n import override_problems
 from handlers.settings import (
     AlertSettings,
@@ -233,9 +234,17 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
         if environ.get(variable):
             raw.setdefault(section, {})[key] = environ[variable]
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(describe(error, source)) from None
+    # The risk indicators a coordinator may have edited: checked at start, not at an alert.
+    try:
+        risk.indicators()
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{risk.INDICATORS}: not valid TOML: {error}") from None
+    except ValidationError as error:
+        raise ConfigError(describe(error, risk.INDICATORS)) from None
+    return settings
 
 
 def describe(error: ValidationError, source: Path | None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
+from handlers import risk
 from handlers.usecases import OPERATOR, Refused
 from handlers.usecases import casework as cases
 from storage import casework, members, reports
@@ -98,6 +99,7 @@ async def show_report(app: App, *, reference: str) -> str | None:
         f"affected:       {report.affected}; child involved: {report.child_involved}",
         f"offer:          {report.offer_kind} in {report.destination}, via {report.offer_source}",
         f"warning signs:  {', '.join(report.red_flags) or '-'}",
+        *risk_lines(risk.of_report(report)),
         f"recruiter:      {report.recruiter_name or '-'}; agency: {report.recruiter_agency or '-'}",
         f"phones:         {', '.join(phones) or '-'}",
         f"link:           {report.recruiter_link or '-'}",
@@ -123,6 +125,17 @@ async def show_report(app: App, *, reference: str) -> str | None:
         ),
     ]
     return "\n".join(lines)
+
+
+def risk_lines(found: risk.Risk) -> list[str]:
+    """The score and every reason, with what found it (handlers/data/indicators.toml)."""
+    return [
+        f"risk:           {found.level} ({found.points})",
+        *(
+            f"  +{r.points} {r.label('en')} [{r.indicator}; {r.by}: {r.found}]"
+            for r in found.reasons
+        ),
+    ]
 
 
 def reporter(report: Report) -> str:

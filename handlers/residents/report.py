@@ -46,6 +46,7 @@ from handlers.conversation.turn import (
 from handlers.i18n import N_, gettext
 from handlers.residents.emergency import emergency_text
 from handlers.residents.priority import priority
+from handlers.risk import score
 from handlers.taskforce.alerts import report_submitted
 from handlers.taskforce.lifecycle import addition_received
 from storage import conversations, reports
@@ -975,8 +976,11 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
         label = gettext(services.bot.default_language)(AboutRecruiter.label)
         story = "\n\n".join(part for part in (story, f"{label}: {name}") if part)
         name = name[: NAME_MAX - 1] + "…"
+    offer = OfferKind(state.offer or OfferKind.UNKNOWN)
+    # Scored as the alert will score the stored report (handlers/risk.py of_report).
+    risk = score(flags, destination, offer, "\n".join(t for t in (story[:STORY_MAX], name) if t))
     return {
-        "priority": priority(urgency, child, flags),
+        "priority": priority(urgency, child, flags, risk.level),
         "anonymous": anonymous,
         "consent_contact": not anonymous,
         "consent_share_with_police": AgencyKind.POLICE in shared,
@@ -985,7 +989,7 @@ def fields(state: ReportState, services: Services) -> dict[str, Any]:
         "urgency": urgency,
         "affected": Affected(required(state.affected)),
         "child_involved": child,
-        "offer_kind": OfferKind(state.offer or OfferKind.UNKNOWN),
+        "offer_kind": offer,
         "destination": destination,
         "offer_source": OfferSource(state.source or OfferSource.UNKNOWN),
         "red_flags": [f.value for f in flags],

@@ -11,7 +11,7 @@ from datetime import datetime
 from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import labels
+from handlers import labels, risk
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
 from storage import reports
@@ -24,6 +24,7 @@ from storage.models import (
 
 EXCERPT = 280
 EARLIER_SHOWN = 5  # the earlier reports an alert lists by reference; the rest are counted
+RISK_REASONS_SHOWN = 3
 
 
 ACK, DETAIL, RELAY = "ack", "detail", "relay"
@@ -90,6 +91,7 @@ def compose_alert(
     if report.red_flags:
         flags = ", ".join(_(labels.RED_FLAGS[RedFlag(f)]) for f in report.red_flags)
         lines.append(_(N_("Warning signs: {flags}")).format(flags=flags))
+    lines.append(risk_line(_, report, language))
     if phones:
         lines.append(_(N_("Recruiter numbers: {phones}")).format(phones=", ".join(phones)))
     if earlier:
@@ -102,6 +104,19 @@ def compose_alert(
         )
     lines.append(_(N_("Story: {excerpt}")).format(excerpt=story))
     return "\n".join(lines)
+
+
+def risk_line(_: Gettext, report: Report, language: str) -> str:
+    """ "Risk: high (12) — passport held; Cambodia for an online job; travel paid": the score
+    of handlers/risk.py and its heaviest reasons, computed from the report as it is now."""
+    found = risk.of_report(report)
+    level = _(risk.LEVEL_LABELS[found.level])
+    reasons = "; ".join(r.label(language) for r in found.top(RISK_REASONS_SHOWN))
+    if not reasons:
+        return _(N_("Risk: {level} ({points})")).format(level=level, points=found.points)
+    return _(N_("Risk: {level} ({points}) — {reasons}")).format(
+        level=level, points=found.points, reasons=reasons
+    )
 
 
 def where(report: Report) -> str:
