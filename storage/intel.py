@@ -127,7 +127,7 @@ async def shared(
     )
     found: dict[int, list[Shared]] = {i: [] for i in report_ids}
     for report_id, identifier, reference, other_id in (await session.exec(query)).all():
-        found[report_id].append(Shared(identifier, reference, other_id))
+        found[report_id].append(Shared(identifier, reference, other_id or 0))
     return found
 
 

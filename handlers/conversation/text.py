@@ -64,6 +64,10 @@ class Word(StrEnum):
     RELAY = "relay"
     OPEN = "open"
     STOP_RELAY = "stop_relay"
+    # Recruiter intelligence (handlers/taskforce/intel.py): TANDAI, KONFIRMASI, /intel.
+    MARK = "mark"
+    CONFIRM = "confirm"
+    INTEL = "intel"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -136,6 +140,11 @@ WORDS: dict[str, Word] = {
     "reply": Word.RELAY,
     "buka": Word.OPEN,
     "open": Word.OPEN,
+    "tandai": Word.MARK,
+    "mark": Word.MARK,
+    "konfirmasi": Word.CONFIRM,
+    "confirm": Word.CONFIRM,
+    "intel": Word.INTEL,
 }
 
 # Commands of two words, read before WORDS (so "buka" alone stays free for another meaning).
@@ -179,6 +188,9 @@ COMMANDS = {
     Word.RELAY,
     Word.OPEN,
     Word.STOP_RELAY,
+    Word.MARK,
+    Word.CONFIRM,
+    Word.INTEL,
 }
 
 # The words that still act inside an answer written in one's own words.
@@ -228,6 +240,13 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     Word.REOPEN: _REFERENCE,
     # BALAS BTN-2026-00042, and the message itself may follow in the same one.
     Word.RELAY: re.compile(_REFERENCE.pattern + r"(?:\s+\S.*)?", re.I | re.S),
+    # TANDAI BTN-2026-00042 +62812... bahaya|aman (dangerous|cleared)
+    Word.MARK: re.compile(
+        _REFERENCE.pattern + r"\s+\S.{0,200}?\s+(?:bahaya|berbahaya|aman|dangerous|cleared)",
+        re.I,
+    ),
+    Word.CONFIRM: re.compile(r"#?\d{1,9}"),  # KONFIRMASI 12; alone: the marks waiting
+    Word.INTEL: re.compile(r"\S.{0,200}"),  # /intel +62812..., /intel PT Maju Jaya
 }
 
 
