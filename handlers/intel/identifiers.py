@@ -66,6 +66,7 @@ _BEFORE = re.compile(
     re.I,
 )
 _AFTER = re.compile(rf"\b(?P<name>(?:[A-Z][\w&'-]*[ \t]+){{1,4}})(?P<form>{_AGENCY_AFTER})")
+_FORMS = {f.lower() for f in _AGENCY_BEFORE.split("|")}
 # Kinds of body that name no company unless a name in capitals follows.
 _GENERIC = {"yayasan", "agensi", "agency", "perusahaan", "company"}
 # A name typed in lower case is taken up to this many words.
@@ -94,17 +95,19 @@ def identifiers(text: str, region: str = "ID") -> list[Identifier]:
 
     for name in agencies(text):
         keep(Kind.AGENCY, agency_key(name), name)
-    told = recruiter(text, region)
-    for number in told.phones:
+    # Line by line: an agency's name at the end of one line must not take the bank's name
+    # at the start of the next ("PT Maju Jaya\nBRI 1234567890").
+    told = [recruiter(line, region) for line in text.splitlines()]
+    for number in (n for t in told for n in t.phones):
         keep(Kind.PHONE, number, number)
-    for link in told.links:
+    for link in (link for t in told for link in t.links):
         if EMAIL.fullmatch(link):
             keep(Kind.EMAIL, link.lower(), link)
         elif link.startswith("@"):
             keep(Kind.HANDLE, handle_key(link), link.rstrip("."))
         else:
             keep(Kind.LINK, link_key(link), link)
-    for account in told.accounts:
+    for account in (a for t in told for a in t.accounts):
         digits = re.sub(r"\D", "", account)
         keep(Kind.ACCOUNT, digits, account)
     return list(found.values())
@@ -113,12 +116,15 @@ def identifiers(text: str, region: str = "ID") -> list[Identifier]:
 def agencies(text: str) -> list[str]:
     """Agency and company names as written ("PT Maju Jaya Abadi", "Golden Star Sdn Bhd")."""
     names: list[str] = []
-    for match in _BEFORE.finditer(text):
+    position = 0
+    while (match := _BEFORE.search(text, position)) is not None:
+        # The next search starts at the name: "Agensi resmi P3MI PT Bintang Jaya" has three.
+        position = match.start("name")
         form, words = match["form"], match["name"].split()
         if form.lower() in _GENERIC and not words[0][:1].isupper():
             continue  # "perusahaan besar di Malaysia" names no company
         kept = name_words(words)
-        if kept:
+        if kept and kept[0].rstrip(".").lower() not in _FORMS:
             names.append(" ".join([form, *kept]).rstrip("."))
     for match in _AFTER.finditer(text):
         kept = name_words(match["name"].split()[::-1])[::-1]  # "Hubungi Golden Star Sdn Bhd"
