@@ -81,8 +81,9 @@ async def link(
         insert(session, ReportIdentifier)
         .values(report_id=report_id, identifier_id=identifier_id, source=source, created_at=at)
         .on_conflict_do_nothing(index_elements=["report_id", "identifier_id"])
+        .returning(col(ReportIdentifier.id))
     )
-    return bool(result.rowcount)
+    return result.first() is not None  # no row back: it was there already
 
 
 async def of_report(session: AsyncSession, report_id: int) -> list[tuple[Identifier, LinkSource]]:
