@@ -13,7 +13,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from bot import admin, config, referrals
+from bot import admin, config, intel, referrals
 from bot.app import App, build
 from bot.reports import (
     case_assign,
@@ -29,7 +29,7 @@ from bot.web import CannotListen
 from handlers.usecases import Refused
 from storage.db import Database, Unreachable
 from storage.migrate import upgrade
-from storage.models import Outcome, ReferralState, ReportState, Role
+from storage.models import Outcome, ReferralState, ReportState, Role, Verdict
 
 T = TypeVar("T")
 
@@ -553,6 +553,56 @@ def referrals_done(referral_id: int) -> Work:
 def referrals_revoke(referral_id: int, reason: str | None) -> Work:
     """The task force takes the referral back."""
     return lambda app: referrals.change(app, referral_id, ReferralState.REVOKED, reason)
+
+
+@main.group("intel")
+def intel_group() -> None:
+    """Recruiters' identifiers: what is known of one, marks (dangerous or cleared) and their
+    confirmation; residents are only ever shown confirmed marks."""
+
+
+@intel_group.command("show")
+@admin_command
+@click.argument("value")
+def intel_show(value: str) -> Work:
+    """Everything known of an identifier (a number, account, agency, link, @account or
+    e-mail): the reports naming it with their states, and its marks."""
+    return lambda app: intel.show(app, value)
+
+
+@intel_group.command("mark")
+@admin_command
+@click.argument("value")
+@click.option("--dangerous", "verdict", flag_value=Verdict.DANGEROUS.value, help="A danger.")
+@click.option("--cleared", "verdict", flag_value=Verdict.CLEARED.value, help="Found harmless.")
+@click.option("--case", "reference", required=True, help="The case that proves it.")
+def intel_mark(value: str, verdict: str | None, reference: str) -> Work:
+    """Mark an identifier, citing a case (the operator's mark is confirmed at once)."""
+    if verdict is None:
+        raise click.UsageError("give --dangerous or --cleared")
+    return lambda app: intel.mark(app, value, Verdict(verdict), reference)
+
+
+@intel_group.command("confirm")
+@admin_command
+@click.argument("mark_id", type=int)
+def intel_confirm(mark_id: int) -> Work:
+    """Confirm a member's mark: residents who check the identifier are told from now on."""
+    return lambda app: intel.confirm(app, mark_id)
+
+
+@intel_group.command("pending")
+@admin_command
+def intel_pending() -> Work:
+    """The marks waiting for a coordinator's confirmation."""
+    return lambda app: intel.pending(app)
+
+
+@intel_group.command("reindex")
+@admin_command
+def intel_reindex() -> Work:
+    """Extract and link the identifiers of every stored report (after upgrading to 0013)."""
+    return lambda app: intel.reindex(app)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ from typing import Any
 
 from bot.app import App
 from handlers import risk
+from handlers.intel import indexing
 from handlers.usecases import OPERATOR, Refused
 from handlers.usecases import casework as cases
-from storage import casework, members, reports
+from storage import casework, intel, members, reports
 from storage.casework import OPEN
 from storage.media import MediaRejected, StoredFile
 from storage.models import Outcome, Report, ReportState
@@ -87,6 +88,8 @@ async def show_report(app: App, *, reference: str) -> str | None:
         events = await reports.timeline(session, report.id)
         assignee = await members.get(session, report.assignee_id) if report.assignee_id else None
         notes = await casework.notes_of(session, report.id)
+        linked = (await indexing.links(session, [report.id]))[report.id]
+        named = await intel.of_report(session, report.id)
     outcome = f"{report.outcome or '-'}" + (
         f" of {report.duplicate_of}" if report.duplicate_of else ""
     )
@@ -104,6 +107,9 @@ async def show_report(app: App, *, reference: str) -> str | None:
         f"phones:         {', '.join(phones) or '-'}",
         f"link:           {report.recruiter_link or '-'}",
         f"where:          {where(report)}",
+        f"identifiers:    {', '.join(f'{i.kind} {i.shown}' for i, _ in named) or '-'}",
+        f"linked ({len(linked)}):",
+        *(f"  same {link.kind} {link.shown} as {', '.join(link.references)}" for link in linked),
         "",
         report.story,
         "",

@@ -177,6 +177,10 @@ class EventKind(StrEnum):
     REMINDED = "reminded"  # not activity: it does not reset the case's clock
     RELAYED = "relayed"  # a message between a member and the reporter (usecases/relay.py)
     RELAY_STOPPED = "relay_stopped"  # the reporter said BERHENTI BALAS
+    # Recruiter intelligence (handlers/usecases/intel.py): an identifier marked dangerous or
+    # cleared citing this case, and a coordinator's confirmation of such a mark.
+    MARKED = "marked"
+    MARK_CONFIRMED = "mark_confirmed"
 
 
 class AgencyKind(StrEnum):
@@ -651,6 +655,76 @@ class Referral(SQLModel, table=True):
     override_reason: str | None = Field(default=None, max_length=500)
     reason: str | None = Field(default=None, max_length=500)  # of a rejection or revocation
     document_sha256: str = Field(max_length=64)  # the case file, in the media store
+
+
+class IdentifierKind(StrEnum):
+    """What a recruiter's identifier is (handlers/intel/identifiers.py normalises each)."""
+
+    PHONE = "phone"  # E.164
+    ACCOUNT = "account"  # the digits of a bank or wallet account
+    AGENCY = "agency"  # an agency's or company's name, without PT/CV, punctuation and case
+    LINK = "link"  # host and path: lower-case host without www, no query, no trailing slash
+    HANDLE = "handle"  # a social-media @handle, lower case, without the @
+    EMAIL = "email"  # lower case
+
+
+class LinkSource(StrEnum):
+    """Where a report named an identifier."""
+
+    RECRUITER = "recruiter"  # the recruiter's name, agency, links and accounts
+    PHONES = "phones"  # the recruiter's numbers
+    STORY = "story"
+    ADDITION = "addition"  # something the reporter added later
+    MARK = "mark"  # a member marked it citing this case
+
+
+class Verdict(StrEnum):
+    DANGEROUS = "dangerous"
+    CLEARED = "cleared"
+
+
+class Identifier(SQLModel, table=True):
+    """A recruiter's phone number, account, agency, link, handle or e-mail, once, normalised;
+    reports naming it are linked through ReportIdentifier."""
+
+    __table_args__ = (UniqueConstraint("kind", "value"),)  # also the index lookups use
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: IdentifierKind = enum_column(IdentifierKind)
+    value: str = Field(max_length=200)  # normalised: what is matched
+    shown: str = Field(max_length=200)  # as first written (an account with its bank)
+    created_at: datetime = utc_column()
+
+
+class ReportIdentifier(SQLModel, table=True):
+    """A report naming an identifier, and where it first did."""
+
+    __tablename__ = "report_identifier"
+    __table_args__ = (UniqueConstraint("report_id", "identifier_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    identifier_id: int = Field(foreign_key="identifier.id", index=True)
+    source: LinkSource = enum_column(LinkSource)
+    created_at: datetime = utc_column()
+
+
+class IdentifierMark(SQLModel, table=True):
+    """A member's verdict on an identifier, citing the case that proves it. Residents are
+    only ever shown confirmed marks: a coordinator's confirmation (their own marks, and the
+    operator's, are confirmed at once)."""
+
+    __tablename__ = "identifier_mark"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier_id: int = Field(foreign_key="identifier.id", index=True)
+    verdict: Verdict = enum_column(Verdict)
+    report_id: int = Field(foreign_key="report.id", index=True)  # the case it cites
+    created_at: datetime = utc_column()
+    member_id: int | None = Field(default=None, foreign_key="member.id")  # None: the operator
+    by: str = Field(max_length=128)  # the member's name, or "operator"
+    confirmed_at: datetime | None = utc_column(nullable=True, index=True)
+    confirmed_by: str | None = Field(default=None, max_length=128)
 
 
 class Counter(SQLModel, table=True):

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -165,29 +164,6 @@ async def phones_of(session: AsyncSession, report_ids: Sequence[int]) -> dict[in
     found: dict[int, list[str]] = {i: [] for i in report_ids}
     for row in (await session.exec(query)).all():
         found[row.report_id].append(row.phone)
-    return found
-
-
-async def earlier_references(
-    session: AsyncSession, report_ids: Sequence[int]
-) -> dict[int, list[str]]:
-    """For each report, the references of the earlier reports that name one of its recruiter
-    numbers, the latest first."""
-    mine, theirs = aliased(RecruiterPhone), aliased(RecruiterPhone)
-    query = (
-        select(col(mine.report_id), col(Report.id), col(Report.reference))
-        .join(
-            theirs,
-            and_(col(theirs.phone) == col(mine.phone), col(theirs.report_id) < col(mine.report_id)),
-        )
-        .join(Report, col(Report.id) == col(theirs.report_id))
-        .where(col(mine.report_id).in_(report_ids))
-        .distinct()
-        .order_by(col(mine.report_id), col(Report.id).desc())
-    )
-    found: dict[int, list[str]] = {i: [] for i in report_ids}
-    for report_id, _earlier_id, reference in (await session.exec(query)).all():
-        found[report_id].append(reference)
     return found
 
 

@@ -75,10 +75,10 @@ async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce)
     second = await force.report(sender="5002")
     await force.deliver()
     assert f"New report {second}" in force.texts(ANDI)[-1]
-    assert f"Same numbers in earlier reports: {reference}" in force.texts(ANDI)[-1]
+    assert f"same phone (+6281234567890) as {reference}" in force.texts(ANDI)[-1]
     await force.later(30)  # the follow-ups name them the same way
     followups = [t for t in force.texts(CITRA) if "Not yet acknowledged" in t]
-    assert [t.count(f"earlier reports: {reference}") for t in followups] == [0, 1]
+    assert [t.count(f"(+6281234567890) as {reference}") for t in followups] == [0, 1]
 
 
 async def test_an_alert_lists_the_five_latest_earlier_reports_with_the_same_number(
@@ -91,7 +91,7 @@ async def test_an_alert_lists_the_five_latest_earlier_reports_with_the_same_numb
     alert = force.texts(ANDI)[-1]
     assert f"New report {latest}" in alert
     listed = ", ".join(reversed(earlier[1:]))  # the latest first
-    assert f"Same numbers in earlier reports: {listed} and 1 more" in alert
+    assert f"same phone (+6281234567890) as {listed} and 1 more" in alert
     assert earlier[0] not in alert
 
 

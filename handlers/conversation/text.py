@@ -64,6 +64,10 @@ class Word(StrEnum):
     RELAY = "relay"
     OPEN = "open"
     STOP_RELAY = "stop_relay"
+    # Recruiter intelligence (handlers/taskforce/intel.py): TANDAI, KONFIRMASI, /intel.
+    MARK = "mark"
+    CONFIRM = "confirm"
+    INTEL = "intel"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -136,6 +140,11 @@ WORDS: dict[str, Word] = {
     "reply": Word.RELAY,
     "buka": Word.OPEN,
     "open": Word.OPEN,
+    "tandai": Word.MARK,
+    "mark": Word.MARK,
+    "konfirmasi": Word.CONFIRM,
+    "confirm": Word.CONFIRM,
+    "intel": Word.INTEL,
 }
 
 # Commands of two words, read before WORDS (so "buka" alone stays free for another meaning).
@@ -179,6 +188,9 @@ COMMANDS = {
     Word.RELAY,
     Word.OPEN,
     Word.STOP_RELAY,
+    Word.MARK,
+    Word.CONFIRM,
+    Word.INTEL,
 }
 
 # The words that still act inside an answer written in one's own words.
@@ -228,6 +240,13 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     Word.REOPEN: _REFERENCE,
     # BALAS BTN-2026-00042, and the message itself may follow in the same one.
     Word.RELAY: re.compile(_REFERENCE.pattern + r"(?:\s+\S.*)?", re.I | re.S),
+    # TANDAI BTN-2026-00042 +62812... bahaya|aman (dangerous|cleared)
+    Word.MARK: re.compile(
+        _REFERENCE.pattern + r"\s+\S.{0,200}?\s+(?:bahaya|berbahaya|aman|dangerous|cleared)",
+        re.I,
+    ),
+    Word.CONFIRM: re.compile(r"#?\d{1,9}"),  # KONFIRMASI 12; alone: the marks waiting
+    Word.INTEL: re.compile(r"\S.{0,200}"),  # /intel +62812..., /intel PT Maju Jaya
 }
 
 
@@ -298,6 +317,8 @@ def phone(text: str, region: str = "ID") -> str | None:
     digits = re.sub(r"\D", "", candidate)
     if not 6 <= len(digits) <= 15:
         return None
+    if candidate != text.strip() and not digits.startswith("0"):
+        candidate = "+" + digits  # wa.me/60123456789: international, without its +
     if not candidate.startswith("+") and digits.startswith("62") and len(digits) >= 10:
         candidate = "+" + digits
     try:
@@ -361,6 +382,33 @@ _ACCOUNT = re.compile(
 )
 _SAID_ACCOUNT = re.compile(rf"(?:rek|norek|account|acc|{_BANKS})", re.I)
 _NUMBER = re.compile(r"(?:\+|\b)\d[\d\s().-]{5,}\d")
+# An e-mail address: kept whole (its domain is not a link).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
+# A phone number has at most this many groups of digits: "+62 812 3456 7890".
+_PHONE_GROUPS = 6
+
+
+def numbers_in(run: str, region: str = "ID") -> tuple[list[str], str]:
+    """The phone numbers (E.164) in a run of digits that is not one number as a whole
+    ("15.000.000 0812 3456 7890": an amount, then a number; two numbers side by side), and
+    what is left of the run. The longest valid sequence of groups is taken at each place, a
+    few groups at most (linear time, whatever is typed)."""
+    groups = run.split()
+    found: list[str] = []
+    left: list[str] = []
+    i = 0
+    while i < len(groups):
+        for j in range(min(len(groups), i + _PHONE_GROUPS), i, -1):
+            number = phone(" ".join(groups[i:j]), region)
+            if number is not None:
+                if number not in found:
+                    found.append(number)
+                i = j
+                break
+        else:
+            left.append(groups[i])
+            i += 1
+    return found, " ".join(left)
 
 
 @dataclass(frozen=True)
@@ -384,7 +432,8 @@ def recruiter(text: str, region: str = "ID") -> Recruiter:
         return " "
 
     def link(match: re.Match[str]) -> str:
-        number = phone(match[0], region) if "wa.me" in match[0].lower() else None
+        whatsapp = any(host in match[0].lower() for host in ("wa.me", "whatsapp.com"))
+        number = phone(match[0].split("&", 1)[0], region) if whatsapp else None
         return keep("phones", number) if number else keep("links", match[0].rstrip(".)"))
 
     def account(match: re.Match[str]) -> str:
@@ -396,9 +445,15 @@ def recruiter(text: str, region: str = "ID") -> Recruiter:
 
     def number(match: re.Match[str]) -> str:
         valid = phone(match[0], region)
-        return keep("phones", valid) if valid else match[0]
+        if valid:
+            return keep("phones", valid)
+        inside, left = numbers_in(match[0], region)  # an amount and a number, two numbers
+        for found_number in inside:
+            keep("phones", found_number)
+        return f" {left} " if inside else match[0]
 
-    rest = _LINK.sub(link, text)
+    rest = EMAIL.sub(lambda m: keep("links", m[0]), text)  # before links: not "gmail.com"
+    rest = _LINK.sub(link, rest)
     rest = _HANDLE.sub(lambda m: keep("links", m[0]), rest)
     rest = _AGENCY.sub(lambda m: keep("agencies", " ".join(m[0].split())), rest)
     rest = _ACCOUNT.sub(account, rest)

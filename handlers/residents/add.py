@@ -10,6 +10,7 @@ from handlers.conversation.messages import Expect, Option
 from handlers.conversation.text import Word
 from handlers.conversation.turn import DONE, Flow, Held, State, Turn
 from handlers.i18n import N_
+from handlers.intel import indexing
 from handlers.residents.report import STORY_MAX
 from handlers.taskforce.lifecycle import addition_received
 from storage import reports
@@ -171,5 +172,7 @@ class AddFlow:
         await reports.add_information(
             turn.session, report, text=text, media=files, at=turn.now, channel=turn.conv.channel
         )
+        if text is not None:
+            await indexing.index_addition(turn.session, report, text, turn.now)
         await addition_received(turn, report, text, len(files))
         self._ask_more(turn)

@@ -44,6 +44,7 @@ from handlers.conversation.turn import (
     Turn,
 )
 from handlers.i18n import N_, gettext
+from handlers.intel import indexing
 from handlers.residents.emergency import emergency_text
 from handlers.residents.priority import priority
 from handlers.risk import score
@@ -757,6 +758,7 @@ class ReportFlow:
             await reports.add_information(
                 turn.session, report, text=text, at=turn.now, channel=turn.conv.channel
             )
+            await indexing.index_addition(turn.session, report, text, turn.now)
             await addition_received(turn, report, text, 0)
             turn.say(N_("Added to {reference}."), reference=report.reference)
         else:
@@ -852,6 +854,7 @@ class ReportFlow:
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
+        await indexing.index_report(turn.session, report, turn.now)  # before its alert
         reached = await report_submitted(turn, report)
         assert report.id is not None
         turn.out.submitted.append(report.id)
@@ -912,6 +915,7 @@ class ReportFlow:
             setattr(report, name, value)
         turn.session.add(report)
         await reports.add_phones(turn.session, report, state.about_recruiter().phones)
+        await indexing.index_report(turn.session, report, turn.now)
         if step.key is Step.EVIDENCE:
             return  # the files were added as they came
         text = f"{turn.t(step.label)}: {step.shown(turn, state.answer(step.key))}"

@@ -14,16 +14,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import labels, risk
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
+from handlers.intel import indexing
+from handlers.intel.indexing import Link
 from storage import reports
 from storage.models import (
     Destination,
+    IdentifierKind,
     Media,
     RedFlag,
     Report,
 )
 
 EXCERPT = 280
-EARLIER_SHOWN = 5  # the earlier reports an alert lists by reference; the rest are counted
+EARLIER_SHOWN = 5  # the linked reports listed per identifier; the rest are counted
 RISK_REASONS_SHOWN = 3
 
 
@@ -47,9 +50,9 @@ async def alert_text(
     (that is in the details, and only if they consented)."""
     assert report.id is not None
     phones = await reports.recruiter_phones(session, report.id)
-    earlier = (await reports.earlier_references(session, [report.id]))[report.id]
+    linked = (await indexing.links(session, [report.id], earlier_only=True))[report.id]
     language = language or services.bot.default_language
-    return compose_alert(report, phones, earlier, services, language)
+    return compose_alert(report, phones, linked, services, language)
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,13 @@ class Facts:
     """What an alert says besides the report itself."""
 
     phones: Sequence[str]
-    earlier: Sequence[str]  # the references of earlier reports naming one of the numbers
+    links: Sequence[Link]  # what earlier reports share with it
 
 
 def compose_alert(
     report: Report,
     phones: Sequence[str],
-    earlier: Sequence[str],
+    links: Sequence[Link],
     services: Services,
     language: str,
 ) -> str:
@@ -94,14 +97,8 @@ def compose_alert(
     lines.append(risk_line(_, report, language))
     if phones:
         lines.append(_(N_("Recruiter numbers: {phones}")).format(phones=", ".join(phones)))
-    if earlier:
-        shown = ", ".join(earlier[:EARLIER_SHOWN])
-        more = len(earlier) - EARLIER_SHOWN
-        if more > 0:
-            shown += " " + _(N_("and {count} more")).format(count=more)
-        lines.append(
-            _(N_("Same numbers in earlier reports: {references}")).format(references=shown)
-        )
+    if links:
+        lines.append(linked_line(_, links))
     lines.append(_(N_("Story: {excerpt}")).format(excerpt=story))
     return "\n".join(lines)
 
@@ -117,6 +114,37 @@ def risk_line(_: Gettext, report: Report, language: str) -> str:
     return _(N_("Risk: {level} ({points}) — {reasons}")).format(
         level=level, points=found.points, reasons=reasons
     )
+
+
+IDENTIFIER_KIND = {
+    IdentifierKind.PHONE: N_("phone"),
+    IdentifierKind.ACCOUNT: N_("bank account"),
+    IdentifierKind.AGENCY: N_("agency"),
+    IdentifierKind.LINK: N_("link"),
+    IdentifierKind.HANDLE: N_("social-media account"),
+    IdentifierKind.EMAIL: N_("e-mail"),
+}
+
+
+def linked_line(_: Gettext, links: Sequence[Link]) -> str:
+    """ "Linked reports: same phone (+62812...) as BTN-2026-00031 and BTN-2026-00012; same
+    agency (PT Maju Jaya) as BTN-2026-00007" (the latest first, a few per identifier)."""
+    parts = [
+        _(N_("same {kind} ({value}) as {references}")).format(
+            kind=_(IDENTIFIER_KIND[link.kind]), value=link.shown, references=listed(_, link)
+        )
+        for link in links
+    ]
+    return _(N_("Linked reports: {links}")).format(links="; ".join(parts))
+
+
+def listed(_: Gettext, link: Link) -> str:
+    shown, more = link.references[:EARLIER_SHOWN], len(link.references) - EARLIER_SHOWN
+    if more > 0:
+        return ", ".join(shown) + " " + _(N_("and {count} more")).format(count=more)
+    if len(shown) == 1:
+        return shown[0]
+    return _(N_("{references} and {last}")).format(references=", ".join(shown[:-1]), last=shown[-1])
 
 
 def where(report: Report) -> str:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
+from handlers.intel import indexing
 from handlers.taskforce.alert_texts import (
     Facts,
     alert_text,
@@ -123,7 +124,7 @@ async def notify_members(
         _ = gettext(recipient.language)
         if recipient.language not in texts:
             texts[recipient.language] = (
-                compose_alert(report, facts.phones, facts.earlier, services, recipient.language)
+                compose_alert(report, facts.phones, facts.links, services, recipient.language)
                 if facts is not None
                 else await alert_text(session, report, services, recipient.language)
             )
@@ -240,7 +241,7 @@ async def follow_up(services: Services, *, batch: int = 25) -> int:
             # Read what the whole batch needs at once: a few queries instead of a few each.
             locked = await reports.locked_many(session, ids)
             phones = await reports.phones_of(session, ids)
-            earlier = await reports.earlier_references(session, ids)
+            linked = await indexing.links(session, ids, earlier_only=True)
             names = await reports.alerted_names_of(session, ids)
             circles: dict[int, Circle] = {}
             for followup in due:
@@ -251,7 +252,7 @@ async def follow_up(services: Services, *, batch: int = 25) -> int:
                 if step not in circles:
                     circles[step] = await circle(work, steps[step])
                 already = names[followup.report_id]
-                facts = Facts(phones[followup.report_id], earlier[followup.report_id])
+                facts = Facts(phones[followup.report_id], linked[followup.report_id])
                 notified = await notify_members(
                     work,
                     report,

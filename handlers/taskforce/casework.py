@@ -17,14 +17,25 @@ from handlers.conversation import evidence
 from handlers.conversation.messages import Expect, Option
 from handlers.conversation.text import Word
 from handlers.conversation.turn import DONE, Flow, Held, State, Turn
-from handlers.i18n import N_
+from handlers.i18n import N_, gettext
+from handlers.intel import indexing
 from handlers.taskforce import relay
+from handlers.taskforce.alert_texts import linked_line
 from handlers.usecases import NOT_ALLOWED, Refused
 from handlers.usecases import casework as cases
 from handlers.usecases import relay as relaying
 from handlers.usecases.casework import Action
+from handlers.usecases.intel import VERDICTS
 from storage import members
-from storage.models import EventKind, Member, Outcome, Report, ReportEvent, ReportState
+from storage.models import (
+    EventKind,
+    Member,
+    Outcome,
+    Report,
+    ReportEvent,
+    ReportState,
+    Verdict,
+)
 
 
 class Step(StrEnum):
@@ -78,6 +89,8 @@ EVENTS = {
     EventKind.REFERRAL_CHANGED: N_("the referral changed"),
     EventKind.RELAYED: N_("a message relayed"),
     EventKind.RELAY_STOPPED: N_("the reporter stopped replies"),
+    EventKind.MARKED: N_("{identifier} marked {verdict}"),
+    EventKind.MARK_CONFIRMED: N_("the mark on {identifier} confirmed"),
 }
 
 
@@ -176,6 +189,9 @@ async def show(turn: Turn, member: Member, reference: str) -> None:
         ),
         turn.t(N_("Assigned to: {name}"), name=seen.assignee.name if seen.assignee else "-"),
     ]
+    linked = (await indexing.links(turn.session, [report.id or 0]))[report.id or 0]
+    if linked:
+        lines.append(linked_line(gettext(turn.conv.language), linked))
     if report.outcome is not None:
         outcome = turn.t(labels.OUTCOME[report.outcome])
         if report.duplicate_of:
@@ -214,6 +230,11 @@ def event_line(turn: Turn, event: ReportEvent) -> str:
             text += f" ({turn.t(labels.OUTCOME[Outcome(detail['outcome'])])})"
     elif event.kind is EventKind.ASSIGNED:
         text = text.format(name=detail.get("to", "?"))
+    elif event.kind in (EventKind.MARKED, EventKind.MARK_CONFIRMED):
+        verdict = VERDICTS.get(Verdict(str(detail.get("verdict", Verdict.DANGEROUS.value))))
+        text = text.format(
+            identifier=detail.get("identifier", "?"), verdict=turn.t(verdict) if verdict else "?"
+        )
     actor = "" if event.actor in ("reporter", "sigap") else f" — {event.actor}"
     return f"• {when(turn, event.at)} {text}{actor}"
 

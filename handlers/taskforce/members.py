@@ -10,7 +10,7 @@ from handlers.conversation.messages import Document
 from handlers.conversation.text import Word
 from handlers.conversation.turn import Turn
 from handlers.i18n import N_, gettext
-from handlers.taskforce import alert_texts, alerts, casework, lifecycle, relay, roster
+from handlers.taskforce import alert_texts, alerts, casework, intel, lifecycle, relay, roster
 from handlers.taskforce.alert_texts import relay_buttons
 from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
 from storage import members, outbox, reports
@@ -34,6 +34,9 @@ NEEDS = {
     Word.CLOSE: Role.MEMBER,
     Word.REOPEN: Role.MEMBER,
     Word.RELAY: Role.MEMBER,  # and only on a report of theirs (usecases/relay.py may_relay)
+    Word.MARK: Role.MEMBER,  # any member marks; a coordinator confirms (usecases/intel.py)
+    Word.CONFIRM: Role.COORDINATOR,
+    Word.INTEL: Role.MEMBER,
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
 # Words of flows for members only (handlers/taskforce/broadcast.py, referral.py).
@@ -74,7 +77,9 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
         return
     member = await member_of(turn)
     if member is None or not at_least(member.role, NEEDS[word]):
-        if (word in (Word.ACK, Word.DETAIL, Word.RELAY) or word in casework.WORDS) and argument:
+        if (
+            word in (Word.ACK, Word.DETAIL, Word.RELAY, Word.MARK) or word in casework.WORDS
+        ) and argument:
             reference = argument.split()[0]
             await lifecycle.refuse(turn, reference, stranger(turn), turn.conv.channel)
         turn.say(NOT_ALLOWED)
@@ -96,6 +101,8 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
             await casework.command(turn, member, word, argument)
         elif word is Word.RELAY:
             await relay.begin(turn, member, argument)
+        elif word in intel.WORDS:
+            await intel.command(turn, member, word, argument)
         else:
             await detail(turn, member, argument)
     except Refused as refused:

@@ -1,0 +1,225 @@
+"""Recruiters' identifiers: stored once each by (kind, normalised value), the reports naming
+them, the links between reports that share one, and the marks members put on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert
+from storage.models import (
+    Identifier,
+    IdentifierKind,
+    IdentifierMark,
+    LinkSource,
+    Report,
+    ReportIdentifier,
+    Verdict,
+)
+
+
+async def find(
+    session: AsyncSession, wanted: Sequence[tuple[IdentifierKind, str]]
+) -> list[Identifier]:
+    """The stored identifiers among (kind, value) pairs: one lookup on the (kind, value)
+    index each."""
+    if not wanted:
+        return []
+    pairs = [
+        and_(col(Identifier.kind) == kind, col(Identifier.value) == value)
+        for kind, value in dict.fromkeys(wanted)
+    ]
+    return list((await session.exec(select(Identifier).where(or_(*pairs)))).all())
+
+
+async def by_id(session: AsyncSession, identifier_id: int) -> Identifier | None:
+    return await session.get(Identifier, identifier_id)
+
+
+async def agencies_between(
+    session: AsyncSession, shortest: int, longest: int, *, confirmed_only: bool = False
+) -> list[Identifier]:
+    """Stored agencies whose key has a length in the range: the only ones a fuzzy match can
+    reach (a ratio of 90 needs lengths within about a fifth of each other). `confirmed_only`:
+    only those with a confirmed mark (few, whatever is stored)."""
+    length = func.length(col(Identifier.value))
+    query = select(Identifier).where(
+        col(Identifier.kind) == IdentifierKind.AGENCY, length >= shortest, length <= longest
+    )
+    if confirmed_only:
+        marked = select(IdentifierMark.identifier_id).where(
+            col(IdentifierMark.confirmed_at).is_not(None)
+        )
+        query = query.where(col(Identifier.id).in_(marked))
+    return list((await session.exec(query)).all())
+
+
+async def add(
+    session: AsyncSession, kind: IdentifierKind, value: str, shown: str, at: datetime
+) -> Identifier:
+    """The identifier, stored if it was not (two reports storing it at once get one row)."""
+    await session.exec(
+        insert(session, Identifier)
+        .values(kind=kind, value=value, shown=shown[:200], created_at=at)
+        .on_conflict_do_nothing(index_elements=["kind", "value"])
+    )
+    found = await find(session, [(kind, value)])
+    return found[0]
+
+
+async def link(
+    session: AsyncSession, report_id: int, identifier_id: int, source: LinkSource, at: datetime
+) -> bool:
+    """The report names the identifier; False if it already did."""
+    result = await session.exec(
+        insert(session, ReportIdentifier)
+        .values(report_id=report_id, identifier_id=identifier_id, source=source, created_at=at)
+        .on_conflict_do_nothing(index_elements=["report_id", "identifier_id"])
+        .returning(col(ReportIdentifier.id))
+    )
+    return result.first() is not None  # no row back: it was there already
+
+
+async def of_report(session: AsyncSession, report_id: int) -> list[tuple[Identifier, LinkSource]]:
+    """The identifiers a report names, in the order they were found."""
+    query = (
+        select(Identifier, ReportIdentifier.source)
+        .join(ReportIdentifier, col(ReportIdentifier.identifier_id) == col(Identifier.id))
+        .where(col(ReportIdentifier.report_id) == report_id)
+        .order_by(col(ReportIdentifier.id))
+    )
+    return [(i, LinkSource(s)) for i, s in (await session.exec(query)).all()]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Another report naming one of this report's identifiers."""
+
+    identifier: Identifier
+    reference: str
+    report_id: int
+
+
+async def shared(
+    session: AsyncSession, report_ids: Sequence[int], *, earlier_only: bool = False
+) -> dict[int, list[Shared]]:
+    """For each report, the other reports sharing one of its identifiers (only the earlier
+    ones if `earlier_only`), per identifier in the order the report names them, the latest
+    report first."""
+    mine, theirs = aliased(ReportIdentifier), aliased(ReportIdentifier)
+    other = (
+        col(theirs.report_id) < col(mine.report_id)
+        if earlier_only
+        else col(theirs.report_id) != col(mine.report_id)
+    )
+    query = (
+        select(col(mine.report_id), Identifier, col(Report.reference), col(Report.id))
+        .join(theirs, and_(col(theirs.identifier_id) == col(mine.identifier_id), other))
+        .join(Identifier, col(Identifier.id) == col(mine.identifier_id))
+        .join(Report, col(Report.id) == col(theirs.report_id))
+        .where(col(mine.report_id).in_(report_ids))
+        .order_by(col(mine.report_id), col(mine.id), col(Report.id).desc())
+    )
+    found: dict[int, list[Shared]] = {i: [] for i in report_ids}
+    for report_id, identifier, reference, other_id in (await session.exec(query)).all():
+        found[report_id].append(Shared(identifier, reference, other_id or 0))
+    return found
+
+
+async def reports_naming(
+    session: AsyncSession, identifier_id: int
+) -> list[tuple[Report, LinkSource]]:
+    query = (
+        select(Report, ReportIdentifier.source)
+        .join(ReportIdentifier, col(ReportIdentifier.report_id) == col(Report.id))
+        .where(col(ReportIdentifier.identifier_id) == identifier_id)
+        .order_by(col(Report.id))
+    )
+    return [(r, LinkSource(s)) for r, s in (await session.exec(query)).all()]
+
+
+# Marks.
+
+
+async def add_mark(
+    session: AsyncSession,
+    identifier: Identifier,
+    verdict: Verdict,
+    report: Report,
+    *,
+    by: str,
+    member_id: int | None,
+    at: datetime,
+    confirmed: bool,
+) -> IdentifierMark:
+    assert identifier.id is not None and report.id is not None
+    mark = IdentifierMark(
+        identifier_id=identifier.id,
+        verdict=verdict,
+        report_id=report.id,
+        created_at=at,
+        member_id=member_id,
+        by=by,
+        confirmed_at=at if confirmed else None,
+        confirmed_by=by if confirmed else None,
+    )
+    session.add(mark)
+    await session.flush()
+    return mark
+
+
+async def mark(session: AsyncSession, mark_id: int, *, lock: bool = False) -> IdentifierMark | None:
+    query = select(IdentifierMark).where(col(IdentifierMark.id) == mark_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return (await session.exec(query)).first()
+
+
+async def marks_of(session: AsyncSession, identifier_ids: Sequence[int]) -> list[IdentifierMark]:
+    """Every mark on these identifiers, confirmed or not, oldest first."""
+    query = (
+        select(IdentifierMark)
+        .where(col(IdentifierMark.identifier_id).in_(identifier_ids))
+        .order_by(col(IdentifierMark.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def confirmed_of(
+    session: AsyncSession, identifier_ids: Sequence[int]
+) -> list[IdentifierMark]:
+    """The confirmed marks on these identifiers, oldest first (never a pending one)."""
+    if not identifier_ids:
+        return []
+    query = (
+        select(IdentifierMark)
+        .where(
+            col(IdentifierMark.identifier_id).in_(identifier_ids),
+            col(IdentifierMark.confirmed_at).is_not(None),
+        )
+        .order_by(col(IdentifierMark.confirmed_at), col(IdentifierMark.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def pending(session: AsyncSession) -> list[tuple[IdentifierMark, Identifier, str]]:
+    """The marks waiting for a coordinator, oldest first, with their identifier and case."""
+    query = (
+        select(IdentifierMark, Identifier, col(Report.reference))
+        .join(Identifier, col(Identifier.id) == col(IdentifierMark.identifier_id))
+        .join(Report, col(Report.id) == col(IdentifierMark.report_id))
+        .where(col(IdentifierMark.confirmed_at).is_(None))
+        .order_by(col(IdentifierMark.id))
+    )
+    return [(m, i, r) for m, i, r in (await session.exec(query)).all()]
+
+
+async def confirm(session: AsyncSession, mark_: IdentifierMark, by: str, at: datetime) -> None:
+    mark_.confirmed_at, mark_.confirmed_by = at, by
+    session.add(mark_)
