@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.app import App
 from handlers import risk
+from handlers.consent import consents as shared_with
 from handlers.intel import indexing
 from handlers.usecases import OPERATOR, Refused
 from handlers.usecases import casework as cases
@@ -150,8 +151,9 @@ def reporter(report: Report) -> str:
     consents = []
     if report.consent_contact:
         consents.append(f"may be contacted at {report.contact_phone or '-'}")
-    if report.consent_share_with_police:
-        consents.append("identity may be shared with the police")
+    kinds = shared_with(report)
+    if kinds:
+        consents.append("number may be given to: " + ", ".join(k.value for k in kinds))
     return "; ".join(consents) or "not anonymous, but no consent to contact"
 
 

@@ -166,6 +166,9 @@ async def test_a_member_refers_with_consent_and_the_case_file_names_the_reporter
     force: TaskForce,
 ) -> None:
     reference, image = await reported(force)
+    details = await force.say(ANDI, f"/detail {reference}")
+    assert f"Reporter may be contacted at {CONTACT}." in details
+    assert "Their number may be given to: Police, UPTD PPA" in details  # what they chose
     screen = await force.say(ANDI, f"/rujuk {reference}")
     assert f"Refer report {reference} to which agency?" in screen
     _, rows = force.fake.keyboard(ANDI)

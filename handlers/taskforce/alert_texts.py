@@ -12,6 +12,7 @@ from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import labels, risk
+from handlers.consent import consents
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.intel import indexing
@@ -226,8 +227,13 @@ async def details(work: Work, report: Report, language: str) -> tuple[str, Seque
         lines.append(
             _(N_("Reporter may be contacted at {phone}.")).format(phone=report.contact_phone)
         )
-        if report.consent_share_with_police:
-            lines.append(_(N_("Their identity may be shared with the police.")))
+        kinds = consents(report)
+        if kinds:
+            lines.append(
+                _(N_("Their number may be given to: {agencies}.")).format(
+                    agencies=", ".join(_(labels.AGENCY_KIND[k]) for k in kinds)
+                )
+            )
     else:
         lines.append(_(N_("Reporter: not anonymous, but did not agree to be contacted.")))
     for addition in await reports.additions_of(session, report.id):

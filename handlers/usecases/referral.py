@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from handlers import labels
+from handlers.consent import consents
 from handlers.conversation.turn import Work
 from handlers.i18n import N_, gettext
 from handlers.settings import Agency
@@ -58,16 +59,6 @@ def may_handle(actor: Actor, report: Report) -> bool:
     """Who may refer a case: whoever may act on it (its assignee, a coordinator or admin, the
     operator at the command line; see casework.allowed)."""
     return casework.allowed(actor, report, casework.Action.NOTE)
-
-
-def consents(report: Report) -> list[AgencyKind]:
-    """The kinds of agencies the reporter agreed their number may be given to."""
-    if report.anonymous or not report.consent_contact:
-        return []
-    kinds = [AgencyKind(k) for k in report.consent_share_with]
-    if report.consent_share_with_police and AgencyKind.POLICE not in kinds:
-        kinds.insert(0, AgencyKind.POLICE)  # a report from before the question had kinds
-    return kinds
 
 
 class Identity(StrEnum):
