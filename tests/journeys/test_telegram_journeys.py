@@ -202,8 +202,8 @@ async def test_words_of_danger_alert_the_member_on_duty_as_urgent_after_two_answ
     await resident.sees("jawab beberapa pertanyaan lagi")
     await resident.press("Ya, boleh menghubungi saya")
     await andi.sees(f"Report {reference[0]} has new information from the reporter")
-    await resident.sees("polisi")
-    await resident.press("Tidak")
+    await resident.sees("Kepada siapa Gugus Tugas boleh memberikan nomor Anda")
+    await resident.press("Selesai")  # to no agency
     await resident.sees("nomor HP berapa")
     await resident.answer("batal", "Semua yang Anda ceritakan sudah diterima gugus tugas")
     shown = await sigap.cli("reports", "show", reference[0])
