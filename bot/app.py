@@ -80,6 +80,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         alerts=settings.alerts,
         referral=settings.referral,
         casework=settings.casework,
+        cek=settings.cek,
         channels=CAPABILITIES,
     )
     return App(settings=settings, services=services, conversations=Conversations(services))

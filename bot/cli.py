@@ -566,8 +566,18 @@ def intel_group() -> None:
 @click.argument("value")
 def intel_show(value: str) -> Work:
     """Everything known of an identifier (a number, account, agency, link, @account or
-    e-mail): the reports naming it with their states, and its marks."""
+    e-mail): the reports naming it with their states, its marks, and how often residents
+    checked it in the last 7 days."""
     return lambda app: intel.show(app, value)
+
+
+@intel_group.command("checked")
+@admin_command
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
+def intel_checked(days: int) -> Work:
+    """The identifiers residents checked most (CEK) in the last days, with how many
+    different chats checked each (never which ones)."""
+    return lambda app: intel.checked(app, days)
 
 
 @intel_group.command("mark")

@@ -24,6 +24,7 @@ from handlers.settings import (
     AlertSettings,
     BotSettings,
     CaseworkSettings,
+    CekSettings,
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
@@ -42,6 +43,7 @@ ENVIRONMENT = {
     "SIGAP_TWILIO_ACCOUNT_SID": ("whatsapp", "account_sid"),
     "SIGAP_TWILIO_AUTH_TOKEN": ("whatsapp", "auth_token"),
     "SIGAP_SMTP_PASSWORD": ("smtp", "password"),
+    "SIGAP_CEK_SECRET": ("cek", "secret"),
 }
 
 
@@ -154,6 +156,7 @@ class Settings(BaseModel):
     referral: ReferralSettings = Field(default_factory=ReferralSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
+    cek: CekSettings = Field(default_factory=CekSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 

@@ -4,7 +4,7 @@ are confirmed at once), and indexing the reports stored before identifiers were.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -13,10 +13,11 @@ from bot.app import App
 from handlers.intel import indexing
 from handlers.usecases import OPERATOR
 from handlers.usecases import intel as usecase
-from storage import reports
+from storage import checks, reports
 from storage.models import Report, Verdict
 
 REINDEX_BATCH = 200  # reports per transaction
+CHECKED_DAYS = 7  # `intel show` counts the residents' checks of this many days
 
 
 def local(app: App, moment: datetime) -> str:
@@ -26,9 +27,14 @@ def local(app: App, moment: datetime) -> str:
 async def show(app: App, value: str) -> str:
     async with app.services.work(write=False) as work:
         known = await usecase.about(work, OPERATOR, value)
-    identifier = known.identifier
+        identifier = known.identifier
+        assert identifier.id is not None
+        since = work.now - timedelta(days=CHECKED_DAYS)
+        times, chats = await checks.counts_since(work.session, identifier.id, since)
     lines = [
         f"{identifier.shown}  ({identifier.kind}: {identifier.value})",
+        f"checked by residents in the last {CHECKED_DAYS} days: {times} time(s), from "
+        f"{chats} chat(s)",
         f"reports naming it ({len(known.reports)}):",
         *(
             f"  {n.report.reference}  {n.report.state}"
@@ -47,6 +53,17 @@ async def show(app: App, value: str) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+async def checked(app: App, days: int, limit: int = 50) -> str:
+    """The identifiers residents checked most in the last `days` days (CEK), with how many
+    different chats checked each: never which ones."""
+    async with app.services.work(write=False) as work:
+        found = await checks.most_checked(work.session, work.now - timedelta(days=days), limit)
+    if not found:
+        return f"nothing checked in the last {days} day(s)"
+    rows = [[i.shown, i.kind, str(n), str(c)] for i, n, c in found]
+    return table(["IDENTIFIER", "KIND", "CHECKS", "CHATS"], rows)
 
 
 async def mark(app: App, value: str, verdict: Verdict, reference: str) -> str:

@@ -128,6 +128,11 @@ class Service:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
         await self.delivery.register()
         await self._warn_if_nobody_is_alerted()
+        if not self.app.services.cek.secret:
+            log.warning(
+                "cek.secret is not set: residents' checks are stored with a built-in key. Set "
+                "a long random value (or SIGAP_CEK_SECRET) and keep it"
+            )
         self.jobs.start()
         if self.whatsapp is not None:
             await self.whatsapp.start()

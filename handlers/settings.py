@@ -245,6 +245,20 @@ class CaseworkSettings(Section):
     )
 
 
+class CekSettings(Section):
+    """`[cek]`: residents' checks of an offer (CEK)."""
+
+    # Checks one chat may make in an hour (against trying numbers one after another).
+    per_hour: int = Field(default=20, ge=1)
+    # An identifier checked by this many different chats within 7 days alerts the
+    # coordinators (once a week per identifier).
+    alert_after_chats: int = Field(default=5, ge=2)
+    # The key a chat's address is hashed with before a check is stored (HMAC-SHA256), so
+    # that the stored checks cannot be traced back to a number by trying numbers. Env:
+    # SIGAP_CEK_SECRET. Empty: a built-in key (a warning at start).
+    secret: str = Field(default="", repr=False)
+
+
 class EscalationSettings(Section):
     """`[escalation]`: who is alerted, and how the circle widens until someone acknowledges."""
 

@@ -4,10 +4,11 @@ them, the links between reports that share one, and the marks members put on the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,14 +43,15 @@ async def by_id(session: AsyncSession, identifier_id: int) -> Identifier | None:
     return await session.get(Identifier, identifier_id)
 
 
-async def agencies_between(
+async def agency_keys_between(
     session: AsyncSession, shortest: int, longest: int, *, confirmed_only: bool = False
-) -> list[Identifier]:
-    """Stored agencies whose key has a length in the range: the only ones a fuzzy match can
-    reach (a ratio of 90 needs lengths within about a fifth of each other). `confirmed_only`:
-    only those with a confirmed mark (few, whatever is stored)."""
+) -> list[tuple[int, str]]:
+    """(id, key) of the stored agencies whose key has a length in the range: the only ones a
+    fuzzy match can reach (a ratio of 90 needs lengths within about a fifth of each other).
+    Two columns, not whole rows: a check reads thousands of them. `confirmed_only`: only
+    those with a confirmed mark (few, whatever is stored)."""
     length = func.length(col(Identifier.value))
-    query = select(Identifier).where(
+    query = select(col(Identifier.id), col(Identifier.value)).where(
         col(Identifier.kind) == IdentifierKind.AGENCY, length >= shortest, length <= longest
     )
     if confirmed_only:
@@ -57,7 +59,52 @@ async def agencies_between(
             col(IdentifierMark.confirmed_at).is_not(None)
         )
         query = query.where(col(Identifier.id).in_(marked))
-    return list((await session.exec(query)).all())
+    return [(int(i or 0), str(v)) for i, v in (await session.exec(query)).all()]
+
+
+@dataclass
+class _AgencyKeys:
+    count: int = 0
+    last: int = 0
+    keys: dict[int, str] = field(default_factory=dict)
+
+
+# Per database (its URL): every agency's key by id, kept in the process.
+_AGENCY_KEYS: dict[str, _AgencyKeys] = {}
+
+
+async def agency_keys(session: AsyncSession) -> dict[int, str]:
+    """Every stored agency's key by id, for a fuzzy match that must read them all: kept in
+    the process and brought up to date at each call with one count on the (kind, value)
+    index and the rows above the last id seen. Identifiers are only ever added, so those are
+    the new ones (another process's too); a count that does not add up (a database emptied
+    and filled again) reads them all again. Reading 10,000 rows at each check cost more than
+    a resident should wait."""
+    bind = session.bind
+    engine = bind if bind is None or isinstance(bind, AsyncEngine) else bind.engine
+    where = str(engine.url) if engine is not None else ""
+    cached = _AGENCY_KEYS.setdefault(where, _AgencyKeys())
+    agency = col(Identifier.kind) == IdentifierKind.AGENCY
+    count, last = (
+        await session.exec(select(func.count(), func.max(col(Identifier.id))).where(agency))
+    ).one()
+    count, last = int(count), int(last or 0)
+    if count == cached.count and last == cached.last:
+        return cached.keys
+    if last < cached.last or count < cached.count:
+        cached = _AGENCY_KEYS[where] = _AgencyKeys()
+    query = select(col(Identifier.id), col(Identifier.value)).where(
+        agency, col(Identifier.id) > cached.last
+    )
+    for identifier_id, value in (await session.exec(query)).all():
+        cached.keys[int(identifier_id or 0)] = str(value)
+    if len(cached.keys) != count:  # not only added: read them all again
+        found = (
+            await session.exec(select(col(Identifier.id), col(Identifier.value)).where(agency))
+        ).all()
+        cached.keys = {int(i or 0): str(v) for i, v in found}
+    cached.count, cached.last = count, last
+    return cached.keys
 
 
 async def add(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -725,6 +725,52 @@ class IdentifierMark(SQLModel, table=True):
     by: str = Field(max_length=128)  # the member's name, or "operator"
     confirmed_at: datetime | None = utc_column(nullable=True, index=True)
     confirmed_by: str | None = Field(default=None, max_length=128)
+
+
+class OfferCheck(SQLModel, table=True):
+    """A resident's check of an offer (`cek`): when, on which channel, from which chat (its key
+    hashed with a secret: never the resident's name or number), and what it found. The
+    identifiers checked are linked through OfferCheckIdentifier."""
+
+    __tablename__ = "offer_check"
+    # The rate limit counts a chat's checks of the last hour on this index.
+    __table_args__ = (Index("ix_offer_check_chat_checked_at", "chat", "checked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checked_at: datetime = utc_column()
+    channel: Channel = enum_column(Channel)
+    chat: str = Field(max_length=64)  # HMAC-SHA256 of the channel and the chat's key, hex
+    identifiers: int = 0  # how many were found in what was sent
+    risk: str = Field(max_length=16)  # the risk level of the text (handlers/risk.py Level)
+
+
+class OfferCheckIdentifier(SQLModel, table=True):
+    """An identifier a check looked up, with the check's moment and chat again so that "how
+    many chats checked this in a week" is one index range."""
+
+    __tablename__ = "offer_check_identifier"
+    __table_args__ = (
+        UniqueConstraint("check_id", "identifier_id"),
+        Index("ix_offer_check_identifier_identifier_checked_at", "identifier_id", "checked_at"),
+        Index("ix_offer_check_identifier_checked_at", "checked_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: int = Field(foreign_key="offer_check.id")
+    identifier_id: int = Field(foreign_key="identifier.id")
+    checked_at: datetime = utc_column()
+    chat: str = Field(max_length=64)
+
+
+class CheckAlert(SQLModel, table=True):
+    """The coordinators were told that many chats checked an identifier (once a week each)."""
+
+    __tablename__ = "check_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier_id: int = Field(foreign_key="identifier.id", index=True)
+    alerted_at: datetime = utc_column()
+    chats: int  # how many different chats had checked it in the week
 
 
 class Counter(SQLModel, table=True):

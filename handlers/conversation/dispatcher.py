@@ -17,6 +17,7 @@ from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, T
 from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courtesy, word
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
+from handlers.residents.cek import report_it as report_checked
 from handlers.residents.menu import help_text, more_help_text
 from handlers.residents.replies import stop as stop_replies
 from handlers.residents.report import discard, expired, own_words
@@ -263,6 +264,8 @@ class Conversations:
         elif command is Word.INFO:
             turn.tell(more_help_text(turn))
             await self._resume(turn)
+        elif command is Word.REPORT and turn.flow is Flow.CEK:
+            await report_checked(turn)  # LAPOR under a check's answer: the advert is kept
         elif command is Word.CLEAR:
             self._clear(turn)
         elif command is Word.CANCEL:

@@ -11,6 +11,7 @@ from typing import Protocol
 from handlers.conversation.text import Word
 from handlers.conversation.turn import Flow, Held, Turn
 from handlers.residents.add import AddFlow
+from handlers.residents.cek import CekFlow
 from handlers.residents.language import LanguageFlow
 from handlers.residents.menu import MenuFlow
 from handlers.residents.replies import RepliesFlow
@@ -59,6 +60,7 @@ FLOWS: tuple[FlowHandler, ...] = (
     CaseFlow(),
     RelayFlow(),
     RepliesFlow(),
+    CekFlow(),
 )
 BY_NAME: dict[Flow, FlowHandler] = {flow.name: flow for flow in FLOWS}
 BY_WORD: dict[Word, FlowHandler] = {word: flow for flow in FLOWS for word in flow.words}

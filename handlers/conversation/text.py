@@ -68,6 +68,8 @@ class Word(StrEnum):
     MARK = "mark"
     CONFIRM = "confirm"
     INTEL = "intel"
+    # A resident's check of an offer (handlers/residents/cek.py).
+    CEK = "cek"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -78,7 +80,8 @@ WORDS: dict[str, Word] = {
     "lapor": Word.REPORT,
     "report": Word.REPORT,
     "status": Word.STATUS,
-    "cek": Word.STATUS,
+    "cek": Word.CEK,
+    "check": Word.CEK,
     "tambah": Word.ADD,
     "add": Word.ADD,
     "bahasa": Word.LANGUAGE,
@@ -153,6 +156,9 @@ PHRASES: dict[str, Word] = {
     "berhenti balas": Word.STOP_RELAY,
     "stop replies": Word.STOP_RELAY,
     "stop reply": Word.STOP_RELAY,
+    # CEK is the check of an offer; "cek status" still asks for the status of one's reports.
+    "cek status": Word.STATUS,
+    "check status": Word.STATUS,
 }
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
@@ -191,6 +197,7 @@ COMMANDS = {
     Word.MARK,
     Word.CONFIRM,
     Word.INTEL,
+    Word.CEK,
 }
 
 # The words that still act inside an answer written in one's own words.
@@ -247,13 +254,15 @@ ARGUMENTS: dict[Word, re.Pattern[str]] = {
     ),
     Word.CONFIRM: re.compile(r"#?\d{1,9}"),  # KONFIRMASI 12; alone: the marks waiting
     Word.INTEL: re.compile(r"\S.{0,200}"),  # /intel +62812..., /intel PT Maju Jaya
+    Word.CEK: re.compile(r"\S.*", re.S),  # CEK 0812..., CEK and a whole advert
 }
 
 
 def word(text: str) -> tuple[Word, str] | None:
     """The command word a message starts with and the rest of it: `/tambah BTN-1` and
     `TAMBAH BTN-1` both give (ADD, "BTN-1"). A Telegram `/cmd@botname` works too."""
-    first, _, rest = text.strip().partition(" ")
+    # The word ends at any white space: "CEK" then a forwarded advert on the next line.
+    first, rest = [*text.strip().split(maxsplit=1), "", ""][:2]
     slash = first.startswith("/")
     first = first.lower().lstrip("/").split("@", 1)[0].rstrip(".!")
     found = WORDS.get(first)

@@ -30,6 +30,7 @@ from handlers.settings import (
     AlertSettings,
     BotSettings,
     CaseworkSettings,
+    CekSettings,
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
@@ -53,6 +54,7 @@ class Flow(StrEnum):
     CASE = "case"
     RELAY_WRITE = "relay_write"  # a member writing to a reporter (BALAS)
     RELAY_READ = "relay_read"  # a reporter who opened their messages, answering (BUKA)
+    CEK = "cek"  # a resident checking an offer
 
 
 class State(BaseModel):
@@ -87,6 +89,7 @@ class Services:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     referral: ReferralSettings = field(default_factory=ReferralSettings)
     casework: CaseworkSettings = field(default_factory=CaseworkSettings)
+    cek: CekSettings = field(default_factory=CekSettings)
     # What each channel can do, as the channels declare it (bot/delivery.py).
     channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
 
@@ -114,6 +117,7 @@ SKIP = Option(Word.SKIP.value, N_("Skip"))
 DONE = Option(Word.DONE.value, N_("Done"))
 CLEAR = Option(Word.CLEAR.value, N_("Clear this chat"))
 SUBSCRIBE = Option(Word.SUBSCRIBE.value, N_("Subscribe"))
+REPORT_IT = Option(Word.REPORT.value, N_("Report it"))
 
 EXPIRED = N_("This question has expired. Here is the current one:")
 
@@ -276,6 +280,7 @@ class Turn(Work):
             DONE.value: N_("Type SELESAI when you are done."),
             CLEAR.value: N_("Type HAPUS to clear this chat."),
             SUBSCRIBE.value: N_("Type LANGGANAN to subscribe."),
+            REPORT_IT.value: N_("Type LAPOR to report it."),
         }
         typed = [self.t(hints[a.value]) for a in actions if a.value in hints]
         if expects is Expect.MEDIA and self.services.can(self.conv.channel, Capability.PATHS):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from rapidfuzz import fuzz, process
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.intel.identifiers import (
@@ -16,7 +17,6 @@ from handlers.intel.identifiers import (
     Identifier,
     Kind,
     identifiers,
-    similarity,
 )
 from storage import intel, reports
 from storage.models import Identifier as Stored
@@ -87,21 +87,35 @@ async def lookup(
             continue
         candidates = await _candidates(session, identifier.value, confirmed_only)
         best = closest(identifier.value, candidates)
-        if best is not None:
-            matched.setdefault(best.id, best)
+        if best is not None and best not in matched:
+            row = await intel.by_id(session, best)
+            if row is not None:
+                matched[best] = row
     return list(matched.values())
 
 
-async def _candidates(session: AsyncSession, key: str, confirmed_only: bool) -> list[Stored]:
+async def _candidates(
+    session: AsyncSession, key: str, confirmed_only: bool
+) -> list[tuple[int, str]]:
     # token_sort_ratio = 2 * matches / (len a + len b) >= 0.9 needs the lengths within these.
     shortest, longest = int(len(key) * 0.8), int(len(key) * 1.25) + 1
-    return await intel.agencies_between(session, shortest, longest, confirmed_only=confirmed_only)
+    if confirmed_only:  # few, whatever is stored
+        return await intel.agency_keys_between(session, shortest, longest, confirmed_only=True)
+    every = await intel.agency_keys(session)  # thousands: kept in the process
+    return [(i, v) for i, v in every.items() if shortest <= len(v) <= longest]
 
 
-def closest(key: str, candidates: Sequence[Stored]) -> Stored | None:
-    scored = [(similarity(key, c.value), -(c.id or 0), c) for c in candidates]
-    scored = [s for s in scored if s[0] >= AGENCY_THRESHOLD]
-    return max(scored, key=lambda s: (s[0], s[1]))[2] if scored else None
+def closest(key: str, candidates: Sequence[tuple[int, str]]) -> int | None:
+    """The id of the candidate (id, key) closest to the key at or above the threshold, the
+    oldest of equals; rapidfuzz scores them all in C (a check may read thousands)."""
+    scored = process.extract(
+        key,
+        dict(candidates),
+        scorer=fuzz.token_sort_ratio,
+        score_cutoff=AGENCY_THRESHOLD,
+        limit=None,
+    )
+    return max(scored, key=lambda s: (s[1], -s[2]))[2] if scored else None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from handlers.residents.report import own_words
 
 MENU = [
     Option(Word.REPORT.value, N_("Report a suspicious job offer")),
+    Option(Word.CEK.value, N_("Check a job offer before you go")),
     Option(Word.STATUS.value, N_("Status of my reports")),
     Option(Word.ADD.value, N_("Add information to my report")),
     Option(Word.SUBSCRIBE.value, N_("Awareness messages (subscribe)")),
@@ -86,6 +87,7 @@ def chosen(turn: Turn, text: str) -> bool:
 COMMANDS = [
     ("start", N_("Start, or continue where you left off")),
     ("lapor", N_("Report a suspicious job offer")),
+    ("cek", N_("Check a job offer before you go")),
     ("status", N_("Status of my reports")),
     ("tambah", N_("Add information to my report")),
     ("bahasa", N_("Change the language")),
@@ -124,7 +126,8 @@ def more_help_text(turn: Turn) -> str:
             "you can read, pay too good to be true, pressure to leave fast or keep it secret.\n\n"
             "Before you pay or sign anything, check the agency's licence with the manpower "
             "office (Disnaker) or BP3MI (KP2MI).\n\n"
-            "Words you can type at any time: LAPOR (report), STATUS, TAMBAH (add "
-            "information), BAHASA (language), BATAL (cancel), KEMBALI (back), BANTUAN (help)."
+            "Words you can type at any time: LAPOR (report), CEK (check an offer: a number, "
+            "an agency, a link or the advert), STATUS, TAMBAH (add information), BAHASA "
+            "(language), BATAL (cancel), KEMBALI (back), BANTUAN (help)."
         )
     )
