@@ -430,6 +430,7 @@ async def test_commands_are_registered_in_both_languages(
     assert [c["command"] for c in fake.commands["id"]] == [
         "start",
         "lapor",
+        "cek",
         "status",
         "tambah",
         "bahasa",

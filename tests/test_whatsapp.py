@@ -100,7 +100,7 @@ async def test_a_resident_reports_on_whatsapp_in_indonesian(
 ) -> None:
     answer = await phone.send("halo")
     assert "Selamat datang" in answer and "1. Laporkan tawaran kerja" in answer
-    assert "Balas dengan angka 1 sampai 6." in answer
+    assert "Balas dengan angka 1 sampai 7." in answer
     answer = await phone.send("LAPOR")
     assert "anonim" in answer and "apakah salah satu dari ini sedang terjadi?" in answer
     await phone.dialog(
