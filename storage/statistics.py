@@ -38,15 +38,18 @@ async def per_bucket(
 ) -> dict[int, int]:
     """The number of reports created in each bucket: bucket i is [bounds[i], bounds[i + 1])
     (the last one ends at `end`). One GROUP BY over a CASE of the bounds."""
+    if len(bounds) == 1:
+        return {0: await total(session, max(start, bounds[0]), end)}
     bucket = case(
         *((col(Report.created_at) < bound, literal(i)) for i, bound in enumerate(bounds[1:])),
         else_=literal(len(bounds) - 1),
     ).label("bucket")
-    query = (
-        select(bucket, func.count())
-        .where(_in_period(start, end), col(Report.created_at) >= bounds[0])
-        .group_by(bucket)
+    # Grouped in a subquery: PostgreSQL does not see a CASE with bound parameters in GROUP BY
+    # as the one selected.
+    inner = (
+        select(bucket).where(_in_period(start, end), col(Report.created_at) >= bounds[0]).subquery()
     )
+    query = select(inner.c.bucket, func.count()).group_by(inner.c.bucket)
     return {int(b): int(n) for b, n in (await session.exec(query)).all()}
 
 
@@ -86,7 +89,8 @@ async def first_events(
     session: AsyncSession, start: datetime, end: datetime
 ) -> list[tuple[int, Any, Any, datetime]]:
     """(report id, priority, event kind, first time) per report of the period and kind among
-    submitted, alerted and acknowledged: one GROUP BY (report, kind), three rows a report at most."""
+    submitted, alerted and acknowledged: one GROUP BY (report, kind), three rows a report at
+    most."""
     kinds = (EventKind.SUBMITTED, EventKind.ALERTED, EventKind.ACKNOWLEDGED)
     query = (
         select(
