@@ -26,7 +26,6 @@ from storage import statistics as queries
 from storage.models import (
     AgencyKind,
     Channel,
-    EventKind,
     OfferKind,
     Outcome,
     Priority,
@@ -191,24 +190,17 @@ async def gather(
     stats.by_priority = {p: priorities[p] for p in Priority if p in priorities}
 
     # The timeline: each report's first submitted, alerted and acknowledged event.
-    events = await queries.first_events(session, start, end)
-    by_report: dict[int, dict[EventKind, datetime]] = {}
-    priority_of: dict[int, Priority] = {}
-    for report_id, priority, kind, at in events:
-        by_report.setdefault(report_id, {})[kind] = at
-        priority_of[report_id] = priority
     to_alert: list[float] = []
     to_ack: dict[Priority, list[float]] = {p: [] for p in Priority}
-    for report_id, kinds in by_report.items():
-        submitted = kinds.get(EventKind.SUBMITTED)
+    for priority, submitted, alerted, acknowledged in await queries.first_events(
+        session, start, end
+    ):
         if submitted is None:
             continue
-        if EventKind.ALERTED in kinds:
-            to_alert.append(_minutes(kinds[EventKind.ALERTED] - submitted))
-        if EventKind.ACKNOWLEDGED in kinds:
-            to_ack[priority_of[report_id]].append(
-                _minutes(kinds[EventKind.ACKNOWLEDGED] - submitted)
-            )
+        if alerted is not None:
+            to_alert.append(_minutes(alerted - submitted))
+        if acknowledged is not None:
+            to_ack[priority].append(_minutes(acknowledged - submitted))
     stats.to_alert = _timing(to_alert)
     stats.to_acknowledge = _timing([m for ms in to_ack.values() for m in ms])
     for priority in Priority:

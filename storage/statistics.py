@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import case, func, literal
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,20 +38,19 @@ async def per_bucket(
     session: AsyncSession, start: datetime, end: datetime, bounds: Sequence[datetime]
 ) -> dict[int, int]:
     """The number of reports created in each bucket: bucket i is [bounds[i], bounds[i + 1])
-    (the last one ends at `end`). One GROUP BY over a CASE of the bounds."""
-    if len(bounds) == 1:
-        return {0: await total(session, max(start, bounds[0]), end)}
-    bucket = case(
-        *((col(Report.created_at) < bound, literal(i)) for i, bound in enumerate(bounds[1:])),
-        else_=literal(len(bounds) - 1),
-    ).label("bucket")
-    # Grouped in a subquery: PostgreSQL does not see a CASE with bound parameters in GROUP BY
-    # as the one selected.
-    inner = (
-        select(bucket).where(_in_period(start, end), col(Report.created_at) >= bounds[0]).subquery()
-    )
-    query = select(inner.c.bucket, func.count()).group_by(inner.c.bucket)
-    return {int(b): int(n) for b, n in (await session.exec(query)).all()}
+    (the last one ends at `end`). One statement of a count per bucket, each a range of the
+    created_at index (a CASE over every row cost more on SQLite)."""
+    edges = [max(start, bounds[0]), *bounds[1:], end]
+    counts = [
+        select(func.count())
+        .select_from(Report)
+        .where(col(Report.created_at) >= low, col(Report.created_at) < high)
+        .scalar_subquery()
+        for low, high in pairwise(edges)
+    ]
+    row = (await session.exec(select(*counts))).one()
+    values = row if isinstance(row, tuple | list) or hasattr(row, "_fields") else (row,)
+    return {i: int(n) for i, n in enumerate(values)}
 
 
 async def grouped(
@@ -87,28 +87,34 @@ async def referrals(
 
 async def first_events(
     session: AsyncSession, start: datetime, end: datetime
-) -> list[tuple[int, Any, Any, datetime]]:
-    """(report id, priority, event kind, first time) per report of the period and kind among
-    submitted, alerted and acknowledged: one GROUP BY (report, kind), three rows a report at
-    most."""
+) -> list[tuple[Any, datetime | None, datetime | None, datetime | None]]:
+    """(priority, first submitted, first alerted, first acknowledged) of each report of the
+    period that has any of these events: one GROUP BY report, one row a report."""
+
+    def first(kind: EventKind) -> Any:
+        at = case((col(ReportEvent.kind) == kind, col(ReportEvent.at)), else_=None)
+        return func.min(at)
+
     kinds = (EventKind.SUBMITTED, EventKind.ALERTED, EventKind.ACKNOWLEDGED)
     query = (
         select(
-            col(ReportEvent.report_id),
             col(Report.priority),
-            col(ReportEvent.kind),
-            func.min(col(ReportEvent.at)),
+            first(EventKind.SUBMITTED),
+            first(EventKind.ALERTED),
+            first(EventKind.ACKNOWLEDGED),
         )
         .join(Report, col(Report.id) == col(ReportEvent.report_id))
         .where(_in_period(start, end), col(ReportEvent.kind).in_(kinds))
-        .group_by(col(ReportEvent.report_id), col(Report.priority), col(ReportEvent.kind))
+        .group_by(col(ReportEvent.report_id), col(Report.priority))
     )
     rows = (await session.exec(query)).all()
-    return [(int(r), priority, kind, _aware(at)) for r, priority, kind, at in rows]
+    return [(p, _aware(s), _aware(a), _aware(k)) for p, s, a, k in rows]
 
 
-def _aware(at: Any) -> datetime:
+def _aware(at: Any) -> datetime | None:
     """func.min loses the column's type on SQLite: a string or a naive datetime in UTC."""
+    if at is None:
+        return None
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     assert isinstance(at, datetime)
