@@ -227,6 +227,33 @@ def reports_export(config_path: Path | None, fmt: str, output: Path | None) -> N
         click.echo(f"written to {output}", err=True)
 
 
+@main.command()
+@config_option
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="e.g. 2026")
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: evaluasi-YEAR.pdf or .html here).",
+)
+def evaluate(config_path: Path | None, year: int, fmt: str, output: Path | None) -> None:
+    """The yearly evaluation of the cases for the task force's meeting: reports per month and
+    by area, destination, kind and channel, response times against the escalation targets,
+    outcomes, referrals and the recurring confirmed recruiter identifiers. Counts under 5 are
+    shown as "<5"."""
+    from bot.evaluation import default_name, evaluation
+
+    settings = settings_from(config_path)
+    document = run_async(with_app(settings, functools.partial(evaluation, year=year, fmt=fmt)))
+    target = output if output is not None else Path(default_name(year, fmt))
+    target.write_bytes(document)
+    click.echo(f"written to {target}")
+
+
 def csv_writer(stream: TextIO) -> Any:
     return csv.writer(stream)
 
