@@ -617,10 +617,6 @@ def intel_reindex() -> Work:
     return lambda app: intel.reindex(app)
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.group("dashboard")
 def dashboard_group() -> None:
     """The task force's web pages at <server.public_url>/dasbor."""
@@ -646,3 +642,7 @@ async def dashboard_login_link(app: App, name: str) -> str:
         assert found[0].id is not None
         token = await storage_dashboard.new_link(work.session, found[0].id, work.now, minutes)
     return f"{url}/masuk/{token}  (for {found[0].name}, valid {minutes:g} minutes, once)"
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Page, async_playwright
 
 from tests.fakes.telegram import FakeTelegram
@@ -95,6 +96,13 @@ async def test_a_member_logs_in_by_the_bots_link_and_works_a_new_case_in_the_bro
             await resident.sees("There is news for you")
         finally:
             await browser.close()
+    # The operator gives a link from the server too; it logs in (once).
+    printed = await sigap.cli("dashboard", "link", "--member", "Budi")
+    link = re.search(r"http://\S+/dasbor/masuk/\S+", printed)
+    assert link and "for Budi" in printed
+    async with httpx.AsyncClient() as client:
+        assert (await client.post(link.group(0))).status_code == 303
+        assert (await client.post(link.group(0))).status_code == 401
     listing = await sigap.cli("reports", "show", reference)
     assert "closed" in listing and "Called the agency" in listing
     saved = await asyncio.to_thread(os.listdir, screens)
