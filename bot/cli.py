@@ -27,6 +27,8 @@ from bot.reports import (
 )
 from bot.web import CannotListen
 from handlers.usecases import Refused
+from storage import dashboard as storage_dashboard
+from storage import members as storage_members
 from storage.db import Database, Unreachable
 from storage.migrate import upgrade
 from storage.models import Outcome, ReferralState, ReportState, Role, Verdict
@@ -640,6 +642,33 @@ def intel_pending() -> Work:
 def intel_reindex() -> Work:
     """Extract and link the identifiers of every stored report (after upgrading to 0013)."""
     return lambda app: intel.reindex(app)
+
+
+@main.group("dashboard")
+def dashboard_group() -> None:
+    """The task force's web pages at <server.public_url>/dasbor."""
+
+
+@dashboard_group.command("link")
+@admin_command
+@click.option("--member", "member", required=True, help="The member's name or id.")
+def dashboard_link(member: str) -> Work:
+    """A one-time login link for a member (valid [dashboard] link_minutes, once)."""
+    return lambda app: dashboard_login_link(app, member)
+
+
+async def dashboard_login_link(app: App, name: str) -> str:
+    url = app.settings.dashboard_url
+    if not url:
+        raise Refused("the dashboard is off: set [server] public_url ([dashboard] enabled)")
+    minutes = app.settings.dashboard.link_minutes
+    async with app.services.work() as work:
+        found = [m for m in await storage_members.named(work.session, name) if m.id is not None]
+        if len(found) != 1:
+            raise Refused(f"no single active member {name!r}")
+        assert found[0].id is not None
+        token = await storage_dashboard.new_link(work.session, found[0].id, work.now, minutes)
+    return f"{url}/masuk/{token}  (for {found[0].name}, valid {minutes:g} minutes, once)"
 
 
 if __name__ == "__main__":

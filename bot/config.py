@@ -62,6 +62,17 @@ class ServerSettings(Section):
     channel_down_after_seconds: float = Field(default=120, gt=0)
 
 
+class DashboardSettings(Section):
+    """`[dashboard]`: the task force's web pages under /dasbor on the same web server."""
+
+    # Unset: on when server.public_url is set (the login links need that address).
+    enabled: bool | None = None
+    # A session ends after this many hours without a request.
+    idle_hours: float = Field(default=12, gt=0, le=24 * 30)
+    # A login link (/masuk, `sigap dashboard link`) is valid this many minutes, once.
+    link_minutes: float = Field(default=10, gt=0, le=60)
+
+
 class TelegramSettings(Section):
     """`[telegram]`"""
 
@@ -149,6 +160,7 @@ class Settings(BaseModel):
     bot: BotSettings = Field(default_factory=BotSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
@@ -159,6 +171,22 @@ class Settings(BaseModel):
     cek: CekSettings = Field(default_factory=CekSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard's address, or "" when it is off."""
+        on = self.dashboard.enabled
+        if on is None:
+            on = bool(self.server.public_url)
+        if not on or not self.server.public_url:
+            return ""
+        return self.server.public_url.rstrip("/") + "/dasbor"
+
+    @model_validator(mode="after")
+    def _dashboard_needs_an_address(self) -> Settings:
+        if self.dashboard.enabled and not self.server.public_url:
+            raise ValueError("dashboard.enabled needs server.public_url (its login links)")
+        return self
 
     @model_validator(mode="after")
     def _known_texts(self) -> Settings:

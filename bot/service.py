@@ -9,10 +9,11 @@ import signal
 from datetime import timedelta
 from typing import Any
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot import scheduler, web
 from bot.app import App
+from bot.dashboard import Dashboard
 from bot.email import EmailChannel
 from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
@@ -68,7 +69,7 @@ class Service:
         self.email = EmailChannel(app.services, settings.smtp) if settings.smtp.enabled else None
         if self.telegram is None and self.whatsapp is None:
             raise NoChannel(NO_CHANNEL)
-        routes = []
+        routes: list[BaseRoute] = []
         if self.telegram is not None and settings.telegram.mode == "webhook":
             routes.append(
                 Route(settings.telegram.webhook_path, self.telegram.webhook, methods=["POST"])
@@ -77,6 +78,10 @@ class Service:
             routes.append(Route("/whatsapp/inbound", self.whatsapp.inbound, methods=["POST"]))
             routes.append(Route("/whatsapp/status", self.whatsapp.status, methods=["POST"]))
             routes.append(Route("/media/{sha256}", self.whatsapp.media, methods=["GET"]))
+        if settings.dashboard_url:
+            # Its actions' messages (alerts edited, the reporter's notice) are sent at once.
+            panel = Dashboard(app, wake=lambda: self.jobs.wake_outbox())
+            routes.extend(panel.routes())
         self.web = web.WebServer(
             web.create(routes, self.health), settings.server.host, settings.server.port
         )

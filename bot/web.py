@@ -15,7 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ async def capped_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def create(routes: list[Route], health: Health) -> Starlette:
+def create(routes: list[BaseRoute], health: Health) -> Starlette:
     async def healthz(_request: Request) -> Response:
         up, parts = await health()
         body = {"status": "up" if up else "down", **parts}

@@ -778,3 +778,44 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: int = 0
+
+
+class DashboardLink(SQLModel, table=True):
+    """A one-time login link to the dashboard (`/masuk`, `sigap dashboard link`): only the
+    SHA-256 of its token is kept; it is bound to one member, valid 10 minutes, used once."""
+
+    __tablename__ = "dashboard_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = utc_column()
+    expires_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(nullable=True)
+
+
+class DashboardSession(SQLModel, table=True):
+    """A logged-in browser: the cookie holds the token, this row its SHA-256, the member, the
+    CSRF token of its forms, and when it was last used (it expires after 12 hours idle)."""
+
+    __tablename__ = "dashboard_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = utc_column()
+    seen_at: datetime = utc_column()
+    ended_at: datetime | None = utc_column(nullable=True)
+
+
+class ContactAudit(SQLModel, table=True):
+    """A dashboard page showed a reporter's contact: who saw it, when, of which report."""
+
+    __tablename__ = "contact_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_column(index=True)
+    member_id: int = Field(foreign_key="member.id")
+    report_id: int = Field(foreign_key="report.id", index=True)
+    what: str = Field(max_length=64)  # the page or fragment that showed it

@@ -70,6 +70,8 @@ class Word(StrEnum):
     INTEL = "intel"
     # A resident's check of an offer (handlers/residents/cek.py).
     CEK = "cek"
+    # A member's one-time login link to the dashboard (/masuk).
+    LOGIN = "login"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -148,6 +150,8 @@ WORDS: dict[str, Word] = {
     "konfirmasi": Word.CONFIRM,
     "confirm": Word.CONFIRM,
     "intel": Word.INTEL,
+    "masuk": Word.LOGIN,
+    "login": Word.LOGIN,
 }
 
 # Commands of two words, read before WORDS (so "buka" alone stays free for another meaning).
@@ -198,6 +202,7 @@ COMMANDS = {
     Word.CONFIRM,
     Word.INTEL,
     Word.CEK,
+    Word.LOGIN,
 }
 
 # The words that still act inside an answer written in one's own words.

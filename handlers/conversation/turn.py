@@ -90,6 +90,9 @@ class Services:
     referral: ReferralSettings = field(default_factory=ReferralSettings)
     casework: CaseworkSettings = field(default_factory=CaseworkSettings)
     cek: CekSettings = field(default_factory=CekSettings)
+    # The dashboard's address ("" when it is off) and how long its login links last.
+    dashboard_url: str = ""
+    dashboard_link_minutes: float = 10
     # What each channel can do, as the channels declare it (bot/delivery.py).
     channels: Mapping[Channel, frozenset[Capability]] = field(default_factory=dict)
 

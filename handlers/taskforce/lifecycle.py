@@ -38,7 +38,7 @@ class Acknowledged:
 
 
 async def acknowledge(
-    work: Work, reference: str, member: Member, channel: Channel
+    work: Work, reference: str, member: Member, channel: Channel | None
 ) -> Acknowledged | None:
     """The first acknowledgement assigns the report: pending follow-ups and unsent alerts are
     cancelled, the alerts already sent are updated, the reporter is told there is news.

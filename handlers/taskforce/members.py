@@ -13,7 +13,7 @@ from handlers.i18n import N_, gettext
 from handlers.taskforce import alert_texts, alerts, casework, intel, lifecycle, relay, roster
 from handlers.taskforce.alert_texts import relay_buttons
 from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
-from storage import members, outbox, reports
+from storage import dashboard, members, outbox, reports
 from storage.members import at_least
 from storage.models import Member, MessageKind, Role
 
@@ -37,6 +37,7 @@ NEEDS = {
     Word.MARK: Role.MEMBER,  # any member marks; a coordinator confirms (usecases/intel.py)
     Word.CONFIRM: Role.COORDINATOR,
     Word.INTEL: Role.MEMBER,
+    Word.LOGIN: Role.MEMBER,  # a one-time link to the dashboard
 }
 MEMBER_WORDS = set(NEEDS) | {Word.JOIN}
 # Words of flows for members only (handlers/taskforce/broadcast.py, referral.py).
@@ -103,6 +104,8 @@ async def command(turn: Turn, word: Word, argument: str) -> None:
             await relay.begin(turn, member, argument)
         elif word in intel.WORDS:
             await intel.command(turn, member, word, argument)
+        elif word is Word.LOGIN:
+            await login(turn, member)
         else:
             await detail(turn, member, argument)
     except Refused as refused:
@@ -296,3 +299,26 @@ async def detail(turn: Turn, member: Member, reference: str) -> None:
     for file in files:
         name = file.original_name or f"{file.sha256[:12]}"
         turn.out.replies.append(Document(str(media.path(file.sha256)), name, file.content_type))
+
+
+async def login(turn: Turn, member: Member) -> None:
+    """/masuk: a one-time link to the dashboard, bound to this member, valid a few minutes;
+    only in a private chat (the link is theirs alone)."""
+    url = turn.services.dashboard_url
+    if not url:
+        turn.say(N_("The dashboard is not enabled on this server."))
+        return
+    if turn.inbound.group:
+        turn.say(N_("Send /masuk to me in a private chat: the link is yours alone."))
+        return
+    assert member.id is not None
+    minutes = turn.services.dashboard_link_minutes
+    token = await dashboard.new_link(turn.session, member.id, turn.now, minutes)
+    turn.say(
+        N_(
+            "Your link to the dashboard, valid for {minutes:g} minutes and only once (do not "
+            "share it): {url}"
+        ),
+        minutes=minutes,
+        url=f"{url}/masuk/{token}",
+    )

@@ -92,7 +92,7 @@ async def to_reporter(
     reference: str,
     text: str | None,
     files: Files,
-    channel: Channel,
+    channel: Channel | None,
 ) -> Report:
     """Stores the member's message for the reporter (it waits until they open it) and tells
     the reporter, neutrally, that a message waits: once, until they open what waits."""

@@ -1,0 +1,260 @@
+"""The dashboard's doors, each tried without the right to pass: no session, an expired or
+reused link, an idle or ended session, a member's session on what is a coordinator's or an
+admin's, a missing or wrong CSRF token, an evidence URL from another session. And the audit
+row a shown contact writes. Against the Starlette app itself (httpx), on both databases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from bot.app import App
+from bot.config import ServerSettings
+from bot.dashboard import COOKIE, Dashboard
+from storage import reports
+from storage.models import ContactAudit, Media, Report, ReportState, Role
+from tests.support.task_force import ANDI, BUDI, CITRA, TaskForce
+
+BASE = "https://sigap.test"
+PAGES = ["/dasbor/kasus", "/dasbor/kasus/tabel", "/dasbor/audit", "/dasbor/berkas/1?t=x"]
+ACTIONS = ["terima", "catat", "tutup", "balas"]
+
+
+@pytest.fixture
+async def web(app: App, force: TaskForce) -> AsyncIterator[httpx.AsyncClient]:
+    app.settings = app.settings.model_copy(update={"server": ServerSettings(public_url=BASE)})
+    app.services.dashboard_url = app.settings.dashboard_url
+    assert app.services.dashboard_url == f"{BASE}/dasbor"
+    woken: list[int] = []
+    panel = Dashboard(app, wake=lambda: woken.append(1))
+    site = Starlette(routes=[*panel.routes(), Route("/x", lambda r: None)])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=site), base_url=BASE, follow_redirects=False
+    ) as client:
+        yield client
+
+
+async def link_of(force: TaskForce, chat: int) -> str:
+    answer = await force.say(chat, "/masuk")
+    found = re.search(r"https://sigap\.test(/dasbor/masuk/\S+)", answer)
+    assert found, answer
+    return found.group(1)
+
+
+async def login(web: httpx.AsyncClient, path: str) -> httpx.AsyncClient:
+    """A new browser (its own cookie jar) that logs in with the link."""
+    browser = httpx.AsyncClient(transport=web._transport, base_url=BASE, follow_redirects=False)
+    page = await browser.get(path)
+    assert page.status_code == 200 and "Log in" in page.text  # a preview uses up nothing
+    done = await browser.post(path)
+    assert done.status_code == 303, done.text
+    return browser
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found
+    return found.group(1)
+
+
+async def test_the_link_logs_in_once_with_a_safe_cookie(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await force.add("Andi", ANDI)
+    path = await link_of(force, ANDI)
+    browser = await login(web, path)
+    cookie = browser.cookies.jar
+    header = (await web.post(path)).headers  # used: refused
+    assert "set-cookie" not in header
+    [set_cookie] = [c for c in cookie if c.name == COOKIE]
+    assert set_cookie.secure and set_cookie.path == "/dasbor"
+    page = await browser.get("/dasbor/kasus")
+    assert page.status_code == 200 and "Andi (member)" in page.text
+    # The Set-Cookie header itself: HttpOnly, Secure, SameSite=Lax.
+    again = await login(web, await link_of(force, ANDI))
+    raw = (await again.get("/dasbor/kasus")).request.headers.get("cookie", "")
+    assert COOKIE in raw
+    fresh = httpx.AsyncClient(transport=web._transport, base_url=BASE)
+    response = await fresh.post(await link_of(force, ANDI))
+    flags = response.headers["set-cookie"].lower()
+    assert "httponly" in flags and "secure" in flags and "samesite=lax" in flags
+
+
+async def test_a_used_or_expired_link_is_refused(web: httpx.AsyncClient, force: TaskForce) -> None:
+    await force.add("Andi", ANDI)
+    path = await link_of(force, ANDI)
+    await login(web, path)
+    assert (await web.post(path)).status_code == 401
+    late = await link_of(force, ANDI)
+    force.clock.advance(minutes=10, seconds=1)
+    assert (await web.post(late)).status_code == 401
+    assert (await web.post("/dasbor/masuk/not-a-token")).status_code == 401
+
+
+async def test_strangers_get_no_link(force: TaskForce, web: httpx.AsyncClient) -> None:
+    answer = await force.say(ANDI, "/masuk")
+    assert "dasbor" not in answer and "Not allowed" in answer
+
+
+async def test_every_page_and_action_needs_a_session(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    reference = await force.report()
+    for path in [*PAGES, f"/dasbor/kasus/{reference}"]:
+        assert (await web.get(path)).status_code == 401, path
+    for action in ACTIONS:
+        response = await web.post(f"/dasbor/kasus/{reference}/{action}", data={"csrf": "x"})
+        assert response.status_code == 401, action
+    assert (await web.post("/dasbor/keluar", data={"csrf": "x"})).status_code == 401
+    # A made-up cookie is no session either.
+    web.cookies.set(COOKIE, "made-up", domain="sigap.test", path="/dasbor")
+    assert (await web.get("/dasbor/kasus")).status_code == 401
+
+
+async def test_a_session_ends_after_12_idle_hours_and_at_logout(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await force.add("Andi", ANDI)
+    browser = await login(web, await link_of(force, ANDI))
+    force.clock.advance(hours=11)
+    assert (await browser.get("/dasbor/kasus")).status_code == 200  # the idle clock restarts
+    force.clock.advance(hours=11)
+    page = await browser.get("/dasbor/kasus")
+    assert page.status_code == 200
+    force.clock.advance(hours=12, seconds=1)
+    assert (await browser.get("/dasbor/kasus")).status_code == 401
+
+    browser = await login(web, await link_of(force, ANDI))
+    page = await browser.get("/dasbor/kasus")
+    token = browser.cookies.get(COOKIE)
+    assert (await browser.post("/dasbor/keluar")).status_code == 403  # no CSRF token
+    assert (await browser.post("/dasbor/keluar", data={"csrf": csrf_of(page)})).status_code == 303
+    stale = httpx.AsyncClient(transport=web._transport, base_url=BASE)
+    stale.cookies.set(COOKIE, token or "", domain="sigap.test", path="/dasbor")
+    assert (await stale.get("/dasbor/kasus")).status_code == 401  # ended server-side
+
+
+async def test_roles_as_in_the_bot(web: httpx.AsyncClient, force: TaskForce) -> None:
+    await force.add("Andi", ANDI)
+    await force.add("Budi", BUDI)
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    mine, theirs, nobodys = [await force.report() for _ in range(3)]
+    async with force.app.db.write() as session:
+        for reference, member in ((mine, "Andi"), (theirs, "Budi")):
+            report = await reports.by_reference(session, reference)
+            assert report is not None
+            report.assignee_id = force.members[member].id
+            report.state = ReportState.ACKNOWLEDGED
+            session.add(report)
+    andi = await login(web, await link_of(force, ANDI))
+    table = (await andi.get("/dasbor/kasus/tabel")).text
+    assert mine in table and nobodys in table and theirs not in table
+    assert (await andi.get(f"/dasbor/kasus/{theirs}")).status_code == 404
+    csrf = csrf_of(await andi.get(f"/dasbor/kasus/{mine}"))
+    close = {"csrf": csrf, "outcome": "not_trafficking"}
+    assert (await andi.post(f"/dasbor/kasus/{theirs}/tutup", data=close)).status_code == 404
+    assert (await andi.get("/dasbor/audit")).status_code == 403  # admins only
+    citra = await login(web, await link_of(force, CITRA))
+    table = (await citra.get("/dasbor/kasus/tabel")).text
+    assert all(r in table for r in (mine, theirs, nobodys))
+    assert (await citra.get("/dasbor/audit")).status_code == 403  # a coordinator is no admin
+
+
+async def test_every_action_needs_the_sessions_csrf_token(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await force.add("Andi", ANDI, Role.COORDINATOR)
+    await force.add("Budi", BUDI, Role.COORDINATOR)
+    reference = await force.report()
+    andi = await login(web, await link_of(force, ANDI))
+    budi = await login(web, await link_of(force, BUDI))
+    budis = csrf_of(await budi.get(f"/dasbor/kasus/{reference}"))
+    for token in (None, "", "wrong", budis):
+        data = {"text": "x", "outcome": "not_trafficking"}
+        if token is not None:
+            data["csrf"] = token
+        for action in ACTIONS:
+            response = await andi.post(f"/dasbor/kasus/{reference}/{action}", data=data)
+            assert response.status_code == 403, (token, action)
+    async with force.app.db.read() as session:
+        report = await reports.by_reference(session, reference)
+        assert report is not None and report.state is ReportState.NEW
+    # With it, the acknowledgement goes the bot's way: the alert is edited.
+    mine = csrf_of(await andi.get(f"/dasbor/kasus/{reference}"))
+    done = await andi.post(f"/dasbor/kasus/{reference}/terima", data={"csrf": mine})
+    assert done.status_code == 303
+    await force.deliver()
+    edits = force.fake.called("editMessageText")
+    assert edits and all("Acknowledged by Andi" in c.params["text"] for c in edits)
+
+
+async def test_evidence_only_by_the_url_of_ones_own_session(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await force.add("Andi", ANDI, Role.COORDINATOR)
+    await force.add("Budi", BUDI, Role.COORDINATOR)
+    reference = await force.report()
+    stored = await force.app.services.media.put(PNG)
+    async with force.app.db.write() as session:
+        report = await reports.by_reference(session, reference)
+        assert report is not None
+        media = Media(
+            created_at=force.clock(),
+            report_id=report.id,
+            sha256=stored.sha256,
+            content_type="image/png",
+            size=len(PNG),
+        )
+        session.add(media)
+    andi = await login(web, await link_of(force, ANDI))
+    budi = await login(web, await link_of(force, BUDI))
+    page = await andi.get(f"/dasbor/kasus/{reference}")
+    [url] = re.findall(r'<img class="evidence" src="([^"]+)"', page.text)
+    url = url.replace("&amp;", "&")
+    image = await andi.get(url)
+    assert image.status_code == 200 and image.content == PNG
+    assert (await budi.get(url)).status_code == 404  # another session's URL
+    assert (await web.get(url)).status_code == 401  # no session
+    media_id = url.split("/berkas/")[1].split("?")[0]
+    assert (await andi.get(f"/dasbor/berkas/{media_id}")).status_code == 404
+    assert (await andi.get(f"/dasbor/berkas/{media_id}?t=" + "0" * 32)).status_code == 404
+
+
+async def test_a_shown_contact_is_audited_and_listed_for_admins(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await force.add("Andi", ANDI, Role.ADMIN)
+    anonymous = await force.report()
+    consenting = await force.report()
+    async with force.app.db.write() as session:
+        report = await reports.by_reference(session, consenting)
+        assert report is not None
+        report.anonymous, report.consent_contact = False, True
+        report.contact_phone = "+6285711112222"
+        session.add(report)
+    andi = await login(web, await link_of(force, ANDI))
+    assert "+6285711112222" not in (await andi.get(f"/dasbor/kasus/{anonymous}")).text
+    assert "+6285711112222" not in (await andi.get("/dasbor/kasus")).text  # the table shows none
+    async with force.app.db.read() as session:
+        assert not (await session.exec(select(ContactAudit))).all()
+    page = await andi.get(f"/dasbor/kasus/{consenting}")
+    assert "+6285711112222" in page.text
+    async with force.app.db.read() as session:
+        [row] = (await session.exec(select(ContactAudit))).all()
+        shown = await session.get(Report, row.report_id)
+    assert shown is not None and shown.reference == consenting
+    assert row.member_id == force.members["Andi"].id and row.at == force.clock()
+    audit = await andi.get("/dasbor/audit")
+    assert audit.status_code == 200 and consenting in audit.text and "Andi" in audit.text
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
