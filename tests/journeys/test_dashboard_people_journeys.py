@@ -1,0 +1,56 @@
+"""The roster page in a real browser (Playwright driving /usr/bin/chromium) against `sigap run`:
+a coordinator logs in by the bot's link, changes Monday's shift on /dasbor/piket, and
+`sigap roster show` (another process) shows the change. Screenshots under the test's tmp dir."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+
+from tests.fakes.telegram import FakeTelegram
+from tests.journeys.conftest import Start
+from tests.journeys.harness import CITRA, TelegramUser, task_force
+from tests.journeys.test_dashboard_journeys import CHROMIUM
+
+
+async def test_a_coordinator_edits_the_roster_in_the_browser(
+    start_sigap: Start, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    sigap = await start_sigap()
+    await task_force(sigap, tmp_path)
+    citra = TelegramUser(telegram, CITRA)
+    screens = tmp_path / "screenshots"
+    before = await sigap.cli("roster", "show")
+    assert "mon 00:00-00:00  Andi" in before
+
+    answer = await citra.answer("/masuk", "link to the dashboard")
+    found = re.search(r"http://\S+/dasbor/masuk/\S+", answer)
+    assert found, answer
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(found.group(0))
+            await page.click("#login")
+            await page.wait_for_url("**/dasbor/kasus")
+            await page.click("header >> text=Roster")
+            await page.wait_for_url("**/dasbor/piket")
+            assert "Andi" in await page.inner_text("#now")
+            await page.screenshot(path=str(screens / "roster.png"), full_page=True)
+
+            monday = page.locator('form[data-shift="0"]')
+            await monday.locator("input[name=end]").fill("12:00")
+            await monday.locator("input[name=members]").fill("Budi, Citra")
+            await monday.locator("button[name=save]").click()
+            await page.locator('td[data-cell="mon-00:00"]', has_text="Budi, Citra").wait_for()
+            await page.screenshot(path=str(screens / "roster-edited.png"), full_page=True)
+        finally:
+            await browser.close()
+    after = await sigap.cli("roster", "show")
+    assert "mon 00:00-12:00  Budi, Citra" in after, after
+    assert "tue 00:00-00:00  Andi" in after
+    assert (screens / "roster-edited.png").exists()
