@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.app import App
-from bot.dashboard import cases, people
+from bot.dashboard import cases, people, sending
 from handlers import risk
 from handlers.consent import consents as shared_with
 from handlers.conversation.turn import Work
@@ -99,6 +99,7 @@ class Dashboard:
                     Route("/berkas/{media_id:int}", self.evidence, methods=["GET"]),
                     Route("/audit", self.audit_page, methods=["GET"]),
                     *people.routes(self),
+                    *sending.routes(self),
                 ],
             )
         ]
