@@ -17,8 +17,9 @@ from starlette.routing import Route
 from bot.app import App
 from bot.config import ServerSettings
 from bot.dashboard import COOKIE, Dashboard
-from storage import reports
-from storage.models import ContactAudit, Media, Report, ReportState, Role
+from handlers.settings import Agency, ReferralSettings
+from storage import referrals, reports
+from storage.models import AgencyKind, ContactAudit, Media, Report, ReportState, Role
 from tests.support.task_force import ANDI, BUDI, CITRA, TaskForce
 
 BASE = "https://sigap.test"
@@ -258,3 +259,34 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
+
+
+async def test_a_case_is_referred_from_its_page_by_whoever_may_act_on_it(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    force.app.services.referral = ReferralSettings(
+        agencies=[Agency(name="Polres Bintan", kind=AgencyKind.POLICE, telegram_chat=-1001)]
+    )
+    await force.add("Andi", ANDI)
+    await force.add("Budi", BUDI)
+    reference = await force.report()
+    await force.say(ANDI, f"/ack {reference}")
+    budi = await login(web, await link_of(force, BUDI))
+    assert (await budi.get(f"/dasbor/kasus/{reference}")).status_code == 404  # Andi's case
+    andi = await login(web, await link_of(force, ANDI))
+    page = await andi.get(f"/dasbor/kasus/{reference}")
+    assert "Polres Bintan (police)" in page.text and "override_reason" not in page.text
+    form = {"csrf": csrf_of(page), "agency": "0"}
+    assert (
+        await andi.post(f"/dasbor/kasus/{reference}/rujuk", data={"agency": "0"})
+    ).status_code == 403
+    done = await andi.post(f"/dasbor/kasus/{reference}/rujuk", data=form)
+    assert done.status_code == 303
+    async with force.app.db.read() as session:
+        report = await reports.by_reference(session, reference)
+        assert report is not None and report.id is not None
+        assert report.state is ReportState.REFERRED
+        (referral,) = await referrals.of_report(session, report.id)
+    assert referral.agency == "Polres Bintan" and not referral.with_identity  # anonymous
+    again = await andi.post(f"/dasbor/kasus/{reference}/rujuk", data=form)
+    assert again.status_code == 409 and "already referred to Polres Bintan" in again.text

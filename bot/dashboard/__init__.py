@@ -38,6 +38,7 @@ from handlers.intel import indexing
 from handlers.taskforce import lifecycle
 from handlers.usecases import Refused
 from handlers.usecases import casework as casework_usecases
+from handlers.usecases import referral as referral_usecases
 from handlers.usecases import relay as relay_usecases
 from storage import casework, dashboard, intel, members, reports
 from storage.members import at_least
@@ -325,11 +326,12 @@ class Dashboard:
             events=await reports.timeline(session, report.id),
             actions=self.actions(viewer.member, report),
             outcomes=[o.value for o in Outcome],
+            agencies=referral_usecases.agencies_for(work, report),
+            coordinator=at_least(viewer.member.role, Role.COORDINATOR),
             file_url=lambda m: f"{PREFIX}/berkas/{m.id}?t={viewer.file_token(m.id or 0)}",
         )
 
-    @staticmethod
-    def actions(member: Member, report: Report) -> list[str]:
+    def actions(self, member: Member, report: Report) -> list[str]:
         """The case's actions this member may take now, as the bot offers them."""
         found = []
         if report.acknowledged_at is None and cases.may_see(member, report):
@@ -341,6 +343,9 @@ class Dashboard:
             found.append("tutup")
         if relay_usecases.open_to(member, report):
             found.append("balas")
+        agencies = self.services.referral.agencies
+        if agencies and "close" in allowed and referral_usecases.may_handle(member, report):
+            found.append("rujuk")
         return found
 
     async def case_action(self, request: Request) -> Response:
@@ -373,6 +378,15 @@ class Dashboard:
                     duplicate = form.get("duplicate_of", "").strip() or None
                     await casework_usecases.close(
                         work, report.reference, member, outcome, duplicate
+                    )
+                elif action == "rujuk":
+                    try:
+                        agency = int(form.get("agency", ""))
+                    except ValueError:
+                        return self.refused(400, "form")
+                    reason = form.get("override_reason", "").strip() or None
+                    await referral_usecases.refer(
+                        work, report.reference, agency, by=member, override_reason=reason
                     )
                 elif action == "balas":
                     text = form.get("text", "").strip()
