@@ -333,12 +333,29 @@ async def reference_of(resident: TelegramUser) -> str:
 
 
 async def up_to_the_summary(resident: TelegramUser) -> None:
+    await up_to_the_recruiter(resident)
+    await resident.press("Skip")
+    await resident.sees("Tell us what happened")
+    await resident.answer(STORY, "Please check your report")
+    await details_to_the_summary(resident)
+
+
+async def up_to_the_recruiter(resident: TelegramUser) -> None:
+    """An anonymous report with buttons, up to the recruiter question."""
     await resident.answer("/start", "What would you like to do?")
     await resident.press("Report a suspicious job offer")
     await resident.sees("is any of these happening?")
+    await resident.press("None of these")
+    await resident.sees("May they contact you")
+    await resident.press("No, stay anonymous")
+    await resident.sees("Who received this offer")
+    await the_offer(resident)
+
+
+async def the_offer(resident: TelegramUser) -> None:
+    """From "who received this offer" to the recruiter question: family, no child, work in
+    Malaysia, fees demanded up front."""
     for label, next_question in [
-        ("None of these", "May they contact you"),
-        ("No, stay anonymous", "Who received this offer"),
         ("My family", "Is a child"),
         ("No", "What kind of job"),
         ("Work abroad", "Where is the job supposed to be?"),
@@ -350,9 +367,10 @@ async def up_to_the_summary(resident: TelegramUser) -> None:
     await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
     await resident.press("Done")
     await resident.sees("identifies the recruiter")
-    await resident.press("Skip")
-    await resident.sees("Tell us what happened")
-    await resident.answer(STORY, "Please check your report")
+
+
+async def details_to_the_summary(resident: TelegramUser) -> None:
+    """From the summary, the details: a chat message, no files, Toapaya; back at it."""
     for label, next_question in [
         ("Add details", "How did the offer come?"),
         ("A chat message", "photos, screenshots or documents"),

@@ -20,7 +20,7 @@ from tests.journeys.harness import (
     WhatsAppUser,
     reference_of,
     task_force,
-    until,
+    up_to_the_recruiter,
 )
 
 STORY = "Pak Rudi offers kitchen work in Johor and wants 5 million before leaving."
@@ -28,23 +28,7 @@ CERITA = "Pak Rudi menawarkan kerja dapur di Johor, minta 5 juta sebelum berangk
 
 
 async def report_on_telegram(resident: TelegramUser, recruiter: str) -> str:
-    await resident.answer("/start", "What would you like to do?")
-    await resident.press("Report a suspicious job offer")
-    await resident.sees("is any of these happening?")
-    for label, next_question in [
-        ("None of these", "May they contact you"),
-        ("No, stay anonymous", "Who received this offer"),
-        ("My family", "Is a child"),
-        ("No", "What kind of job"),
-        ("Work abroad", "Where is the job supposed to be?"),
-        ("Malaysia", "Which of these happened?"),
-    ]:
-        await resident.press(label)
-        await resident.sees(next_question)
-    await resident.press("Fees demanded up front")  # ticked in place
-    await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
-    await resident.press("Done")
-    await resident.sees("identifies the recruiter")
+    await up_to_the_recruiter(resident)
     await resident.answer(recruiter, "+6281377771234")  # shown back
     await resident.press("Done")
     await resident.sees("Tell us what happened")

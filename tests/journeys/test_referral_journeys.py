@@ -28,9 +28,11 @@ from tests.journeys.harness import (
     STORY,
     Sigap,
     TelegramUser,
+    details_to_the_summary,
     free_port,
     reference_of,
     task_force,
+    the_offer,
     until,
 )
 
@@ -113,31 +115,12 @@ async def contactable_report(resident: TelegramUser) -> str:
     await resident.press("Done")
     await resident.sees("Which phone number can the task force contact you on?")
     await resident.answer("0812-1111-2222", "Who received this offer")
-    for label, next_question in [
-        ("My family", "Is a child"),
-        ("No", "What kind of job"),
-        ("Work abroad", "Where is the job supposed to be?"),
-        ("Malaysia", "Which of these happened?"),
-    ]:
-        await resident.press(label)
-        await resident.sees(next_question)
-    await resident.press("Fees demanded up front")
-    await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
-    await resident.press("Done")
-    await resident.sees("identifies the recruiter")
+    await the_offer(resident)
     await resident.answer("Pak Budi 0812-3456-7890", "Noted")
     await resident.press("Done")
     await resident.sees("Tell us what happened")
     await resident.answer(STORY, "Please check your report")
-    for label, next_question in [
-        ("Add details", "How did the offer come?"),
-        ("A chat message", "photos, screenshots or documents"),
-        ("Skip", "Where did this happen"),
-    ]:
-        await resident.press(label)
-        await resident.sees(next_question)
-    await resident.press("Toapaya")
-    await resident.sees("Please check your report")
+    await details_to_the_summary(resident)
     await resident.press("Send the report")
     return await reference_of(resident)
 
