@@ -248,24 +248,20 @@ class Sending:
         }
 
     async def broadcast_page(self, request: Request) -> Response:
-        broadcast_id = int(request.path_params["broadcast_id"])
-
-        async def handler(work: Work, viewer: Viewer) -> Response:
-            values = await self.progress_values(work, broadcast_id)
-            if values is None:
-                return self.panel.refused(404, "broadcast")
-            return self.panel.render("broadcast.html", viewer, **values)
-
-        return await self.panel.page(request, handler, needs=Role.COORDINATOR)
+        return await self.broadcast_view(request, "broadcast.html")
 
     async def progress(self, request: Request) -> Response:
+        """The progress fragment the broadcast's page fetches every few seconds."""
+        return await self.broadcast_view(request, "broadcast_progress.html")
+
+    async def broadcast_view(self, request: Request, template: str) -> Response:
         broadcast_id = int(request.path_params["broadcast_id"])
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             values = await self.progress_values(work, broadcast_id)
             if values is None:
                 return self.panel.refused(404, "broadcast")
-            return self.panel.render("broadcast_progress.html", viewer, **values)
+            return self.panel.render(template, viewer, **values)
 
         return await self.panel.page(request, handler, needs=Role.COORDINATOR)
 
