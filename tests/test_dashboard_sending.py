@@ -4,6 +4,7 @@ deliveries sent again; a member's session and a missing CSRF token refused."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator
 
@@ -17,7 +18,8 @@ from bot.config import ServerSettings
 from bot.dashboard import Dashboard
 from storage import broadcasts
 from storage.models import Broadcast, Channel, MessageKind, Outbox, OutboxState, Role
-from tests.support.task_force import ANDI, CITRA, TaskForce
+from tests.support.images import png
+from tests.support.task_force import ANDI, CITRA, DEWI, TaskForce
 
 BASE = "https://sigap.test"
 PAGES = [
@@ -26,6 +28,7 @@ PAGES = [
     "/dasbor/siaran",
     "/dasbor/siaran/1",
     "/dasbor/siaran/1/kemajuan",
+    "/dasbor/siaran/gambar/ab12?t=x",
     "/dasbor/pengiriman",
 ]
 FORMS = ["/dasbor/siaran/pratinjau", "/dasbor/siaran/kirim", "/dasbor/pengiriman/ulang"]
@@ -162,3 +165,50 @@ async def test_failed_messages_shown_with_the_reason_and_sent_again(
         again = await session.get(Outbox, row_id)
         assert again is not None and again.state == OutboxState.PENDING
     assert "No failed messages" in (await citra.get("/dasbor/pengiriman")).text
+
+
+async def test_a_broadcast_with_an_image_uploaded_previewed_and_carried_to_the_send(
+    web: httpx.AsyncClient, force: TaskForce, app: App
+) -> None:
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    await force.add("Dewi", DEWI, Role.COORDINATOR)
+    citra = await logged_in(web, force, CITRA)
+    token = csrf_of(await citra.get("/dasbor/siaran"))
+    fields = {"csrf": token, "text": MESSAGE}
+
+    not_image = await citra.post(
+        "/dasbor/siaran/pratinjau",
+        data=fields,
+        files={"image_file": ("poster.png", b"just text", "image/png")},
+    )
+    assert not_image.status_code == 409
+    assert "The image was not taken: not a JPEG, PNG or WebP image" in not_image.text
+    assert MESSAGE in not_image.text  # the text typed is kept
+
+    picture = png()
+    preview = await citra.post(
+        "/dasbor/siaran/pratinjau",
+        data=fields,
+        files={"image_file": ("poster.png", picture, "image/png")},
+    )
+    assert preview.status_code == 200 and MESSAGE in preview.text
+    found = re.search(r'<img src="([^"]+)"[^>]*id="preview-image"', preview.text)
+    assert found, preview.text
+    address = found.group(1).replace("&amp;", "&")
+    shown = await citra.get(address)
+    assert shown.status_code == 200 and shown.content == picture
+    assert shown.headers["content-type"] == "image/png"
+    dewi = await logged_in(web, force, DEWI)
+    assert (await dewi.get(address)).status_code == 404  # another session's address
+    assert (await web.get(address)).status_code == 401
+
+    carried = dict(re.findall(r'name="(image|image_t)" value="([^"]+)"', preview.text))
+    assert set(carried) == {"image", "image_t"}
+    forged = {**fields, "image": carried["image"], "image_t": "0" * 32}
+    assert (await citra.post("/dasbor/siaran/kirim", data=forged)).status_code == 403
+    sent = await citra.post("/dasbor/siaran/kirim", data={**fields, **carried})
+    assert sent.status_code == 303, sent.text
+    async with app.db.read() as session:
+        [made] = (await session.exec(select(Broadcast))).all()
+    assert made.image_sha256 == hashlib.sha256(picture).hexdigest()
+    assert app.services.media.path(made.image_sha256).read_bytes() == picture

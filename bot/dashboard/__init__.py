@@ -61,10 +61,14 @@ class Viewer:
     def csrf(self) -> str:
         return self.session.csrf
 
-    def file_token(self, media_id: int) -> str:
-        """The evidence URL's proof: an HMAC of the file's id with this session's secret."""
+    def token(self, what: str) -> str:
+        """Proof that this session was shown `what` (an HMAC with the session's secret): a
+        file's address, or an uploaded image carried from a preview to the send."""
         key = self.session.csrf.encode()
-        return hmac.new(key, f"media:{media_id}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key, what.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def proves(self, what: str, given: str) -> bool:
+        return bool(given) and hmac.compare_digest(given.encode(), self.token(what).encode())
 
 
 class Dashboard:
@@ -328,7 +332,7 @@ class Dashboard:
             outcomes=[o.value for o in Outcome],
             agencies=referral_usecases.agencies_for(work, report),
             coordinator=at_least(viewer.member.role, Role.COORDINATOR),
-            file_url=lambda m: f"{PREFIX}/berkas/{m.id}?t={viewer.file_token(m.id or 0)}",
+            file_url=lambda m: f"{PREFIX}/berkas/{m.id}?t={viewer.token(f'media:{m.id}')}",
         )
 
     def actions(self, member: Member, report: Report) -> list[str]:
@@ -411,7 +415,7 @@ class Dashboard:
         given = request.query_params.get("t", "")
 
         async def handler(work: Work, viewer: Viewer) -> Response:
-            if not hmac.compare_digest(given.encode(), viewer.file_token(media_id).encode()):
+            if not viewer.proves(f"media:{media_id}", given):
                 return self.refused(404, "file")
             media = await work.session.get(Media, media_id)
             report_id = media.report_id if media is not None else None

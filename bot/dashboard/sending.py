@@ -6,11 +6,14 @@ scheduled and followed (/dasbor/siaran), and the failed deliveries sent again
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import evaluation
@@ -20,12 +23,26 @@ from handlers.conversation.turn import Work
 from handlers.i18n import gettext
 from handlers.usecases import Refused, broadcasting
 from storage import broadcasts, outbox
+from storage.media import sniff
 from storage.models import BroadcastState, Priority, Role
 
 if TYPE_CHECKING:
     from bot.dashboard import Dashboard, Viewer
 
 FIRST_YEAR = 2024
+FORM_SLACK = 64 * 1024  # a compose form's fields and multipart framing around the image
+
+
+@dataclass
+class Composed:
+    """The compose form as sent: its fields, the areas ticked, and the image: uploaded now
+    (`upload`, bytes) or stored by an earlier preview of this session (the `image` field with
+    its proof `image_t`)."""
+
+    fields: dict[str, str]
+    areas: list[str]
+    upload: bytes | None = None
+    image: str | None = None
 
 
 def routes(panel: Dashboard) -> list[BaseRoute]:
@@ -36,6 +53,7 @@ def routes(panel: Dashboard) -> list[BaseRoute]:
         Route("/siaran", pages.broadcasts_page, methods=["GET"]),
         Route("/siaran/pratinjau", pages.preview, methods=["POST"]),
         Route("/siaran/kirim", pages.send, methods=["POST"]),
+        Route("/siaran/gambar/{sha256:str}", pages.image, methods=["GET"]),
         Route("/siaran/{broadcast_id:int}", pages.broadcast_page, methods=["GET"]),
         Route("/siaran/{broadcast_id:int}/kemajuan", pages.progress, methods=["GET"]),
         Route("/pengiriman", pages.delivery_page, methods=["GET"]),
@@ -113,13 +131,15 @@ class Sending:
 
     # Broadcasts
 
-    def draft_of(self, form: dict[str, str], areas: list[str]) -> broadcasting.Draft:
+    def draft_of(self, composed: Composed) -> broadcasting.Draft:
+        form = composed.fields
         library_id = form.get("library", "").strip() or None
         return broadcasting.Draft(
             text="" if library_id else form.get("text", "").strip(),
             library_id=library_id,
-            areas=areas,
+            areas=composed.areas,
             language=form.get("language", "").strip() or None,
+            image_sha256=composed.image,
         )
 
     def due_of(self, form: dict[str, str]) -> datetime:
@@ -145,56 +165,90 @@ class Sending:
 
     async def broadcasts_page(self, request: Request) -> Response:
         async def handler(work: Work, viewer: Viewer) -> Response:
-            return await self.show_compose(work, viewer, {}, [])
+            return await self.show_compose(work, viewer, Composed({}, []))
 
         return await self.panel.page(request, handler, needs=Role.COORDINATOR)
 
     async def show_compose(
-        self,
-        work: Work,
-        viewer: Viewer,
-        form: dict[str, str],
-        areas: list[str],
-        problem: str | None = None,
+        self, work: Work, viewer: Viewer, composed: Composed, problem: str | None = None
     ) -> Response:
         made = list(await broadcasts.listing(work.session))[:20]
         return self.panel.render(
             "broadcasts.html",
             viewer,
             status=409 if problem else 200,
-            form=form,
-            chosen=areas,
+            form=composed.fields,
+            chosen=composed.areas,
+            image=self.image_values(viewer, composed.image),
             problem=problem,
             made=made,
             **self.compose_values(),
         )
 
-    async def areas_of(self, request: Request) -> tuple[dict[str, str], list[str]]:
-        form = await self.panel.form(request)
-        data = await request.form()
-        areas = [str(a) for a in data.getlist("area") if isinstance(a, str)]
-        return form, areas
+    def image_values(self, viewer: Viewer, sha256: str | None) -> dict[str, str] | None:
+        """What a page needs to show the chosen image and carry it to the next form."""
+        if sha256 is None:
+            return None
+        proof = viewer.token(f"image:{sha256}")
+        url = f"{self.panel_prefix}/siaran/gambar/{sha256}?t={proof}"
+        return {"sha256": sha256, "proof": proof, "url": url}
+
+    async def composed(self, request: Request) -> Composed | None:
+        """The compose form, urlencoded or multipart with an image; None when its body is
+        larger than an image within the media limit could make it."""
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit() or int(declared) > self.services.media.max_bytes + FORM_SLACK:
+            return None
+        data = await request.form(max_files=1, max_fields=60)
+        fields = {k: v for k, v in data.items() if isinstance(v, str)}
+        areas = [a for a in data.getlist("area") if isinstance(a, str)]
+        upload = data.get("image_file")
+        chosen = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+        await data.close()
+        return Composed(fields, areas, upload=chosen or None)
+
+    async def with_image(self, viewer: Viewer, composed: Composed) -> Composed:
+        """The image to send: the one uploaded now (checked and stored), else the one an
+        earlier form of this session carried (its proof checked: another session's, or an
+        evidence file's hash, is not taken). Refused when the upload is not an image."""
+        if composed.upload is not None:
+            broadcasting.check_image(self.services, composed.upload)
+            stored = await self.services.media.put(composed.upload)
+            return dataclasses.replace(composed, image=stored.sha256, upload=None)
+        carried = composed.fields.get("image", "")
+        if carried and viewer.proves(f"image:{carried}", composed.fields.get("image_t", "")):
+            return dataclasses.replace(composed, image=carried)
+        return composed
 
     async def preview(self, request: Request) -> Response:
-        form, areas = await self.areas_of(request)
+        composed = await self.composed(request)
 
         async def handler(work: Work, viewer: Viewer) -> Response:
-            if not self.panel.csrf_ok(viewer, form):
+            nonlocal composed
+            if composed is None:
+                return self.panel.refused(413, "form")
+            if not self.panel.csrf_ok(viewer, composed.fields):
                 return self.panel.refused(403, "csrf")
-            draft = self.draft_of(form, areas)
+            try:
+                composed = await self.with_image(viewer, composed)
+            except Refused as refused:
+                problem = f"The image was not taken: {message_of(refused)}."
+                return await self.show_compose(work, viewer, composed, problem)
+            draft = self.draft_of(composed)
             try:
                 broadcasting.check(self.services, draft)
-                due = self.due_of(form)
+                due = self.due_of(composed.fields)
             except Refused as refused:
-                return await self.show_compose(work, viewer, form, areas, message_of(refused))
+                return await self.show_compose(work, viewer, composed, message_of(refused))
             reached = await broadcasting.reach(work, draft)
             shown = [draft.language] if draft.language else list(reached.texts)
             now = self.services.clock()
             return self.panel.render(
                 "broadcast_preview.html",
                 viewer,
-                form=form,
-                chosen=areas,
+                form=composed.fields,
+                chosen=composed.areas,
+                image=self.image_values(viewer, composed.image),
                 count=reached.count,
                 texts=[(lang, reached.texts[lang]) for lang in shown],
                 when="now" if due <= now else broadcasting.local_time(self.services, due),
@@ -203,23 +257,46 @@ class Sending:
         return await self.panel.page(request, handler, needs=Role.COORDINATOR)
 
     async def send(self, request: Request) -> Response:
-        form, areas = await self.areas_of(request)
-        made_id: list[int] = []
+        composed = await self.composed(request)
 
         async def handler(work: Work, viewer: Viewer) -> Response:
-            if not self.panel.csrf_ok(viewer, form):
+            if composed is None:
+                return self.panel.refused(413, "form")
+            if not self.panel.csrf_ok(viewer, composed.fields):
                 return self.panel.refused(403, "csrf")
-            draft = self.draft_of(form, areas)
+            carried = await self.with_image(viewer, dataclasses.replace(composed, upload=None))
+            if composed.fields.get("image") and carried.image is None:
+                return self.panel.refused(403, "csrf")  # an image this session was not shown
+            draft = self.draft_of(carried)
             try:
                 broadcasting.check(self.services, draft)
-                due = self.due_of(form)
+                due = self.due_of(carried.fields)
                 made = await broadcasting.create(work, draft, due, by=viewer.member)
             except Refused as refused:
-                return await self.show_compose(work, viewer, form, areas, message_of(refused))
+                return await self.show_compose(work, viewer, carried, message_of(refused))
             await work.session.flush()
-            assert made.id is not None
-            made_id.append(made.id)
             return RedirectResponse(f"{self.panel_prefix}/siaran/{made.id}", status_code=303)
+
+        return await self.panel.page(request, handler, needs=Role.COORDINATOR)
+
+    async def image(self, request: Request) -> Response:
+        """A broadcast image chosen in this session, for its preview and its page."""
+        sha256 = str(request.path_params["sha256"])
+        given = request.query_params.get("t", "")
+
+        async def handler(work: Work, viewer: Viewer) -> Response:
+            path = self.services.media.path(sha256)
+            if not viewer.proves(f"image:{sha256}", given) or not path.exists():
+                return self.panel.refused(404, "file")
+            with path.open("rb") as f:
+                content_type = sniff(f.read(64))
+            if content_type not in broadcasting.IMAGES:
+                return self.panel.refused(404, "file")
+            return FileResponse(
+                path,
+                media_type=content_type,
+                headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+            )
 
         return await self.panel.page(request, handler, needs=Role.COORDINATOR)
 

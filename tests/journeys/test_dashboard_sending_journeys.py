@@ -1,8 +1,8 @@
 """A coordinator's dashboard in a real browser (Playwright driving Debian's Chromium) against
 `sigap run`: residents subscribe on Telegram, the coordinator logs in by the bot's link,
-composes a broadcast, reads the preview with the number of recipients, sends it, and watches
-its progress reach 100% without reloading while the residents receive it; then downloads the
-yearly evaluation as a PDF. Screenshots under the test's tmp dir."""
+composes a broadcast with an image, reads the preview with the number of recipients, sends it,
+and watches its progress reach 100% without reloading while the residents receive it; then
+downloads the yearly evaluation as a PDF. Screenshots under the test's tmp dir."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.journeys.conftest import Start
 from tests.journeys.harness import TelegramUser
 from tests.journeys.test_dashboard_journeys import CHROMIUM, shot
+from tests.support.images import png
 
 CITRA, SITI, ANI = 9003, 5101, 5102
 MESSAGE = "Paspor adalah milik Anda: jangan serahkan kepada agen atau calo mana pun."
@@ -54,10 +55,14 @@ async def test_a_coordinator_broadcasts_and_downloads_the_evaluation_in_the_brow
             await page.wait_for_url("**/dasbor/siaran")
             await page.fill("textarea[name=text]", MESSAGE)
             await page.select_option("select[name=language]", "en")
+            poster = {"name": "poster.png", "mimeType": "image/png", "buffer": png(320, 180)}
+            await page.set_input_files("input[name=image_file]", files=[poster])
             await shot(page, screens, "broadcast-compose")
             await page.click("#preview")
             await page.locator("#reach", has_text="2 subscriber(s), now").wait_for()
             assert MESSAGE in await page.inner_text("main")
+            shown = await page.eval_on_selector("#preview-image", "i => i.naturalWidth")
+            assert shown == 320  # the image loaded, from this session's address
             await shot(page, screens, "broadcast-preview")
             await page.click("#send")
             await page.wait_for_url(re.compile(r".*/dasbor/siaran/\d+$"))
@@ -66,8 +71,9 @@ async def test_a_coordinator_broadcasts_and_downloads_the_evaluation_in_the_brow
             assert "2 sent" in await page.inner_text("#sent")
             assert page.url == address  # never reloaded
             await shot(page, screens, "broadcast-progress")
-            for resident in (siti, ani):
-                await resident.sees(MESSAGE)
+            for resident in (siti, ani):  # the image, with the message as its caption
+                [photo] = await telegram.wait_for("sendPhoto", chat_id=resident.chat)
+                assert photo.params["caption"] == MESSAGE
 
             await page.click("header >> text=Statistics")
             await page.wait_for_url("**/dasbor/statistik")
