@@ -54,6 +54,18 @@ async def add_override(
     return row
 
 
+async def end_override(session: AsyncSession, override_id: int, at: datetime) -> bool:
+    """Ends the override at `at` (one still to come is ended before it starts); False when
+    there is no such override in force or to come."""
+    row = await session.get(Override, override_id)
+    if row is None or row.ends_at <= at:
+        return False
+    row.ends_at = max(at, row.starts_at)
+    session.add(row)
+    await session.flush()
+    return True
+
+
 async def overrides(session: AsyncSession, ending_after: datetime) -> Sequence[Override]:
     """Overrides still in force or to come, oldest first (a later one wins)."""
     query = select(Override).where(col(Override.ends_at) > ending_after).order_by(col(Override.id))

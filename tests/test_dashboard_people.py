@@ -3,7 +3,9 @@ change what, CSRF on every form, and the changes made through the bot's use case
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -113,6 +115,76 @@ async def test_overrides_and_who_is_on_duty_are_shown(
     now_box = page.split('id="now"')[1].split("</div>")[0]
     assert "Budi" in now_box
     assert "on duty" in page.split('id="overrides"')[1]
+
+
+async def test_a_coordinator_puts_someone_on_duty_for_a_while_and_ends_it(
+    site: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await people(force)
+    await force.add("Eka", 9005)
+    eka_id = force.members["Eka"].id
+    local = force.clock().astimezone(force.app.services.bot.zone)
+
+    def at(hours: float) -> str:
+        return (local + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+
+    def on_duty_now(page: httpx.Response) -> str:
+        return page.text.split('id="now"')[1].split("</div>")[0]
+
+    add = {"member": str(eka_id), "state": "on", "starts": "", "ends": at(4)}
+    andi = await login(site, await link_of(force, ANDI))
+    page = await andi.get("/dasbor/piket")
+    assert "/piket/pengecualian" not in page.text
+    assert (
+        await andi.post("/dasbor/piket/pengecualian", data={**add, "csrf": csrf_of(page)})
+    ).status_code == 403
+    assert (await site.post("/dasbor/piket/pengecualian", data=add)).status_code == 401
+    citra = await login(site, await link_of(force, CITRA))
+    token = csrf_of(await citra.get("/dasbor/piket"))
+    assert (await citra.post("/dasbor/piket/pengecualian", data=add)).status_code == 403
+    for wrong, says in [
+        ({"ends": "tomorrow"}, "Give the times like 2026-12-01 08:00."),
+        ({"ends": at(-1)}, "The end must be after the start, and not in the past."),
+        ({"ends": at(24 * 40)}, "An override lasts at most 31 days"),
+        ({"member": "999"}, "no member"),
+    ]:
+        refused = await citra.post(
+            "/dasbor/piket/pengecualian", data={**add, **wrong, "csrf": token}
+        )
+        assert refused.status_code == 409 and says in refused.text, wrong
+    async with force.app.db.read() as session:
+        assert not await roster.overrides(session, force.clock())
+
+    done = await citra.post("/dasbor/piket/pengecualian", data={**add, "csrf": token})
+    assert done.status_code == 303
+    page = await citra.get("/dasbor/piket")
+    assert "Eka" in on_duty_now(page)
+    [row] = re.findall(r'data-override="(\d+)"', page.text)
+    end = f"/dasbor/piket/pengecualian/{row}/akhiri"
+    assert (await andi.post(end, data={"csrf": token})).status_code == 403
+    assert (await citra.post(end, data={"csrf": token})).status_code == 303
+    page = await citra.get("/dasbor/piket")
+    assert "Eka" not in on_duty_now(page) and 'data-override="' not in page.text
+    again = await citra.post(end, data={"csrf": token})
+    assert again.status_code == 409 and "already ended" in again.text
+
+
+async def test_the_last_weekly_shift_is_removed_only_when_confirmed(
+    site: httpx.AsyncClient, force: TaskForce
+) -> None:
+    await people(force)
+    citra = await login(site, await link_of(force, CITRA))
+    token = csrf_of(await citra.get("/dasbor/piket"))
+    gone = {"csrf": token, "shift": "1", "remove": "1"}
+    assert (await citra.post("/dasbor/piket/ubah", data=gone)).status_code == 303
+    last = {**gone, "shift": "0"}
+    refused = await citra.post("/dasbor/piket/ubah", data=last)
+    assert refused.status_code == 409 and "This is the last weekly shift" in refused.text
+    assert 'name="confirm_empty"' in refused.text
+    assert len(await shifts(force)) == 1
+    confirmed = {**last, "confirm_empty": "1"}
+    assert (await citra.post("/dasbor/piket/ubah", data=confirmed)).status_code == 303
+    assert await shifts(force) == []
 
 
 async def test_members_page_coordinators_see_admins_manage(

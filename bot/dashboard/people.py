@@ -15,12 +15,17 @@ from starlette.routing import BaseRoute, Route
 
 from handlers.conversation.turn import Work
 from handlers.i18n import gettext
-from handlers.taskforce.roster import WEEKDAYS
+from handlers.taskforce.roster import WEEKDAYS, parse_local
 from handlers.usecases import Refused, duty, membership
 from storage import members
 from storage.models import Member, Role
 
 PREFIX = "/dasbor"  # bot.dashboard.PREFIX (which imports this module)
+LAST_SHIFT = (
+    "This is the last weekly shift: without shifts, alerts go to the coordinators unless "
+    "someone takes duty. Tick the box beside Remove to remove it anyway."
+)
+BAD_TIME = "Give the times like 2026-12-01 08:00."
 
 if TYPE_CHECKING:
     from bot.dashboard import Dashboard, Viewer
@@ -31,6 +36,12 @@ def routes(panel: Dashboard) -> list[BaseRoute]:
     return [
         Route("/piket", partial(roster_page, panel), methods=["GET"]),
         Route("/piket/ubah", partial(roster_edit, panel), methods=["POST"]),
+        Route("/piket/pengecualian", partial(override_add, panel), methods=["POST"]),
+        Route(
+            "/piket/pengecualian/{override_id:int}/akhiri",
+            partial(override_end, panel),
+            methods=["POST"],
+        ),
         Route("/anggota", partial(members_page, panel), methods=["GET"]),
         Route("/anggota/undang", partial(member_invite, panel), methods=["POST"]),
         Route("/anggota/{member_id:int}/{action}", partial(member_action, panel), methods=["POST"]),
@@ -105,6 +116,8 @@ async def roster_edit(panel: Dashboard, request: Request) -> Response:
             entries.append(changed)
         elif which.isdigit() and int(which) < len(entries):
             if form.get("remove"):
+                if len(entries) == 1 and not form.get("confirm_empty"):
+                    return await show_roster(panel, work, viewer, LAST_SHIFT, 409)
                 del entries[int(which)]
             else:
                 entries[int(which)] = changed
@@ -112,6 +125,46 @@ async def roster_edit(panel: Dashboard, request: Request) -> Response:
             return panel.refused(400, "form")
         try:
             await duty.replace_week(work.session, entries)
+        except Refused as refused:
+            return await show_roster(panel, work, viewer, message_of(refused), 409)
+        return RedirectResponse(f"{PREFIX}/piket", 303)
+
+    return await panel.page(request, handler, needs=Role.COORDINATOR)
+
+
+async def override_add(panel: Dashboard, request: Request) -> Response:
+    """A member put on or off duty for a period (from now when no start is given)."""
+    form = await panel.form(request)
+
+    async def handler(work: Work, viewer: Viewer) -> Response:
+        if not panel.csrf_ok(viewer, form):
+            return panel.refused(403, "csrf")
+        zone = work.services.bot.zone
+        try:
+            starts = parse_local(form["starts"], zone) if form.get("starts") else work.now
+            ends = parse_local(form.get("ends", ""), zone)
+        except ValueError:
+            return await show_roster(panel, work, viewer, BAD_TIME, 409)
+        try:
+            await duty.override(
+                work, form.get("member", ""), form.get("state") == "on", starts, ends
+            )
+        except Refused as refused:
+            return await show_roster(panel, work, viewer, message_of(refused), 409)
+        return RedirectResponse(f"{PREFIX}/piket", 303)
+
+    return await panel.page(request, handler, needs=Role.COORDINATOR)
+
+
+async def override_end(panel: Dashboard, request: Request) -> Response:
+    override_id = int(request.path_params["override_id"])
+    form = await panel.form(request)
+
+    async def handler(work: Work, viewer: Viewer) -> Response:
+        if not panel.csrf_ok(viewer, form):
+            return panel.refused(403, "csrf")
+        try:
+            await duty.end_override(work, override_id)
         except Refused as refused:
             return await show_roster(panel, work, viewer, message_of(refused), 409)
         return RedirectResponse(f"{PREFIX}/piket", 303)

@@ -21,6 +21,7 @@ from handlers import library
 from handlers import statistics as stats_module
 from handlers.conversation.turn import Work
 from handlers.i18n import gettext
+from handlers.taskforce.roster import parse_local
 from handlers.usecases import Refused, broadcasting
 from storage import broadcasts, outbox
 from storage.media import sniff
@@ -149,11 +150,9 @@ class Sending:
         if not given:
             return now
         try:
-            moment = datetime.fromisoformat(given.replace(" ", "T"))
+            return max(parse_local(given, self.services.bot.zone), now)
         except ValueError:
             raise Refused("the time must be like 2026-12-01 08:00") from None
-        due = moment.replace(tzinfo=self.services.bot.zone)
-        return max(due, now)
 
     def compose_values(self) -> dict[str, Any]:
         language = self.services.bot.default_language

@@ -137,3 +137,13 @@ def parse_clock(text: str) -> str:
     except ValueError:
         raise ValueError(f"a time such as 08:00, not {text!r}") from None
     return f"{parsed.hour:02d}:{parsed.minute:02d}"
+
+
+def parse_local(text: str, zone: ZoneInfo) -> datetime:
+    """A local date and time as people type it or a datetime-local input sends it
+    (2026-12-01 08:00, 2026-12-01T08:00), in the task force's zone."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
+        raise ValueError(f"a time such as 2026-12-01 08:00, not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)

@@ -28,6 +28,7 @@ from storage.roster import ShiftRow
 
 MAX_HOURS = 72
 DEFAULT_HOURS = 8
+MAX_OVERRIDE_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,32 @@ async def leave(work: Work, member: Member) -> None:
     until = duty_ends(member.id, shifts, overrides, now, zone)
     assert until is not None
     await roster.add_override(session, member.id, now, until, on_duty=False)
+
+
+async def override(
+    work: Work, who: str, on_duty: bool, starts: datetime, ends: datetime
+) -> Override:
+    """Puts a member (by name or id) on or off duty from `starts` to `ends`, whatever the
+    shifts say: someone covering a colleague's leave, or off sick. A later override wins over
+    an earlier one. The period ends after it starts, not in the past, within
+    MAX_OVERRIDE_DAYS."""
+    member = await membership.find(work.session, who)
+    assert member.id is not None
+    starts = max(starts, work.now)
+    if ends <= starts:
+        raise Refused(N_("The end must be after the start, and not in the past."))
+    if ends - starts > timedelta(days=MAX_OVERRIDE_DAYS):
+        raise Refused(
+            N_("An override lasts at most {days} days: change the weekly shifts instead."),
+            days=MAX_OVERRIDE_DAYS,
+        )
+    return await roster.add_override(work.session, member.id, starts, ends, on_duty=on_duty)
+
+
+async def end_override(work: Work, override_id: int) -> None:
+    """Ends an override now: the shifts decide again."""
+    if not await roster.end_override(work.session, override_id, work.now):
+        raise Refused(N_("That override has already ended."))
 
 
 async def replace_week(

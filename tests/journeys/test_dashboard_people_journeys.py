@@ -1,11 +1,14 @@
 """The roster page in a real browser (Playwright driving /usr/bin/chromium) against `sigap run`:
-a coordinator logs in by the bot's link, changes Monday's shift on /dasbor/piket, and
-`sigap roster show` (another process) shows the change. Screenshots under the test's tmp dir."""
+a coordinator logs in by the bot's link, changes Monday's shift on /dasbor/piket, takes Andi off
+duty for the afternoon, and `sigap roster show` (another process) shows each change. Screenshots
+under the test's tmp dir."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import async_playwright
 
@@ -48,9 +51,27 @@ async def test_a_coordinator_edits_the_roster_in_the_browser(
             await monday.locator("button[name=save]").click()
             await page.locator('td[data-cell="mon-00:00"]', has_text="Budi, Citra").wait_for()
             await page.screenshot(path=str(screens / "roster-edited.png"), full_page=True)
+            after = await sigap.cli("roster", "show")
+            assert "mon 00:00-12:00  Budi, Citra" in after, after
+            assert "tue 00:00-00:00  Andi" in after
+
+            until = datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(hours=5)
+            form = page.locator("#add-override")
+            await form.locator("select[name=member]").select_option(label="Andi")
+            await form.locator("select[name=state]").select_option("off")
+            await form.locator("input[name=ends]").fill(until.strftime("%Y-%m-%dT%H:%M"))
+            await form.locator("button").click()
+            await page.locator("#overrides", has_text="off duty").wait_for()
+            assert "Andi" not in (await page.inner_text("#now")).split("Next:")[0]
+            await page.screenshot(path=str(screens / "roster-override.png"), full_page=True)
+            off = await sigap.cli("roster", "show")
+            assert "override: Andi off duty" in off, off
+            assert "Andi" not in off.split("on duty:")[1].split("\n")[0]
+
+            await page.locator("#overrides button", has_text="End now").click()
+            await page.locator("#overrides").wait_for(state="detached")
         finally:
             await browser.close()
-    after = await sigap.cli("roster", "show")
-    assert "mon 00:00-12:00  Budi, Citra" in after, after
-    assert "tue 00:00-00:00  Andi" in after
+    ended = await sigap.cli("roster", "show")
+    assert "override:" not in ended, ended
     assert (screens / "roster-edited.png").exists()
