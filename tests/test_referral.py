@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from bot.app import App
 from handlers.conversation.messages import Attachment
 from handlers.settings import Agency, ReferralSettings
+from handlers.taskforce import case_file as case_file_module
 from handlers.usecases import OPERATOR, Refused
 from handlers.usecases import referral as usecase
 from handlers.usecases.referral import Identity, consents, identity, may_handle
@@ -307,3 +308,22 @@ async def test_a_resident_who_writes_rujuk_is_telling_their_story(app: App) -> N
     screen = await chat.send("rujukan")
     assert "Tidak diizinkan" not in screen
     assert "Tidak diizinkan" in await chat.send("/rujuk BTN-2026-00001")
+
+
+def test_the_case_file_prints_names_in_any_script_dejavu_has() -> None:
+    """Helvetica would print these as black boxes (text extraction then loses them)."""
+    words = "Nguyễn Thị Hằng, Дмитрий Ковалёв, «agen» — 50 % dibayar di muka"
+    made = case_file_module.render(
+        case_file_module.CaseFile(
+            title="BTN-2026-00001",
+            subtitle=words,
+            sections=[("Perekrut", [words])],
+            timeline_heading="Riwayat",
+            timeline=[("2026-11-29 10:00", words, "Andi")],
+            evidence_heading="Bukti",
+            no_evidence="-",
+        )
+    )
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(made)).pages)
+    assert text.count(words) >= 2, text
+    assert b"DejaVuSans" in made

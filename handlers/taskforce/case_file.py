@@ -18,7 +18,7 @@ from babel.dates import format_datetime
 from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     Image,
@@ -29,7 +29,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from handlers import labels
+from handlers import labels, pdf_type
 from handlers.conversation.turn import Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.taskforce.alert_texts import map_link, where
@@ -207,10 +207,10 @@ def text(value: str) -> str:
 
 def render(case: CaseFile) -> bytes:
     """The case file as a PDF."""
-    styles = getSampleStyleSheet()
+    styles = pdf_type.styles()
     body = styles["BodyText"]
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
-    digest = ParagraphStyle("digest", parent=small, fontName="Courier", fontSize=7)
+    digest = ParagraphStyle("digest", parent=small, fontName=pdf_type.MONO, fontSize=7)
     story: list[object] = [
         Paragraph(text(case.title), styles["Title"]),
         Paragraph(text(case.subtitle), body),
