@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy import text as sql
 from starlette.applications import Starlette
 
+from bench.common import fresh_database
 from bot.app import App, build
 from bot.config import ServerSettings, Settings
 from bot.dashboard import COOKIE, Dashboard
@@ -88,7 +89,13 @@ async def fill(app: App, count: int) -> str:
 
 async def measure(url: str, reports: int, repeat: int) -> dict[str, list[float]]:
     folder = Path(tempfile.mkdtemp(prefix="sigap-bench-dashboard-"))
-    database = url or f"sqlite:///{folder / 'sigap.db'}"
+    async with fresh_database(url, folder, f"dashboard{reports}") as database:
+        return await measure_in(database, folder, reports, repeat)
+
+
+async def measure_in(
+    database: str, folder: Path, reports: int, repeat: int
+) -> dict[str, list[float]]:
     settings = Settings(
         storage=StorageSettings(url=database, media_dir=folder / "media"),
         server=ServerSettings(public_url="https://sigap.bench"),
@@ -133,7 +140,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=100)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--database-url", default="", help="a PostgreSQL URL (a new database is made beside it)"
+    )
     args = parser.parse_args()
     empty = await measure(args.database_url, 1, args.repeat)
     full = await measure(args.database_url, args.reports, args.repeat)
