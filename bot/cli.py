@@ -136,6 +136,20 @@ def run(config_path: Path | None, verbose: bool) -> None:
     run_async(with_app(settings, work))
 
 
+@main.command()
+@config_option
+def check(config_path: Path | None) -> None:
+    """Check the set-up before relying on it: the database, Telegram, Twilio, the members,
+    the roster, the media folder, the port and the clock. Exit status 1 on a problem."""
+    from bot import preflight
+
+    found = run_async(preflight.check(settings_from(config_path)))
+    for finding in found:
+        click.echo(str(finding))
+    if preflight.problems(found):
+        sys.exit(1)
+
+
 @main.group()
 def db() -> None:
     """The database."""

@@ -11,14 +11,14 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
-from bot import scheduler, web
+from bot import preflight, scheduler, web
 from bot.app import App
 from bot.dashboard import Dashboard
 from bot.email import EmailChannel
 from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
-from storage import members, outbox
+from storage import outbox
 from storage.models import Channel
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,9 @@ class Service:
     async def start(self) -> None:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
         await self.delivery.register()
-        await self._warn_if_nobody_is_alerted()
+        for finding in await preflight.local(self.app):
+            if finding.level is not preflight.Level.OK:
+                log.warning("%s: %s (see `sigap check`)", finding.part, finding.says)
         if not self.app.services.cek.secret:
             log.warning(
                 "cek.secret is not set: residents' checks are stored with a built-in key. Set "
@@ -143,16 +145,6 @@ class Service:
             await self.whatsapp.start()
         if self.telegram is not None:
             await self.telegram.start()
-
-    async def _warn_if_nobody_is_alerted(self) -> None:
-        async with self.app.db.read() as session:
-            anyone = await members.active(session)
-        if not anyone and not self.app.services.alerts.telegram_group_id:
-            log.warning(
-                "the task force has no member yet: reports will reach nobody (residents are "
-                "told so). Add the first admin: sigap members add --name NAME --role admin "
-                "--telegram-id ID (or --whatsapp +62...)"
-            )
 
     async def stop(self) -> None:
         """Within 10 seconds even when Telegram or Twilio cannot be reached: no more

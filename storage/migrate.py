@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
@@ -30,3 +32,18 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     await db.check()
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
+
+
+async def revisions(db: Database) -> tuple[str | None, str]:
+    """The database's migration (None: never migrated) and the newest the code has. Raises
+    storage.db.Unreachable as `upgrade` does."""
+
+    def current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    await db.check()
+    async with db.engine.connect() as conn:
+        found = await conn.run_sync(current)
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return found, head

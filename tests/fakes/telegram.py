@@ -111,6 +111,7 @@ class FakeTelegram(FakeServer):
         self.calls: list[Call] = []
         self.deleted: dict[int, set[int]] = defaultdict(set)
         self.webhook: Params | None = None
+        self.webhook_error: tuple[int, str] | None = None  # (unix time, message), as Telegram says
         self.commands: dict[str, list[Params]] = {}
         self._closing = False
         self._down_until = 0.0  # time.monotonic() at which an outage ends
@@ -518,6 +519,8 @@ class FakeTelegram(FakeServer):
         for name in ("max_connections", "allowed_updates", "ip_address"):
             if self.webhook and name in self.webhook:
                 info[name] = self.webhook[name]
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
         return info
 
     async def _set_my_commands(self, params: Params) -> bool:

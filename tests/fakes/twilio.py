@@ -275,12 +275,14 @@ class FakeTwilio(FakeServer):
         self._failures: list[_Failure] = []
         self._media: dict[str, _Media] = {}
         self._down_until = 0.0  # time.monotonic() at which an outage ends
+        self.account_status = "active"  # or "suspended", "closed"
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._authenticate])
         accounts = "/2010-04-01/Accounts/{account_sid}"
+        app.router.add_get(f"{accounts}.json", self._handle_account)
         app.router.add_route("*", f"{accounts}/Messages.json", self._handle_messages)
         app.router.add_get(f"{accounts}/Messages/{{sid}}.json", self._handle_fetch)
         app.router.add_get(
@@ -422,6 +424,14 @@ class FakeTwilio(FakeServer):
         resource = self._resource(sid, form)
         self._resources[sid] = resource
         return web.json_response(resource, status=201)
+
+    async def _handle_account(self, request: web.Request) -> web.Response:
+        """The account itself (what `sigap check` fetches to try the credentials)."""
+        if request.match_info["account_sid"] != ACCOUNT_SID:
+            return _not_found(request.path)
+        return web.json_response(
+            {"sid": ACCOUNT_SID, "friendly_name": "Sigap test", "status": self.account_status}
+        )
 
     async def _handle_fetch(self, request: web.Request) -> web.Response:
         resource = self._resources.get(request.match_info["sid"])
