@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from handlers.conversation.turn import Work
-from handlers.i18n import gettext
+from handlers.i18n import N_
 from handlers.taskforce.roster import WEEKDAYS
 from handlers.usecases import Refused, duty, membership
 from storage import members
@@ -37,10 +37,6 @@ def routes(panel: Dashboard) -> list[BaseRoute]:
     ]
 
 
-def message_of(refused: Refused) -> str:
-    return str(gettext("en")(refused.message).format(**refused.values))
-
-
 # The roster
 
 
@@ -57,12 +53,13 @@ async def show_roster(
         "roster.html",
         viewer,
         status=status,
+        here=f"{PREFIX}/piket",
         view=view,
         days=WEEKDAYS,
         slots=slots,
         grid=grid,
         names=names,
-        label=lambda ids: ", ".join(m.name for m in view.people(ids)) or "nobody",
+        label=lambda ids: ", ".join(m.name for m in view.people(ids)) or viewer.t(N_("nobody")),
         editable=members.at_least(viewer.member.role, Role.COORDINATOR),
         problem=problem,
     )
@@ -82,7 +79,7 @@ async def roster_edit(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         current = await duty.view(work)
         entries: list[dict[str, Any]] = [
             {
@@ -109,11 +106,11 @@ async def roster_edit(panel: Dashboard, request: Request) -> Response:
             else:
                 entries[int(which)] = changed
         else:
-            return panel.refused(400, "form")
+            return panel.refused(400, "form", viewer)
         try:
             await duty.replace_week(work.session, entries)
         except Refused as refused:
-            return await show_roster(panel, work, viewer, message_of(refused), 409)
+            return await show_roster(panel, work, viewer, viewer.message(refused), 409)
         return RedirectResponse(f"{PREFIX}/piket", 303)
 
     return await panel.page(request, handler, needs=Role.COORDINATOR)
@@ -140,6 +137,7 @@ async def show_members(
         "members.html",
         viewer,
         status=status,
+        here=f"{PREFIX}/anggota",
         everyone=everyone,
         reached=reached,
         roles=[r.value for r in Role],
@@ -161,20 +159,24 @@ async def member_invite(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         name = form.get("name", "").strip()[:100]
         try:
             role = Role(form.get("role", "member"))
         except ValueError:
-            return panel.refused(400, "form")
+            return panel.refused(400, "form", viewer)
         if not name:
-            return await show_members(panel, work, viewer, problem="Give a name.", status=409)
+            return await show_members(
+                panel, work, viewer, problem=viewer.t(N_("Give a name.")), status=409
+            )
         try:
             made = await membership.invite(
                 work, name, role, agency=form.get("agency", "").strip()[:100], by=viewer.member
             )
         except Refused as refused:
-            return await show_members(panel, work, viewer, problem=message_of(refused), status=409)
+            return await show_members(
+                panel, work, viewer, problem=viewer.message(refused), status=409
+            )
         return await show_members(panel, work, viewer, invited=made)
 
     return await panel.page(request, handler, needs=Role.ADMIN)
@@ -187,20 +189,22 @@ async def member_action(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         try:
             if action == "peran":
                 try:
                     role = Role(form.get("role", ""))
                 except ValueError:
-                    return panel.refused(400, "form")
+                    return panel.refused(400, "form", viewer)
                 await membership.set_role(work.session, member_id, role)
             elif action == "hapus":
                 await membership.remove(work, member_id)
             else:
-                return panel.refused(404, "page")
+                return panel.refused(404, "page", viewer)
         except Refused as refused:
-            return await show_members(panel, work, viewer, problem=message_of(refused), status=409)
+            return await show_members(
+                panel, work, viewer, problem=viewer.message(refused), status=409
+            )
         return RedirectResponse(f"{PREFIX}/anggota", 303)
 
     return await panel.page(request, handler, needs=Role.ADMIN)

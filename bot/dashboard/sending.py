@@ -17,7 +17,7 @@ from bot import evaluation
 from handlers import library
 from handlers import statistics as stats_module
 from handlers.conversation.turn import Work
-from handlers.i18n import gettext
+from handlers.i18n import N_
 from handlers.usecases import Refused, broadcasting
 from storage import broadcasts, outbox
 from storage.models import BroadcastState, Priority, Role
@@ -43,10 +43,6 @@ def routes(panel: Dashboard) -> list[BaseRoute]:
     ]
 
 
-def message_of(refused: Refused) -> str:
-    return str(gettext("en")(refused.message).format(**refused.values))
-
-
 class Sending:
     def __init__(self, panel: Dashboard) -> None:
         self.panel = panel
@@ -68,14 +64,16 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if year is None:
-                return self.panel.refused(400, "form")
+                return self.panel.refused(400, "form", viewer)
             zone = self.services.bot.zone
             period = stats_module.Period.year(year, zone)
             targets = self.services.escalation.ack_timeout_minutes
             per_priority = {p: float(getattr(targets, p.value)) for p in Priority}
             stats = await stats_module.gather(work.session, period, per_priority)
-            language = self.services.bot.default_language
-            charts = stats_module.charts_svg(stats, suppressed=True) if stats.total else {}
+            language = viewer.language
+            charts = (
+                stats_module.charts_svg(stats, language, suppressed=True) if stats.total else {}
+            )
             this_year = self.services.clock().astimezone(zone).year
             return self.panel.render(
                 "statistics.html",
@@ -94,13 +92,14 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if year is None:
-                return self.panel.refused(400, "form")
+                return self.panel.refused(400, "form", viewer)
             return Response(b"", status_code=204)
 
         allowed = await self.panel.page(request, handler, needs=Role.COORDINATOR)
         if allowed.status_code != 204 or year is None:
             return allowed
-        data = await evaluation.evaluation(self.panel.app, year, "pdf")
+        language = self.panel.language_of(request)
+        data = await evaluation.evaluation(self.panel.app, year, "pdf", language)
         name = evaluation.default_name(year, "pdf")
         return Response(
             data,
@@ -131,12 +130,13 @@ class Sending:
         try:
             moment = datetime.fromisoformat(given.replace(" ", "T"))
         except ValueError:
-            raise Refused("the time must be like 2026-12-01 08:00") from None
+            raise Refused(
+                N_("the time must be like {example}"), example="2026-12-01 08:00"
+            ) from None
         due = moment.replace(tzinfo=self.services.bot.zone)
         return max(due, now)
 
-    def compose_values(self) -> dict[str, Any]:
-        language = self.services.bot.default_language
+    def compose_values(self, language: str) -> dict[str, Any]:
         return {
             "library": [(m.id, m.title(language)) for m in library.messages()],
             "areas": self.services.intake.area_keys,
@@ -162,11 +162,12 @@ class Sending:
             "broadcasts.html",
             viewer,
             status=409 if problem else 200,
+            here=f"{self.panel_prefix}/siaran",
             form=form,
             chosen=areas,
             problem=problem,
             made=made,
-            **self.compose_values(),
+            **self.compose_values(viewer.language),
         )
 
     async def areas_of(self, request: Request) -> tuple[dict[str, str], list[str]]:
@@ -180,13 +181,13 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if not self.panel.csrf_ok(viewer, form):
-                return self.panel.refused(403, "csrf")
+                return self.panel.refused(403, "csrf", viewer)
             draft = self.draft_of(form, areas)
             try:
                 broadcasting.check(self.services, draft)
                 due = self.due_of(form)
             except Refused as refused:
-                return await self.show_compose(work, viewer, form, areas, message_of(refused))
+                return await self.show_compose(work, viewer, form, areas, viewer.message(refused))
             reached = await broadcasting.reach(work, draft)
             shown = [draft.language] if draft.language else list(reached.texts)
             now = self.services.clock()
@@ -208,14 +209,14 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if not self.panel.csrf_ok(viewer, form):
-                return self.panel.refused(403, "csrf")
+                return self.panel.refused(403, "csrf", viewer)
             draft = self.draft_of(form, areas)
             try:
                 broadcasting.check(self.services, draft)
                 due = self.due_of(form)
                 made = await broadcasting.create(work, draft, due, by=viewer.member)
             except Refused as refused:
-                return await self.show_compose(work, viewer, form, areas, message_of(refused))
+                return await self.show_compose(work, viewer, form, areas, viewer.message(refused))
             await work.session.flush()
             assert made.id is not None
             made_id.append(made.id)
@@ -260,7 +261,7 @@ class Sending:
         async def handler(work: Work, viewer: Viewer) -> Response:
             values = await self.progress_values(work, broadcast_id)
             if values is None:
-                return self.panel.refused(404, "broadcast")
+                return self.panel.refused(404, "broadcast", viewer)
             return self.panel.render(template, viewer, **values)
 
         return await self.panel.page(request, handler, needs=Role.COORDINATOR)
@@ -277,7 +278,10 @@ class Sending:
         self, work: Work, viewer: Viewer, done: str | None = None, status: int = 200
     ) -> Response:
         rows = await outbox.failed(work.session)
-        return self.panel.render("delivery.html", viewer, status=status, rows=rows, done=done)
+        here = f"{self.panel_prefix}/pengiriman"
+        return self.panel.render(
+            "delivery.html", viewer, status=status, here=here, rows=rows, done=done
+        )
 
     async def retry(self, request: Request) -> Response:
         form = await self.panel.form(request)
@@ -285,22 +289,20 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if not self.panel.csrf_ok(viewer, form):
-                return self.panel.refused(403, "csrf")
+                return self.panel.refused(403, "csrf", viewer)
             given = form.get("id", "").strip()
             if given and not given.isdigit():
-                return self.panel.refused(400, "form")
+                return self.panel.refused(400, "form", viewer)
             row_id = int(given) if given else None
             if row_id is not None:
                 row = await outbox.get(work.session, row_id)
                 if row is None or row.state not in outbox.FAILED:
-                    return await self.show_delivery(
-                        work, viewer, f"message #{row_id} has not failed", 409
-                    )
+                    done = viewer.t(N_("message #{id} has not failed")).format(id=row_id)
+                    return await self.show_delivery(work, viewer, done, 409)
             retried.extend(await outbox.retry(work.session, work.now, row_id))
             if row_id is not None and not retried:
-                return await self.show_delivery(
-                    work, viewer, f"message #{row_id} is not sent again: it no longer matters", 409
-                )
+                done = viewer.t(N_("message #{id} is not sent again: it no longer matters"))
+                return await self.show_delivery(work, viewer, done.format(id=row_id), 409)
             return RedirectResponse(
                 f"{self.panel_prefix}/pengiriman?ulang={len(retried)}", status_code=303
             )
