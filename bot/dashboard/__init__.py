@@ -10,7 +10,7 @@ that shows a reporter's contact writes a ContactAudit row.
 
 Pages speak the reader's language: `[bot] default_language`, or the one chosen with the switch
 in the header (/dasbor/bahasa/<code>, kept in a cookie). Templates translate with `_("...")`
-(the bot's catalogs, extracted by scripts/catalogs.py) and name stored values with `label`.
+(the bot's catalogs, extracted by scripts/catalogs.py) and name stored values with `named`.
 
 New pages (roster, members, broadcasts, delivery) are a handler using `self.page()` or
 `self.viewer()` and a template extending base.html, added to `routes()`."""
@@ -82,7 +82,7 @@ BROADCAST_STATES = {
     BroadcastState.DONE: N_("done"),
     BroadcastState.CANCELLED: N_("cancelled"),
 }
-# The stored values a template names with `label(kind, value)`, in the reader's language.
+# The stored values a template names with `named(kind, value)`, in the reader's language.
 LABELS: dict[str, dict[Any, str]] = {
     "state": labels.CASE_STATE,
     "priority": labels.PRIORITY,
@@ -145,7 +145,7 @@ class Dashboard:
         self.env.globals["prefix"] = PREFIX
         self.env.filters["local"] = self.local
         self.env.filters["waited"] = waited
-        self.env.globals["label"] = label
+        self.env.globals["named"] = named
         self.env.globals["labelled"] = labelled
         self.env.globals["event"] = event
 
@@ -222,7 +222,7 @@ class Dashboard:
             now=self.services.clock(),
             lang=language,
             _=translator(language),
-            languages=switch,
+            language_links=switch,
             **values,
         )
         return HTMLResponse(
@@ -597,7 +597,7 @@ def translator(language: str) -> Callable[..., str]:
 
 
 @pass_context
-def label(context: Context, kind: str, value: Any) -> str:
+def named(context: Context, kind: str, value: Any) -> str:
     """A stored value named in the page's language (LABELS), or as stored when unnamed."""
     names = LABELS[kind]
     if value in names:
@@ -608,7 +608,7 @@ def label(context: Context, kind: str, value: Any) -> str:
 @pass_context
 def labelled(context: Context, kind: str, values: Iterable[Any]) -> str:
     """Stored values named (LABELS), separated by commas."""
-    return ", ".join(label(context, kind, value) for value in values)
+    return ", ".join(named(context, kind, value) for value in values)
 
 
 @pass_context
