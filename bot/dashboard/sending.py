@@ -194,6 +194,7 @@ class Sending:
             return self.panel.render(
                 "broadcast_preview.html",
                 viewer,
+                here=f"{self.panel_prefix}/siaran",
                 form=form,
                 chosen=areas,
                 count=reached.count,
