@@ -26,6 +26,7 @@ from bot.reports import (
     show_report,
 )
 from bot.web import CannotListen
+from handlers.i18n import available
 from handlers.usecases import Refused
 from storage import dashboard as storage_dashboard
 from storage import members as storage_members
@@ -256,7 +257,16 @@ def reports_export(config_path: Path | None, fmt: str, output: Path | None) -> N
     default=None,
     help="File to write (default: evaluasi-YEAR.pdf or .html here).",
 )
-def evaluate(config_path: Path | None, year: int, fmt: str, output: Path | None) -> None:
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(available()),
+    default=None,
+    help="The document's language (default: [bot] default_language).",
+)
+def evaluate(
+    config_path: Path | None, year: int, fmt: str, output: Path | None, language: str | None
+) -> None:
     """The yearly evaluation of the cases for the task force's meeting: reports per month and
     by area, destination, kind and channel, response times against the escalation targets,
     outcomes, referrals and the recurring confirmed recruiter identifiers. Counts under 5 are
@@ -264,7 +274,8 @@ def evaluate(config_path: Path | None, year: int, fmt: str, output: Path | None)
     from bot.evaluation import default_name, evaluation
 
     settings = settings_from(config_path)
-    document = run_async(with_app(settings, functools.partial(evaluation, year=year, fmt=fmt)))
+    make = functools.partial(evaluation, year=year, fmt=fmt, language=language)
+    document = run_async(with_app(settings, make))
     target = output if output is not None else Path(default_name(year, fmt))
     target.write_bytes(document)
     click.echo(f"written to {target}")

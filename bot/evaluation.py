@@ -1,35 +1,30 @@
 """The yearly evaluation (`sigap evaluate`): the statistics of a year as a document for the task
 force's yearly meeting, PDF (A4, reportlab, charts as PNG) or self-contained HTML (charts inline
-as SVG). Headings in Indonesian with the English in smaller type; values named in the bot's
-default language (its catalog). Every count under 5 is published as "<5" (see
-handlers/statistics.py `published` for the rule, complementary suppression included)."""
+as SVG), in one language of the catalogs (`--lang`, else `[bot] default_language`). Every
+count under 5 is published as "<5" (see handlers/statistics.py `published` for the rule,
+complementary suppression included)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html import escape as html_escape
 from xml.sax.saxutils import escape
 
-from babel.dates import format_date
-
 from bot.app import App
 from handlers import labels
 from handlers import statistics as stats_module
-from handlers.i18n import gettext
+from handlers.i18n import N_, gettext
 from handlers.statistics import Period, Statistics, gather, published, suppress
 from storage.models import Priority
 
-TITLE = ("Evaluasi Kasus Tahunan", "Yearly case evaluation")
-RULE = (
-    'Angka di bawah 5 ditulis "<5". Bila dalam satu tabel hanya satu angka yang disamarkan, '
-    'angka terkecil berikutnya ditulis "5+", agar angka yang disamarkan tidak dapat dihitung dari '
-    "jumlahnya. Median dan p90 hanya ditampilkan untuk 5 laporan atau lebih.",
+TITLE = N_("Yearly case evaluation {year}")
+RULE = N_(
     'Counts under 5 are shown as "<5". When only one count of a table is suppressed, the next '
     'smallest is shown as "5+", so that the suppressed one cannot be worked out from the total. '
-    "Medians and p90s are shown for 5 reports or more only.",
+    "Medians and p90s are shown for 5 reports or more only."
 )
 
 
@@ -41,135 +36,92 @@ class Table:
 
 @dataclass
 class Section:
-    heading: tuple[str, str]  # Indonesian, English
+    heading: str
     intro: str = ""
     tables: list[Table] = field(default_factory=list)
     chart: str | None = None  # a name from handlers.statistics.CHARTS
 
 
-def _minutes(value: float | None, count: int) -> str:
-    if value is None or count < stats_module.SUPPRESS_BELOW:
-        return "—"
-    return f"{value:.0f} min" if value >= 10 else f"{value:.1f} min"
-
-
-def _count_table(header: Sequence[str], rows: Sequence[tuple[str, int]]) -> Table:
-    """Label and count, with a total row; counts suppressed (complementary included)."""
-    cells = published([n for _, n in rows])
-    body = [[label, cell] for (label, _), cell in zip(rows, cells, strict=True)]
-    body.append(["Jumlah / Total", suppress(sum(n for _, n in rows))])
-    return Table(list(header), body)
-
-
 def sections(stats: Statistics, language: str) -> list[Section]:
-    """The document's sections, the same for PDF and HTML."""
+    """The document's sections, the same for PDF, HTML and the statistics page."""
     t = gettext(language)
 
-    def named(table: dict[object, str]) -> Callable[[object], str]:
-        return lambda value: t(table[value]) if value in table else str(value)
+    def minutes(value: float | None, count: int) -> str:
+        if value is None or count < stats_module.SUPPRESS_BELOW:
+            return "—"
+        shown = f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+        return t("{minutes} min").format(minutes=shown)
 
-    destination = named(labels.DESTINATION)  # type: ignore[arg-type]
-    count_header = ["", "Laporan / Reports"]
-    found: list[Section] = []
+    def counted(header: Sequence[str], rows: Sequence[tuple[str, int]]) -> Table:
+        """Label and count, with a total row; counts suppressed (complementary included)."""
+        cells = published([n for _, n in rows])
+        body = [[label, cell] for (label, _), cell in zip(rows, cells, strict=True)]
+        body.append([t("Total"), suppress(sum(n for _, n in rows))])
+        return Table(list(header), body)
+
+    def figure(name: str, header: Sequence[str] = ("", t("Reports"))) -> Section:
+        """A section of a figure of handlers.statistics.CHARTS: its table and its chart."""
+        rows = stats_module.named(stats, name, language)
+        return Section(t(stats_module.TITLES[name]), tables=[counted(header, rows)], chart=name)
+
+    reports = t("Reports")
     start = stats.period.start.astimezone(stats.period.zone).date()
     last = (stats.period.end.astimezone(stats.period.zone) - timedelta(seconds=1)).date()
     summary = Table(
         ["", ""],
         [
-            ["Periode / Period", f"{start.isoformat()} – {last.isoformat()}"],
-            ["Laporan masuk / Reports received", suppress(stats.total)],
-            ["Kasus ditutup / Cases closed", suppress(stats.closed)],
-            ["Rujukan / Referrals", suppress(sum(stats.referrals.values()))],
+            [t("Period"), f"{start.isoformat()} – {last.isoformat()}"],
+            [t("Reports received"), suppress(stats.total)],
+            [t("Cases closed"), suppress(stats.closed)],
+            [t("Referrals"), suppress(sum(stats.referrals.values()))],
             [
-                "Median ke peringatan pertama / Median to the first alert",
-                _minutes(stats.to_alert.median, stats.to_alert.count),
+                t("Median to the first alert"),
+                minutes(stats.to_alert.median, stats.to_alert.count),
             ],
             [
-                "Median ke tanggapan / Median to acknowledgement",
-                _minutes(stats.to_acknowledge.median, stats.to_acknowledge.count),
+                t("Median to acknowledgement"),
+                minutes(stats.to_acknowledge.median, stats.to_acknowledge.count),
             ],
         ],
     )
-    found.append(Section(("Ringkasan", "Summary"), tables=[summary]))
-    months = [(format_date(m, "MMMM yyyy", locale=language), n) for m, n in stats.per_month]
-    found.append(
-        Section(
-            ("Laporan per bulan", "Reports per month"),
-            tables=[_count_table(["Bulan / Month", "Laporan / Reports"], months)],
-            chart="per_month",
-        )
-    )
-    areas = [(a or "(tidak diisi / not given)", n) for a, n in stats.by_area.items()]
-    found.append(
-        Section(
-            ("Menurut wilayah", "By area"),
-            tables=[_count_table(count_header, areas)],
-            chart="by_area",
-        )
-    )
-    destinations = [(destination(d), n) for d, n in stats.by_destination.items()]
-    found.append(
-        Section(
-            ("Menurut negara tujuan", "By destination"),
-            tables=[_count_table(count_header, destinations)],
-            chart="by_destination",
-        )
-    )
-    offers = [(t(labels.OFFER[o]), n) for o, n in stats.by_offer.items()]
-    found.append(
-        Section(
-            ("Menurut jenis tawaran", "By kind of offer"),
-            tables=[_count_table(count_header, offers)],
-            chart="by_offer",
-        )
-    )
-    channels = [(c.value.capitalize(), n) for c, n in stats.by_channel.items()]
-    found.append(
-        Section(
-            ("Menurut saluran", "By channel"),
-            tables=[_count_table(count_header, channels)],
-            chart="by_channel",
-        )
-    )
+    found = [Section(t("Summary"), tables=[summary])]
+    found.append(figure("per_month", (t("Month"), reports)))
+    found += [figure(name) for name in ("by_area", "by_destination", "by_offer", "by_channel")]
     priorities = [(t(labels.PRIORITY[p]), n) for p, n in stats.by_priority.items()]
-    found.append(
-        Section(
-            ("Menurut prioritas", "By priority"), tables=[_count_table(count_header, priorities)]
-        )
-    )
+    found.append(Section(t("By priority"), tables=[counted(("", reports), priorities)]))
     timing = Table(
-        ["", "Laporan / Reports", "Median", "p90"],
+        ["", reports, t("Median"), "p90"],
         [
             [
-                "Pengiriman → peringatan pertama / Submitted → first alert",
+                t("Submitted → first alert"),
                 suppress(stats.to_alert.count),
-                _minutes(stats.to_alert.median, stats.to_alert.count),
-                _minutes(stats.to_alert.p90, stats.to_alert.count),
+                minutes(stats.to_alert.median, stats.to_alert.count),
+                minutes(stats.to_alert.p90, stats.to_alert.count),
             ],
             [
-                "Pengiriman → ditanggapi / Submitted → acknowledged",
+                t("Submitted → acknowledged"),
                 suppress(stats.to_acknowledge.count),
-                _minutes(stats.to_acknowledge.median, stats.to_acknowledge.count),
-                _minutes(stats.to_acknowledge.p90, stats.to_acknowledge.count),
+                minutes(stats.to_acknowledge.median, stats.to_acknowledge.count),
+                minutes(stats.to_acknowledge.p90, stats.to_acknowledge.count),
             ],
         ],
     )
-    found.append(Section(("Waktu tanggap", "Response times"), tables=[timing]))
+    found.append(Section(t("Response times"), tables=[timing]))
     targets = Table(
         [
-            "Prioritas / Priority",
-            "Target",
-            "Laporan / Reports",
-            "Ditanggapi / Acknowledged",
-            "Dalam target / Within target",
-            "% dalam target / % within",
-            "Median",
+            t("Priority"),
+            t("Target"),
+            reports,
+            t("Acknowledged"),
+            t("Within target"),
+            t("% within target"),
+            t("Median"),
             "p90",
         ],
         [
             [
                 t(labels.PRIORITY[target.priority]),
-                f"{target.target_minutes:g} min",
+                t("{minutes} min").format(minutes=f"{target.target_minutes:g}"),
                 suppress(target.reports),
                 suppress(target.acknowledged),
                 suppress(target.within),
@@ -180,58 +132,53 @@ def sections(stats: Statistics, language: str) -> list[Section]:
                     and target.reports >= stats_module.SUPPRESS_BELOW
                     else "—"
                 ),
-                _minutes(target.median, target.acknowledged),
-                _minutes(target.p90, target.acknowledged),
+                minutes(target.median, target.acknowledged),
+                minutes(target.p90, target.acknowledged),
             ]
             for target in stats.targets
         ],
     )
     found.append(
         Section(
-            ("Terhadap target eskalasi", "Against the escalation targets"),
-            intro="Target: [escalation] ack_timeout_minutes. "
-            "Persentase dari semua laporan prioritas itu / Share of all reports of that priority.",
+            t("Against the escalation targets"),
+            intro=t(
+                "The targets are [escalation] ack_timeout_minutes in the configuration. The "
+                "share within the target is of all reports of that priority."
+            ),
             tables=[targets],
         )
     )
-    outcomes = [(t(labels.OUTCOME[o]), n) for o, n in stats.outcomes.items()]
-    found.append(
-        Section(
-            ("Hasil kasus yang ditutup", "Outcomes of closed cases"),
-            tables=[_count_table(["Hasil / Outcome", "Kasus / Cases"], outcomes)],
-            chart="outcomes",
-        )
-    )
+    found.append(figure("outcomes", (t("Outcome"), t("Cases"))))
     by_kind = [(t(labels.AGENCY_KIND[k]), n) for k, n in stats.referrals_by_kind().items()]
     by_state = [(t(labels.REFERRAL_STATE[s]), n) for s, n in stats.referrals_by_state().items()]
     found.append(
         Section(
-            ("Rujukan ke lembaga mitra", "Referrals to partner agencies"),
+            t("Referrals to partner agencies"),
             tables=[
-                _count_table(["Jenis lembaga / Kind of agency", "Rujukan / Referrals"], by_kind),
-                _count_table(["Status / State", "Rujukan / Referrals"], by_state),
+                counted((t("Kind of agency"), t("Referrals")), by_kind),
+                counted((t("State"), t("Referrals")), by_state),
             ],
         )
     )
     identifiers = Table(
-        ["Jenis / Kind", "Identitas / Identifier", "Laporan / Reports"],
+        [t("Kind"), t("Identifier"), reports],
         [[i.kind, i.shown, suppress(i.reports)] for i in stats.identifiers],
     )
+    only_confirmed = t("Only those a coordinator confirmed as dangerous.")
     found.append(
         Section(
-            ("Identitas perekrut yang berulang", "Recurring recruiter identifiers"),
-            intro="Hanya yang dikonfirmasi koordinator sebagai berbahaya / "
-            "Only those a coordinator confirmed as dangerous."
-            + ("" if stats.identifiers else " — tidak ada / none."),
+            t("Recurring recruiter identifiers"),
+            intro=only_confirmed + ("" if stats.identifiers else " " + t("None.")),
             tables=[identifiers] if stats.identifiers else [],
         )
     )
-    found.append(Section(("Catatan", "Notes"), intro=f"{RULE[0]} / {RULE[1]}"))
+    found.append(Section(t("Notes"), intro=t(RULE)))
     return found
 
 
-def _title(stats: Statistics) -> str:
-    return f"{TITLE[0]} {stats.period.start.astimezone(stats.period.zone).year}"
+def _title(stats: Statistics, language: str) -> str:
+    year = stats.period.start.astimezone(stats.period.zone).year
+    return gettext(language)(TITLE).format(year=year)
 
 
 def render_pdf(stats: Statistics, language: str) -> bytes:
@@ -253,16 +200,10 @@ def render_pdf(stats: Statistics, language: str) -> bytes:
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     width = A4[0] - 36 * mm
-    story: list[object] = [
-        Paragraph(escape(_title(stats)), styles["Title"]),
-        Paragraph(f"<font size=10 color=grey>{escape(TITLE[1])}</font>", styles["Title"]),
-    ]
+    title = _title(stats, language)
+    story: list[object] = [Paragraph(escape(title), styles["Title"])]
     for section in sections(stats, language):
-        heading = (
-            f"{escape(section.heading[0])} "
-            f"<font size=9 color=grey>/ {escape(section.heading[1])}</font>"
-        )
-        parts: list[object] = [Paragraph(heading, styles["Heading2"])]
+        parts: list[object] = [Paragraph(escape(section.heading), styles["Heading2"])]
         if section.intro:
             parts.append(Paragraph(escape(section.intro), small))
         story.append(KeepTogether(parts))
@@ -283,9 +224,7 @@ def render_pdf(stats: Statistics, language: str) -> bytes:
             )
             story += [pdf_table, Spacer(1, 3 * mm)]
         if section.chart and stats.total:
-            png = stats_module.chart_png(
-                stats, section.chart, title=section.heading[0], suppressed=True
-            )
+            png = stats_module.chart_png(stats, section.chart, language, suppressed=True)
             image = Image(io.BytesIO(png))
             scale = min(1.0, width / image.drawWidth)
             image.drawWidth *= scale * 0.9
@@ -295,7 +234,7 @@ def render_pdf(stats: Statistics, language: str) -> bytes:
     document = SimpleDocTemplate(
         out,
         pagesize=A4,
-        title=_title(stats),
+        title=title,
         author="Sigap",
         leftMargin=18 * mm,
         rightMargin=18 * mm,
@@ -326,17 +265,15 @@ def _inline(svg: str) -> str:
 def render_html(stats: Statistics, language: str) -> str:
     """One self-contained page: no external file, the charts inline as SVG."""
     e = html_escape
-    title = _title(stats)
+    title = _title(stats, language)
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{e(language)}"><head><meta charset="utf-8">',
         f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{e(title)} <small>{e(TITLE[1])}</small></h1>",
+        f"<h1>{e(title)}</h1>",
     ]
     for section in sections(stats, language):
-        out.append(
-            f"<section><h2>{e(section.heading[0])} <small>{e(section.heading[1])}</small></h2>"
-        )
+        out.append(f"<section><h2>{e(section.heading)}</h2>")
         if section.intro:
             out.append(f"<p>{e(section.intro)}</p>")
         for table in section.tables:
@@ -347,23 +284,24 @@ def render_html(stats: Statistics, language: str) -> str:
                 out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
             out.append("</tbody></table>")
         if section.chart and stats.total:
-            svg = stats_module.chart_svg(
-                stats, section.chart, title=section.heading[0], suppressed=True
-            )
+            svg = stats_module.chart_svg(stats, section.chart, language, suppressed=True)
             out.append(f"<figure>{_inline(svg)}</figure>")
         out.append("</section>")
     out.append("</body></html>")
     return "\n".join(out)
 
 
-async def evaluation(app: App, year: int, fmt: str, *, top: int = 10) -> bytes:
-    """The evaluation of `year` (local time of [bot] timezone) as a PDF or HTML file."""
+async def evaluation(
+    app: App, year: int, fmt: str, language: str | None = None, *, top: int = 10
+) -> bytes:
+    """The evaluation of `year` (local time of [bot] timezone) as a PDF or HTML file, in the
+    language (default: [bot] default_language)."""
     period = Period.year(year, app.services.bot.zone)
     targets = app.services.escalation.ack_timeout_minutes
     per_priority = {p: float(getattr(targets, p.value)) for p in Priority}
     async with app.db.read() as session:
         stats = await gather(session, period, per_priority, top=top)
-    language = app.services.bot.default_language
+    language = language or app.services.bot.default_language
     if fmt == "html":
         return render_html(stats, language).encode("utf-8")
     return render_pdf(stats, language)

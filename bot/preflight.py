@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ from storage.models import Role
 
 TIMEOUT = 10.0
 CLOCK_SKEW = timedelta(minutes=2)  # follow-ups, escalation and login links run on it
-STEP = timedelta(minutes=5)  # the resolution of the roster's gaps
+STEP = timedelta(minutes=1)  # the resolution of the roster's gaps
 AHEAD = timedelta(hours=24)
 
 
@@ -128,15 +129,16 @@ async def duty(app: App) -> list[Finding]:
     async with app.db.read() as session:
         shifts = await roster.shifts(session)
         overrides = await roster.overrides(session, now)
+    # Now, then each whole minute (shifts start and end on one) for the next 24 hours.
+    minute = now.replace(second=0, microsecond=0)
+    moments = [now, *(minute + STEP * k for k in range(1, int(AHEAD / STEP) + 1))]
     gaps: list[tuple[datetime, datetime]] = []
-    moment = now
-    while moment < now + AHEAD:
+    for moment, following in pairwise(moments):
         if not on_duty(shifts, overrides, moment, zone):
             if gaps and gaps[-1][1] == moment:
-                gaps[-1] = (gaps[-1][0], moment + STEP)
+                gaps[-1] = (gaps[-1][0], following)
             else:
-                gaps.append((moment, moment + STEP))
-        moment += STEP
+                gaps.append((moment, following))
     if not gaps:
         return [ok("roster", "someone is on duty now and over the next 24 hours")]
 

@@ -2,25 +2,30 @@
 of offer, channel and priority; the time from submission to the first alert and to the
 acknowledgement (median, p90) against the configured targets; outcomes, referrals, and the
 recruiters' identifiers most often named (confirmed marks only). `gather` computes them,
-`published` gives the table cells with small counts suppressed, and `chart_svg` / `chart_png`
-draw them (matplotlib, Agg: no display needed).
+`published` gives the table cells with small counts suppressed, `named` the bars of one figure
+with their labels in a language, and `chart_svg` / `chart_png` draw them (matplotlib, Agg: no
+display needed), titled and labelled in that language.
 
 The dashboard calls `gather(session, Period.year(2026, zone), targets)` (or `Period.between`)
-and renders `Statistics` as tables (`table(stats, name)`) and charts (`charts_svg(stats)`)."""
+and renders `Statistics` as tables (bot/evaluation.py `sections`) and charts
+(`charts_svg(stats, language)`)."""
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import labels
+from handlers.i18n import N_, gettext
 from storage import intel
 from storage import statistics as queries
 from storage.models import (
@@ -276,25 +281,52 @@ def published(counts: Sequence[int]) -> list[str]:
 
 # Charts (matplotlib with the Agg backend: rendered on the server, no display).
 
-CHARTS = ("per_month", "by_area", "by_destination", "by_offer", "by_channel", "outcomes")
+# Every chart, with its title (the heading of its section in the evaluation).
+TITLES = {
+    "per_month": N_("Reports per month"),
+    "by_area": N_("By area"),
+    "by_destination": N_("By destination"),
+    "by_offer": N_("By kind of offer"),
+    "by_channel": N_("By channel"),
+    "outcomes": N_("Outcomes of closed cases"),
+}
+CHARTS = tuple(TITLES)
+# How the values of each figure are named (the rest are shown as stored: areas, countries).
+_LABELS: dict[str, Mapping[object, str]] = {
+    "by_destination": labels.DESTINATION,  # type: ignore[dict-item]
+    "by_offer": labels.OFFER,  # type: ignore[dict-item]
+    "outcomes": labels.OUTCOME,  # type: ignore[dict-item]
+}
+COUNT_AXIS = N_("Reports")
+NOT_GIVEN = N_("(not given)")
 
 
-def chart_data(stats: Statistics, name: str) -> list[tuple[str, int]]:
-    """The (label, count) bars of one chart (labels: the stored values; dates as YYYY-MM)."""
+def named(stats: Statistics, name: str, language: str) -> list[tuple[str, int]]:
+    """The (label, count) rows of one figure of CHARTS, named in the language: months by
+    their names, stored values by their labels, an empty area as not given."""
+    t = gettext(language)
     if name == "per_month":
-        return [(m.strftime("%Y-%m"), n) for m, n in stats.per_month]
+        return [(format_date(m, "MMMM yyyy", locale=language), n) for m, n in stats.per_month]
     values: Mapping[object, int] = getattr(stats, name)
-    return [(_name(k), n) for k, n in values.items()]
+    table = _LABELS.get(name, {})
+    return [(t(table[k]) if k in table else _name(k, t), n) for k, n in values.items()]
 
 
-def _name(value: object) -> str:
+def _name(value: object, t: Callable[[str], str]) -> str:
+    if isinstance(value, Channel):
+        return value.value.capitalize()
     if isinstance(value, StrEnum):
         return value.value
-    return str(value) if value else "-"
+    return str(value) if value else t(NOT_GIVEN)
 
 
 def _figure(
-    bars: Sequence[tuple[str, int]], title: str, *, suppressed: bool, horizontal: bool
+    bars: Sequence[tuple[str, int]],
+    title: str,
+    axis: str,
+    *,
+    suppressed: bool,
+    horizontal: bool,
 ) -> object:
     import matplotlib
 
@@ -310,9 +342,11 @@ def _figure(
         positions = list(range(len(bars)))[::-1]
         drawn = axes.barh(positions, heights, color="#3b6ea5")
         axes.set_yticks(positions, labels, fontsize=8)
+        axes.set_xlabel(axis, fontsize=8)
     else:
         drawn = axes.bar(range(len(bars)), heights, color="#3b6ea5")
         axes.set_xticks(range(len(bars)), labels, fontsize=8, rotation=45, ha="right")
+        axes.set_ylabel(axis, fontsize=8)
     texts = [suppress(n) if suppressed else str(n) for _, n in bars]
     axes.bar_label(drawn, texts, fontsize=7, padding=2)
     axes.set_title(title, fontsize=10)
@@ -321,26 +355,49 @@ def _figure(
     return figure
 
 
-def _render(stats: Statistics, name: str, fmt: str, title: str, suppressed: bool) -> bytes:
-    bars = chart_data(stats, name)
-    figure = _figure(bars, title or name, suppressed=suppressed, horizontal=name != "per_month")
+def _render(
+    stats: Statistics, name: str, language: str, fmt: str, title: str | None, suppressed: bool
+) -> bytes:
+    t = gettext(language)
+    figure = _figure(
+        named(stats, name, language),
+        title if title is not None else t(TITLES[name]),
+        t(COUNT_AXIS),
+        suppressed=suppressed,
+        horizontal=name != "per_month",
+    )
     out = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {}
     figure.savefig(out, format=fmt, dpi=150, metadata=metadata)  # type: ignore[attr-defined]
     return out.getvalue()
 
 
-def chart_svg(stats: Statistics, name: str, *, title: str = "", suppressed: bool = False) -> str:
-    """One chart (a name from CHARTS) as SVG text to inline in a page. `suppressed`: counts
-    under 5 drawn at zero and labelled "<5" (for anything published)."""
-    return _render(stats, name, "svg", title, suppressed).decode("utf-8")
+def chart_svg(
+    stats: Statistics,
+    name: str,
+    language: str,
+    *,
+    title: str | None = None,
+    suppressed: bool = False,
+) -> str:
+    """One chart (a name from CHARTS) as SVG text to inline in a page, in the language (its
+    title: TITLES unless given). `suppressed`: counts under 5 drawn at zero and labelled "<5"
+    (for anything published)."""
+    return _render(stats, name, language, "svg", title, suppressed).decode("utf-8")
 
 
-def chart_png(stats: Statistics, name: str, *, title: str = "", suppressed: bool = False) -> bytes:
+def chart_png(
+    stats: Statistics,
+    name: str,
+    language: str,
+    *,
+    title: str | None = None,
+    suppressed: bool = False,
+) -> bytes:
     """One chart as PNG (150 dpi), for the PDF."""
-    return _render(stats, name, "png", title, suppressed)
+    return _render(stats, name, language, "png", title, suppressed)
 
 
-def charts_svg(stats: Statistics, *, suppressed: bool = False) -> dict[str, str]:
+def charts_svg(stats: Statistics, language: str, *, suppressed: bool = False) -> dict[str, str]:
     """Every chart of CHARTS as SVG text, by name."""
-    return {name: chart_svg(stats, name, suppressed=suppressed) for name in CHARTS}
+    return {name: chart_svg(stats, name, language, suppressed=suppressed) for name in CHARTS}

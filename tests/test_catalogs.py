@@ -1,4 +1,5 @@
-"""Every text a resident can see is translated in every language."""
+"""Every text a resident or a member can see is translated in every language: the flows'
+(handlers/), the dashboard's pages and Python (bot/dashboard/) and the yearly evaluation's."""
 
 from __future__ import annotations
 
@@ -19,6 +20,20 @@ MESSAGES = sorted({message for message, _file, _line in extracted()})
 def test_there_are_catalogs_for_indonesian_and_english() -> None:
     assert {"id", "en"} <= set(available())
     assert len(MESSAGES) > 100
+
+
+def test_the_dashboard_and_the_evaluation_are_extracted_with_the_flows() -> None:
+    """The catalog test covers them: a text marked in a template, the dashboard's Python or
+    the evaluation is one of MESSAGES (so an untranslated one fails the test below)."""
+    where = {message: file for message, file, _line in extracted()}
+    assert where["Log in to the dashboard"] == "bot/dashboard/templates/login.html"
+    assert where["{count} case(s), page {page} of {pages}"].endswith("cases_table.html")
+    assert where["Give a name."] == "bot/dashboard/people.py"
+    assert where["Yearly case evaluation {year}"] == "bot/evaluation.py"
+    templates = Path(__file__).resolve().parent.parent / "bot" / "dashboard" / "templates"
+    marked = {p.name for p in templates.glob("*.html") if '_("' in p.read_text("utf-8")}
+    found = {file.rsplit("/", 1)[1] for file in where.values() if "/templates/" in file}
+    assert marked and marked <= found
 
 
 @pytest.mark.parametrize("language", ["id", "en"])

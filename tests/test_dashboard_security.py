@@ -1,10 +1,13 @@
 """The dashboard's doors, each tried without the right to pass: no session, an expired or
 reused link, an idle or ended session, a member's session on what is a coordinator's or an
 admin's, a missing or wrong CSRF token, an evidence URL from another session. And the audit
-row a shown contact writes. Against the Starlette app itself (httpx), on both databases."""
+row a shown contact writes, and the language switch (a cookie as safe as the session's, that
+only ever leads back into the dashboard). Against the Starlette app itself (httpx), on both
+databases. The task force of tests/support reads English (its `[bot] default_language`)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 
@@ -16,8 +19,8 @@ from starlette.routing import Route
 
 from bot.app import App
 from bot.config import ServerSettings
-from bot.dashboard import COOKIE, Dashboard
-from handlers.settings import Agency, ReferralSettings
+from bot.dashboard import COOKIE, LANGUAGE_COOKIE, Dashboard
+from handlers.settings import Agency, BotSettings, ReferralSettings
 from storage import referrals, reports
 from storage.models import AgencyKind, ContactAudit, Media, Report, ReportState, Role
 from tests.support.task_force import ANDI, BUDI, CITRA, TaskForce
@@ -52,7 +55,7 @@ async def login(web: httpx.AsyncClient, path: str) -> httpx.AsyncClient:
     """A new browser (its own cookie jar) that logs in with the link."""
     browser = httpx.AsyncClient(transport=web._transport, base_url=BASE, follow_redirects=False)
     page = await browser.get(path)
-    assert page.status_code == 200 and "Log in" in page.text  # a preview uses up nothing
+    assert page.status_code == 200 and 'id="login"' in page.text  # a preview uses up nothing
     done = await browser.post(path)
     assert done.status_code == 303, done.text
     return browser
@@ -275,7 +278,7 @@ async def test_a_case_is_referred_from_its_page_by_whoever_may_act_on_it(
     assert (await budi.get(f"/dasbor/kasus/{reference}")).status_code == 404  # Andi's case
     andi = await login(web, await link_of(force, ANDI))
     page = await andi.get(f"/dasbor/kasus/{reference}")
-    assert "Polres Bintan (police)" in page.text and "override_reason" not in page.text
+    assert "Polres Bintan (Police)" in page.text and "override_reason" not in page.text
     form = {"csrf": csrf_of(page), "agency": "0"}
     assert (
         await andi.post(f"/dasbor/kasus/{reference}/rujuk", data={"agency": "0"})
@@ -290,3 +293,72 @@ async def test_a_case_is_referred_from_its_page_by_whoever_may_act_on_it(
     assert referral.agency == "Polres Bintan" and not referral.with_identity  # anonymous
     again = await andi.post(f"/dasbor/kasus/{reference}/rujuk", data=form)
     assert again.status_code == 409 and "already referred to Polres Bintan" in again.text
+
+
+def switch_to(page: httpx.Response, language: str) -> str:
+    """The address of the header's link to the language."""
+    found = re.search(rf'<a href="([^"]+)" hreflang="{language}"', page.text)
+    assert found, page.text
+    return html.unescape(found.group(1))
+
+
+async def test_pages_speak_the_default_language_until_another_is_chosen(
+    web: httpx.AsyncClient, force: TaskForce
+) -> None:
+    deployed = BotSettings().default_language  # as Sigap is deployed: Indonesian
+    force.app.services.bot = force.app.services.bot.model_copy(
+        update={"default_language": deployed}
+    )
+    assert deployed == "id"
+    await force.add("Andi", ANDI)
+    reference = await force.report()
+    await force.say(ANDI, f"/ack {reference}")
+    # Without a session: the refusal and the login page, in Indonesian.
+    refused = await web.get("/dasbor/kasus")
+    assert refused.status_code == 401 and '<html lang="id">' in refused.text
+    assert "Silakan masuk" in refused.text and "<code>/masuk</code>" in refused.text
+    path = await link_of(force, ANDI)
+    browser = httpx.AsyncClient(transport=web._transport, base_url=BASE, follow_redirects=False)
+    assert "Masuk ke dasbor" in (await browser.get(path)).text
+    assert (await browser.post(path)).status_code == 303
+    page = await browser.get("/dasbor/kasus?state=acknowledged")
+    assert '<html lang="id">' in page.text
+    for shown in ("Andi (anggota)", "Nomor laporan", "Penanggung jawab", "Keluar", "diterima"):
+        assert shown in page.text, shown
+    assert "Log out" not in page.text and "Reference" not in page.text
+    # A use case's refusal, in the reader's language too.
+    case = await browser.get(f"/dasbor/kasus/{reference}")
+    assert "Tindakan" in case.text and "Tambah catatan" in case.text
+    empty = {"csrf": csrf_of(case), "text": " "}
+    noted = await browser.post(f"/dasbor/kasus/{reference}/catat", data=empty)
+    assert noted.status_code == 409 and "Catatan perlu berisi teks atau berkas." in noted.text
+
+    # The switch: back to the same page, the choice kept in a cookie as safe as the session's.
+    switch = switch_to(page, "en")
+    assert switch == "/dasbor/bahasa/en?ke=%2Fdasbor%2Fkasus%3Fstate%3Dacknowledged"
+    switched = await browser.get(switch)
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/dasbor/kasus?state=acknowledged"
+    flags = [f.strip().lower() for f in switched.headers["set-cookie"].split(";")]
+    assert flags[0] == f"{LANGUAGE_COOKIE}=en"
+    assert {"httponly", "secure", "samesite=lax", "path=/dasbor"} <= set(flags)
+    page = await browser.get(switched.headers["location"])
+    assert '<html lang="en">' in page.text
+    for shown in ("Andi (member)", "Reference", "Assignee", "Log out", "acknowledged"):
+        assert shown in page.text, shown
+    assert "Keluar" not in page.text and "Nomor laporan" not in page.text
+    noted = await browser.post(f"/dasbor/kasus/{reference}/catat", data=empty)
+    assert "A note needs text or a file." in noted.text
+    # The answer to a form switches back to the page it was about.
+    assert switch_to(noted, "id") == f"/dasbor/bahasa/id?ke=%2Fdasbor%2Fkasus%2F{reference}"
+    # Without a session, the choice holds as well.
+    stranger = httpx.AsyncClient(transport=web._transport, base_url=BASE)
+    stranger.cookies.set(LANGUAGE_COOKIE, "en", domain="sigap.test", path="/dasbor")
+    assert "Please log in" in (await stranger.get("/dasbor/kasus")).text
+
+    # Only a page of the dashboard is gone back to; a language without a catalog is no choice.
+    for elsewhere in ("https://evil.example/dasbor/", "//evil.example/dasbor/x", "/other"):
+        answer = await browser.get("/dasbor/bahasa/id", params={"ke": elsewhere})
+        assert answer.headers["location"] == "/dasbor/kasus", elsewhere
+    assert (await browser.get("/dasbor/bahasa/fr")).status_code == 404
+    assert "diterima" in (await browser.get("/dasbor/kasus")).text  # Indonesian again

@@ -5,11 +5,13 @@ deliveries sent again; a member's session and a missing CSRF token refused."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from sqlmodel import select
 from starlette.applications import Starlette
 
@@ -20,6 +22,7 @@ from storage import broadcasts
 from storage.models import Broadcast, Channel, MessageKind, Outbox, OutboxState, Role
 from tests.support.images import png
 from tests.support.task_force import ANDI, CITRA, DEWI, TaskForce
+from tests.test_dashboard_security import switch_to
 
 BASE = "https://sigap.test"
 PAGES = [
@@ -98,11 +101,25 @@ async def test_the_statistics_page_and_the_evaluation_pdf(
     assert page.status_code == 200 and f"Statistics {year}" in page.text
     assert "<svg" in page.text and f"/dasbor/statistik/evaluasi?tahun={year}" in page.text
     assert (await citra.get("/dasbor/statistik?tahun=1999")).status_code == 400
+    assert "<h2>Reports per month</h2>" in page.text
     pdf = await citra.get(f"/dasbor/statistik/evaluasi?tahun={year}")
     assert pdf.status_code == 200, pdf.text
     assert pdf.headers["content-type"] == "application/pdf"
     assert f'attachment; filename="evaluasi-{year}.pdf"' == pdf.headers["content-disposition"]
     assert pdf.content.startswith(b"%PDF")
+    assert f"Yearly case evaluation {year}" in pdf_text(pdf.content)
+    # In Indonesian once chosen: the page, its charts and the evaluation downloaded.
+    switched = await citra.get(switch_to(page, "id"))
+    page = await citra.get(switched.headers["location"])
+    assert f"Statistik {year}" in page.text and "<h2>Laporan per bulan</h2>" in page.text
+    assert "Unduh evaluasi tahunan (PDF)" in page.text
+    pdf = await citra.get(f"/dasbor/statistik/evaluasi?tahun={year}")
+    text = pdf_text(pdf.content)
+    assert f"Evaluasi Kasus Tahunan {year}" in text and "Laporan per bulan" in text
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 async def test_a_broadcast_previewed_sent_and_followed(
@@ -182,7 +199,7 @@ async def test_a_broadcast_with_an_image_uploaded_previewed_and_carried_to_the_s
         files={"image_file": ("poster.png", b"just text", "image/png")},
     )
     assert not_image.status_code == 409
-    assert "The image was not taken: not a JPEG, PNG or WebP image" in not_image.text
+    assert "The image was not taken. This is not a JPEG, PNG or WebP image." in not_image.text
     assert MESSAGE in not_image.text  # the text typed is kept
 
     picture = png()

@@ -195,9 +195,12 @@ def test_charts_render_without_a_display() -> None:
     stats.total = 9
     stats.per_month = [(date(2026, m, 1), m % 3) for m in range(1, 13)]
     stats.by_area = {"Bintan Utara": 6, "Tambelan": 3}
-    svg = chart_svg(stats, "per_month", title="Laporan per bulan")
-    assert "<svg" in svg and "Laporan per bulan" in svg
-    assert set(charts_svg(stats)) == set(CHARTS)
-    published_svg = chart_svg(stats, "by_area", suppressed=True)
+    svg = chart_svg(stats, "per_month", "id")
+    assert "<svg" in svg and "Laporan per bulan" in svg  # the title, in the language
+    assert "Januari 2026" in svg and "Laporan" in svg  # the bars' months, the count's axis
+    english = chart_svg(stats, "per_month", "en", title="Reports in 2026")
+    assert "Reports in 2026" in english and "January 2026" in english
+    assert set(charts_svg(stats, "en")) == set(CHARTS)
+    published_svg = chart_svg(stats, "by_area", "id", suppressed=True)
     assert "&lt;5" in published_svg
-    assert chart_png(stats, "by_area").startswith(b"\x89PNG")
+    assert chart_png(stats, "by_area", "en").startswith(b"\x89PNG")

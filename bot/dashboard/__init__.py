@@ -8,6 +8,10 @@ CSRF token. Evidence is served at /dasbor/berkas/<id>?t=<HMAC of the id with the
 secret>, so a file's address is worth nothing outside the session that was shown it. A page
 that shows a reporter's contact writes a ContactAudit row.
 
+Pages speak the reader's language: `[bot] default_language`, or the one chosen with the switch
+in the header (/dasbor/bahasa/<code>, kept in a cookie). Templates translate with `_("...")`
+(the bot's catalogs, extracted by scripts/catalogs.py) and name stored values with `named`.
+
 New pages (roster, members, broadcasts, delivery) are a handler using `self.page()` or
 `self.viewer()` and a template extending base.html, added to `routes()`."""
 
@@ -16,50 +20,108 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.app import App
 from bot.dashboard import cases, people, sending
-from handlers import risk
+from handlers import labels, risk
 from handlers.consent import consents as shared_with
 from handlers.conversation.turn import Work
-from handlers.i18n import gettext
+from handlers.i18n import N_, Gettext, gettext
 from handlers.intel import indexing
+from handlers.residents.language import NAMES
 from handlers.taskforce import lifecycle
+from handlers.taskforce.casework import event_text
 from handlers.usecases import Refused
 from handlers.usecases import casework as casework_usecases
 from handlers.usecases import referral as referral_usecases
 from handlers.usecases import relay as relay_usecases
 from storage import casework, dashboard, intel, members, reports
 from storage.members import at_least
-from storage.models import DashboardSession, Media, Member, Outcome, Report, Role
+from storage.models import (
+    BroadcastState,
+    DashboardSession,
+    Media,
+    Member,
+    Outcome,
+    Report,
+    ReportEvent,
+    Role,
+)
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/dasbor"
 COOKIE = "sigap_dasbor"
+LANGUAGE_COOKIE = "sigap_bahasa"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 16_000
 
 
+# How the pages name a member's role (the stored value is English, the page is not always).
+ROLES = {
+    Role.MEMBER: N_("member"),
+    Role.COORDINATOR: N_("coordinator"),
+    Role.ADMIN: N_("admin"),
+}
+BROADCAST_STATES = {
+    BroadcastState.SCHEDULED: N_("scheduled"),
+    BroadcastState.SENDING: N_("sending"),
+    BroadcastState.DONE: N_("done"),
+    BroadcastState.CANCELLED: N_("cancelled"),
+}
+# The stored values a template names with `named(kind, value)`, in the reader's language.
+LABELS: dict[str, dict[Any, str]] = {
+    "state": labels.CASE_STATE,
+    "priority": labels.PRIORITY,
+    "outcome": labels.OUTCOME,
+    "urgency": labels.URGENCY,
+    "affected": labels.AFFECTED,
+    "child": labels.CHILD,
+    "offer": labels.OFFER,
+    "source": labels.SOURCE,
+    "destination": labels.DESTINATION,
+    "red_flag": labels.RED_FLAGS,
+    "agency": labels.AGENCY_KIND,
+    "role": ROLES,
+    "broadcast": BROADCAST_STATES,
+    "risk": risk.LEVEL_LABELS,
+}
+
+
 @dataclass(frozen=True)
 class Viewer:
+    """A logged-in member reading a page: their session, the language they read in, and the
+    page's address (None for the answer to a form: there is no page to come back to)."""
+
     member: Member
     session: DashboardSession
+    language: str
+    address: str | None
 
     @property
     def csrf(self) -> str:
         return self.session.csrf
+
+    @property
+    def t(self) -> Gettext:
+        return gettext(self.language)
+
+    def message(self, refused: Refused) -> str:
+        """A use case's refusal in the viewer's words."""
+        return self.t(refused.message).format(**refused.values)
 
     def token(self, what: str) -> str:
         """Proof that this session was shown `what` (an HMAC with the session's secret): a
@@ -87,6 +149,9 @@ class Dashboard:
         self.env.globals["prefix"] = PREFIX
         self.env.filters["local"] = self.local
         self.env.filters["waited"] = waited
+        self.env.globals["named"] = named
+        self.env.globals["labelled"] = labelled
+        self.env.globals["event"] = event
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -97,6 +162,7 @@ class Dashboard:
                     Route("/masuk/{token}", self.login_page, methods=["GET"]),
                     Route("/masuk/{token}", self.login, methods=["POST"]),
                     Route("/keluar", self.logout, methods=["POST"]),
+                    Route("/bahasa/{language}", self.choose_language, methods=["GET"]),
                     Route("/kasus", self.cases_page, methods=["GET"]),
                     Route("/kasus/tabel", self.cases_table, methods=["GET"]),
                     Route("/kasus/{reference}", self.case_page, methods=["GET"]),
@@ -116,11 +182,52 @@ class Dashboard:
             return "-"
         return moment.astimezone(self.services.bot.zone).strftime("%Y-%m-%d %H:%M")
 
+    def language_of(self, request: Request) -> str:
+        """The language chosen with the switch (its cookie), else `[bot] default_language`."""
+        chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+        bot = self.services.bot
+        return chosen if chosen in bot.languages else bot.default_language
+
+    @staticmethod
+    def address_of(request: Request) -> str | None:
+        """Where the language switch comes back to: the page read, if it can be read again."""
+        if request.method != "GET":
+            return None
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+
     def render(
-        self, name: str, viewer: Viewer | None, status: int = 200, **values: Any
+        self,
+        name: str,
+        reader: Viewer | Request,
+        status: int = 200,
+        *,
+        here: str | None = None,
+        **values: Any,
     ) -> HTMLResponse:
+        """A page for a logged-in viewer, or (a Request) for someone without a session; in
+        their language. `here`: the page to come back to after switching languages, when the
+        answer to a form is shown."""
+        if isinstance(reader, Viewer):
+            viewer, language, address = reader, reader.language, reader.address
+        else:
+            viewer, language, address = None, self.language_of(reader), self.address_of(reader)
+        back = here or address
+        switch = [
+            (
+                code,
+                NAMES.get(code, code),
+                f"{PREFIX}/bahasa/{code}" + (f"?{urlencode({'ke': back})}" if back else ""),
+            )
+            for code in self.services.bot.languages
+        ]
         body = self.env.get_template(name).render(
-            viewer=viewer, now=self.services.clock(), **values
+            viewer=viewer,
+            now=self.services.clock(),
+            lang=language,
+            _=translator(language),
+            language_links=switch,
+            **values,
         )
         return HTMLResponse(
             body,
@@ -136,8 +243,8 @@ class Dashboard:
             },
         )
 
-    def refused(self, status: int, why: str) -> HTMLResponse:
-        return self.render("refused.html", None, status=status, why=why)
+    def refused(self, status: int, why: str, reader: Viewer | Request) -> HTMLResponse:
+        return self.render("refused.html", reader, status=status, why=why)
 
     # Sessions
 
@@ -152,7 +259,7 @@ class Dashboard:
         if member is None or member.removed_at is not None:
             await dashboard.end(work.session, row, work.now)
             return None
-        return Viewer(member, row)
+        return Viewer(member, row, self.language_of(request), self.address_of(request))
 
     async def page(
         self,
@@ -165,9 +272,9 @@ class Dashboard:
         async with self.services.work() as work:
             viewer = await self.viewer(work, request)
             if viewer is None:
-                return self.refused(401, "login")
+                return self.refused(401, "login", request)
             if not at_least(viewer.member.role, needs):
-                return self.refused(403, "role")
+                return self.refused(403, "role", viewer)
             return await handler(work, viewer)
 
     # Login and logout
@@ -178,7 +285,7 @@ class Dashboard:
     async def login_page(self, request: Request) -> Response:
         """The link's page only asks to press the button: a link preview (Telegram fetches
         links) must not use up the link."""
-        return self.render("login.html", None, token=request.path_params["token"])
+        return self.render("login.html", request, token=request.path_params["token"])
 
     async def login(self, request: Request) -> Response:
         token = str(request.path_params["token"])
@@ -186,7 +293,7 @@ class Dashboard:
             member_id = await dashboard.use_link(work.session, token, work.now)
             member = await members.get(work.session, member_id) if member_id else None
             if member is None or member.removed_at is not None:
-                return self.refused(401, "link")
+                return self.refused(401, "link", request)
             assert member.id is not None
             cookie, _ = await dashboard.open_session(work.session, member.id, work.now)
         response = RedirectResponse(f"{PREFIX}/kasus", status_code=303)
@@ -205,13 +312,39 @@ class Dashboard:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if not self.csrf_ok(viewer, form):
-                return self.refused(403, "csrf")
+                return self.refused(403, "csrf", viewer)
             await dashboard.end(work.session, viewer.session, work.now)
             response = RedirectResponse(f"{PREFIX}/kasus", status_code=303)
             response.delete_cookie(COOKIE, path=PREFIX)
             return response
 
         return await self.page(request, handler)
+
+    async def choose_language(self, request: Request) -> Response:
+        """The switch in the header: keeps the choice in a cookie (as safe as the session's)
+        and goes back to the page it was pressed on (only ever a page of the dashboard)."""
+        language = str(request.path_params["language"])
+        if language not in self.services.bot.languages:
+            return self.refused(404, "page", request)
+        back = urlsplit(request.query_params.get("ke", ""))
+        own = (
+            not back.scheme
+            and not back.netloc
+            and back.path.startswith(f"{PREFIX}/")
+            and "\\" not in back.path
+        )
+        target = back.geturl() if own else f"{PREFIX}/kasus"
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 86400,
+            httponly=True,
+            secure=self.secure,
+            samesite="lax",
+            path=PREFIX,
+        )
+        return response
 
     async def form(self, request: Request) -> dict[str, str]:
         declared = request.headers.get("content-length", "")
@@ -301,11 +434,11 @@ class Dashboard:
         session = work.session
         report = await reports.by_reference(session, reference)
         if report is None or report.id is None or not cases.may_see(viewer.member, report):
-            return self.refused(404, "case")
+            return self.refused(404, "case", viewer)
         assert viewer.member.id is not None
         contact = report.contact_phone if report.consent_contact and not report.anonymous else None
         if contact:
-            await dashboard.audit(session, viewer.member.id, report.id, "case page", work.now)
+            await dashboard.audit(session, viewer.member.id, report.id, N_("case page"), work.now)
         media = list(await reports.media_of(session, report.id))
         notes = await casework.notes_of(session, report.id)
         note_files = await casework.files_of(session, [n.id for n in notes if n.id is not None])
@@ -314,6 +447,7 @@ class Dashboard:
             "case.html",
             viewer,
             status=status,
+            here=f"{PREFIX}/kasus/{report.reference}",
             report=report,
             problem=problem,
             contact=contact,
@@ -329,7 +463,7 @@ class Dashboard:
             notes=[(n, note_files.get(n.id or 0, [])) for n in notes],
             events=await reports.timeline(session, report.id),
             actions=self.actions(viewer.member, report),
-            outcomes=[o.value for o in Outcome],
+            outcomes=list(Outcome),
             agencies=referral_usecases.agencies_for(work, report),
             coordinator=at_least(viewer.member.role, Role.COORDINATOR),
             file_url=lambda m: f"{PREFIX}/berkas/{m.id}?t={viewer.token(f'media:{m.id}')}",
@@ -361,12 +495,12 @@ class Dashboard:
         async def handler(work: Work, viewer: Viewer) -> Response:
             nonlocal wrote
             if not self.csrf_ok(viewer, form):
-                return self.refused(403, "csrf")
+                return self.refused(403, "csrf", viewer)
             report = await reports.by_reference(work.session, reference)
             if report is None or not cases.may_see(viewer.member, report):
-                return self.refused(404, "case")
+                return self.refused(404, "case", viewer)
             if action not in self.actions(viewer.member, report):
-                return self.refused(403, "role")
+                return self.refused(403, "role", viewer)
             member = viewer.member
             try:
                 if action == "terima":
@@ -378,7 +512,7 @@ class Dashboard:
                     try:
                         outcome = Outcome(form.get("outcome", ""))
                     except ValueError:
-                        return self.refused(400, "form")
+                        return self.refused(400, "form", viewer)
                     duplicate = form.get("duplicate_of", "").strip() or None
                     await casework_usecases.close(
                         work, report.reference, member, outcome, duplicate
@@ -387,7 +521,7 @@ class Dashboard:
                     try:
                         agency = int(form.get("agency", ""))
                     except ValueError:
-                        return self.refused(400, "form")
+                        return self.refused(400, "form", viewer)
                     reason = form.get("override_reason", "").strip() or None
                     await referral_usecases.refer(
                         work, report.reference, agency, by=member, override_reason=reason
@@ -398,7 +532,7 @@ class Dashboard:
                         raise Refused(casework_usecases.EMPTY_NOTE)
                     await relay_usecases.to_reporter(work, member, report.reference, text, (), None)
             except Refused as refused:
-                message = gettext("en")(refused.message).format(**refused.values)
+                message = viewer.message(refused)
                 return await self.show_case(
                     work, viewer, report.reference, problem=message, status=409
                 )
@@ -416,7 +550,7 @@ class Dashboard:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if not viewer.proves(f"media:{media_id}", given):
-                return self.refused(404, "file")
+                return self.refused(404, "file", viewer)
             media = await work.session.get(Media, media_id)
             report_id = media.report_id if media is not None else None
             if media is not None and media.note_id is not None:
@@ -424,10 +558,10 @@ class Dashboard:
                 report_id = note.report_id if note is not None else None
             report = await reports.get(work.session, report_id) if report_id else None
             if media is None or report is None or not cases.may_see(viewer.member, report):
-                return self.refused(404, "file")
+                return self.refused(404, "file", viewer)
             path = self.services.media.path(media.sha256)
             if not path.exists():
-                return self.refused(404, "file")
+                return self.refused(404, "file", viewer)
             return FileResponse(
                 path,
                 media_type=media.content_type,
@@ -452,16 +586,53 @@ class Dashboard:
         return await self.page(request, handler, needs=Role.ADMIN)
 
 
-def waited(report: Report, now: datetime) -> str:
+def translator(language: str) -> Callable[..., str]:
+    """The templates' `_`: `_("Cases")` is the text in the language (escaped where shown, as
+    any value); `_("Send {command} to the bot", command=code)` fills the placeholders,
+    escaping the values unless they are markup (a `{% set %}` block), and is markup itself."""
+    t = gettext(language)
+
+    def _(message: str, **values: Any) -> str:
+        if not values:
+            return t(message)
+        return Markup(escape(t(message))).format(**values)
+
+    return _
+
+
+@pass_context
+def named(context: Context, kind: str, value: Any) -> str:
+    """A stored value named in the page's language (LABELS), or as stored when unnamed."""
+    names = LABELS[kind]
+    if value in names:
+        return str(context["_"](names[value]))
+    return "-" if value is None or value == "" else str(value)
+
+
+@pass_context
+def labelled(context: Context, kind: str, values: Iterable[Any]) -> str:
+    """Stored values named (LABELS), separated by commas."""
+    return ", ".join(named(context, kind, value) for value in values)
+
+
+@pass_context
+def event(context: Context, happened: ReportEvent) -> str:
+    """A timeline's event in the page's language, as the bot's /kasus tells it."""
+    return event_text(gettext(context["lang"]), happened)
+
+
+@pass_context
+def waited(context: Context, report: Report, now: datetime) -> str:
     """How long the case has waited: since it came until it was acknowledged (or now), for a
     new one; since it came, for one still open."""
+    _ = context["_"]
     end = report.acknowledged_at if report.state == "new" and report.acknowledged_at else now
     seconds = max(0, int((end - report.created_at).total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days}d {hours}h"
+        return str(_("{days}d {hours}h").format(days=days, hours=hours))
     if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
+        return str(_("{hours}h {minutes}m").format(hours=hours, minutes=minutes))
+    return str(_("{minutes}m").format(minutes=minutes))

@@ -14,18 +14,18 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from handlers.conversation.turn import Work
-from handlers.i18n import gettext
+from handlers.i18n import N_
 from handlers.taskforce.roster import WEEKDAYS, parse_local
 from handlers.usecases import Refused, duty, membership
 from storage import members
 from storage.models import Member, Role
 
 PREFIX = "/dasbor"  # bot.dashboard.PREFIX (which imports this module)
-LAST_SHIFT = (
+LAST_SHIFT = N_(
     "This is the last weekly shift: without shifts, alerts go to the coordinators unless "
     "someone takes duty. Tick the box beside Remove to remove it anyway."
 )
-BAD_TIME = "Give the times like 2026-12-01 08:00."
+BAD_TIME = N_("Give the times like 2026-12-01 08:00.")
 
 if TYPE_CHECKING:
     from bot.dashboard import Dashboard, Viewer
@@ -48,10 +48,6 @@ def routes(panel: Dashboard) -> list[BaseRoute]:
     ]
 
 
-def message_of(refused: Refused) -> str:
-    return str(gettext("en")(refused.message).format(**refused.values))
-
-
 # The roster
 
 
@@ -68,12 +64,13 @@ async def show_roster(
         "roster.html",
         viewer,
         status=status,
+        here=f"{PREFIX}/piket",
         view=view,
         days=WEEKDAYS,
         slots=slots,
         grid=grid,
         names=names,
-        label=lambda ids: ", ".join(m.name for m in view.people(ids)) or "nobody",
+        label=lambda ids: ", ".join(m.name for m in view.people(ids)) or viewer.t(N_("nobody")),
         editable=members.at_least(viewer.member.role, Role.COORDINATOR),
         problem=problem,
     )
@@ -93,7 +90,7 @@ async def roster_edit(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         current = await duty.view(work)
         entries: list[dict[str, Any]] = [
             {
@@ -117,16 +114,16 @@ async def roster_edit(panel: Dashboard, request: Request) -> Response:
         elif which.isdigit() and int(which) < len(entries):
             if form.get("remove"):
                 if len(entries) == 1 and not form.get("confirm_empty"):
-                    return await show_roster(panel, work, viewer, LAST_SHIFT, 409)
+                    return await show_roster(panel, work, viewer, viewer.t(LAST_SHIFT), 409)
                 del entries[int(which)]
             else:
                 entries[int(which)] = changed
         else:
-            return panel.refused(400, "form")
+            return panel.refused(400, "form", viewer)
         try:
             await duty.replace_week(work.session, entries)
         except Refused as refused:
-            return await show_roster(panel, work, viewer, message_of(refused), 409)
+            return await show_roster(panel, work, viewer, viewer.message(refused), 409)
         return RedirectResponse(f"{PREFIX}/piket", 303)
 
     return await panel.page(request, handler, needs=Role.COORDINATOR)
@@ -138,19 +135,19 @@ async def override_add(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         zone = work.services.bot.zone
         try:
             starts = parse_local(form["starts"], zone) if form.get("starts") else work.now
             ends = parse_local(form.get("ends", ""), zone)
         except ValueError:
-            return await show_roster(panel, work, viewer, BAD_TIME, 409)
+            return await show_roster(panel, work, viewer, viewer.t(BAD_TIME), 409)
         try:
             await duty.override(
                 work, form.get("member", ""), form.get("state") == "on", starts, ends
             )
         except Refused as refused:
-            return await show_roster(panel, work, viewer, message_of(refused), 409)
+            return await show_roster(panel, work, viewer, viewer.message(refused), 409)
         return RedirectResponse(f"{PREFIX}/piket", 303)
 
     return await panel.page(request, handler, needs=Role.COORDINATOR)
@@ -162,11 +159,11 @@ async def override_end(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         try:
             await duty.end_override(work, override_id)
         except Refused as refused:
-            return await show_roster(panel, work, viewer, message_of(refused), 409)
+            return await show_roster(panel, work, viewer, viewer.message(refused), 409)
         return RedirectResponse(f"{PREFIX}/piket", 303)
 
     return await panel.page(request, handler, needs=Role.COORDINATOR)
@@ -193,6 +190,7 @@ async def show_members(
         "members.html",
         viewer,
         status=status,
+        here=f"{PREFIX}/anggota",
         everyone=everyone,
         reached=reached,
         roles=[r.value for r in Role],
@@ -214,20 +212,24 @@ async def member_invite(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         name = form.get("name", "").strip()[:100]
         try:
             role = Role(form.get("role", "member"))
         except ValueError:
-            return panel.refused(400, "form")
+            return panel.refused(400, "form", viewer)
         if not name:
-            return await show_members(panel, work, viewer, problem="Give a name.", status=409)
+            return await show_members(
+                panel, work, viewer, problem=viewer.t(N_("Give a name.")), status=409
+            )
         try:
             made = await membership.invite(
                 work, name, role, agency=form.get("agency", "").strip()[:100], by=viewer.member
             )
         except Refused as refused:
-            return await show_members(panel, work, viewer, problem=message_of(refused), status=409)
+            return await show_members(
+                panel, work, viewer, problem=viewer.message(refused), status=409
+            )
         return await show_members(panel, work, viewer, invited=made)
 
     return await panel.page(request, handler, needs=Role.ADMIN)
@@ -240,20 +242,22 @@ async def member_action(panel: Dashboard, request: Request) -> Response:
 
     async def handler(work: Work, viewer: Viewer) -> Response:
         if not panel.csrf_ok(viewer, form):
-            return panel.refused(403, "csrf")
+            return panel.refused(403, "csrf", viewer)
         try:
             if action == "peran":
                 try:
                     role = Role(form.get("role", ""))
                 except ValueError:
-                    return panel.refused(400, "form")
+                    return panel.refused(400, "form", viewer)
                 await membership.set_role(work.session, member_id, role)
             elif action == "hapus":
                 await membership.remove(work, member_id)
             else:
-                return panel.refused(404, "page")
+                return panel.refused(404, "page", viewer)
         except Refused as refused:
-            return await show_members(panel, work, viewer, problem=message_of(refused), status=409)
+            return await show_members(
+                panel, work, viewer, problem=viewer.message(refused), status=409
+            )
         return RedirectResponse(f"{PREFIX}/anggota", 303)
 
     return await panel.page(request, handler, needs=Role.ADMIN)

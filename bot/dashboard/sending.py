@@ -20,7 +20,7 @@ from bot import evaluation
 from handlers import library
 from handlers import statistics as stats_module
 from handlers.conversation.turn import Work
-from handlers.i18n import gettext
+from handlers.i18n import N_
 from handlers.taskforce.roster import parse_local
 from handlers.usecases import Refused, broadcasting
 from storage import broadcasts, outbox
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 FIRST_YEAR = 2024
 FORM_SLACK = 64 * 1024  # a compose form's fields and multipart framing around the image
+IMAGE_NOT_TAKEN = N_("The image was not taken. {why}")
 
 
 @dataclass
@@ -62,10 +63,6 @@ def routes(panel: Dashboard) -> list[BaseRoute]:
     ]
 
 
-def message_of(refused: Refused) -> str:
-    return str(gettext("en")(refused.message).format(**refused.values))
-
-
 class Sending:
     def __init__(self, panel: Dashboard) -> None:
         self.panel = panel
@@ -87,14 +84,16 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if year is None:
-                return self.panel.refused(400, "form")
+                return self.panel.refused(400, "form", viewer)
             zone = self.services.bot.zone
             period = stats_module.Period.year(year, zone)
             targets = self.services.escalation.ack_timeout_minutes
             per_priority = {p: float(getattr(targets, p.value)) for p in Priority}
             stats = await stats_module.gather(work.session, period, per_priority)
-            language = self.services.bot.default_language
-            charts = stats_module.charts_svg(stats, suppressed=True) if stats.total else {}
+            language = viewer.language
+            charts = (
+                stats_module.charts_svg(stats, language, suppressed=True) if stats.total else {}
+            )
             this_year = self.services.clock().astimezone(zone).year
             return self.panel.render(
                 "statistics.html",
@@ -113,13 +112,14 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if year is None:
-                return self.panel.refused(400, "form")
+                return self.panel.refused(400, "form", viewer)
             return Response(b"", status_code=204)
 
         allowed = await self.panel.page(request, handler, needs=Role.COORDINATOR)
         if allowed.status_code != 204 or year is None:
             return allowed
-        data = await evaluation.evaluation(self.panel.app, year, "pdf")
+        language = self.panel.language_of(request)
+        data = await evaluation.evaluation(self.panel.app, year, "pdf", language)
         name = evaluation.default_name(year, "pdf")
         return Response(
             data,
@@ -152,10 +152,11 @@ class Sending:
         try:
             return max(parse_local(given, self.services.bot.zone), now)
         except ValueError:
-            raise Refused("the time must be like 2026-12-01 08:00") from None
+            raise Refused(
+                N_("the time must be like {example}"), example="2026-12-01 08:00"
+            ) from None
 
-    def compose_values(self) -> dict[str, Any]:
-        language = self.services.bot.default_language
+    def compose_values(self, language: str) -> dict[str, Any]:
         return {
             "library": [(m.id, m.title(language)) for m in library.messages()],
             "areas": self.services.intake.area_keys,
@@ -176,12 +177,13 @@ class Sending:
             "broadcasts.html",
             viewer,
             status=409 if problem else 200,
+            here=f"{self.panel_prefix}/siaran",
             form=composed.fields,
             chosen=composed.areas,
             image=self.image_values(viewer, composed.image),
             problem=problem,
             made=made,
-            **self.compose_values(),
+            **self.compose_values(viewer.language),
         )
 
     def image_values(self, viewer: Viewer, sha256: str | None) -> dict[str, str] | None:
@@ -225,26 +227,27 @@ class Sending:
         async def handler(work: Work, viewer: Viewer) -> Response:
             nonlocal composed
             if composed is None:
-                return self.panel.refused(413, "form")
+                return self.panel.refused(413, "form", viewer)
             if not self.panel.csrf_ok(viewer, composed.fields):
-                return self.panel.refused(403, "csrf")
+                return self.panel.refused(403, "csrf", viewer)
             try:
                 composed = await self.with_image(viewer, composed)
             except Refused as refused:
-                problem = f"The image was not taken: {message_of(refused)}."
+                problem = viewer.t(IMAGE_NOT_TAKEN).format(why=viewer.message(refused))
                 return await self.show_compose(work, viewer, composed, problem)
             draft = self.draft_of(composed)
             try:
                 broadcasting.check(self.services, draft)
                 due = self.due_of(composed.fields)
             except Refused as refused:
-                return await self.show_compose(work, viewer, composed, message_of(refused))
+                return await self.show_compose(work, viewer, composed, viewer.message(refused))
             reached = await broadcasting.reach(work, draft)
             shown = [draft.language] if draft.language else list(reached.texts)
             now = self.services.clock()
             return self.panel.render(
                 "broadcast_preview.html",
                 viewer,
+                here=f"{self.panel_prefix}/siaran",
                 form=composed.fields,
                 chosen=composed.areas,
                 image=self.image_values(viewer, composed.image),
@@ -260,19 +263,20 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if composed is None:
-                return self.panel.refused(413, "form")
+                return self.panel.refused(413, "form", viewer)
             if not self.panel.csrf_ok(viewer, composed.fields):
-                return self.panel.refused(403, "csrf")
+                return self.panel.refused(403, "csrf", viewer)
             carried = await self.with_image(viewer, dataclasses.replace(composed, upload=None))
             if composed.fields.get("image") and carried.image is None:
-                return self.panel.refused(403, "csrf")  # an image this session was not shown
+                # an image this session was not shown
+                return self.panel.refused(403, "csrf", viewer)
             draft = self.draft_of(carried)
             try:
                 broadcasting.check(self.services, draft)
                 due = self.due_of(carried.fields)
                 made = await broadcasting.create(work, draft, due, by=viewer.member)
             except Refused as refused:
-                return await self.show_compose(work, viewer, carried, message_of(refused))
+                return await self.show_compose(work, viewer, carried, viewer.message(refused))
             await work.session.flush()
             return RedirectResponse(f"{self.panel_prefix}/siaran/{made.id}", status_code=303)
 
@@ -286,11 +290,11 @@ class Sending:
         async def handler(work: Work, viewer: Viewer) -> Response:
             path = self.services.media.path(sha256)
             if not viewer.proves(f"image:{sha256}", given) or not path.exists():
-                return self.panel.refused(404, "file")
+                return self.panel.refused(404, "file", viewer)
             with path.open("rb") as f:
                 content_type = sniff(f.read(64))
             if content_type not in broadcasting.IMAGES:
-                return self.panel.refused(404, "file")
+                return self.panel.refused(404, "file", viewer)
             return FileResponse(
                 path,
                 media_type=content_type,
@@ -336,7 +340,7 @@ class Sending:
         async def handler(work: Work, viewer: Viewer) -> Response:
             values = await self.progress_values(work, broadcast_id)
             if values is None:
-                return self.panel.refused(404, "broadcast")
+                return self.panel.refused(404, "broadcast", viewer)
             return self.panel.render(template, viewer, **values)
 
         return await self.panel.page(request, handler, needs=Role.COORDINATOR)
@@ -353,7 +357,10 @@ class Sending:
         self, work: Work, viewer: Viewer, done: str | None = None, status: int = 200
     ) -> Response:
         rows = await outbox.failed(work.session)
-        return self.panel.render("delivery.html", viewer, status=status, rows=rows, done=done)
+        here = f"{self.panel_prefix}/pengiriman"
+        return self.panel.render(
+            "delivery.html", viewer, status=status, here=here, rows=rows, done=done
+        )
 
     async def retry(self, request: Request) -> Response:
         form = await self.panel.form(request)
@@ -361,22 +368,20 @@ class Sending:
 
         async def handler(work: Work, viewer: Viewer) -> Response:
             if not self.panel.csrf_ok(viewer, form):
-                return self.panel.refused(403, "csrf")
+                return self.panel.refused(403, "csrf", viewer)
             given = form.get("id", "").strip()
             if given and not given.isdigit():
-                return self.panel.refused(400, "form")
+                return self.panel.refused(400, "form", viewer)
             row_id = int(given) if given else None
             if row_id is not None:
                 row = await outbox.get(work.session, row_id)
                 if row is None or row.state not in outbox.FAILED:
-                    return await self.show_delivery(
-                        work, viewer, f"message #{row_id} has not failed", 409
-                    )
+                    done = viewer.t(N_("message #{id} has not failed")).format(id=row_id)
+                    return await self.show_delivery(work, viewer, done, 409)
             retried.extend(await outbox.retry(work.session, work.now, row_id))
             if row_id is not None and not retried:
-                return await self.show_delivery(
-                    work, viewer, f"message #{row_id} is not sent again: it no longer matters", 409
-                )
+                done = viewer.t(N_("message #{id} is not sent again: it no longer matters"))
+                return await self.show_delivery(work, viewer, done.format(id=row_id), 409)
             return RedirectResponse(
                 f"{self.panel_prefix}/pengiriman?ulang={len(retried)}", status_code=303
             )

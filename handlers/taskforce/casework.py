@@ -17,7 +17,7 @@ from handlers.conversation import evidence
 from handlers.conversation.messages import Expect, Option
 from handlers.conversation.text import Word
 from handlers.conversation.turn import DONE, Flow, Held, State, Turn
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, Gettext, gettext
 from handlers.intel import indexing
 from handlers.taskforce import relay
 from handlers.taskforce.alert_texts import linked_line
@@ -215,28 +215,33 @@ async def show(turn: Turn, member: Member, reference: str) -> None:
 
 
 def event_line(turn: Turn, event: ReportEvent) -> str:
+    actor = "" if event.actor in ("reporter", "sigap") else f" — {event.actor}"
+    return f"• {when(turn, event.at)} {event_text(turn.t, event)}{actor}"
+
+
+def event_text(t: Gettext, event: ReportEvent) -> str:
+    """What happened, in the words of `t` (the bot's timeline and the dashboard's)."""
     detail = event.detail
-    text = turn.t(EVENTS.get(event.kind, event.kind.value))
+    text = t(EVENTS.get(event.kind, event.kind.value))
     if event.kind is EventKind.STATE_CHANGED:
 
         def named(value: object) -> str:
             try:
-                return turn.t(labels.CASE_STATE[ReportState(str(value))])
+                return t(labels.CASE_STATE[ReportState(str(value))])
             except ValueError:
                 return str(value)
 
         text = text.format(before=named(detail.get("from")), after=named(detail.get("to")))
         if detail.get("outcome"):
-            text += f" ({turn.t(labels.OUTCOME[Outcome(detail['outcome'])])})"
+            text += f" ({t(labels.OUTCOME[Outcome(detail['outcome'])])})"
     elif event.kind is EventKind.ASSIGNED:
         text = text.format(name=detail.get("to", "?"))
     elif event.kind in (EventKind.MARKED, EventKind.MARK_CONFIRMED):
         verdict = VERDICTS.get(Verdict(str(detail.get("verdict", Verdict.DANGEROUS.value))))
         text = text.format(
-            identifier=detail.get("identifier", "?"), verdict=turn.t(verdict) if verdict else "?"
+            identifier=detail.get("identifier", "?"), verdict=t(verdict) if verdict else "?"
         )
-    actor = "" if event.actor in ("reporter", "sigap") else f" — {event.actor}"
-    return f"• {when(turn, event.at)} {text}{actor}"
+    return text
 
 
 async def menu(turn: Turn, member: Member, report: Report, said: str = "") -> None:

@@ -81,12 +81,18 @@ def check_image(services: Services, data: bytes) -> None:
     except MediaRejected as error:
         if error.problem is MediaProblem.TOO_LARGE:
             limit = services.media.max_bytes / (1024 * 1024)
-            raise Refused("larger than the {limit:g} MB limit", limit=limit) from None
+            raise Refused(
+                N_("The image is larger than the {limit:g} MB limit."),
+                "larger than the {limit:g} MB limit",
+                limit=limit,
+            ) from None
         if error.problem is MediaProblem.EMPTY:
-            raise Refused("an empty file, not an image") from None
+            raise Refused(
+                N_("The file is empty, not an image."), "an empty file, not an image"
+            ) from None
         content_type = None
     if content_type not in IMAGES:
-        raise Refused("not a JPEG, PNG or WebP image")
+        raise Refused(N_("This is not a JPEG, PNG or WebP image."), "not a JPEG, PNG or WebP image")
 
 
 @dataclass(frozen=True)

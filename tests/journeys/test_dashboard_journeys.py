@@ -1,8 +1,9 @@
 """The dashboard in a real browser (Playwright driving Debian's Chromium, /usr/bin/chromium)
 against `sigap run`: a member gets a login link from the bot with /masuk, logs in, sees a new
 report appear in the cases table without reloading, opens it, acknowledges it (the bot's alert
-to them is edited), adds a note and closes it. Screenshots of each page are saved under the
-test's tmp dir (and, with SIGAP_DOCS_SCREENSHOTS=1, the README's two into docs/)."""
+to them is edited), adds a note, closes it and reads it again in Indonesian. Screenshots of
+each page are saved under the test's tmp dir (and, with SIGAP_DOCS_SCREENSHOTS=1, the README's
+two into docs/)."""
 
 from __future__ import annotations
 
@@ -91,9 +92,18 @@ async def test_a_member_logs_in_by_the_bots_link_and_works_a_new_case_in_the_bro
             await page.select_option("select[name=outcome]", "scam_or_fraud")
             await page.click("#close")
             await page.locator("#state", has_text="closed").wait_for()
-            assert "scam_or_fraud" in await page.inner_text("#assignee")
+            assert "Scam or fraud" in await page.inner_text("#assignee")
             await shot(page, screens, "case-closed")
             await resident.sees("There is news for you")
+
+            # The task force reads Indonesian: the switch in the header keeps the page.
+            await page.click("#languages >> text=Bahasa Indonesia")
+            await page.wait_for_url(f"**/dasbor/kasus/{reference}")
+            assert await page.get_attribute("html", "lang") == "id"
+            assert "ditutup" in await page.inner_text("#state")
+            assert "Penipuan" in await page.inner_text("#assignee")
+            assert "Keluar" in await page.inner_text("header")
+            await shot(page, screens, "case-indonesian")
         finally:
             await browser.close()
     # The operator gives a link from the server too; it logs in (once).
