@@ -41,7 +41,9 @@ config_option = click.option(
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Config file (default: ./config.toml if present, else built-in defaults).",
+    envvar="SIGAP_CONFIG",
+    help="Config file (default: $SIGAP_CONFIG, else ./config.toml if present, else built-in "
+    "defaults). Before or after the command.",
 )
 
 
@@ -50,6 +52,10 @@ STATES = click.Choice(["open", *(s.value for s in ReportState)])
 
 
 def settings_from(path: Path | None) -> config.Settings:
+    """The settings of the config file given after the command, else before it
+    (`sigap --config FILE reports list`), else from $SIGAP_CONFIG or the default."""
+    if path is None:
+        path = click.get_current_context().find_root().params.get("config_path")
     try:
         return config.load(path)
     except config.ConfigError as error:
@@ -76,7 +82,9 @@ async def with_app(settings: config.Settings, work: Callable[[App], Awaitable[T]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.version_option(package_name="sigap", message="sigap %(version)s")
+@config_option
+def main(config_path: Path | None) -> None:
     """Sigap: report suspicious job offers (possible human trafficking) to the task force."""
 
 

@@ -3,6 +3,7 @@ validated at start so a mistake stops Sigap with a message that names the key.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -17,6 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from handlers import risk
 from handlers.i18n import override_problems
@@ -261,6 +264,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
             raise ConfigError(f"{source}: no such config file") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{source}: not valid TOML: {error}") from None
+        beside(source.resolve().parent, raw)
     for variable, (section, key) in ENVIRONMENT.items():
         if environ.get(variable):
             raw.setdefault(section, {})[key] = environ[variable]
@@ -276,6 +280,27 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
     except ValidationError as error:
         raise ConfigError(describe(error, risk.INDICATORS)) from None
     return settings
+
+
+def beside(folder: Path, raw: dict[str, Any]) -> None:
+    """A relative SQLite file or media folder in a config file is in the file's folder, so
+    `sigap --config /etc/sigap/config.toml ...` finds the same database from anywhere (an
+    environment variable's stays relative to the working directory, as a shell's would)."""
+    storage = raw.get("storage")
+    if not isinstance(storage, dict):
+        return
+    url = storage.get("url")
+    if isinstance(url, str):
+        with contextlib.suppress(ArgumentError):
+            parsed = make_url(url)
+            name = parsed.database or ""
+            in_file = name not in ("", ":memory:") and not Path(name).is_absolute()
+            if parsed.get_backend_name() == "sqlite" and in_file:
+                located = parsed.set(database=str(folder / name))
+                storage["url"] = located.render_as_string(hide_password=False)
+    media = storage.get("media_dir")
+    if isinstance(media, str) and not Path(media).is_absolute():
+        storage["media_dir"] = str(folder / media)
 
 
 def describe(error: ValidationError, source: Path | None) -> str:

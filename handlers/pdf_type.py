@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import matplotlib
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -32,6 +31,8 @@ FACES = {
 @cache
 def register() -> None:
     """Registers the DejaVu faces with reportlab, once per process (embedded as subsets)."""
+    import matplotlib  # only its data folder, and only when a document is made
+
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     for face in set(FACES.values()):
         pdfmetrics.registerFont(TTFont(face, folder / f"{face}.ttf"))

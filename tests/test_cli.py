@@ -108,3 +108,28 @@ def test_the_commands_issues_name_exist() -> None:
 def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_the_config_file_before_or_after_the_command_or_from_sigap_config(
+    tmp_path: Path,
+) -> None:
+    """Each way names the same file, whose relative database is beside it, wherever the
+    operator stands."""
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    config = folder / "sigap.toml"
+    config.write_text('[storage]\nurl = "sqlite:///beside.db"\n', encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = without_settings()
+    for args, extra in [
+        (["--config", str(config), "reports", "list"], {}),
+        (["reports", "list", "--config", str(config)], {}),
+        (["reports", "list"], {"SIGAP_CONFIG": str(config)}),
+    ]:
+        done = run_sigap(args, elsewhere, {**env, **extra})
+        assert done.returncode == 0, done.stderr
+        assert "no reports" in done.stdout.lower() or done.stdout.startswith("REFERENCE")
+    assert (folder / "beside.db").exists() and not list(elsewhere.iterdir())
+    version = run_sigap(["--version"], elsewhere, env)
+    assert version.returncode == 0 and version.stdout.startswith("sigap ")

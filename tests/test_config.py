@@ -30,7 +30,27 @@ def test_no_file_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_the_example_file_is_the_defaults() -> None:
-    assert config.load(ROOT / "config.example.toml", environ={}) == Settings()
+    """Its relative database and media folder are beside it, as in any config file."""
+    example = config.load(ROOT / "config.example.toml", environ={})
+    defaults = Settings()
+    assert example.storage.url == f"sqlite+aiosqlite:///{ROOT / 'sigap.db'}"
+    assert example.storage.media_dir == ROOT / "media"
+    assert example.model_copy(update={"storage": defaults.storage}) == defaults
+
+
+def test_relative_paths_in_a_config_file_are_beside_it(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = write(folder, '[storage]\nurl = "sqlite:///data/a.db"\nmedia_dir = "files"\n')
+    settings = config.load(path, environ={})
+    assert settings.storage.url == f"sqlite+aiosqlite:///{folder / 'data' / 'a.db'}"
+    assert settings.storage.media_dir == folder / "files"
+    absolute = write(folder, '[storage]\nurl = "sqlite:////srv/a.db"\nmedia_dir = "/srv/m"\n')
+    settings = config.load(absolute, environ={})
+    assert settings.storage.url == "sqlite+aiosqlite:////srv/a.db"
+    assert settings.storage.media_dir == Path("/srv/m")
+    given = config.load(path, environ={"SIGAP_STORAGE_URL": "sqlite:///b.db"})
+    assert given.storage.url == "sqlite+aiosqlite:///b.db"  # the shell's directory
 
 
 def test_env_variables_override_the_file(tmp_path: Path) -> None:
