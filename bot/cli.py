@@ -391,6 +391,27 @@ def members_invite(name: str, role: str, agency: str) -> Work:
     return lambda app: admin.invite(app, name, Role(role), agency)
 
 
+@members_group.command("test")
+@admin_command
+@click.argument("name")
+@click.option(
+    "--wait",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for Twilio to confirm a WhatsApp delivery.",
+)
+def members_test(name: str, wait: float) -> Work:
+    """Send a test alert to every address of a member now; say which were delivered."""
+
+    async def work(app: App) -> str:
+        from bot.member_test import test_member
+
+        return await test_member(app, name, wait)
+
+    return work
+
+
 @members_group.command("list")
 @admin_command
 def members_list() -> Work:

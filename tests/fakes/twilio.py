@@ -276,6 +276,8 @@ class FakeTwilio(FakeServer):
         self._media: dict[str, _Media] = {}
         self._down_until = 0.0  # time.monotonic() at which an outage ends
         self.account_status = "active"  # or "suspended", "closed"
+        # What fetching a message says later, by recipient ("whatsapp:+62..."): "delivered"...
+        self.later_status: dict[str, str] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -437,7 +439,8 @@ class FakeTwilio(FakeServer):
         resource = self._resources.get(request.match_info["sid"])
         if request.match_info["account_sid"] != ACCOUNT_SID or resource is None:
             return _not_found(request.path)
-        return web.json_response(resource)
+        later = self.later_status.get(str(resource.get("to")))
+        return web.json_response({**resource, "status": later} if later else resource)
 
     async def _handle_media(self, request: web.Request) -> web.StreamResponse:
         media = self._media.get(request.match_info["sid"])
