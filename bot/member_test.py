@@ -12,15 +12,12 @@ from typing import TYPE_CHECKING
 from bot.app import App
 from bot.delivery import DeliveryError, Sent
 from bot.outbox import Sender
-from handlers.i18n import N_, gettext
+from handlers.i18n import gettext
+from handlers.taskforce.alert_texts import TEST_ALERT
 from handlers.usecases import membership
 from storage import members
 from storage.models import Channel, MessageKind, Outbox
 
-TEST_ALERT = N_(
-    "Sigap test alert for {name}: this is how alerts reach you here. Nothing to do; the "
-    "operator checking the set-up sees that it arrived."
-)
 FINAL = {"delivered", "read", "failed", "undelivered"}
 
 if TYPE_CHECKING:
