@@ -39,6 +39,7 @@ DEFAULT_PATH = Path("config.toml")
 
 # Environment variables that override a key (secrets belong there rather than in the file).
 ENVIRONMENT = {
+    "SIGAP_METRICS_TOKEN": ("metrics", "token"),
     "SIGAP_STORAGE_URL": ("storage", "url"),
     "SIGAP_MEDIA_DIR": ("storage", "media_dir"),
     "SIGAP_TELEGRAM_TOKEN": ("telegram", "token"),
@@ -74,6 +75,22 @@ class DashboardSettings(Section):
     idle_hours: float = Field(default=12, gt=0, le=24 * 30)
     # A login link (/masuk, `sigap dashboard link`) is valid this many minutes, once.
     link_minutes: float = Field(default=10, gt=0, le=60)
+
+
+class MetricsSettings(Section):
+    """`[metrics]`: /metrics in Prometheus's format (bot/metrics.py), for a scraper only: on
+    the web server behind a token, or on a port of its own (on `host`) without one."""
+
+    # A long random value; the scraper sends `Authorization: Bearer <token>`. Env:
+    # SIGAP_METRICS_TOKEN.
+    token: str = Field(default="", repr=False)
+    # 0: on the web server (needs the token). Else a server of its own on host:port.
+    port: int = Field(default=0, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token) or self.port > 0
 
 
 class TelegramSettings(Section):
@@ -164,6 +181,7 @@ class Settings(BaseModel):
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)

@@ -93,6 +93,7 @@ class Health:
         self.last_ok: datetime | None = None
         self.failing_since: datetime | None = None
         self.error: str | None = None
+        self.errors = 0  # failed requests since the process started (/metrics)
 
     def ok(self) -> None:
         if self.failing_since is not None:
@@ -102,6 +103,7 @@ class Health:
         self.error = None
 
     def failed(self, error: str) -> None:
+        self.errors += 1
         if self.failing_since is None:
             log.warning("%s failing: %s", self.name, error)
             self.failing_since = datetime.now(UTC)

@@ -15,6 +15,7 @@ from bot import preflight, scheduler, web
 from bot.app import App
 from bot.dashboard import Dashboard
 from bot.email import EmailChannel
+from bot.metrics import Metrics
 from bot.outbox import Delivery, Sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
@@ -82,6 +83,17 @@ class Service:
             # Its actions' messages (alerts edited, the reporter's notice) are sent at once.
             panel = Dashboard(app, wake=lambda: self.jobs.wake_outbox())
             routes.extend(panel.routes())
+        self.channels = [c for c in (self.telegram, self.whatsapp, self.email) if c is not None]
+        self.metrics = Metrics(app, [(c.channel.value, c.health) for c in self.channels])
+        app.conversations.on_handled.append(self.metrics.handled)
+        self.metrics_web: web.WebServer | None = None
+        if settings.metrics.port:
+            scraped: list[BaseRoute] = [Route("/metrics", self.metrics.page, methods=["GET"])]
+            self.metrics_web = web.WebServer(
+                web.create(scraped, self.health), settings.metrics.host, settings.metrics.port
+            )
+        elif settings.metrics.token:
+            routes.append(Route("/metrics", self.metrics.page, methods=["GET"]))
         self.web = web.WebServer(
             web.create(routes, self.health), settings.server.host, settings.server.port
         )
@@ -107,8 +119,7 @@ class Service:
         down_after = timedelta(seconds=self.app.settings.server.channel_down_after_seconds)
         database = await self.app.db.ping()
         parts: dict[str, Any] = {"database": {"state": "up" if database else "down"}}
-        channels = [c for c in (self.telegram, self.whatsapp, self.email) if c is not None]
-        for channel in channels:
+        for channel in self.channels:
             parts[channel.channel.value] = channel.health.report(down_after)
         if database:
             async with self.app.db.read() as session:
@@ -126,11 +137,13 @@ class Service:
             }
             for name in self.jobs.registered()
         }
-        up = database and all(c.health.up(down_after) for c in channels)
+        up = database and all(c.health.up(down_after) for c in self.channels)
         return up, parts
 
     async def start(self) -> None:
         await self.web.start()  # first: Telegram must reach the webhook once it is set
+        if self.metrics_web is not None:
+            await self.metrics_web.start()
         await self.delivery.register()
         for finding in await preflight.local(self.app):
             if finding.level is not preflight.Level.OK:
@@ -153,6 +166,8 @@ class Service:
         if self.telegram is not None:
             await self.telegram.stop()
         await self.web.stop()  # finishes the webhook requests in hand
+        if self.metrics_web is not None:
+            await self.metrics_web.stop()
         await self.delivery.stop(grace=SEND_GRACE)
         await self.jobs.stop(grace=JOB_GRACE)
         if self.telegram is not None:

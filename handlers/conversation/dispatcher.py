@@ -6,6 +6,7 @@ all in one transaction."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
@@ -64,8 +65,17 @@ class Conversations:
         # Outcome.replies.
         self.answered_by_outbox: set[Channel] = set()
         self.sender: Sender | None = None
+        # Called with each message handled and the seconds it took (bot/metrics.py).
+        self.on_handled: list[Callable[[Inbound, float], None]] = []
 
     async def handle(self, inbound: Inbound) -> Outcome:
+        started = time.perf_counter()
+        outcome = await self._handle(inbound)
+        for listener in self.on_handled:
+            listener(inbound, time.perf_counter() - started)
+        return outcome
+
+    async def _handle(self, inbound: Inbound) -> Outcome:
         """Handles the message in one transaction: the conversation's new state and, on the
         channels in `answered_by_outbox`, the answer as an outbox row. A crash at any point
         leaves either nothing (the channel delivers the message again) or both."""

@@ -243,6 +243,7 @@ async def details(work: Work, report: Report, language: str) -> tuple[str, Seque
     lines.append(_(N_("Evidence: {count} file(s).")).format(count=len(files)))
     return "\n".join(lines), files
 
+
 # `sigap members test NAME` (bot/member_test.py): what the member reads.
 TEST_ALERT = N_(
     "Sigap test alert for {name}: this is how alerts reach you here. Nothing to do; the "
