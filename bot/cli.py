@@ -159,6 +159,36 @@ def check(config_path: Path | None) -> None:
         sys.exit(1)
 
 
+@main.command()
+@config_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup(config_path: Path | None, file: Path) -> None:
+    """Write the database and the media folder to FILE (.tar.gz), safe while `sigap run`
+    runs. It holds every reporter's identity: keep it as safe as the database."""
+    from bot import backup as backups
+
+    settings = settings_from(config_path)
+    try:
+        click.echo(run_async(backups.backup(settings, file)))
+    except Refused as refused:
+        raise click.ClickException(str(refused)) from None
+
+
+@main.command()
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(config_path: Path | None, file: Path) -> None:
+    """Restore a backup FILE onto an empty deployment (a new database, an empty media
+    folder), with `sigap run` stopped."""
+    from bot import backup as backups
+
+    settings = settings_from(config_path)
+    try:
+        click.echo(run_async(backups.restore(settings, file)))
+    except Refused as refused:
+        raise click.ClickException(str(refused)) from None
+
+
 @main.group()
 def db() -> None:
     """The database."""
