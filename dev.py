@@ -18,23 +18,28 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
 
 
-def ensure_venv() -> None:
+def ensure_venv(with_tests: bool) -> None:
+    """The product's packages, and the test tools too when asked (`test`, `lint`, `bench`):
+    `chat` and `run` install only what Sigap needs. Installed again when pyproject.toml
+    changes."""
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
+    installed = STAMP.read_text().split() if STAMP.exists() else []
+    if installed[:1] == [wanted] and (not with_tests or installed[1:] == ["test"]):
         return
     if not (BIN / "python").exists():
         print("setting up .venv (first run only)...", file=sys.stderr, flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True)
-    STAMP.write_text(wanted)
+    extras = "[test]" if with_tests or installed[1:] == ["test"] else ""
+    subprocess.run([*pip, "--editable", f"{ROOT}{extras}"], check=True)
+    STAMP.write_text(f"{wanted} test" if extras else wanted)
 
 
 def main(args: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036  (this file runs on any Python 3)
         sys.exit("Sigap needs Python 3.11 or newer")
-    ensure_venv()
+    ensure_venv(with_tests=args[:1] in (["test"], ["lint"], ["bench"]))
     if args[:1] == ["test"]:
         command = [str(BIN / "python"), "-m", "pytest", *args[1:]]
     elif args[:1] == ["lint"]:
