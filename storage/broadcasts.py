@@ -132,26 +132,30 @@ async def fan_out_chunk(
     session: AsyncSession, broadcast: Broadcast, texts: dict[str, str], at: datetime
 ) -> int:
     """The next subscribers get their outbox row, in their language, and the cursor moves
-    past them in the same transaction: a crash repeats nobody and skips nobody."""
+    past them in the same transaction: a crash repeats nobody and skips nobody. The
+    recipients come with their languages in one query, their rows go in with one statement
+    compiled once for all of them (executemany): the transaction holds SQLite's writer a few
+    milliseconds."""
     assert broadcast.id is not None
     query = (
-        select(Subscription)
+        select(Subscription.id, Subscription.channel, Subscription.address, Subscription.language)
         .where(*_audience(broadcast.areas, broadcast.language))
         .where(col(Subscription.id) > broadcast.cursor)
         .order_by(col(Subscription.id))
         .limit(FAN_OUT_CHUNK)
     )
     chunk = (await session.exec(query)).all()
+    fallback = next(iter(texts.values()))
     rows: list[dict[str, object]] = [
         {
             "created_at": at,
             "updated_at": at,
-            "channel": s.channel,
-            "address": s.address,
+            "channel": channel,
+            "address": address,
             "kind": MessageKind.BROADCAST,
-            "text": texts.get(s.language) or next(iter(texts.values())),
+            "text": texts.get(language) or fallback,
             "template": None,
-            "variables": {"1": (texts.get(s.language) or "")[:1000]},
+            "variables": {"1": (texts.get(language) or "")[:1000]},
             "buttons": [],
             "state": OutboxState.PENDING,
             "priority": BROADCAST_PRIORITY,
@@ -160,12 +164,13 @@ async def fan_out_chunk(
             "broadcast_id": broadcast.id,
             "image_sha256": broadcast.image_sha256,
         }
-        for s in chunk
+        for _id, channel, address, language in chunk
     ]
     if rows:
-        await session.exec(insert(Outbox).values(rows))
+        connection = await session.connection()
+        await connection.execute(insert(Outbox), rows)
         session.info["outbox"] = True
-        broadcast.cursor = chunk[-1].id or broadcast.cursor
+        broadcast.cursor = chunk[-1][0] or broadcast.cursor
     broadcast.recipients += len(rows)
     broadcast.fanned_out = len(chunk) < FAN_OUT_CHUNK
     session.add(broadcast)
