@@ -93,9 +93,7 @@ async def test_a_report_is_found_by_its_reference_through_its_index(app: App) ->
     assert not reads_whole(plan, "report"), plan
 
 
-async def test_the_delivery_claim_walks_the_outbox_in_sending_order(
-    app: App, clock: Clock
-) -> None:
+async def test_the_delivery_claim_walks_the_outbox_in_sending_order(app: App, clock: Clock) -> None:
     """Both claims (urgent rows, broadcast rows) find pending rows and the rows of dead
     workers through (state, priority, id), the report of an alert by its id, and update
     what they found by id."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -31,4 +32,4 @@ async def test_a_job_runs_as_often_as_its_line_says_also_under_a_second(
         runs = [trigger.get_next_fire_time(None, clock.now)]
         for _ in range(4):
             runs.append(trigger.get_next_fire_time(runs[-1], runs[-1]))
-        assert [b - a for a, b in zip(runs, runs[1:], strict=False)] == [job.every] * 4, job.name
+        assert [b - a for a, b in pairwise(runs)] == [job.every] * 4, job.name
