@@ -2,7 +2,7 @@
 with 100,000 (and as many pending outbox rows and follow-ups), each figure with its ratio
 large/small, which should stay near 1 (the goal: within 1.10). The rows are bulk-inserted
 before the clock starts; each claim runs in a transaction rolled back afterwards, so every
-sample claims the same rows.
+sample claims the same rows; the two databases take turns, sample after sample.
 
 - ACK/DETAIL by reference: `reports.by_reference`, the reference as a member types it
   (lower case).
@@ -30,6 +30,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -231,43 +232,74 @@ async def rolled_back(app: App) -> AsyncIterator[AsyncSession]:
             await session.rollback()
 
 
+NAMES = {
+    "by_reference": "ACK/DETAIL by reference",
+    "urgent_claim": "outbox claim, urgent (50)",
+    "bulk_claim": "outbox claim, broadcast (24)",
+    "followup_claim": "follow-up claim (25)",
+}
+
+
 Sample = Callable[[AsyncSession, int], Awaitable[int]]
 
 
-async def timed(app: App, sample: Sample, repeats: int) -> list[float]:
-    """The time of `sample` alone (not the transaction around it), `repeats` times after a
-    few to warm up; each sample must find rows."""
-    times = []
-    for n in range(repeats + 5):
-        async with rolled_back(app) as session:
-            began = time.perf_counter()
-            found = await sample(session, n)
-            if n >= 5:
-                times.append(time.perf_counter() - began)
-        assert found, f"{sample.__name__} found nothing"
-    return times
+@dataclass(frozen=True)
+class Filled:
+    app: App
+    count: int
+    worker: int  # the live worker that claims
 
 
-async def measure(app: App, count: int, worker: int, repeats: int) -> dict[str, float]:
+async def once(app: App, sample: Sample, n: int) -> float:
+    """The time of `sample` alone (not the transaction around it); it must find rows."""
+    async with rolled_back(app) as session:
+        began = time.perf_counter()
+        found = await sample(session, n)
+        elapsed = time.perf_counter() - began
+    assert found, f"{sample.__name__} found nothing"
+    return elapsed
+
+
+def samples(filled: Filled, repeats: int) -> dict[str, Sample]:
     rng = random.Random(18)
-    wanted = [reference(rng.randint(1, count)).lower() for _ in range(repeats + 5)]
+    wanted = [reference(rng.randint(1, filled.count)).lower() for _ in range(repeats + 5)]
     channels = [Channel.TELEGRAM, Channel.WHATSAPP]
 
     async def by_reference(session: AsyncSession, n: int) -> int:
         return int(await reports.by_reference(session, wanted[n], lock=True) is not None)
 
     async def urgent_claim(session: AsyncSession, n: int) -> int:
-        return len(await outbox.claim(session, NOW, 50, channels, worker))
+        return len(await outbox.claim(session, NOW, 50, channels, filled.worker))
 
     async def bulk_claim(session: AsyncSession, n: int) -> int:
-        return len(await outbox.claim(session, NOW, 24, channels, worker, bulk=True))
+        return len(await outbox.claim(session, NOW, 24, channels, filled.worker, bulk=True))
 
     async def followup_claim(session: AsyncSession, n: int) -> int:
         return len(await escalation.claim_due(session, NOW, 25))
 
-    figures = {}
-    for sample in (by_reference, urgent_claim, bulk_claim, followup_claim):
-        figures[sample.__name__] = statistics.median(await timed(app, sample, repeats)) * 1000
+    return {
+        "by_reference": by_reference,
+        "urgent_claim": urgent_claim,
+        "bulk_claim": bulk_claim,
+        "followup_claim": followup_claim,
+    }
+
+
+async def measure(databases: list[Filled], repeats: int) -> dict[int, dict[str, float]]:
+    """The median of each query on every database, `repeats` times after 5 to warm up, the
+    databases taking turns sample after sample: the machine is shared, and a change of its
+    load during the run weighs on every size alike."""
+    queries = [samples(filled, repeats) for filled in databases]
+    figures: dict[int, dict[str, float]] = {filled.count: {} for filled in databases}
+    for name in NAMES:
+        times: dict[int, list[float]] = {filled.count: [] for filled in databases}
+        for n in range(repeats + 5):
+            for filled, sample in zip(databases, queries, strict=True):
+                elapsed = await once(filled.app, sample[name], n)
+                if n >= 5:
+                    times[filled.count].append(elapsed)
+        for count, taken in times.items():
+            figures[count][name] = statistics.median(taken) * 1000
     return figures
 
 
@@ -286,36 +318,30 @@ async def fan_out(app: App, count: int) -> float:
     return seconds
 
 
-async def run(url: str, folder: Path, sizes: tuple[int, int], repeats: int) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for count in sizes:
-        async with fresh_database(url, folder, f"growth_{count}") as database:
+async def run(
+    url: str, folder: Path, sizes: tuple[int, int], repeats: int
+) -> dict[int, dict[str, float]]:
+    async with contextlib.AsyncExitStack() as stack:
+        databases = []
+        for count in sizes:
+            name = f"growth_{count}"
+            database = await stack.enter_async_context(fresh_database(url, folder, name))
             settings = Settings(storage=StorageSettings(url=database, media_dir=folder / "media"))
             app = await build(settings, clock=lambda: NOW)
-            try:
-                began = time.monotonic()
-                worker = await fill(app, count)
-                load = os.getloadavg()[0]
-                print(f"  {count} reports and rows stored in {time.monotonic() - began:.1f} s")
-                print(f"  measuring at {count}, load {load:.2f} (1 min)")
-                figures = await measure(app, count, worker, repeats)
-                figures["fan_out_s"] = await fan_out(app, count)
-                results[str(count)] = figures
-            finally:
-                await app.close()
-    return results
+            stack.push_async_callback(app.close)
+            began = time.monotonic()
+            databases.append(Filled(app, count, await fill(app, count)))
+            print(f"  {count} reports and rows stored in {time.monotonic() - began:.1f} s")
+        print(f"  measuring, load {os.getloadavg()[0]:.2f} (1 min)")
+        results = await measure(databases, repeats)
+        for filled in databases:
+            print(f"  fan-out to {filled.count}, load {os.getloadavg()[0]:.2f} (1 min)")
+            results[filled.count]["fan_out_s"] = await fan_out(filled.app, filled.count)
+        return results
 
 
-NAMES = {
-    "by_reference": "ACK/DETAIL by reference",
-    "urgent_claim": "outbox claim, urgent (50)",
-    "bulk_claim": "outbox claim, broadcast (24)",
-    "followup_claim": "follow-up claim (25)",
-}
-
-
-def report(backend: str, sizes: tuple[int, int], results: dict[str, Any]) -> bool:
-    small, large = (results[str(size)] for size in sizes)
+def report(backend: str, sizes: tuple[int, int], results: dict[int, dict[str, float]]) -> bool:
+    small, large = (results[size] for size in sizes)
     load = os.getloadavg()
     print(f"{backend}: load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     ok = True

@@ -216,7 +216,8 @@ async def claim(
     (compare-and-set), so a row is never taken twice. The rows come back updated.
     `also`: rows meeting these conditions instead are taken too, found by a query of their
     own (one query with an OR could follow no index) and merged in `key` order (that of
-    `order_by`): the first `limit` of both."""
+    `order_by`): the first `limit` of both (on PostgreSQL, those left over stay locked until
+    the transaction ends: skipped meanwhile by the others, as if this claimant held them)."""
     alternatives = [conditions, also] if also else [conditions]
     found: list[Any] = []
     for where in alternatives:
