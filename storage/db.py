@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import event, update
+from sqlalchemy import and_, event, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -207,20 +207,33 @@ async def claim(
     *,
     order_by: Sequence[Any] = (),
     limit: int | None = None,
+    also: Sequence[Any] = (),
+    key: Callable[[Any], Any] | None = None,
 ) -> list[Any]:
     """Rows meeting the conditions, updated with `values` in this transaction, each taken by
     one claimant only: another process skips the rows this one holds (PostgreSQL's FOR UPDATE
     SKIP LOCKED; SQLite has one writer at a time), and the update re-checks the conditions
-    (compare-and-set), so a row is never taken twice. The rows come back updated."""
-    query = select(model).where(*conditions).order_by(*order_by).with_for_update(skip_locked=True)
-    if limit is not None:
-        query = query.limit(limit)
-    found = (await session.exec(query)).all()
+    (compare-and-set), so a row is never taken twice. The rows come back updated.
+    `also`: rows meeting these conditions instead are taken too, found by a query of their
+    own (one query with an OR could follow no index) and merged in `key` order (that of
+    `order_by`): the first `limit` of both (on PostgreSQL, those left over stay locked until
+    the transaction ends: skipped meanwhile by the others, as if this claimant held them)."""
+    alternatives = [conditions, also] if also else [conditions]
+    found: list[Any] = []
+    for where in alternatives:
+        query = select(model).where(*where).order_by(*order_by).with_for_update(skip_locked=True)
+        if limit is not None:
+            query = query.limit(limit)
+        found += (await session.exec(query)).all()
+    if also:
+        assert key is not None, "rows found by two queries are merged in `key` order"
+        found = sorted(found, key=key)[:limit]
     if not found:
         return []
     ids = [row.id for row in found]
+    either = or_(*(and_(*where) for where in alternatives))
     claimed = await session.exec(
-        update(model).where(model.id.in_(ids), *conditions).values(**values).returning(model.id)
+        update(model).where(model.id.in_(ids), either).values(**values).returning(model.id)
     )
     taken = set(claimed.scalars().all())
     return [row for row in found if row.id in taken]

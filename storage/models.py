@@ -251,6 +251,7 @@ class Conversation(SQLModel, table=True):
 
 class Report(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # In capitals (reports.canonical): looked up as typed, in any case, through its index.
     reference: str = Field(max_length=32, unique=True)
     created_at: datetime = utc_column(index=True)
     state: ReportState = enum_column(ReportState, default=ReportState.NEW, index=True)
@@ -485,11 +486,14 @@ class Followup(SQLModel, table=True):
     """The next escalation step of an unacknowledged report, due at a time. Claimed once;
     an acknowledgement cancels it."""
 
+    # The claim's index: the pending ones in the order they fall due, however many are done.
+    __table_args__ = (Index("ix_followup_state_due_at_id", "state", "due_at", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     step: int
     due_at: datetime = utc_column(index=True)
-    state: FollowupState = enum_column(FollowupState, default=FollowupState.PENDING, index=True)
+    state: FollowupState = enum_column(FollowupState, default=FollowupState.PENDING)
     done_at: datetime | None = utc_column(nullable=True)
 
 
@@ -536,6 +540,10 @@ class OutboxState(StrEnum):
 class Outbox(SQLModel, table=True):
     """A message the system sends, with its delivery state: a row first, then delivery."""
 
+    # The delivery job's claim: the pending (or abandoned) rows in the order they go out,
+    # however many wait or were sent.
+    __table_args__ = (Index("ix_outbox_state_priority_id", "state", "priority", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
@@ -549,9 +557,9 @@ class Outbox(SQLModel, table=True):
     # Actions offered with the text: buttons [{"value": "ack:BTN-2026-00001", "label": "..."}]
     # and, last, {"hint": "Reply ACK ..."}, the same by typing (see outbox.actions and hint).
     buttons: list[dict[str, str]] = json_list_column()
-    state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING, index=True)
+    state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING)
     # Lower goes first: alerts are never queued behind a broadcast.
-    priority: int = Field(default=5, index=True)
+    priority: int = 5
     due_at: datetime | None = utc_column(nullable=True, index=True)
     attempts: int = 0
     provider_id: str | None = Field(default=None, max_length=64, index=True)

@@ -174,36 +174,41 @@ async def claim(
     worker in this transaction (skipped by other processes): the bulk ones (broadcasts) or
     the others. A row another worker claimed is taken again once that worker is no longer
     alive (at least once beats never). An alert or follow-up of a report acknowledged
-    meanwhile is not taken: the acknowledgement cancels it."""
-    acknowledged = select(Report.id).where(col(Report.acknowledged_at).is_not(None))
+    meanwhile is not taken: the acknowledgement cancels it.
+    The pending rows and those of dead workers are found by a query each, both walking the
+    index on (state, priority, id) in the order they go out: the cost stays that of the rows
+    taken, however many wait or were sent."""
+    # The edited message and the report, each looked up by its id for the rows in hand
+    # only: a scalar subquery, which PostgreSQL cannot turn into a hash of the whole table
+    # (as it may do with EXISTS or IN, reading every acknowledged report at each claim).
     original = aliased(Outbox)
-    edited_in_hand = exists().where(
-        col(original.id) == col(Outbox.edit_of),
-        col(original.state).in_([OutboxState.PENDING, OutboxState.SENDING]),
-    )
-    claimable = or_(
-        col(Outbox.state) == OutboxState.PENDING,
-        (col(Outbox.state) == OutboxState.SENDING)
-        & (col(Outbox.claimed_by) != worker)
-        & col(Outbox.claimed_by).not_in(workers.live_ids(now)),
-    )
+    edited_state = select(original.state).where(col(original.id) == col(Outbox.edit_of))
+    acknowledged_at = select(Report.acknowledged_at).where(col(Report.id) == col(Outbox.report_id))
+    sendable = [
+        col(Outbox.priority) >= BULK if bulk else col(Outbox.priority) < BULK,
+        col(Outbox.channel).in_(channels),
+        or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
+        # An edit waits until the message it edits has gone out.
+        or_(
+            col(Outbox.edit_of).is_(None),
+            edited_state.scalar_subquery().not_in([OutboxState.PENDING, OutboxState.SENDING]),
+        ),
+        or_(
+            col(Outbox.kind).not_in(ESCALATION),
+            col(Outbox.edit_of).is_not(None),
+            col(Outbox.report_id).is_(None),
+            acknowledged_at.scalar_subquery().is_(None),
+        ),
+    ]
+    abandoned = [
+        col(Outbox.state) == OutboxState.SENDING,
+        col(Outbox.claimed_by) != worker,
+        col(Outbox.claimed_by).not_in(workers.live_ids(now)),
+    ]
     taken: list[Outbox] = await claim_rows(
         session,
         Outbox,
-        [
-            claimable,
-            col(Outbox.priority) >= BULK if bulk else col(Outbox.priority) < BULK,
-            col(Outbox.channel).in_(channels),
-            or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
-            # An edit waits until the message it edits has gone out.
-            or_(col(Outbox.edit_of).is_(None), ~edited_in_hand),
-            or_(
-                col(Outbox.kind).not_in(ESCALATION),
-                col(Outbox.edit_of).is_not(None),
-                col(Outbox.report_id).is_(None),
-                col(Outbox.report_id).not_in(acknowledged),
-            ),
-        ],
+        [col(Outbox.state) == OutboxState.PENDING, *sendable],
         {
             "state": OutboxState.SENDING,
             "attempts": col(Outbox.attempts) + 1,
@@ -212,6 +217,8 @@ async def claim(
         },
         order_by=[col(Outbox.priority), col(Outbox.id)],
         limit=limit,
+        also=[*abandoned, *sendable],
+        key=lambda row: (row.priority, row.id),
     )
     # The update has also refreshed the rows in hand (state, attempts, claimed_by): counted
     # once, as stored.

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +42,13 @@ def file_name(name: str | None) -> str | None:
     return stem[: NAME_MAX - len(extension) - 1] + "." + extension
 
 
+def canonical(reference: str) -> str:
+    """A reference as stored (in capitals), whatever way it was typed: compared as it is, so
+    that the lookup goes through the unique index of `reference` (a lookup on
+    upper(reference) would read every report)."""
+    return reference.strip().upper()
+
+
 async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
     """`BTN-2026-00042`: numbered per prefix and year, without gaps between committed reports."""
     name = f"{prefix}-{year}"
@@ -56,7 +63,7 @@ async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
         .values(value=col(Counter.value) + 1)
         .returning(col(Counter.value))
     )
-    return f"{name}-{result.scalar_one():05d}"
+    return canonical(f"{name}-{result.scalar_one():05d}")
 
 
 async def submit(
@@ -124,7 +131,7 @@ async def own(
     """The report with that reference if this chat sent it; None otherwise, whether or not it
     exists (a resident learns nothing about other people's reports)."""
     query = select(Report).where(
-        func.upper(col(Report.reference)) == reference.strip().upper(),
+        col(Report.reference) == canonical(reference),
         col(Report.channel) == channel,
         col(Report.sender) == sender,
     )
@@ -134,7 +141,7 @@ async def own(
 async def by_reference(
     session: AsyncSession, reference: str, *, lock: bool = False
 ) -> Report | None:
-    query = select(Report).where(func.upper(col(Report.reference)) == reference.strip().upper())
+    query = select(Report).where(col(Report.reference) == canonical(reference))
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.exec(query)).first()

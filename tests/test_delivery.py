@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.app import App
 from bot.console import Console
 from bot.delivery import DeliveryError, Gone, Sent
-from bot.outbox import Delivery, backoff
+from bot.outbox import MAX_ATTEMPTS, Delivery, backoff
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
 from handlers.conversation.messages import Capability
@@ -167,3 +167,41 @@ async def test_a_claim_counts_one_attempt(app: App, clock: Clock) -> None:
     async with app.db.read() as session:
         stored = (await session.exec(select(Outbox))).one()
     assert (stored.state, stored.attempts) == (OutboxState.SENDING, 1)
+
+
+class Counting(Failing):
+    """A failing channel that counts the tries."""
+
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(error)
+        self.tries = 0
+
+    async def deliver(self, row: Outbox) -> Sent:
+        self.tries += 1
+        raise self.error
+
+
+async def test_a_message_failing_again_and_again_is_tried_max_attempts_times(
+    app: App, clock: Clock
+) -> None:
+    """Each try counts once: the message fails for good after MAX_ATTEMPTS tries, each one
+    waiting the backoff of its own number (5 s, 10 s, 20 s...), not after half as many."""
+    channel = Counting(DeliveryError("503", "busy", permanent=False))
+    delivery = Delivery(app.services, {Channel.WHATSAPP: channel})
+    async with app.db.write() as session:
+        row = await outbox.enqueue(
+            session, Channel.WHATSAPP, NUMBER, MessageKind.NOTICE, "hello", at=clock.now
+        )
+    waits = []
+    for _ in range(MAX_ATTEMPTS + 2):
+        await delivery.run()
+        async with app.db.read() as session:
+            after = await outbox.get(session, row.id or 0)
+        assert after is not None
+        if after.state is OutboxState.FAILED:
+            break
+        assert after.due_at is not None
+        waits.append(after.due_at - clock.now)
+        clock.now = after.due_at
+    assert channel.tries == MAX_ATTEMPTS
+    assert waits == [backoff(n) for n in range(1, MAX_ATTEMPTS)]

@@ -14,10 +14,19 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
-from storage import conversations
+from storage import conversations, reports
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
-from storage.models import Channel
+from storage.models import (
+    Affected,
+    Channel,
+    ChildInvolved,
+    OfferKind,
+    OfferSource,
+    Priority,
+    Report,
+    Urgency,
+)
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
@@ -93,3 +102,40 @@ async def test_per_chat_state_moves_to_columns_and_drafts_keep_their_answers(
         "back_step": "urgency",
         "kept": {"privacy": "anonymous"},
     }
+
+
+async def test_references_stored_in_small_letters_are_found_after_the_upgrade(
+    database_url: str,
+) -> None:
+    """0016: a reference stored before it (with a prefix an older version let through in
+    small letters) is stored in capitals, as lookups compare it now."""
+    db = Database(database_url)
+
+    def downgrade(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "0015")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    async with db.write() as session:
+        session.add(
+            Report(
+                reference="btn-2025-00007",
+                created_at=datetime(2025, 6, 1, tzinfo=UTC),
+                priority=Priority.NORMAL,
+                channel=Channel.TELEGRAM,
+                sender="5001",
+                language="id",
+                urgency=Urgency.NONE,
+                affected=Affected.ME,
+                child_involved=ChildInvolved.NO,
+                offer_kind=OfferKind.WORK_ABROAD,
+                destination="Malaysia",
+                offer_source=OfferSource.AGENT,
+                story="Ditawari kerja.",
+            )
+        )
+    await upgrade(db)
+    async with db.read() as session:
+        found = await reports.by_reference(session, "Btn-2025-00007")
+    await db.close()
+    assert found is not None and found.reference == "BTN-2025-00007"
