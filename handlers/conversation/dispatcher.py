@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.conversation import limits
 from handlers.conversation.flows import BY_NAME, BY_WORD, FlowHandler
 from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
 from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courtesy, word
@@ -93,8 +94,15 @@ class Conversations:
                         from_bot=False,
                     )
                 turn = Turn(services, session, now, conv, inbound)
-                await self._dispatch(turn)
-                turn.save()
+                limit = services.intake.max_messages_per_minute
+                over = await limits.check(session, conv, inbound, now, limit)
+                if over is limits.Over.NO:
+                    await self._dispatch(turn)
+                    turn.save()
+                else:  # the flow's state stays as it was; only the count changes
+                    if over is limits.Over.FIRST:
+                        turn.say(limits.SLOW_DOWN, count=limit)
+                    session.add(conv)
                 answer = self._answer(session, inbound, turn.out.replies, now)
                 queued = outbox.queued(session)
         except Exception:
