@@ -99,10 +99,14 @@ class Conversations:
                 if over is limits.Over.NO:
                     await self._dispatch(turn)
                     turn.save()
-                else:  # the flow's state stays as it was; only the count changes
-                    if over is limits.Over.FIRST:
-                        turn.say(limits.SLOW_DOWN, count=limit)
-                    session.add(conv)
+                elif over is limits.Over.FIRST:
+                    # The question again, with its buttons (an answer removes the ones shown):
+                    # where to go on after the minute. No answer is taken.
+                    turn.say(limits.SLOW_DOWN, count=limit)
+                    await self._resume(turn)
+                    turn.save()
+                else:
+                    session.add(conv)  # only the count changes
                 answer = self._answer(session, inbound, turn.out.replies, now)
                 queued = outbox.queued(session)
         except Exception:

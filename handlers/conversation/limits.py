@@ -1,7 +1,8 @@
 """The inbound rate limit: one chat cannot flood the task force with reports or the bot with
 work. A chat may send `[intake] max_messages_per_minute` messages in a minute counted from the
-first; the first message over the limit is answered politely, once, and neither it nor the
-rest of that minute is handled. What came before it was handled in full (a report in progress
+first; the first message over the limit is answered politely, once, with the question the
+chat is at (its buttons, for after the minute), and neither it nor the rest of that minute is
+handled. What came before it was handled in full (a report in progress
 keeps every answer).
 
 The count lives on the chat's conversation row (`inbound_window_at`, `inbound_in_window`),
