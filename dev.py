@@ -26,7 +26,8 @@ def ensure_venv() -> None:
         print("setting up .venv (first run only)...", file=sys.stderr, flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    # setuptools too: the one venv bundles (65.5 with Python 3.11) has known vulnerabilities.
+    subprocess.run([*pip, "--upgrade", "pip", "setuptools"], check=True)
     subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True)
     STAMP.write_text(wanted)
 
