@@ -7,8 +7,9 @@ the bot confirmed.
 On both databases: the engine stores every message's effect, and what one database accepts
 the other may refuse (PostgreSQL refuses a NUL character in text, SQLite takes it). Each
 example is a new chat on the same database, so examples do not wait for a fresh database;
-the count of examples is the profile's (tests/conftest.py: derandomized, the same examples on
-every run), a few seconds a database."""
+the count of examples is the profile's (tests/conftest.py: 40, derandomized, the same
+examples on every run): about 7 s on SQLite and 30 s on PostgreSQL on a loaded machine (load
+8 on 2 cores). About a third of the examples confirm a report (`--hypothesis-show-statistics`)."""
 
 from __future__ import annotations
 
