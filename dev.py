@@ -30,7 +30,8 @@ def ensure_venv(with_tests: bool) -> None:
         print("setting up .venv (first run only)...", file=sys.stderr, flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    # setuptools too: the one venv bundles (65.5 with Python 3.11) has known vulnerabilities.
+    subprocess.run([*pip, "--upgrade", "pip", "setuptools"], check=True)
     extras = "[test]" if with_tests or installed[1:] == ["test"] else ""
     subprocess.run([*pip, "--editable", f"{ROOT}{extras}"], check=True)
     STAMP.write_text(f"{wanted} test" if extras else wanted)

@@ -381,6 +381,8 @@ class TelegramChannel:
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(secret.encode(), self.settings.secret_token.encode()):
             return Response("forbidden", status_code=403)
+        if web.media_type(request) != "application/json":  # what Telegram posts, always
+            return Response("not JSON", status_code=415)
         body = await web.capped_body(request, MAX_UPDATE_BYTES)
         if body is None:
             return Response("too large", status_code=413)

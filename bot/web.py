@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
+def media_type(request: Request) -> str:
+    """The request's Content-Type without its parameters (charset), in lower case."""
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
 async def capped_body(request: Request, limit: int) -> bytes | None:
     """The request's body, or None when it is, or says it is, larger than `limit` bytes: no
     more than that is ever read."""

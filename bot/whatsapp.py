@@ -41,6 +41,7 @@ TWILIO = "https://api.twilio.com"
 MAX_BODY = 1600  # characters Twilio accepts in one WhatsApp message body
 WINDOW_HOURS = 24
 MAX_FORM_BYTES = 64 * 1024  # a webhook's form; Twilio's are a few kilobytes
+FORM = "application/x-www-form-urlencoded"
 MAX_MEDIA = 10  # files Twilio attaches to one message at most
 MEDIA_SECONDS = 10.0  # to fetch all the files of one message: Twilio waits 15 s for the answer
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -157,9 +158,12 @@ class WhatsAppChannel:
     # Inbound.
 
     async def _form(self, request: Request) -> dict[str, str] | None:
-        """The form fields, if the request is signed by Twilio for the public address. A body
-        over MAX_FORM_BYTES is refused with 413 before it is parsed (or read any further), a
-        signed form with what Twilio never sends (form_problem) with 400."""
+        """The form fields, if the request is signed by Twilio for the public address. What
+        is not a form (Twilio's webhooks always are) is refused with 415 and a body over
+        MAX_FORM_BYTES with 413, both before it is parsed (or read any further); a signed
+        form with what Twilio never sends (form_problem) with 400."""
+        if web.media_type(request) != FORM:
+            raise HTTPException(415, "not a form")
         body = await web.capped_body(request, MAX_FORM_BYTES)
         if body is None:
             raise HTTPException(413, "too large")
@@ -179,10 +183,13 @@ class WhatsAppChannel:
     async def inbound(self, request: Request) -> Response:
         """POST /whatsapp/inbound. Answered (empty) as soon as the message and its answer are
         stored, whatever Twilio's REST API is doing: the answer goes out through the outbox.
-        A message delivered twice is recognised by its MessageSid."""
+        A message delivered twice (Twilio retries; a signed request replayed) is recognised
+        by its MessageSid and handled once, so a form without one is refused (400)."""
         params = await self._form(request)
         if params is None:
             return Response("forbidden", status_code=403)
+        if not params.get("MessageSid"):
+            return Response("no MessageSid", status_code=400)
         sender = number(params.get("From", ""))
         if not sender.startswith("+"):
             return twiml()  # understood, not for us: 200 so Twilio stops retrying
@@ -193,7 +200,7 @@ class WhatsAppChannel:
             location=location(params),
             media=tuple(await self._media(params)),
             known_phone=sender,
-            key=params.get("MessageSid") or None,
+            key=params["MessageSid"],
         )
         async with self._locks.hold(sender):
             outcome = await self.services.conversations.handle(message)

@@ -170,6 +170,9 @@ class IntakeSettings(Section):
     destinations: list[Localized] = Field(default_factory=lambda: list(DESTINATIONS), min_length=1)
     draft_expiry_hours: float = Field(default=24, gt=0)
     max_media_mb: float = Field(default=20, gt=0, le=2000)
+    # Messages one resident's chat may send in a minute; the rest of that minute is not taken
+    # (handlers/conversation/limits.py).
+    max_messages_per_minute: int = Field(default=20, ge=5, le=1000)
     emergency_contacts: list[EmergencyContact] = Field(
         default_factory=lambda: list(DEFAULT_EMERGENCY_CONTACTS)
     )

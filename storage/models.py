@@ -247,6 +247,10 @@ class Conversation(SQLModel, table=True):
     draft_expired: bool = False
     # A group: told once that reports are made in a private chat.
     told_in_group: bool = False
+    # The inbound rate limit (handlers/conversation/limits.py): when the chat's current minute
+    # began, and how many of its messages came in it.
+    inbound_window_at: datetime | None = utc_column(nullable=True)
+    inbound_in_window: int = 0
 
 
 class Report(SQLModel, table=True):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.app import App, build
 from bot.config import Settings
@@ -25,6 +26,21 @@ from tests.support.database import PG_ADMIN_URL, pg_url, truncate
 from tests.support.task_force import TaskForce
 
 PG_TEST_DB = f"sigap_test_{os.getpid()}"
+
+# Property-based tests (hypothesis) run the same examples on every run and on every machine
+# (derandomize), keep no example database in the work tree, and take no deadline per example
+# (the machine is shared); an example uses a new chat on the test's database, not a fixture
+# of its own (hence the health check that warns of function-scoped fixtures is off).
+settings.register_profile(
+    "sigap",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=40,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("sigap")
 BACKENDS = ["sqlite", "postgresql"]
 
 

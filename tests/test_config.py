@@ -66,6 +66,10 @@ def test_env_variables_override_the_file(tmp_path: Path) -> None:
         ("[botx]\n", "botx: unknown key"),
         ("[intake]\ndraft_expiry_hours = 'soon'\n", "intake.draft_expiry_hours: Input should be"),
         ("[intake]\nmax_media_mb = -1\n", "intake.max_media_mb: Input should be greater than 0"),
+        (
+            "[intake]\nmax_messages_per_minute = 2\n",
+            "intake.max_messages_per_minute: Input should be greater than or equal to 5",
+        ),
         ("[bot]\ntimezone = 'Mars/Olympus'\n", "bot.timezone: an IANA time zone"),
         ("[bot]\nlanguages = ['id', 'fr']\n", "bot.languages: languages with a catalog"),
         ("[bot]\ndefault_language = 'en'\nlanguages = ['id']\n", "default_language 'en'"),

@@ -4,6 +4,7 @@ a 4xx or a clear message, and nothing reaches the log as an error."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -20,9 +21,9 @@ from bot.config import ServerSettings
 from bot.service import Service
 from bot.telegram import TelegramLimiter
 from storage import conversations
-from storage.models import Channel, Conversation, Media
+from storage.models import Channel, Conversation, Media, Report
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.twilio import FakeTwilio
+from tests.fakes.twilio import AUTH_TOKEN, FakeTwilio
 from tests.support.answers import ANONYMOUS_TO_STORY, Turns, check_reply
 from tests.support.clock import no_wait
 from tests.support.telegram import webhook_service
@@ -35,7 +36,7 @@ from tests.support.whatsapp import (
 )
 
 CHAT = 5001
-SECRET = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+SECRET = {"X-Telegram-Bot-Api-Secret-Token": "s3cret", "Content-Type": "application/json"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 FIRST_QUESTION = "is any of these happening?"
 
@@ -74,11 +75,11 @@ class Webhook:
         self.url = service.web.url + "/telegram/webhook"
         self.http = httpx.AsyncClient(timeout=30)
 
-    async def post(self, body: bytes | Any) -> httpx.Response:
+    async def post(self, body: bytes | Any, headers: dict[str, str] = SECRET) -> httpx.Response:
         """Posts the bytes, or anything else as JSON; then runs the delivery job, so that an
         answer waiting in the outbox has gone out too."""
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        response = await self.http.post(self.url, content=content, headers=SECRET)
+        response = await self.http.post(self.url, content=content, headers=headers)
         await self.service.delivery.run()
         return response
 
@@ -90,6 +91,10 @@ class Webhook:
             response = await self.post(self.fake.message(CHAT, sent, language_code="en"))
             assert response.status_code == 200
             check_reply(sent, expected, "\n".join(self.fake.texts(CHAT)[before:]))
+
+    async def reports(self) -> list[str]:
+        async with self.service.app.db.read() as session:
+            return [r.reference for r in (await session.exec(select(Report))).all()]
 
     async def conversation_exists(self) -> bool:
         async with self.service.app.db.read() as session:
@@ -240,6 +245,52 @@ async def test_a_file_name_too_long_to_keep_is_shortened_to_its_extension(
     assert len(media.original_name) == 255 and media.original_name.endswith("k.pdf")
 
 
+async def test_a_telegram_post_without_the_webhook_secret_is_refused_with_403(
+    telegram: Webhook,
+) -> None:
+    update = telegram.fake.message(CHAT, "/lapor")
+    for secret in [None, "", "S3CRET", "s3cre", "s3crets3cret", "another-bots-secret"]:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        assert (await telegram.post(update, headers)).status_code == 403, secret
+    assert telegram.fake.sent(CHAT) == [] and not await telegram.conversation_exists()
+
+
+async def test_what_telegram_would_not_post_as_json_is_refused_with_415(telegram: Webhook) -> None:
+    update = telegram.fake.message(CHAT, "/lapor")
+    as_json = json.dumps(update).encode()
+    as_form = str(httpx.QueryParams({k: json.dumps(v) for k, v in update.items()})).encode()
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    for content_type, body in [
+        ("application/x-www-form-urlencoded", as_form),
+        ("multipart/form-data; boundary=x", b"--x\r\n\r\n" + as_json + b"\r\n--x--\r\n"),
+        ("text/plain", as_json),
+        ("application/jsonp", as_json),
+        (None, as_json),
+    ]:
+        headers = secret if content_type is None else {**secret, "Content-Type": content_type}
+        assert (await telegram.post(body, headers)).status_code == 415, content_type
+    assert telegram.fake.sent(CHAT) == [] and not await telegram.conversation_exists()
+    charset = {**secret, "Content-Type": "application/json; charset=utf-8"}
+    assert (await telegram.post(as_json, charset)).status_code == 200
+
+
+async def test_a_replayed_telegram_update_is_handled_once(telegram: Webhook) -> None:
+    fake = telegram.fake
+    await telegram.dialog(up_to_evidence("/lapor", "The agent kept my passport.")[:-2])
+    answer = fake.message(CHAT, "1", language_code="en")  # Send, on the summary
+    before = len(fake.texts(CHAT))
+    assert (await telegram.post(answer)).status_code == 200
+    assert "reference number" in "\n".join(fake.texts(CHAT)[before:])
+    told = len(fake.texts(CHAT))
+    again = {**fake.message(CHAT, "/lapor", language_code="en"), "update_id": answer["update_id"]}
+    for replayed in [answer, answer, again]:  # the same update, and another under its id
+        assert (await telegram.post(replayed)).status_code == 200
+    assert len(fake.texts(CHAT)) == told
+    assert await telegram.reports() == ["BTN-2026-00001"]
+
+
 # --- WhatsApp ---------------------------------------------------------------------------------
 
 
@@ -373,3 +424,85 @@ async def test_coordinates_that_are_not_numbers_are_not_a_location(whatsapp: Wha
         answer = await whatsapp.send(Latitude=latitude, Longitude=longitude)
         assert "Please check your report" not in answer
         assert "Where did this happen" in answer
+
+
+async def test_a_replayed_twilio_request_makes_no_second_message_or_report(
+    whatsapp: WhatsApp,
+) -> None:
+    await whatsapp.send("LANGUAGE en")
+    await whatsapp.dialog(up_to_evidence("REPORT", STORY)[:-2])
+    send = whatsapp.message("1")  # Send, on the summary
+    before = len(whatsapp.twilio.bodies(RESIDENT))
+    assert (await whatsapp.post("/whatsapp/inbound", send)).status_code == 200
+    await whatsapp.service.delivery.run()
+    assert "reference number" in "\n".join(whatsapp.twilio.bodies(RESIDENT)[before:])
+    told = len(whatsapp.twilio.bodies(RESIDENT))
+    # Twilio's retries, or someone replaying the signed request, at once and later.
+    replays = [whatsapp.post("/whatsapp/inbound", send) for _ in range(3)]
+    assert [r.status_code for r in await asyncio.gather(*replays)] == [200] * 3
+    assert (await whatsapp.post("/whatsapp/inbound", send)).status_code == 200
+    other = {**whatsapp.message("REPORT"), "MessageSid": send["MessageSid"]}
+    assert (await whatsapp.post("/whatsapp/inbound", other)).status_code == 200
+    await whatsapp.service.delivery.run()
+    assert len(whatsapp.twilio.bodies(RESIDENT)) == told
+    async with whatsapp.service.app.db.read() as session:
+        assert [r.reference for r in (await session.exec(select(Report))).all()] == [
+            "BTN-2026-00001"
+        ]
+
+
+async def test_a_twilio_form_without_a_message_sid_is_refused_with_400(
+    whatsapp: WhatsApp,
+) -> None:
+    params = whatsapp.message("halo")
+    for sid in [None, ""]:
+        form = {k: v for k, v in params.items() if k != "MessageSid"}
+        if sid is not None:
+            form["MessageSid"] = sid
+        assert (await whatsapp.post("/whatsapp/inbound", form)).status_code == 400
+    await nobody_answered(whatsapp)
+
+
+async def test_what_is_not_a_form_is_refused_with_415_by_the_whatsapp_webhooks(
+    whatsapp: WhatsApp,
+) -> None:
+    params = whatsapp.message("halo")
+    as_form = str(httpx.QueryParams(params)).encode()
+    for path in ["/whatsapp/inbound", "/whatsapp/status"]:
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + path, params)
+        for content_type, body in [
+            ("application/json", json.dumps(params).encode()),
+            ("multipart/form-data; boundary=x", b"--x\r\n\r\n" + as_form + b"\r\n--x--\r\n"),
+            ("text/plain", as_form),
+            (None, as_form),
+        ]:
+            headers = {"X-Twilio-Signature": signature}
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            response = await whatsapp.http.post(
+                whatsapp.service.web.url + path, content=body, headers=headers
+            )
+            assert response.status_code == 415, (path, content_type)
+    await nobody_answered(whatsapp)
+
+
+async def test_a_twilio_signature_made_for_another_address_is_refused_with_403(
+    whatsapp: WhatsApp,
+) -> None:
+    params = whatsapp.message("halo")
+    elsewhere = [
+        PUBLIC + "/whatsapp/status",
+        "https://attacker.example.org/whatsapp/inbound",
+        PUBLIC.replace("https:", "http:") + "/whatsapp/inbound",
+        PUBLIC + "/whatsapp/inbound?to=another",
+        PUBLIC + "/whatsapp/inbound/",
+    ]
+    validator = RequestValidator(AUTH_TOKEN)
+    for url in elsewhere:
+        signature = validator.compute_signature(url, params)
+        response = await whatsapp.post("/whatsapp/inbound", params, signature=signature)
+        assert response.status_code == 403, url
+    status = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "failed"}
+    signature = validator.compute_signature(PUBLIC + "/whatsapp/inbound", status)
+    assert (await whatsapp.post("/whatsapp/status", status, signature=signature)).status_code == 403
+    await nobody_answered(whatsapp)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.conversation import limits
 from handlers.conversation.flows import BY_NAME, BY_WORD, FlowHandler
 from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
 from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courtesy, word
@@ -103,8 +104,19 @@ class Conversations:
                         from_bot=False,
                     )
                 turn = Turn(services, session, now, conv, inbound)
-                await self._dispatch(turn)
-                turn.save()
+                limit = services.intake.max_messages_per_minute
+                over = await limits.check(session, conv, inbound, now, limit)
+                if over is limits.Over.NO:
+                    await self._dispatch(turn)
+                    turn.save()
+                elif over is limits.Over.FIRST:
+                    # The question again, with its buttons (an answer removes the ones shown):
+                    # where to go on after the minute. No answer is taken.
+                    turn.say(limits.SLOW_DOWN, count=limit)
+                    await self._resume(turn)
+                    turn.save()
+                else:
+                    session.add(conv)  # only the count changes
                 answer = self._answer(session, inbound, turn.out.replies, now)
                 queued = outbox.queued(session)
         except Exception:

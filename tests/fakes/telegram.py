@@ -227,6 +227,11 @@ class FakeTelegram(FakeServer):
 
     # --- incoming updates ------------------------------------------------------------------
 
+    @property
+    def pending(self) -> int:
+        """Updates pushed that the bot has not yet confirmed (by asking for later ones)."""
+        return len(self._updates)
+
     def push_update(self, update: dict[str, Any]) -> None:
         if "update_id" not in update:
             update["update_id"] = self._new_update_id()

@@ -87,6 +87,10 @@ class Sigap:
                 f'[telegram]\ntoken = "{telegram.TOKEN}"\nbase_url = "{telegram.base_url}"\n'
                 "chat_messages_per_second = 30\ngroup_messages_per_minute = 60\n"
             )
+        if "[intake]" not in extra:
+            # Journeys go as fast as the fakes answer: a resident here reports again and again
+            # within a minute (the limit has its own journey, test_hostile_journeys.py).
+            parts.append("[intake]\nmax_messages_per_minute = 1000\n")
         if twilio is not None:
             parts.append(
                 f'[whatsapp]\naccount_sid = "{ACCOUNT_SID}"\nauth_token = "{AUTH_TOKEN}"\n'

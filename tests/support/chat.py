@@ -12,6 +12,7 @@ from handlers.conversation.messages import (
     Choice,
     Inbound,
     Location,
+    Outcome,
     Press,
     Prompt,
     Reply,
@@ -34,6 +35,7 @@ class Chat:
         self.channel = channel
         self.known_phone = known_phone
         self.replies: list[Reply] = []
+        self.outcome = Outcome()  # of the last message sent
 
     async def send(
         self,
@@ -54,8 +56,8 @@ class Chat:
             contact=contact,
             known_phone=self.known_phone,
         )
-        outcome = await self.app.conversations.handle(inbound)
-        self.replies = outcome.replies
+        self.outcome = await self.app.conversations.handle(inbound)
+        self.replies = self.outcome.replies
         return self.screen
 
     @property
