@@ -85,12 +85,12 @@ TEMPLATES = [
         MessageKind.NOTICE,
         "a member: the reporter's addition, a reminder of a stale case, an unreachable "
         "colleague, a mark to confirm, an agency's answer, a broadcast's summary, an "
-        "identifier many residents check",
+        "identifier many residents check, the details asked for in the group, a test alert",
         N_("Sigap, about {{1}}: {{2}} Write to the bot to read more."),
         (
             Variable(
-                "what it is about: a report's reference, an identifier residents check, or a "
-                "broadcast's number",
+                "what it is about: a report's reference, an identifier residents check, a "
+                "broadcast's number, or TEST (`sigap members test`)",
                 "BTN-2026-00042",
             ),
             Variable("the notice itself (at most 200 characters)", "The case waits for you."),
