@@ -135,3 +135,13 @@ def test_the_config_compose_mounts_loads_with_compose_environment(tmp_path: Path
     assert settings.server.port == 8080  # the port the image exposes and checks
     assert settings.storage.url == "postgresql+psycopg://sigap:0123abcd@postgres:5432/sigap"
     assert str(settings.storage.media_dir) == "/var/lib/sigap/media"
+
+
+def test_the_guide_lists_the_commands_the_bot_registers() -> None:
+    from handlers.residents.menu import commands
+
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    shown = guide.split("<!-- telegram commands: begin -->", 1)[1]
+    shown = shown.split("<!-- telegram commands: end -->", 1)[0]
+    rows = [line for line in shown.strip().splitlines()[2:]]
+    assert rows == [f"| `/{name}` | {description} |" for name, description in commands("en")]
