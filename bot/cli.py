@@ -728,6 +728,28 @@ def intel_reindex() -> Work:
     return lambda app: intel.reindex(app)
 
 
+@main.group("whatsapp")
+def whatsapp_group() -> None:
+    """WhatsApp through Twilio."""
+
+
+@whatsapp_group.command("templates")
+@click.option(
+    "--lang",
+    "languages",
+    type=click.Choice(available()),
+    multiple=True,
+    help="Only the bodies in this language (repeat for several; default: every language).",
+)
+def whatsapp_templates(languages: tuple[str, ...]) -> None:
+    """The templates to submit for approval (Twilio's Content Template Builder), one per kind
+    of message the bot sends on its own: each body, what its variables hold, and the key of
+    its Content SID in [whatsapp.templates]. docs/DEPLOY.md shows the same."""
+    from handlers.templates import listing
+
+    click.echo(listing(list(languages) or available()), nl=False)
+
+
 @main.group("dashboard")
 def dashboard_group() -> None:
     """The task force's web pages at <server.public_url>/dasbor."""

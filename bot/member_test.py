@@ -50,6 +50,7 @@ async def test_member(app: App, name: str, wait: float = 15.0) -> str:
                 address=address.address,
                 kind=MessageKind.NOTICE,
                 text=text,
+                variables={"1": "TEST", "2": text[:200]},
             )
             try:
                 sent = await channel.deliver(row)

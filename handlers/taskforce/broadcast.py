@@ -277,14 +277,15 @@ async def finish(services: Services) -> list[Broadcast]:
                 continue
             for address in await members.addresses(session, [finished.created_by]):
                 _ = gettext(services.bot.default_language)
+                summary = _(SUMMARY).format(**values)
                 await outbox.enqueue(
                     session,
                     address.channel,
                     address.address,
                     MessageKind.NOTICE,
-                    _(SUMMARY).format(**values),
+                    summary,
                     at=now,
                     priority=1,
-                    variables={"1": str(finished.id)},
+                    variables={"1": f"#{finished.id}", "2": summary[:200]},
                 )
     return done

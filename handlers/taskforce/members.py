@@ -289,6 +289,7 @@ async def detail(turn: Turn, member: Member, reference: str) -> None:
                 text,
                 at=turn.now,
                 priority=alerts.NOTICE_PRIORITY,
+                variables={"1": report.reference, "2": text[:200]},
                 report_id=report.id,
                 member_id=member.id,
             )
