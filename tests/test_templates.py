@@ -50,11 +50,17 @@ def kind_in(node: ast.AST) -> MessageKind | None:
 
 
 def keys_of(node: ast.expr | None) -> list[str] | None:
-    """The keys of a dict literal ("1", "2"...), [] for no variables; None for anything else."""
+    """The keys of a dict literal ("1", "2"...), or of the dicts a call chooses among, [] for
+    no variables; None for anything else."""
     if node is None or (isinstance(node, ast.Constant) and node.value is None):
         return []
     if isinstance(node, ast.Dict):
         return [k.value for k in node.keys if isinstance(k, ast.Constant)]
+    if isinstance(node, ast.Call):  # a choice among dicts, e.g. by language in the database
+        dicts = [a.value if isinstance(a, ast.DictComp) else a for a in node.args]
+        keys = [keys_of(d) for d in dicts if isinstance(d, ast.Dict)]
+        if keys and all(k == keys[0] for k in keys):
+            return keys[0]
     return None
 
 
