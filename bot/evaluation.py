@@ -185,7 +185,6 @@ def render_pdf(stats: Statistics, language: str) -> bytes:
     """A4, the charts as PNG images."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import (
         Image,
@@ -197,7 +196,9 @@ def render_pdf(stats: Statistics, language: str) -> bytes:
     )
     from reportlab.platypus import Table as PdfTable
 
-    styles = getSampleStyleSheet()
+    from handlers import pdf_type
+
+    styles = pdf_type.styles()  # recruiters' names in any script DejaVu has
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     width = A4[0] - 36 * mm
     title = _title(stats, language)

@@ -336,8 +336,16 @@ def _figure(
     figure = Figure(figsize=(7, 3.2 if not horizontal else max(2.0, 0.35 * len(bars) + 1)))
     axes = figure.subplots()
     labels = [label for label, _ in bars]
-    # A published chart never shows a suppressed count: such bars are drawn at zero, marked.
-    heights = [0 if suppressed and n < SUPPRESS_BELOW else n for _, n in bars]
+    counts = [n for _, n in bars]
+    # A published chart shows what its table shows: a suppressed count ("<5") is a bar at
+    # zero, and the count hidden with it ("5+") a hatched bar rounded down to a multiple of
+    # ten, so that neither can be read off the axis and worked out from the total.
+    texts = published(counts) if suppressed else [str(n) for n in counts]
+    plus = f"{SUPPRESS_BELOW}+"
+    heights = [
+        0 if text == SUPPRESSED else max(SUPPRESS_BELOW, n // 10 * 10) if text == plus else n
+        for n, text in zip(counts, texts, strict=True)
+    ]
     if horizontal:
         positions = list(range(len(bars)))[::-1]
         drawn = axes.barh(positions, heights, color="#3b6ea5")
@@ -347,7 +355,10 @@ def _figure(
         drawn = axes.bar(range(len(bars)), heights, color="#3b6ea5")
         axes.set_xticks(range(len(bars)), labels, fontsize=8, rotation=45, ha="right")
         axes.set_ylabel(axis, fontsize=8)
-    texts = [suppress(n) if suppressed else str(n) for _, n in bars]
+    for bar, text in zip(drawn, texts, strict=True):
+        if text == plus:
+            bar.set_hatch("///")
+            bar.set_facecolor("#c8d6e5")
     axes.bar_label(drawn, texts, fontsize=7, padding=2)
     axes.set_title(title, fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)

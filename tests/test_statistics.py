@@ -204,3 +204,16 @@ def test_charts_render_without_a_display() -> None:
     published_svg = chart_svg(stats, "by_area", "id", suppressed=True)
     assert "&lt;5" in published_svg
     assert chart_png(stats, "by_area", "en").startswith(b"\x89PNG")
+
+
+def test_a_published_chart_hides_what_its_table_hides() -> None:
+    """The count shown as "5+" in the table (the one that would give the "<5" away by
+    subtraction from the total) is not printed on its bar either."""
+    stats = Statistics(Period.year(2026, JAKARTA))
+    stats.total = 130
+    stats.by_area = {"Bintan Utara": 69, "Toapaya": 59, "Tambelan": 2}
+    svg = chart_svg(stats, "by_area", "en", suppressed=True)
+    # matplotlib draws each text as glyphs after a comment holding it
+    assert "<!-- &lt;5 -->" in svg and "<!-- 5+ -->" in svg and "<!-- 69 -->" in svg
+    assert "<!-- 59 -->" not in svg
+    assert "<!-- 59 -->" in chart_svg(stats, "by_area", "en")  # an internal chart shows it
