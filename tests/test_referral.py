@@ -23,6 +23,7 @@ from storage import referrals, reports
 from storage.models import (
     AgencyKind,
     Channel,
+    Door,
     EventKind,
     Member,
     ReferralState,
@@ -288,7 +289,8 @@ async def test_the_operator_records_answers_and_a_closed_report_is_not_referred(
 ) -> None:
     reference, _ = await reported(force)
     async with force.app.services.work() as work:
-        done = await usecase.refer(work, reference, 2, by=OPERATOR)  # the UPTD PPA, by email
+        # The UPTD PPA, by email.
+        done = await usecase.refer(work, reference, 2, by=OPERATOR, door=Door.CLI)
     assert done.identity is Identity.CONSENT and done.referral.channel is Channel.EMAIL
     async with force.app.services.work() as work:
         with pytest.raises(Refused, match="state the reason"):
@@ -300,7 +302,7 @@ async def test_the_operator_records_answers_and_a_closed_report_is_not_referred(
         work.session.add(report)
     async with force.app.services.work() as work:
         with pytest.raises(Refused, match="is closed"):
-            await usecase.refer(work, reference, 0, by=OPERATOR)
+            await usecase.refer(work, reference, 0, by=OPERATOR, door=Door.CLI)
 
 
 async def test_a_resident_who_writes_rujuk_is_telling_their_story(app: App) -> None:
