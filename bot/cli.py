@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import functools
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from bot import admin, config, intel, referrals
+from bot import admin, config, intel, logs, referrals
 from bot.app import App, build
 from bot.reports import (
     audit_table,
@@ -109,14 +108,7 @@ def chat(config_path: Path | None, sender: str) -> None:
 def run(config_path: Path | None, verbose: bool) -> None:
     """Run the service: the configured channels, the web server and the scheduler."""
     settings = settings_from(config_path)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # A job still running when its next second comes is skipped on purpose (it loops until
-    # nothing is due); APScheduler would warn about it every time.
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    logs.setup(verbose=verbose, secrets_in_config=settings.secrets)
 
     async def work(app: App) -> None:
         # The channels load only here: the other commands start faster without them.
