@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from typing import TextIO
 
 # A key of this process: a tag links the lines of one run about one chat, and a copy of the
 # log cannot be matched against a list of numbers or chat ids.
@@ -69,10 +70,11 @@ def redact(line: str, known: Iterable[str] = ()) -> str:
     return line
 
 
-def setup(*, verbose: bool, secrets_in_config: Iterable[str]) -> None:
-    """The log of `sigap run` on standard error: Sigap's own lines (and debugging details
-    with `verbose`), the libraries' warnings; the configured secrets never in it."""
-    handler = logging.StreamHandler()
+def setup(*, verbose: bool, secrets_in_config: Iterable[str], stream: TextIO | None = None) -> None:
+    """The log of `sigap run` on standard error (or `stream`): Sigap's own lines (and
+    debugging details with `verbose`), the libraries' warnings; the configured secrets never
+    in it."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets_in_config)
     )
