@@ -436,9 +436,10 @@ class Dashboard:
             path = self.services.media.path(media.sha256)
             if not path.exists():
                 return self.refused(404, "file")
-            await audit_usecases.viewed(
-                work, report, viewer.member, Door.DASHBOARD, [Seen.EVIDENCE], f"file {media_id}"
-            )
+            if media.note_id is None:  # the reporter's evidence, not a note's attachment
+                await audit_usecases.viewed(
+                    work, report, viewer.member, Door.DASHBOARD, [Seen.EVIDENCE], f"file {media_id}"
+                )
             return FileResponse(
                 path,
                 media_type=media.content_type,
