@@ -201,20 +201,24 @@ def where(report: Report) -> str:
     return report.area or "-"
 
 
-async def export_csv(app: App, writer: Any, *, reason: str, with_contact: bool = False) -> int:
+async def export_csv(app: App, writer: Any, *, reason: str, with_contact: bool = False) -> None:
     """Every report, one row each, without the reporter's contact unless `with_contact`; each
-    report's export is audited with the stated reason. Returns how many were written."""
-    writer.writerow(CSV_COLUMNS + (CONTACT_COLUMNS if with_contact else []))
-    async with app.services.work() as work:
-        session = work.session
+    report's export is audited with the stated reason, before anything is written (in a short
+    transaction of its own: the export's reading does not hold up the service's writers)."""
+    async with app.db.read() as session:
         listed = list(reversed(await reports.listing(session)))
+    async with app.services.work() as work:
         for report in listed:
-            assert report.id is not None
-            contact = contact_columns(report) if with_contact else []
-            seen = [Seen.EXPORT, *([Seen.CONTACT] if any(contact) else [])]
+            contact = with_contact and any(contact_columns(report))
+            seen = [Seen.EXPORT, *([Seen.CONTACT] if contact else [])]
             await audit.viewed(
                 work, report, OPERATOR, Door.CLI, seen, "reports export", reason=reason
             )
+    writer.writerow(CSV_COLUMNS + (CONTACT_COLUMNS if with_contact else []))
+    async with app.db.read() as session:
+        for report in listed:
+            assert report.id is not None
+            contact_cells = contact_columns(report) if with_contact else []
             phones = await reports.recruiter_phones(session, report.id)
             media = await reports.media_of(session, report.id)
             additions = await reports.additions_of(session, report.id)
@@ -247,10 +251,9 @@ async def export_csv(app: App, writer: Any, *, reason: str, with_contact: bool =
                     "" if report.longitude is None else report.longitude,
                     len(media),
                     len(additions),
-                    *contact,
+                    *contact_cells,
                 ]
             )
-    return len(listed)
 
 
 def contact_columns(report: Report) -> list[str]:
