@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import functools
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -13,9 +12,10 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from bot import admin, config, intel, referrals
+from bot import admin, config, intel, logs, referrals
 from bot.app import App, build
 from bot.reports import (
+    audit_table,
     case_assign,
     case_close,
     case_note,
@@ -28,6 +28,7 @@ from bot.reports import (
 from bot.web import CannotListen
 from handlers.i18n import available
 from handlers.usecases import Refused
+from handlers.usecases.referral import REASON_MAX, REASON_MIN
 from storage import dashboard as storage_dashboard
 from storage import members as storage_members
 from storage.db import Database, Unreachable
@@ -116,14 +117,7 @@ def chat(config_path: Path | None, sender: str) -> None:
 def run(config_path: Path | None, verbose: bool) -> None:
     """Run the service: the configured channels, the web server and the scheduler."""
     settings = settings_from(config_path)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # A job still running when its next second comes is skipped on purpose (it loops until
-    # nothing is due); APScheduler would warn about it every time.
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    logs.setup(verbose=verbose, secrets_in_config=settings.secrets)
 
     async def work(app: App) -> None:
         # The channels load only here: the other commands start faster without them.
@@ -266,16 +260,31 @@ def reports_show(config_path: Path | None, reference: str) -> None:
     default=None,
     help="File to write (default: standard output).",
 )
-def reports_export(config_path: Path | None, fmt: str, output: Path | None) -> None:
-    """Every field of every report, one row per report."""
+@click.option(
+    "--reason",
+    required=True,
+    callback=lambda _ctx, _param, value: stated(value),
+    help="Why the reports leave Sigap (kept in the audit with the export).",
+)
+@click.option(
+    "--with-contact",
+    is_flag=True,
+    help="Include the reporters' contact numbers and chat addresses (where they gave them).",
+)
+def reports_export(
+    config_path: Path | None, fmt: str, output: Path | None, reason: str, with_contact: bool
+) -> None:
+    """Every field of every report, one row per report; the reporters' contacts only with
+    --with-contact. Each report's export is recorded in the audit with the reason."""
     settings = settings_from(config_path)
+    export = functools.partial(export_csv, reason=reason, with_contact=with_contact)
 
     async def work(app: App) -> None:
         if output is None:
-            await export_csv(app, csv_writer(sys.stdout))
+            await export(app, csv_writer(sys.stdout))
             return
         with output.open("w", newline="", encoding="utf-8") as f:
-            await export_csv(app, csv_writer(f))
+            await export(app, csv_writer(f))
 
     run_async(with_app(settings, work))
     if output is not None:
@@ -317,6 +326,29 @@ def evaluate(
     target = output if output is not None else Path(default_name(year, fmt))
     target.write_bytes(document)
     click.echo(f"written to {target}")
+
+
+def stated(reason: str) -> str:
+    """A reason of a few words, in one line."""
+    reason = " ".join(reason.split())
+    if len(reason) < REASON_MIN:
+        raise click.BadParameter("state the reason in a few words")
+    return reason[:REASON_MAX]
+
+
+@main.command("audit")
+@config_option
+@click.option("--report", "reference", default=None, help="Only this report (its reference).")
+@click.option("--member", default=None, help="Only this member (name or id).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def audit_command(
+    config_path: Path | None, reference: str | None, member: str | None, limit: int
+) -> None:
+    """Who looked at reporters' contacts, stories and evidence: when (local time), through
+    which door (bot, dashboard, cli), who, which report, what, where, and an export's reason."""
+    settings = settings_from(config_path)
+    work = functools.partial(audit_table, reference=reference, member=member, limit=limit)
+    click.echo(run_async(with_app(settings, work)))
 
 
 def csv_writer(stream: TextIO) -> Any:

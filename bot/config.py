@@ -9,6 +9,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -192,6 +193,17 @@ class Settings(BaseModel):
     cek: CekSettings = Field(default_factory=CekSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The configured tokens, passwords and secrets (never to be logged), the database's
+        password among them."""
+        found = [
+            str(getattr(getattr(self, section), key))
+            for section, key in ENVIRONMENT.values()
+            if any(word in key for word in ("token", "password", "secret"))
+        ]
+        return [*found, urlsplit(self.storage.url).password or ""]
 
     @property
     def dashboard_url(self) -> str:

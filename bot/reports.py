@@ -1,5 +1,6 @@
 """`sigap reports`: the operator's view of the reports (a table, one report, a CSV export).
-An anonymous reporter's chat address is never printed."""
+An anonymous reporter's chat address is never printed. Showing a report and exporting are
+audited (handlers/usecases/audit.py): the operator's login name, the door "cli"."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any
 from bot.app import App
 from handlers import risk
 from handlers.consent import consents as shared_with
+from handlers.consent import contact as contact_of
 from handlers.intel import indexing
-from handlers.usecases import OPERATOR, Refused
+from handlers.usecases import OPERATOR, Refused, audit
 from handlers.usecases import casework as cases
+from storage import audit as storage_audit
 from storage import casework, intel, members, reports
 from storage.casework import OPEN
 from storage.media import MediaRejected, StoredFile
-from storage.models import Outcome, Report, ReportState
+from storage.models import Door, Outcome, Report, ReportState, Seen
 
 CSV_COLUMNS = [
     "reference",
@@ -30,7 +33,6 @@ CSV_COLUMNS = [
     "anonymous",
     "consent_contact",
     "consent_share_with_police",
-    "contact_phone",
     "urgency",
     "affected",
     "child_involved",
@@ -49,10 +51,22 @@ CSV_COLUMNS = [
     "evidence_files",
     "additions",
 ]
+# Only with `--with-contact`: the number a reporter agreed to be contacted at, and the chat
+# address of one who is not anonymous.
+CONTACT_COLUMNS = ["contact_phone", "reporter_chat"]
 
 
 def local(app: App, moment: datetime) -> str:
     return moment.astimezone(app.services.bot.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Plain columns, as wide as their widest cell."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
 
 
 async def listing_table(app: App, *, limit: int | None = None) -> str:
@@ -70,19 +84,42 @@ async def listing_table(app: App, *, limit: int | None = None) -> str:
         ]
     if not rows:
         return "no reports yet"
-    header = ["REFERENCE", "TIME", "PRIORITY", "KIND", "AREA", "STATE"]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
+    return table(["REFERENCE", "TIME", "PRIORITY", "KIND", "AREA", "STATE"], rows)
+
+
+async def audit_table(
+    app: App, *, reference: str | None = None, member: str | None = None, limit: int = 50
+) -> str:
+    """`sigap audit`: who looked at reporters' contacts, stories and evidence, the newest
+    first, in local time."""
+    async with app.db.read() as session:
+        found = await storage_audit.entries(
+            session, reference=reference, member=member, limit=limit
+        )
+    if not found:
+        return "nothing recorded"
+    rows = [
+        [
+            local(app, e.row.at),
+            e.row.door,
+            e.who,
+            e.reference,
+            e.row.what,
+            e.row.place,
+            e.row.reason or "",
+        ]
+        for e in found
+    ]
+    return table(["TIME", "DOOR", "WHO", "REPORT", "WHAT", "WHERE", "REASON"], rows)
 
 
 async def show_report(app: App, *, reference: str) -> str | None:
-    async with app.db.read() as session:
+    async with app.services.work() as work:
+        session = work.session
         report = await reports.by_reference(session, reference)
         if report is None or report.id is None:
             return None
+        await audit.viewed(work, report, OPERATOR, Door.CLI, audit.seen_of(report), "reports show")
         phones = await reports.recruiter_phones(session, report.id)
         media = await reports.media_of(session, report.id)
         additions = await reports.additions_of(session, report.id)
@@ -164,11 +201,24 @@ def where(report: Report) -> str:
     return report.area or "-"
 
 
-async def export_csv(app: App, writer: Any) -> None:
-    writer.writerow(CSV_COLUMNS)
+async def export_csv(app: App, writer: Any, *, reason: str, with_contact: bool = False) -> None:
+    """Every report, one row each, without the reporter's contact unless `with_contact`; each
+    report's export is audited with the stated reason, before anything is written (in a short
+    transaction of its own: the export's reading does not hold up the service's writers)."""
     async with app.db.read() as session:
-        for report in reversed(await reports.listing(session)):
+        listed = list(reversed(await reports.listing(session)))
+    async with app.services.work() as work:
+        for report in listed:
+            contact = with_contact and any(contact_columns(report))
+            seen = [Seen.EXPORT, *([Seen.CONTACT] if contact else [])]
+            await audit.viewed(
+                work, report, OPERATOR, Door.CLI, seen, "reports export", reason=reason
+            )
+    writer.writerow(CSV_COLUMNS + (CONTACT_COLUMNS if with_contact else []))
+    async with app.db.read() as session:
+        for report in listed:
             assert report.id is not None
+            contact_cells = contact_columns(report) if with_contact else []
             phones = await reports.recruiter_phones(session, report.id)
             media = await reports.media_of(session, report.id)
             additions = await reports.additions_of(session, report.id)
@@ -184,7 +234,6 @@ async def export_csv(app: App, writer: Any) -> None:
                     report.anonymous,
                     report.consent_contact,
                     report.consent_share_with_police,
-                    report.contact_phone if report.consent_contact else "",
                     report.urgency,
                     report.affected,
                     report.child_involved,
@@ -202,8 +251,15 @@ async def export_csv(app: App, writer: Any) -> None:
                     "" if report.longitude is None else report.longitude,
                     len(media),
                     len(additions),
+                    *contact_cells,
                 ]
             )
+
+
+def contact_columns(report: Report) -> list[str]:
+    """The CONTACT_COLUMNS of a report: empty where the reporter did not give them."""
+    chat = "" if report.anonymous else f"{report.channel}:{report.sender}"
+    return [contact_of(report) or "", chat]
 
 
 # Case work, as the operator (the timeline names them "operator").

@@ -47,6 +47,7 @@ from bot import web
 from bot.app import ChannelServices
 from bot.config import ServerSettings, TelegramSettings
 from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
+from bot.logs import tag
 from handlers.conversation.messages import (
     Attachment,
     Choice,
@@ -522,7 +523,7 @@ class TelegramChannel:
             try:
                 await self.bot.edit_message_reply_markup(chat_id, int(message.message_id))
             except BadRequest as error:
-                log.info("could not remove a keyboard in %s: %s", chat_id, error)
+                log.info("could not remove a keyboard in %s: %s", tag(chat_id), error)
             sent.unbuttoned.append(message.message_id)
         for reply in replies:
             if isinstance(reply, ClearChat):
@@ -584,7 +585,7 @@ class TelegramChannel:
             try:
                 await self.bot.delete_messages(chat_id, chunk)
             except BadRequest as error:
-                log.info("could not delete messages in %s: %s", chat_id, error)
+                log.info("could not delete messages in %s: %s", tag(chat_id), error)
                 too_old += len(chunk)
         sent.forgotten += [m.message_id for m in recorded]
         if too_old:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from storage.models import AgencyKind, Report
 
 
+def contact(report: Report) -> str | None:
+    """The number the task force may see: only of a reporter who is not anonymous and agreed
+    to be contacted."""
+    if report.anonymous or not report.consent_contact:
+        return None
+    return report.contact_phone or None
+
+
 def consents(report: Report) -> list[AgencyKind]:
     """The kinds of agencies the reporter agreed their number may be given to."""
     if report.anonymous or not report.consent_contact:

@@ -1,18 +1,17 @@
-"""The dashboard's login links, sessions and contact audit. Tokens are kept only as their
+"""The dashboard's login links and sessions. Tokens are kept only as their
 SHA-256: a copy of the database opens no session."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ContactAudit, DashboardLink, DashboardSession
+from storage.models import DashboardLink, DashboardSession
 
 
 def digest(token: str) -> str:
@@ -91,22 +90,3 @@ async def current(
 async def end(session: AsyncSession, row: DashboardSession, at: datetime) -> None:
     row.ended_at = at
     session.add(row)
-
-
-async def audit(
-    session: AsyncSession, member_id: int, report_id: int, what: str, at: datetime
-) -> None:
-    session.add(ContactAudit(at=at, member_id=member_id, report_id=report_id, what=what))
-
-
-async def audits(
-    session: AsyncSession, *, limit: int = 200, offset: int = 0
-) -> Sequence[ContactAudit]:
-    return (
-        await session.exec(
-            select(ContactAudit)
-            .order_by(col(ContactAudit.at).desc(), col(ContactAudit.id).desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()

@@ -103,7 +103,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = async_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
-        options: dict[str, Any] = {"echo": echo}
+        # An error's message never quotes the values of its query (a story, a number): it
+        # may end up in a log.
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             options["connect_args"] = {"timeout": 30}
         else:

@@ -821,13 +821,36 @@ class DashboardSession(SQLModel, table=True):
     ended_at: datetime | None = utc_column(nullable=True)
 
 
-class ContactAudit(SQLModel, table=True):
-    """A dashboard page showed a reporter's contact: who saw it, when, of which report."""
+class Door(StrEnum):
+    """Where a reporter's contact, story or evidence was looked at."""
 
-    __tablename__ = "contact_audit"
+    BOT = "bot"
+    DASHBOARD = "dashboard"
+    CLI = "cli"
+
+
+class Seen(StrEnum):
+    """What of a report was looked at: one audit row for each."""
+
+    CONTACT = "contact"  # the reporter's number (or, in an export, their chat address)
+    STORY = "story"  # what happened, in their words
+    EVIDENCE = "evidence"  # a file they sent
+    EXPORT = "export"  # the report copied out of Sigap (a CSV, a case file to an agency)
+
+
+class ViewAudit(SQLModel, table=True):
+    """Someone looked at what identifies or endangers a reporter: who (a member, or the
+    operator at the server's command line with their login name), when, which report, through
+    which door, what, and where (the command, page or file); an export's stated reason."""
+
+    __tablename__ = "view_audit"
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = utc_column(index=True)
-    member_id: int = Field(foreign_key="member.id")
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    operator: str | None = Field(default=None, max_length=64)  # the CLI's login name
     report_id: int = Field(foreign_key="report.id", index=True)
-    what: str = Field(max_length=64)  # the page or fragment that showed it
+    door: Door = enum_column(Door)
+    what: Seen = enum_column(Seen)
+    place: str = Field(max_length=64)  # the command, page or file that showed it
+    reason: str | None = Field(default=None, max_length=500)

@@ -37,7 +37,8 @@ def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
     assert "reporter:       anonymous" in shown and "Pak Budi" in shown and "submitted" in shown
     assert "terminal" not in shown  # the chat address of an anonymous reporter is never shown
 
-    exported = sigap(["reports", "export", "--format", "csv"], tmp_path, database_url)
+    why = ["--reason", "the yearly figures"]
+    exported = sigap(["reports", "export", "--format", "csv", *why], tmp_path, database_url)
     (record,) = list(csv.DictReader(io.StringIO(exported)))
     assert record["reference"] == "BTN-2026-00001"
     assert record["red_flags"] == "upfront_fees;unofficial_route"
@@ -45,7 +46,7 @@ def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
     assert record["story"].startswith("Sepupu saya")
     assert "terminal" not in exported
 
-    sigap(["reports", "export", "-o", "out.csv"], tmp_path, database_url)
+    sigap(["reports", "export", "-o", "out.csv", *why], tmp_path, database_url)
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == exported
 
 

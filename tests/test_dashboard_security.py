@@ -1,9 +1,10 @@
 """The dashboard's doors, each tried without the right to pass: no session, an expired or
 reused link, an idle or ended session, a member's session on what is a coordinator's or an
 admin's, a missing or wrong CSRF token, an evidence URL from another session. And the audit
-row a shown contact writes, and the language switch (a cookie as safe as the session's, that
-only ever leads back into the dashboard). Against the Starlette app itself (httpx), on both
-databases. The task force of tests/support reads English (its `[bot] default_language`)."""
+rows a case page, a shown contact and a file write, and the language switch (a cookie as safe
+as the session's, that only ever leads back into the dashboard). Against the Starlette app
+itself (httpx), on both databases. The task force of tests/support reads English (its `[bot]
+default_language`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -21,8 +21,8 @@ from bot.app import App
 from bot.config import ServerSettings
 from bot.dashboard import COOKIE, LANGUAGE_COOKIE, Dashboard
 from handlers.settings import Agency, BotSettings, ReferralSettings
-from storage import referrals, reports
-from storage.models import AgencyKind, ContactAudit, Media, Report, ReportState, Role
+from storage import audit, referrals, reports
+from storage.models import AgencyKind, Media, ReportState, Role
 from tests.support.task_force import ANDI, BUDI, CITRA, TaskForce
 
 BASE = "https://sigap.test"
@@ -228,9 +228,20 @@ async def test_evidence_only_by_the_url_of_ones_own_session(
     media_id = url.split("/berkas/")[1].split("?")[0]
     assert (await andi.get(f"/dasbor/berkas/{media_id}")).status_code == 404
     assert (await andi.get(f"/dasbor/berkas/{media_id}?t=" + "0" * 32)).status_code == 404
+    # Only the file Andi's session was given counts as seen: once, as evidence of that report.
+    assert [look for look in await looks(force) if look[3] == "evidence"] == [
+        ("dashboard", "Andi", reference, "evidence", f"file {media_id}")
+    ]
 
 
-async def test_a_shown_contact_is_audited_and_listed_for_admins(
+async def looks(force: TaskForce) -> list[tuple[str, str, str, str, str]]:
+    """The audit, oldest first: (door, who, report, what, where)."""
+    async with force.app.db.read() as session:
+        found = await audit.entries(session)
+    return [(e.row.door, e.who, e.reference, e.row.what, e.row.place) for e in reversed(found)]
+
+
+async def test_every_case_page_and_a_shown_contact_are_audited_and_listed_for_admins(
     web: httpx.AsyncClient, force: TaskForce
 ) -> None:
     await force.add("Andi", ANDI, Role.ADMIN)
@@ -243,19 +254,26 @@ async def test_a_shown_contact_is_audited_and_listed_for_admins(
         report.contact_phone = "+6285711112222"
         session.add(report)
     andi = await login(web, await link_of(force, ANDI))
-    assert "+6285711112222" not in (await andi.get(f"/dasbor/kasus/{anonymous}")).text
     assert "+6285711112222" not in (await andi.get("/dasbor/kasus")).text  # the table shows none
-    async with force.app.db.read() as session:
-        assert not (await session.exec(select(ContactAudit))).all()
+    assert await looks(force) == []  # the table shows no story either
+    assert "+6285711112222" not in (await andi.get(f"/dasbor/kasus/{anonymous}")).text
+    assert await looks(force) == [("dashboard", "Andi", anonymous, "story", "case page")]
     page = await andi.get(f"/dasbor/kasus/{consenting}")
     assert "+6285711112222" in page.text
+    assert (await looks(force))[1:] == [
+        ("dashboard", "Andi", consenting, "story", "case page"),
+        ("dashboard", "Andi", consenting, "contact", "case page"),
+    ]
     async with force.app.db.read() as session:
-        [row] = (await session.exec(select(ContactAudit))).all()
-        shown = await session.get(Report, row.report_id)
-    assert shown is not None and shown.reference == consenting
+        [row] = [e.row for e in await audit.entries(session, reference=consenting, limit=1)]
     assert row.member_id == force.members["Andi"].id and row.at == force.clock()
-    audit = await andi.get("/dasbor/audit")
-    assert audit.status_code == 200 and consenting in audit.text and "Andi" in audit.text
+    listed = await andi.get("/dasbor/audit")
+    assert listed.status_code == 200
+    cells = [
+        re.sub(r"<[^>]+>", "", cell).strip()
+        for cell in re.findall(r"<td>(.*?)</td>", listed.text.split("<tbody>")[1])
+    ]
+    assert cells[1:6] == ["dashboard", "Andi", consenting, "contact", "case page"]
 
 
 PNG = bytes.fromhex(

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
-from storage import conversations, reports
+from storage import audit, conversations, members, reports
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.models import (
@@ -25,6 +25,7 @@ from storage.models import (
     OfferSource,
     Priority,
     Report,
+    Role,
     Urgency,
 )
 
@@ -139,3 +140,60 @@ async def test_references_stored_in_small_letters_are_found_after_the_upgrade(
         found = await reports.by_reference(session, "Btn-2025-00007")
     await db.close()
     assert found is not None and found.reference == "BTN-2025-00007"
+
+
+async def test_the_dashboards_audit_of_contacts_is_kept_in_the_audit_of_every_door(
+    database_url: str,
+) -> None:
+    """0018: a contact shown on a dashboard page, recorded in contact_audit before the upgrade,
+    is in view_audit after it (door dashboard, what contact, the page as where); and back."""
+    db = Database(database_url)
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    async with db.write() as session:
+        member = await members.add(session, "Andi", Role.ADMIN, at=at)
+        report = Report(
+            reference="BTN-2026-0001",
+            created_at=at,
+            priority=Priority.HIGH,
+            channel=Channel.TELEGRAM,
+            sender="4242",
+            language="id",
+            urgency=Urgency.LEAVING_SOON,
+            affected=Affected.ME,
+            child_involved=ChildInvolved.NO,
+            offer_kind=OfferKind.WORK_ABROAD,
+            destination="malaysia",
+            offer_source=OfferSource.AGENT,
+            story="-",
+        )
+        session.add(report)
+        await session.flush()
+        ids = {"member": member.id, "report": report.id, "at": at}
+
+    def downgrade(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "0017")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+        await conn.execute(
+            text(
+                "INSERT INTO contact_audit (at, member_id, report_id, what) "
+                "VALUES (:at, :member, :report, 'case page')"
+            ),
+            ids,
+        )
+    await upgrade(db)
+    async with db.read() as session:
+        [entry] = await audit.entries(session)
+    assert (entry.row.at, entry.who, entry.reference) == (at, "Andi", "BTN-2026-0001")
+    assert (entry.row.door, entry.row.what, entry.row.place) == (
+        "dashboard",
+        "contact",
+        "case page",
+    )
+    async with db.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+        kept = (await conn.execute(text("SELECT member_id, what FROM contact_audit"))).all()
+    assert [tuple(row) for row in kept] == [(ids["member"], "case page")]
+    await upgrade(db)
+    await db.close()

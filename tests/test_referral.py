@@ -19,10 +19,11 @@ from handlers.taskforce import case_file as case_file_module
 from handlers.usecases import OPERATOR, Refused
 from handlers.usecases import referral as usecase
 from handlers.usecases.referral import Identity, consents, identity, may_handle
-from storage import referrals, reports
+from storage import audit, referrals, reports
 from storage.models import (
     AgencyKind,
     Channel,
+    Door,
     EventKind,
     Member,
     ReferralState,
@@ -154,6 +155,13 @@ async def reported(force: TaskForce, answers: Turns = CONTACTABLE_REPORT) -> tup
     return reference, image
 
 
+async def looks(force: TaskForce) -> list[tuple[str, str, str, str]]:
+    """The audit, oldest first: (door, who, what, where)."""
+    async with force.app.db.read() as session:
+        found = await audit.entries(session)
+    return [(e.row.door, e.who, e.row.what, e.row.place) for e in reversed(found)]
+
+
 def case_file(force: TaskForce, chat: int) -> str:
     """The text of the newest case file sent to the chat."""
     calls = [c for c in force.fake.called("sendDocument") if int(c.params["chat_id"]) == chat]
@@ -193,6 +201,14 @@ async def test_a_member_refers_with_consent_and_the_case_file_names_the_reporter
     assert referral.with_identity and referral.state is ReferralState.SENT
     kinds = [e.kind for e in await force.events(reference)]
     assert EventKind.REFERRED in kinds and EventKind.STATE_CHANGED in kinds
+    # Andi read the details (with the image), then his case file left with the contact.
+    assert await looks(force) == [
+        ("bot", "Andi", "story", "details"),
+        ("bot", "Andi", "contact", "details"),
+        ("bot", "Andi", "evidence", "details"),
+        ("bot", "Andi", "export", "case file to Polres Bintan"),
+        ("bot", "Andi", "contact", "case file to Polres Bintan"),
+    ]
 
 
 async def test_without_consent_a_member_sends_the_case_file_without_the_identity(
@@ -211,6 +227,7 @@ async def test_without_consent_a_member_sends_the_case_file_without_the_identity
     text = case_file(force, IMMIGRATION_CHAT)
     assert CONTACT not in text and "identity is withheld" in text
     assert hashlib.sha256(image).hexdigest() in text
+    assert await looks(force) == [("bot", "Andi", "export", "case file to Imigrasi Tanjung Uban")]
 
 
 async def test_a_coordinator_overrides_with_a_reason_and_the_timeline_keeps_it(
@@ -288,7 +305,8 @@ async def test_the_operator_records_answers_and_a_closed_report_is_not_referred(
 ) -> None:
     reference, _ = await reported(force)
     async with force.app.services.work() as work:
-        done = await usecase.refer(work, reference, 2, by=OPERATOR)  # the UPTD PPA, by email
+        # The UPTD PPA, by email.
+        done = await usecase.refer(work, reference, 2, by=OPERATOR, door=Door.CLI)
     assert done.identity is Identity.CONSENT and done.referral.channel is Channel.EMAIL
     async with force.app.services.work() as work:
         with pytest.raises(Refused, match="state the reason"):
@@ -300,7 +318,7 @@ async def test_the_operator_records_answers_and_a_closed_report_is_not_referred(
         work.session.add(report)
     async with force.app.services.work() as work:
         with pytest.raises(Refused, match="is closed"):
-            await usecase.refer(work, reference, 0, by=OPERATOR)
+            await usecase.refer(work, reference, 0, by=OPERATOR, door=Door.CLI)
 
 
 async def test_a_resident_who_writes_rujuk_is_telling_their_story(app: App) -> None:

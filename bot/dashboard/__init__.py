@@ -6,7 +6,7 @@ server-side (storage/dashboard.py); its cookie is HttpOnly, SameSite=Lax, Secure
 and ends after `[dashboard] idle_hours` without a request. Every form carries the session's
 CSRF token. Evidence is served at /dasbor/berkas/<id>?t=<HMAC of the id with the session's
 secret>, so a file's address is worth nothing outside the session that was shown it. A page
-that shows a reporter's contact writes a ContactAudit row.
+that shows a reporter's story, contact or evidence writes a row of the audit (storage/audit.py).
 
 Pages speak the reader's language: `[bot] default_language`, or the one chosen with the switch
 in the header (/dasbor/bahasa/<code>, kept in a cookie). Templates translate with `_("...")`
@@ -38,6 +38,7 @@ from bot.app import App
 from bot.dashboard import cases, people, sending
 from handlers import labels, risk
 from handlers.consent import consents as shared_with
+from handlers.consent import contact as contact_of
 from handlers.conversation.turn import Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.intel import indexing
@@ -45,20 +46,23 @@ from handlers.residents.language import NAMES
 from handlers.taskforce import lifecycle
 from handlers.taskforce.casework import event_text
 from handlers.usecases import Refused
+from handlers.usecases import audit as audit_usecases
 from handlers.usecases import casework as casework_usecases
 from handlers.usecases import referral as referral_usecases
 from handlers.usecases import relay as relay_usecases
-from storage import casework, dashboard, intel, members, reports
+from storage import audit, casework, dashboard, intel, members, reports
 from storage.members import at_least
 from storage.models import (
     BroadcastState,
     DashboardSession,
+    Door,
     Media,
     Member,
     Outcome,
     Report,
     ReportEvent,
     Role,
+    Seen,
 )
 
 log = logging.getLogger(__name__)
@@ -82,6 +86,13 @@ BROADCAST_STATES = {
     BroadcastState.DONE: N_("done"),
     BroadcastState.CANCELLED: N_("cancelled"),
 }
+DOORS = {Door.BOT: N_("bot"), Door.DASHBOARD: N_("dashboard"), Door.CLI: N_("server")}
+SEEN = {
+    Seen.CONTACT: N_("contact"),
+    Seen.STORY: N_("story"),
+    Seen.EVIDENCE: N_("evidence"),
+    Seen.EXPORT: N_("export"),
+}
 # The stored values a template names with `named(kind, value)`, in the reader's language.
 LABELS: dict[str, dict[Any, str]] = {
     "state": labels.CASE_STATE,
@@ -97,6 +108,8 @@ LABELS: dict[str, dict[Any, str]] = {
     "agency": labels.AGENCY_KIND,
     "role": ROLES,
     "broadcast": BROADCAST_STATES,
+    "door": DOORS,
+    "seen": SEEN,
     "risk": risk.LEVEL_LABELS,
 }
 
@@ -436,9 +449,10 @@ class Dashboard:
         if report is None or report.id is None or not cases.may_see(viewer.member, report):
             return self.refused(404, "case", viewer)
         assert viewer.member.id is not None
-        contact = report.contact_phone if report.consent_contact and not report.anonymous else None
-        if contact:
-            await dashboard.audit(session, viewer.member.id, report.id, N_("case page"), work.now)
+        contact = contact_of(report)
+        await audit_usecases.viewed(
+            work, report, viewer.member, Door.DASHBOARD, audit_usecases.seen_of(report), "case page"
+        )
         media = list(await reports.media_of(session, report.id))
         notes = await casework.notes_of(session, report.id)
         note_files = await casework.files_of(session, [n.id for n in notes if n.id is not None])
@@ -524,7 +538,12 @@ class Dashboard:
                         return self.refused(400, "form", viewer)
                     reason = form.get("override_reason", "").strip() or None
                     await referral_usecases.refer(
-                        work, report.reference, agency, by=member, override_reason=reason
+                        work,
+                        report.reference,
+                        agency,
+                        by=member,
+                        door=Door.DASHBOARD,
+                        override_reason=reason,
                     )
                 elif action == "balas":
                     text = form.get("text", "").strip()
@@ -562,6 +581,10 @@ class Dashboard:
             path = self.services.media.path(media.sha256)
             if not path.exists():
                 return self.refused(404, "file", viewer)
+            if media.note_id is None:  # the reporter's evidence, not a note's attachment
+                await audit_usecases.viewed(
+                    work, report, viewer.member, Door.DASHBOARD, [Seen.EVIDENCE], f"file {media_id}"
+                )
             return FileResponse(
                 path,
                 media_type=media.content_type,
@@ -574,14 +597,8 @@ class Dashboard:
 
     async def audit_page(self, request: Request) -> Response:
         async def handler(work: Work, viewer: Viewer) -> Response:
-            rows = await dashboard.audits(work.session)
-            names = {m.id: m.name for m in await members.with_roles(work.session, list(Role))}
-            refs = {}
-            for row in rows:
-                if row.report_id not in refs:
-                    found = await reports.get(work.session, row.report_id)
-                    refs[row.report_id] = found.reference if found else "?"
-            return self.render("audit.html", viewer, rows=rows, names=names, refs=refs)
+            entries = await audit.entries(work.session)
+            return self.render("audit.html", viewer, entries=entries)
 
         return await self.page(request, handler, needs=Role.ADMIN)
 

@@ -12,7 +12,7 @@ from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import labels, risk
-from handlers.consent import consents
+from handlers.consent import consents, contact
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.intel import indexing
@@ -223,10 +223,8 @@ async def details(work: Work, report: Report, language: str) -> tuple[str, Seque
         lines.append(_(N_("Location: {link}")).format(link=link))
     if report.anonymous:
         lines.append(_(N_("Reporter: anonymous.")))
-    elif report.consent_contact and report.contact_phone:
-        lines.append(
-            _(N_("Reporter may be contacted at {phone}.")).format(phone=report.contact_phone)
-        )
+    elif phone := contact(report):
+        lines.append(_(N_("Reporter may be contacted at {phone}.")).format(phone=phone))
         kinds = consents(report)
         if kinds:
             lines.append(

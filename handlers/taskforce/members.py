@@ -12,10 +12,10 @@ from handlers.conversation.turn import Turn
 from handlers.i18n import N_, gettext
 from handlers.taskforce import alert_texts, alerts, casework, intel, lifecycle, relay, roster
 from handlers.taskforce.alert_texts import relay_buttons
-from handlers.usecases import NOT_ALLOWED, Refused, duty, membership
+from handlers.usecases import NOT_ALLOWED, Refused, audit, duty, membership
 from storage import dashboard, members, outbox, reports
 from storage.members import at_least
-from storage.models import Member, MessageKind, Role
+from storage.models import Door, Member, MessageKind, Role
 
 # What each command needs; /gabung is for anyone with a code.
 NEEDS = {
@@ -278,6 +278,9 @@ async def detail(turn: Turn, member: Member, reference: str) -> None:
         turn.say(N_("There is no report {reference}."), reference=reference)
         return
     text, files = await alert_texts.details(turn, report, turn.conv.language)
+    # In a group the details go to the member privately, without the files.
+    seen = audit.seen_of(report, evidence=bool(files) and not turn.inbound.group)
+    await audit.viewed(turn, report, member, Door.BOT, seen, "details")
     if turn.inbound.group:
         assert member.id is not None
         for address in await members.addresses(turn.session, [member.id]):

@@ -19,7 +19,7 @@ from handlers.usecases import NOT_ALLOWED, Refused, may
 from handlers.usecases import referral as usecase
 from handlers.usecases.referral import AgencyChat, Identity
 from storage import referrals, reports
-from storage.models import Member, ReferralState, Role
+from storage.models import Door, Member, ReferralState, Role
 
 
 async def _member(turn: Turn) -> Member | None:
@@ -180,6 +180,7 @@ class ReferFlow:
                 state.reference,
                 state.agency,
                 by=member,
+                door=Door.BOT,
                 channel=turn.conv.channel,
                 override_reason=reason,
             )

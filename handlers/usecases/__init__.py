@@ -12,6 +12,7 @@ or raises `Refused`. It never asks a question and knows no chat, click or HTTP:
 
 from __future__ import annotations
 
+import getpass
 from typing import TypeAlias
 
 from handlers.i18n import N_
@@ -24,6 +25,14 @@ NOT_ALLOWED = N_("Not allowed: this is for task-force members.")
 class Operator:
     """The operator at the server's command line: they hold the database, so every action is
     theirs to take. A member acting in a chat (or the dashboard) is a `Member` instead."""
+
+    @property
+    def login(self) -> str:
+        """Their login name on the server, for the audit of what they looked at."""
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no name for this user id (a bare container)
+            return "unknown"
 
     def __repr__(self) -> str:
         return "OPERATOR"

@@ -16,11 +16,12 @@ from handlers.i18n import N_, gettext
 from handlers.settings import Agency
 from handlers.taskforce import case_file
 from handlers.taskforce.alerts import NOTICE_PRIORITY
-from handlers.usecases import NOT_ALLOWED, Actor, Operator, Refused, casework, may
+from handlers.usecases import NOT_ALLOWED, Actor, Operator, Refused, audit, casework, may
 from storage import members, outbox, referrals, reports
 from storage.models import (
     AgencyKind,
     Channel,
+    Door,
     EventKind,
     Member,
     MessageKind,
@@ -29,6 +30,7 @@ from storage.models import (
     Report,
     ReportState,
     Role,
+    Seen,
 )
 
 REASON_MIN = 5  # characters of a stated reason: "ok" is not one
@@ -143,13 +145,15 @@ async def refer(
     agency_index: int,
     *,
     by: Actor,
+    door: Door,
     channel: Channel | None = None,
     override_reason: str | None = None,
 ) -> Referred:
     """Sends the report's case file to the agency (its place in `[[referral.agencies]]`):
     naming the reporter only with their consent for that kind of agency, or when a
     coordinator overrides it with a stated reason. Stores the referral, the events, the
-    report's state (referred) and the message to the agency."""
+    report's state (referred), the message to the agency, and the audit of what left with
+    it (`door`: where `by` asked for it)."""
     session, now = work.session, work.now
     report = await case(work, reference, by)
     assert report.id is not None
@@ -219,6 +223,14 @@ async def refer(
     stored = await work.services.media.put(pdf)
     referral.document_sha256 = stored.sha256
     await referrals.add(session, referral)
+    await audit.viewed(
+        work,
+        report,
+        by,
+        door,
+        [Seen.EXPORT, *([Seen.CONTACT] if contact else [])],
+        f"case file to {agency.name}",
+    )
     actor = actor_name(by)
     await reports.add_event(
         session,

@@ -116,6 +116,9 @@ class FakeTelegram(FakeServer):
         self._closing = False
         self._down_until = 0.0  # time.monotonic() at which an outage ends
         self._updates: list[Params] = []
+        # Every message and press made by `message` and `callback`, kept after it was fetched:
+        # what people said and from which chats (the journeys check the service's log for it).
+        self.made: list[Params] = []
         self._last_update_id = 0
         self._wakeup = asyncio.Event()
         self._called = asyncio.Event()
@@ -286,7 +289,9 @@ class FakeTelegram(FakeServer):
         if caption is not None:
             msg["caption"] = caption
         self._messages[chat_id][message_id] = msg
-        return {"update_id": self._new_update_id(), "message": msg}
+        update = {"update_id": self._new_update_id(), "message": msg}
+        self.made.append(update)
+        return update
 
     def callback(
         self,
@@ -313,7 +318,9 @@ class FakeTelegram(FakeServer):
             "chat_instance": f"instance-{chat_id}",
             "data": data,
         }
-        return {"update_id": self._new_update_id(), "callback_query": query}
+        update = {"update_id": self._new_update_id(), "callback_query": query}
+        self.made.append(update)
+        return update
 
     # --- files -----------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ async def start_sigap(
     database_url: str, tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio
 ) -> AsyncIterator[Start]:
     """Starts `sigap run` with Telegram and WhatsApp (or only those asked for) and `extra`
-    config; the process is stopped at the end, its log shown if the test failed."""
+    config; the process is stopped at the end, its log shown if the test failed, and the
+    journey fails if its log names anyone who wrote to the service (Sigap.leaks)."""
     started: list[Sigap] = []
 
     async def start(
@@ -53,3 +54,5 @@ async def start_sigap(
     for sigap in started:
         await sigap.close()
         print(sigap.log())  # shown by pytest when the test failed
+    for sigap in started:
+        assert sigap.leaks() == [], "the log names someone who wrote to the service"

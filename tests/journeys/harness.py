@@ -22,8 +22,10 @@ from twilio.request_validator import RequestValidator
 
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.support.answers import CONTACT_NUMBER, ENGLISH_STORY, INDONESIAN_STORY
 
 SANDBOX = "whatsapp:+14155238886"
+PHONE = re.compile(r"\+?\d[\d -]{6,}\d")  # as people type numbers: 0812-1111-2222
 WAIT = 30.0  # seconds anything a person waits for may take, at most
 T = TypeVar("T")
 
@@ -33,6 +35,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def phone_forms(number: str) -> set[str]:
+    """The ways a number may be written in a log: as typed, its digits, in E.164."""
+    digits = re.sub(r"\D", "", number)
+    forms = {number.strip(), digits}
+    if digits.startswith("0"):
+        forms |= {"62" + digits[1:], "+62" + digits[1:]}
+    else:
+        forms.add("+" + digits)
+    return {f for f in forms if len(re.sub(r"\D", "", f)) >= 7}
 
 
 async def until(what: str, check: Callable[[], T | None], within: float = WAIT) -> T:
@@ -69,6 +82,7 @@ class Sigap:
         self.configure(extra)
         self.process: asyncio.subprocess.Process | None = None
         self.runs = 0
+        self.said_on_whatsapp: list[tuple[str, str]] = []  # (number, body) people sent
 
     def configure(self, extra: str = "", **server: float) -> None:
         """Writes the config file: the fakes, the database, `[server]` keys and `extra`
@@ -161,6 +175,41 @@ class Sigap:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def leaks(self) -> list[str]:
+        """The lines of the service's log that name someone who wrote to it: a chat id of
+        theirs, a phone number (theirs, or one they typed), or five words in a row of what
+        they wrote (a story, a note, a message). Whole tokens: a port or a timestamp that
+        holds the digits of a chat id does not count."""
+        chats, numbers, texts = set(), set(), [STORY, ENGLISH_STORY, INDONESIAN_STORY]
+        numbers.add(CONTACT_NUMBER)
+        if self.telegram is not None:
+            for update in self.telegram.made:
+                found = update.get("message") or update["callback_query"]
+                chats.add(str(found["from"]["id"]))
+                contact = found.get("contact")
+                if contact:
+                    numbers.add(contact["phone_number"])
+                texts.append(found.get("text") or found.get("caption") or "")
+        for number, body in self.said_on_whatsapp:
+            numbers.add(number)
+            texts.append(body)
+        if self.twilio is not None:
+            numbers.update(
+                m.params.get("To", "").removeprefix("whatsapp:") for m in self.twilio.messages
+            )
+        for text in texts:
+            numbers.update(PHONE.findall(text))
+        patterns = [rf"(?<![\w.:/#-]){chat}(?![\w]|[.:/-]\w)" for chat in chats]
+        for number in filter(None, numbers):
+            patterns += [rf"(?<!\d){re.escape(form)}(?!\d)" for form in phone_forms(number)]
+        for text in texts:
+            words = text.split()
+            patterns += [re.escape(" ".join(words[i : i + 5])) for i in range(len(words) - 4)]
+        if not patterns:
+            return []
+        leaking = re.compile("|".join(patterns))
+        return [line for line in self.log().splitlines() if leaking.search(line)]
 
     async def cli(self, *arguments: str, input: str | None = None, check: bool = True) -> str:
         """`sigap ARGUMENTS --config FILE` as another process; its output."""
@@ -262,6 +311,7 @@ class WhatsAppUser:
 
     async def send(self, body: str, **fields: str) -> httpx.Response:
         """Posts the message; `fields` are more of Twilio's (NumMedia, MediaUrl0...)."""
+        self.sigap.said_on_whatsapp.append((self.number, body))
         params = {
             "MessageSid": f"SM{next(MESSAGE_SIDS):032x}",
             "AccountSid": ACCOUNT_SID,

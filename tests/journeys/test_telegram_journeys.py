@@ -5,6 +5,7 @@ escalate until someone acknowledges, members join with a code from the CLI."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import re
 from pathlib import Path
 
@@ -58,6 +59,13 @@ async def test_a_report_by_buttons_reaches_the_member_on_duty_who_acknowledges_i
     timeline = await sigap.cli("reports", "show", reference)
     assert "acknowledged" in timeline and "Andi" in timeline
     assert telegram.texts(BUDI) == [] and telegram.texts(CITRA) == []  # off duty: not alerted
+    # Who read the story: Andi by Details, the operator by `reports show`; the newest first.
+    looked = (await sigap.cli("audit", "--report", reference)).splitlines()
+    assert looked[0].split()[:5] == ["TIME", "DOOR", "WHO", "REPORT", "WHAT"]
+    operator, details = (line.split()[2:] for line in looked[1:])
+    login = f"({getpass.getuser()})"
+    assert operator == ["cli", "operator", login, reference, "story", "reports", "show"]
+    assert details == ["bot", "Andi", reference, "story", "details"]
     await resident.press("Clear this chat")  # the button under the thank-you
     await until("the chat cleared", lambda: telegram.deleted[RESIDENT])
 

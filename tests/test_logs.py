@@ -1,0 +1,63 @@
+"""The log of `sigap run`: the libraries that log requests stay quiet, and a line that quotes a
+token, a secret, an auth header or a phone number anyway has them replaced."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot import logs
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+@pytest.fixture
+def service_log() -> Iterator[io.StringIO]:
+    """The log as `sigap run` sets it up (here in memory); the root logger restored after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in logs.QUIET}
+    written = io.StringIO()
+    logs.setup(verbose=False, secrets_in_config=["s3cret-auth-token", "", "short"], stream=written)
+    yield written
+    root.handlers[:], root.level = handlers, level
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+
+
+def test_httpx_and_twilio_requests_are_not_logged(service_log: io.StringIO) -> None:
+    logging.getLogger("httpx").info(
+        f'HTTP Request: POST https://api.telegram.org/bot{TOKEN}/x "200"'
+    )
+    logging.getLogger("twilio.http_client").info("Data: To=whatsapp:+6281211112222")
+    logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /dasbor/masuk/abc HTTP/1.1" 200')
+    logging.getLogger("bot.web").info("web server on http://127.0.0.1:8443")
+    err = service_log.getvalue()
+    assert err.splitlines()[-1].endswith("INFO bot.web: web server on http://127.0.0.1:8443"), err
+    assert "api.telegram.org" not in err and "whatsapp" not in err and "masuk" not in err
+
+
+def test_what_a_library_quotes_anyway_is_redacted(service_log: io.StringIO) -> None:
+    log = logging.getLogger("bot.telegram")
+    log.warning("sending failed (https://api.telegram.org/bot%s/sendMessage)", TOKEN)
+    log.warning("Twilio said: The 'To' number whatsapp:+6281211112222 is not valid")
+    log.warning("typed 081211112222; headers {'Authorization': 'Basic QUM6c2VjcmV0'}")
+    log.warning("SMTP refused s3cret-auth-token at 2026-11-29 18:12:34 on port 58725")
+    try:
+        raise ValueError("bad number +6281211112222")
+    except ValueError:
+        log.exception("update 41 failed")
+    err = service_log.getvalue()
+    for secret in (TOKEN, "6281211112222", "81211112222", "QUM6c2VjcmV0", "s3cret-auth-token"):
+        assert secret not in err
+    assert "bot[token]/sendMessage" in err and "whatsapp:[phone] is not valid" in err
+    assert "'Authorization': [redacted]" in err and "at 2026-11-29 18:12:34 on port 58725" in err
+    assert "ValueError: bad number [phone]" in err  # the traceback too
+
+
+def test_a_tag_tells_chats_apart_without_naming_them() -> None:
+    assert logs.tag(5001) == logs.tag("5001") != logs.tag(5002)
+    assert "5001" not in logs.tag(5001) and logs.tag(5001).startswith("chat#")
