@@ -117,7 +117,12 @@ def chat(config_path: Path | None, sender: str) -> None:
 def run(config_path: Path | None, verbose: bool) -> None:
     """Run the service: the configured channels, the web server and the scheduler."""
     settings = settings_from(config_path)
-    logs.setup(verbose=verbose, secrets_in_config=settings.secrets)
+    logs.setup(
+        verbose=verbose,
+        secrets_in_config=settings.secrets,
+        form=settings.logging.format,
+        level=settings.logging.level,
+    )
 
     async def work(app: App) -> None:
         # The channels load only here: the other commands start faster without them.

@@ -78,6 +78,14 @@ class DashboardSettings(Section):
     link_minutes: float = Field(default=10, gt=0, le=60)
 
 
+class LoggingSettings(Section):
+    """`[logging]`: what `sigap run` writes on standard error (bot/logs.py)."""
+
+    # "text": a line for people; "json": one object a line, for a log collector.
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class MetricsSettings(Section):
     """`[metrics]`: /metrics in Prometheus's format (bot/metrics.py), for a scraper only: on
     the web server behind a token, or on a port of its own (on `host`) without one."""
@@ -183,6 +191,7 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)

@@ -7,17 +7,24 @@ import asyncio
 import contextlib
 import errno
 import logging
+import re
 import socket
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot import logs
 
 log = logging.getLogger(__name__)
+PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # Whether the service works, and the details of each part.
 Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
@@ -51,7 +58,38 @@ def create(routes: list[BaseRoute], health: Health) -> Starlette:
         body = {"status": "up" if up else "down", **parts}
         return JSONResponse(body, status_code=200 if up else 503)
 
-    return Starlette(routes=[*routes, Route("/healthz", healthz, methods=["GET"])])
+    return Starlette(
+        routes=[*routes, Route("/healthz", healthz, methods=["GET"])],
+        middleware=[Middleware(RequestIds)],
+    )
+
+
+class RequestIds:
+    """Each request gets an id, the proxy's X-Request-ID when it is a plain token, else a new
+    one: on every log line written while it is handled (bot/logs.py), and in the answer's
+    X-Request-ID header, so a line of the log and a line of the proxy's can be matched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request = given if PLAIN_ID.fullmatch(given) else uuid.uuid4().hex[:12]
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"x-request-id", request.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        token = logs.request_id.set(request)
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            logs.request_id.reset(token)
 
 
 class _Server(uvicorn.Server):

@@ -4,12 +4,18 @@ token, a secret, an auth header or a phone number anyway has them replaced."""
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
-from bot import logs
+from bot import logs, web
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -61,3 +67,60 @@ def test_what_a_library_quotes_anyway_is_redacted(service_log: io.StringIO) -> N
 def test_a_tag_tells_chats_apart_without_naming_them() -> None:
     assert logs.tag(5001) == logs.tag("5001") != logs.tag(5002)
     assert "5001" not in logs.tag(5001) and logs.tag(5001).startswith("chat#")
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    written = io.StringIO()
+    logs.setup(verbose=False, secrets_in_config=[], stream=written, form="json")
+    yield written
+    root.handlers[:], root.level = handlers, level
+
+
+def test_json_lines_carry_utc_time_the_report_and_no_number(json_log: io.StringIO) -> None:
+    logging.getLogger("bot.test").info(
+        "alert for %s sent to +6281234567890", "BTN-2026-00042", extra={"report": "BTN-2026-00042"}
+    )
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("bot.test").exception("failed")
+    first, second = (json.loads(line) for line in json_log.getvalue().splitlines())
+    assert first["time"].endswith("+00:00") and first["level"] == "INFO"
+    assert first["logger"] == "bot.test" and first["report"] == "BTN-2026-00042"
+    assert first["message"] == "alert for BTN-2026-00042 sent to [phone]"
+    assert "request" not in first
+    assert second["level"] == "ERROR" and "ValueError: boom" in second["error"]
+
+
+async def test_each_web_request_has_an_id_on_its_log_lines_and_its_answer(
+    json_log: io.StringIO,
+) -> None:
+    async def page(_request: Request) -> Response:
+        logging.getLogger("bot.test").warning("handling")
+        return PlainTextResponse("ok")
+
+    async def healthy() -> tuple[bool, dict[str, object]]:
+        return True, {}
+
+    site = web.create([Route("/x", page)], healthy)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=site), base_url="http://sigap.test"
+    ) as client:
+        mine = await client.get("/x")
+        given = await client.get("/x", headers={"X-Request-ID": "proxy-7f3a"})
+        forged = await client.get("/x", headers={"X-Request-ID": "a\nb"})
+    ids = [json.loads(line)["request"] for line in json_log.getvalue().splitlines()]
+    assert ids[0] == mine.headers["x-request-id"] and len(ids[0]) == 12
+    assert ids[1] == given.headers["x-request-id"] == "proxy-7f3a"
+    assert ids[2] == forged.headers["x-request-id"] != "a\nb"
+    assert len(set(ids)) == 3
+
+
+def test_text_lines_say_utc_and_the_context(service_log: io.StringIO) -> None:
+    logging.getLogger("bot.test").warning("late", extra={"report": "BTN-2026-00001"})
+    line = service_log.getvalue().strip()
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 WARNING bot\.test: late", line)
+    assert line.endswith("[report=BTN-2026-00001]")
