@@ -11,7 +11,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert
+from storage.db import insert, insert_many
 from storage.media import StoredFile
 from storage.models import (
     Addition,
@@ -90,6 +90,23 @@ async def submit(
     return report
 
 
+def event(
+    report: Report,
+    kind: EventKind,
+    *,
+    at: datetime,
+    actor: str = REPORTER,
+    channel: Channel | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ReportEvent:
+    """An event of the report's timeline, stored by `add_event` or, many at once, by
+    `add_events`."""
+    assert report.id is not None
+    return ReportEvent(
+        report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
+    )
+
+
 async def add_event(
     session: AsyncSession,
     report: Report,
@@ -100,12 +117,14 @@ async def add_event(
     channel: Channel | None = None,
     detail: dict[str, Any] | None = None,
 ) -> ReportEvent:
-    assert report.id is not None
-    event = ReportEvent(
-        report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
-    )
-    session.add(event)  # flushed with the rest of the transaction
-    return event
+    row = event(report, kind, at=at, actor=actor, channel=channel, detail=detail)
+    session.add(row)  # flushed with the rest of the transaction
+    return row
+
+
+async def add_events(session: AsyncSession, events: Sequence[ReportEvent]) -> None:
+    """Events of many reports in one statement (a batch of follow-ups)."""
+    await insert_many(session, events)
 
 
 async def of_sender(session: AsyncSession, channel: Channel, sender: str) -> Sequence[Report]:

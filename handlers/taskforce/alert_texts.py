@@ -49,11 +49,9 @@ async def alert_text(
 ) -> str:
     """What members read first: enough to judge the report, never the reporter's identity
     (that is in the details, and only if they consented)."""
-    assert report.id is not None
-    phones = await reports.recruiter_phones(session, report.id)
-    linked = (await indexing.links(session, [report.id], earlier_only=True))[report.id]
+    known = await alert_facts(session, report)
     language = language or services.bot.default_language
-    return compose_alert(report, phones, linked, services, language)
+    return compose_alert(report, known.phones, known.links, services, language)
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,13 @@ class Facts:
 
     phones: Sequence[str]
     links: Sequence[Link]  # what earlier reports share with it
+
+
+async def alert_facts(session: AsyncSession, report: Report) -> Facts:
+    assert report.id is not None
+    phones = await reports.recruiter_phones(session, report.id)
+    linked = (await indexing.links(session, [report.id], earlier_only=True))[report.id]
+    return Facts(phones, linked)
 
 
 def compose_alert(
