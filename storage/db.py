@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticUndefined
 from sqlalchemy import event, update
 from sqlalchemy import insert as insert_statement
 from sqlalchemy.dialects import postgresql, sqlite
@@ -200,16 +202,30 @@ def insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-async def insert_many(session: AsyncSession, rows: Sequence[SQLModel]) -> None:
-    """Inserts rows of one table in one executemany, without reading their ids back. Added
-    to the session, the rows would be flushed one INSERT ... RETURNING at a time on SQLite
-    (the ORM reads each id): an alert to 100 members was 100 statements."""
-    if not rows:
-        return
-    table = type(rows[0]).__table__  # type: ignore[attr-defined]
-    columns = [column.key for column in table.columns if not column.primary_key]
-    values = [{key: getattr(row, key) for key in columns} for row in rows]
-    await session.exec(insert_statement(table), params=values)
+async def insert_many(
+    session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Inserts rows of one table (their column values; the model's defaults fill the rest) in
+    one executemany, without reading their ids back. Added to the session as models, the rows
+    would be flushed one INSERT ... RETURNING at a time on SQLite (the ORM reads each id),
+    and making each model costs more than the insert."""
+    if rows:
+        defaults = _defaults(model)
+        table = model.__table__  # type: ignore[attr-defined]
+        await session.exec(insert_statement(table), params=[{**defaults, **row} for row in rows])
+
+
+@functools.cache
+def _defaults(model: type[SQLModel]) -> dict[str, Any]:
+    """The model's default values, but its id's. A default made by a factory (an empty list)
+    is made once: it is only ever read, to be written out."""
+    found = {}
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None:
+            found[name] = field.default_factory()  # type: ignore[call-arg]
+        elif field.default is not PydanticUndefined and name != "id":
+            found[name] = field.default
+    return found
 
 
 async def claim(

@@ -22,8 +22,8 @@ async def schedule(session: AsyncSession, report_id: int, step: int, due_at: dat
 
 async def schedule_many(session: AsyncSession, steps: Sequence[tuple[int, int, datetime]]) -> None:
     """Follow-ups (report id, step, due time) of many reports in one statement."""
-    rows = [Followup(report_id=r, step=step, due_at=due_at) for r, step, due_at in steps]
-    await insert_many(session, rows)
+    rows = [{"report_id": r, "step": step, "due_at": due_at} for r, step, due_at in steps]
+    await insert_many(session, Followup, rows)
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

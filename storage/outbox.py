@@ -82,14 +82,14 @@ def message(
     report_id: int | None = None,
     member_id: int | None = None,
     edit_of: int | None = None,
-) -> Outbox:
+) -> dict[str, Any]:
     """A message to send, as a row first: it is sent by the delivery job after the
     transaction commits, and survives a crash before that. What it says is the same on every
     channel, each renders it its own way: `buttons` ({"value", "label"}) where the channel
     shows buttons, `hint` (how to do the same by typing) where it does not, the template of
-    `kind` with `variables` where the channel needs a template. Stored by `enqueue` or, many
-    at once, by `enqueue_many`."""
-    return Outbox(
+    `kind` with `variables` where the channel needs a template. Its values, stored by
+    `enqueue` or, many at once, by `enqueue_many`."""
+    return dict(
         created_at=at,
         updated_at=at,
         channel=channel,
@@ -123,30 +123,32 @@ async def enqueue(
     edit_of: int | None = None,
 ) -> Outbox:
     """One `message`, queued in this transaction (see `message`)."""
-    row = message(
-        channel,
-        address,
-        kind,
-        text,
-        at=at,
-        priority=priority,
-        buttons=buttons,
-        hint=hint,
-        variables=variables,
-        report_id=report_id,
-        member_id=member_id,
-        edit_of=edit_of,
+    row = Outbox(
+        **message(
+            channel,
+            address,
+            kind,
+            text,
+            at=at,
+            priority=priority,
+            buttons=buttons,
+            hint=hint,
+            variables=variables,
+            report_id=report_id,
+            member_id=member_id,
+            edit_of=edit_of,
+        )
     )
     session.add(row)  # flushed with the rest of the transaction (the id comes then)
     session.info["outbox"] = True
     return row
 
 
-async def enqueue_many(session: AsyncSession, rows: Sequence[Outbox]) -> None:
-    """Messages queued in this transaction in one statement, their ids not read back: an alert
-    to every member on duty, a batch of follow-ups."""
+async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Messages (made by `message`) queued in this transaction in one statement, their ids
+    not read back: an alert to every member on duty, a batch of follow-ups."""
     if rows:
-        await insert_many(session, rows)
+        await insert_many(session, Outbox, rows)
         session.info["outbox"] = True
 
 

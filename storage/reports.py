@@ -98,11 +98,11 @@ def event(
     actor: str = REPORTER,
     channel: Channel | None = None,
     detail: dict[str, Any] | None = None,
-) -> ReportEvent:
-    """An event of the report's timeline, stored by `add_event` or, many at once, by
-    `add_events`."""
+) -> dict[str, Any]:
+    """An event of the report's timeline (its values), stored by `add_event` or, many at
+    once, by `add_events`."""
     assert report.id is not None
-    return ReportEvent(
+    return dict(
         report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
     )
 
@@ -117,14 +117,14 @@ async def add_event(
     channel: Channel | None = None,
     detail: dict[str, Any] | None = None,
 ) -> ReportEvent:
-    row = event(report, kind, at=at, actor=actor, channel=channel, detail=detail)
+    row = ReportEvent(**event(report, kind, at=at, actor=actor, channel=channel, detail=detail))
     session.add(row)  # flushed with the rest of the transaction
     return row
 
 
-async def add_events(session: AsyncSession, events: Sequence[ReportEvent]) -> None:
-    """Events of many reports in one statement (a batch of follow-ups)."""
-    await insert_many(session, events)
+async def add_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    """Events (made by `event`) of many reports in one statement (a batch of follow-ups)."""
+    await insert_many(session, ReportEvent, events)
 
 
 async def of_sender(session: AsyncSession, channel: Channel, sender: str) -> Sequence[Report]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.conversation.turn import Services, Work
-from handlers.i18n import N_, Gettext, gettext
+from handlers.i18n import N_, gettext
 from handlers.intel import indexing
 from handlers.taskforce.alert_texts import (
     Facts,
@@ -30,9 +31,7 @@ from storage.models import (
     EventKind,
     Member,
     MessageKind,
-    Outbox,
     Report,
-    ReportEvent,
     Role,
 )
 
@@ -133,59 +132,57 @@ async def alert_rows(
     heading: str,
     already: Sequence[str] = (),
     facts: Facts | None = None,
-) -> list[Outbox]:
+) -> list[dict[str, Any]]:
     """The outbox rows of notify_members, not yet stored (a batch of follow-ups stores all of
-    its rows in one statement)."""
+    its rows in one statement). What they say is made once per language."""
     assert report.id is not None
-    services, at = work.services, work.now
+    services = work.services
     known = facts if facts is not None else await alert_facts(work.session, report)
-    texts: dict[str, str] = {}  # the alert once per language
+    said: dict[str, Said] = {}
 
-    def text_in(language: str, _: Gettext) -> str:
-        if language not in texts:
-            texts[language] = compose_alert(report, known.phones, known.links, services, language)
-        if not heading:
-            return texts[language]
-        return heading_text(_, heading, report, at, already) + "\n\n" + texts[language]
+    def row(to: tuple[Channel, str], language: str, member: Member | None) -> dict[str, Any]:
+        if language not in said:
+            _ = gettext(language)
+            text = compose_alert(report, known.phones, known.links, services, language)
+            if heading:
+                text = heading_text(_, heading, report, work.now, already) + "\n\n" + text
+            said[language] = Said(
+                text, buttons(_, report), typed_hint(_, report), template_variables(_, report)
+            )
+        words = said[language]
+        return outbox.message(
+            *to,
+            kind,
+            words.text,
+            at=work.now,
+            priority=URGENT_FIRST,
+            buttons=words.buttons,
+            hint=words.hint,
+            # A member's also with the variables of its WhatsApp template.
+            variables=words.variables if member is not None else None,
+            report_id=report.id,
+            member_id=member.id if member is not None else None,
+        )
 
-    rows = []
-    for recipient in reached.recipients:
-        _ = gettext(recipient.language)
-        to = (recipient.channel, recipient.address)
-        rows.append(alert_row(work, report, kind, to, text_in(recipient.language, _), _, recipient))
+    rows = [
+        row((recipient.channel, recipient.address), recipient.language, recipient.member)
+        for recipient in reached.recipients
+    ]
     group = services.alerts.telegram_group_id
     if group:
-        language = services.bot.default_language
-        _ = gettext(language)
-        rows.append(
-            alert_row(work, report, kind, (Channel.TELEGRAM, str(group)), text_in(language, _), _)
-        )
+        rows.append(row((Channel.TELEGRAM, str(group)), services.bot.default_language, None))
     return rows
 
 
-def alert_row(
-    work: Work,
-    report: Report,
-    kind: MessageKind,
-    to: tuple[Channel, str],
-    text: str,
-    _: Gettext,
-    recipient: Recipient | None = None,
-) -> Outbox:
-    """One alert or follow-up, with its buttons (or the words that do the same); a member's
-    also with the variables of its WhatsApp template."""
-    return outbox.message(
-        *to,
-        kind,
-        text,
-        at=work.now,
-        priority=URGENT_FIRST,
-        buttons=buttons(_, report),
-        hint=typed_hint(_, report),
-        variables=template_variables(_, report) if recipient is not None else None,
-        report_id=report.id,
-        member_id=recipient.member.id if recipient is not None else None,
-    )
+@dataclass(frozen=True)
+class Said:
+    """An alert or follow-up in one language: its text, its buttons (or the words that do the
+    same), the variables of its WhatsApp template."""
+
+    text: str
+    buttons: list[dict[str, str]]
+    hint: str
+    variables: dict[str, str]
 
 
 def timeout(services: Services, report: Report) -> timedelta:
@@ -268,8 +265,8 @@ async def follow_up(services: Services, *, batch: int = FOLLOWUPS_BATCH) -> int:
             linked = await indexing.links(session, ids, earlier_only=True)
             names = await reports.alerted_names_of(session, ids)
             circles: dict[int, Circle] = {}
-            messages: list[Outbox] = []
-            events: list[ReportEvent] = []
+            messages: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
             next_steps: list[tuple[int, int, datetime]] = []
             for followup in due:
                 report = locked.get(followup.report_id)
