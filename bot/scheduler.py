@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=7)  # redeliveries come within minutes; a week is ample
 FOLLOWUPS_EVERY = timedelta(seconds=1)
+# Follow-ups falling due this close together go out in one batch (10,000 falling due within
+# 30 s would otherwise be sent one transaction each, every 3 ms).
+FOLLOWUPS_TOGETHER = timedelta(milliseconds=50)
 
 
 class Jobs:
@@ -81,7 +84,7 @@ class Jobs:
         job = self.scheduler.get_job("followups")
         if due is None or self.stopping or job is None or job.next_run_time is None:
             return None
-        wait = max(0.0, (due - self.services.clock()).total_seconds())
+        wait = max(FOLLOWUPS_TOGETHER, due - self.services.clock()).total_seconds()
         before_next_run = datetime.now(UTC) + timedelta(seconds=wait) < job.next_run_time
         return wait if before_next_run else None
 
