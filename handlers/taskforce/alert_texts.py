@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import labels, risk
 from handlers.consent import consents
 from handlers.conversation.turn import Services, Work
-from handlers.i18n import N_, Gettext, gettext
+from handlers.i18n import N_, Gettext, gettext, locale
 from handlers.intel import indexing
 from handlers.intel.indexing import Link
 from storage import reports
@@ -85,7 +85,9 @@ def compose_alert(
         destination = intake.shown(destination, language, bot.default_language)
     area = intake.shown(report.area, language, bot.default_language) if report.area else None
     story = report.story if len(report.story) <= EXCERPT else report.story[:EXCERPT] + "…"
-    sent = format_datetime(report.created_at.astimezone(bot.zone), "medium", locale=language)
+    sent = format_datetime(
+        report.created_at.astimezone(bot.zone), "medium", locale=locale(language)
+    )
     lines = [
         _(N_("New report {reference} — priority {priority}")).format(
             reference=report.reference, priority=_(labels.PRIORITY[report.priority])
