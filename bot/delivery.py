@@ -1,6 +1,6 @@
-"""What every channel shares: a token bucket for rate limits, per-chat locks that keep one
-chat's messages in order, the channel's health, what each channel can do, and the one error a
-failed send raises."""
+"""What every channel shares: a token bucket and a sliding window for rate limits, per-chat
+locks that keep one chat's messages in order, the channel's health, what each channel can do,
+and the one error a failed send raises."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -49,6 +50,35 @@ class Bucket:
     @property
     def idle(self) -> bool:
         return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
+
+
+class Window:
+    """At most `limit` sends in any `seconds`, handed out as reservations like Bucket's: the
+    first `limit` go at once, each later one `seconds` after the one `limit` places before
+    it. A burst of alerts to every member on duty goes out together, not spaced as a token
+    bucket spaces them after its burst, and no second ever carries more than `limit`."""
+
+    def __init__(
+        self, limit: int, seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.clock = clock
+        self.times: deque[float] = deque(maxlen=limit)  # the last `limit` reserved moments
+
+    def reserve(self) -> float:
+        now = self.clock()
+        at = now
+        if self.times:
+            at = max(at, self.times[-1])  # in arrival order
+        if len(self.times) == self.limit:
+            at = max(at, self.times[0] + self.seconds)
+        self.times.append(at)
+        return at - now
+
+    @property
+    def idle(self) -> bool:
+        return not self.times or self.times[-1] + self.seconds <= self.clock()
 
 
 class ChatLocks:

@@ -18,11 +18,15 @@ from handlers.residents.report import expire_drafts
 from handlers.taskforce import broadcast
 from handlers.taskforce.alerts import follow_up
 from handlers.taskforce.reminders import remind
-from storage import chats, workers
+from storage import chats, escalation, workers
 
 log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=7)  # redeliveries come within minutes; a week is ample
+FOLLOWUPS_EVERY = timedelta(seconds=1)
+# Follow-ups falling due this close together go out in one batch (10,000 falling due within
+# 30 s would otherwise be sent one transaction each, every 3 ms).
+FOLLOWUPS_TOGETHER = timedelta(milliseconds=50)
 
 
 class Jobs:
@@ -33,6 +37,7 @@ class Jobs:
         self.delivery = delivery
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.busy = 0
+        self.stopping = False
         self.idle = asyncio.Event()
         self.idle.set()
         # When each job last ended well, and what went wrong last (for /healthz).
@@ -60,9 +65,28 @@ class Jobs:
 
     async def followups(self) -> None:
         """Sends the follow-ups due; one that fell due while the service was down goes out
-        once now."""
-        if await follow_up(self.services):
-            self.wake_outbox()
+        once now. A follow-up falling due before the next run is waited for and sent when
+        due, not at that run (up to FOLLOWUPS_EVERY late); the runs, each FOLLOWUPS_EVERY,
+        see those scheduled by another process meanwhile."""
+        while True:
+            if await follow_up(self.services):
+                self.wake_outbox()
+            wait = await self._until_next_followup()
+            if wait is None:
+                return
+            await asyncio.sleep(wait)
+
+    async def _until_next_followup(self) -> float | None:
+        """Seconds until the next follow-up falls due, if that is before the job's next run
+        (None otherwise, or when stopping)."""
+        async with self.services.db.read() as session:
+            due = await escalation.next_due(session)
+        job = self.scheduler.get_job("followups")
+        if due is None or self.stopping or job is None or job.next_run_time is None:
+            return None
+        wait = max(FOLLOWUPS_TOGETHER, due - self.services.clock()).total_seconds()
+        before_next_run = datetime.now(UTC) + timedelta(seconds=wait) < job.next_run_time
+        return wait if before_next_run else None
 
     async def reminders(self) -> None:
         """Reminds the assignee (then the coordinators) of open cases nobody touched for
@@ -96,6 +120,7 @@ class Jobs:
         cancel them at once)."""
         if not self.scheduler.running:  # start-up failed before it (a port in use)
             return
+        self.stopping = True
         self.scheduler.pause()
         try:
             await asyncio.wait_for(self.idle.wait(), grace)
@@ -142,7 +167,7 @@ class Job:
 JOBS = [
     Job("heartbeat", workers.HEARTBEAT, Jobs.heartbeat),
     Job("outbox", timedelta(seconds=1), Jobs.outbox),  # retries fall due between wakes
-    Job("followups", timedelta(seconds=1), Jobs.followups),
+    Job("followups", FOLLOWUPS_EVERY, Jobs.followups),  # and when the next one is due
     Job("reminders", timedelta(seconds=2), Jobs.reminders),
     Job("broadcasts", timedelta(seconds=2), Jobs.broadcasts),
     Job("housekeeping", timedelta(minutes=15), Jobs.housekeeping),

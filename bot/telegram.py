@@ -46,7 +46,17 @@ from telegram.request import HTTPXRequest
 from bot import web
 from bot.app import ChannelServices
 from bot.config import ServerSettings, TelegramSettings
-from bot.delivery import CAPABILITIES, Bucket, ChatLocks, DeliveryError, Gone, Health, Sent, split
+from bot.delivery import (
+    CAPABILITIES,
+    Bucket,
+    ChatLocks,
+    DeliveryError,
+    Gone,
+    Health,
+    Sent,
+    Window,
+    split,
+)
 from bot.logs import tag
 from handlers.conversation.messages import (
     Attachment,
@@ -111,10 +121,13 @@ class TelegramLimiter(BaseRateLimiter[None]):
         group_per_minute: float = 20,
         max_retries: int = 6,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # A small burst (an alert to several members goes at once) that keeps any one second
-        # within about the limit: at most burst + rate messages in a second.
-        self.overall = Bucket(per_second, burst=max(1.0, per_second / 6))
+        # A window, not a token bucket: an alert to 10 members goes out at once (a bucket
+        # with a small burst spaced them 33 ms apart), and no second carries more than
+        # `per_second` messages.
+        limit = max(1, int(per_second))
+        self.overall = Window(limit, limit / per_second, clock)
         self.chat_per_second = chat_per_second
         self.group_per_minute = group_per_minute
         self.chats: dict[int | str, Bucket] = {}

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -18,6 +19,13 @@ Gettext = Callable[[str], str]
 def N_(message: str) -> str:
     """Marks a text for the catalogs where it is defined; it is translated where it is shown."""
     return message
+
+
+@cache
+def locale(language: str) -> Locale:
+    """Babel's locale of a language, parsed once: a date formatted with the language's name
+    parses it again and again (9 times for one alert's date)."""
+    return Locale.parse(language)
 
 
 @cache

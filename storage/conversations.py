@@ -49,6 +49,22 @@ async def find(session: AsyncSession, channel: Channel, sender: str) -> Conversa
     return (await session.exec(query)).first()
 
 
+async def languages(
+    session: AsyncSession, addresses: Sequence[tuple[Channel, str]]
+) -> dict[tuple[Channel, str], str]:
+    """The language of each address's conversation, for the addresses that have one: one
+    query for everyone an alert goes to."""
+    if not addresses:
+        return {}
+    wanted = set(addresses)
+    query = select(Conversation.channel, Conversation.sender, Conversation.language).where(
+        col(Conversation.channel).in_({channel for channel, _ in wanted}),
+        col(Conversation.sender).in_({sender for _, sender in wanted}),
+    )
+    found = (await session.exec(query)).all()
+    return {(Channel(c), s): language for c, s, language in found if (c, s) in wanted}
+
+
 async def left_since(session: AsyncSession, flow: str, before: datetime) -> Sequence[Conversation]:
     """Conversations in `flow` untouched since `before`, locked (skipped if another process
     has them)."""

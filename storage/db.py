@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -12,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, event, or_, update
+from sqlalchemy import insert as insert_statement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 DEFAULT_URL = "sqlite+aiosqlite:///sigap.db"
@@ -199,6 +202,32 @@ def insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT, in the session's dialect."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def insert_many(
+    session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Inserts rows of one table (their column values; the model's defaults fill the rest) in
+    one executemany, without reading their ids back. Added to the session as models, the rows
+    would be flushed one INSERT ... RETURNING at a time on SQLite (the ORM reads each id),
+    and making each model costs more than the insert."""
+    if rows:
+        defaults = _defaults(model)
+        table = model.__table__  # type: ignore[attr-defined]
+        await session.exec(insert_statement(table), params=[{**defaults, **row} for row in rows])
+
+
+@functools.cache
+def _defaults(model: type[SQLModel]) -> dict[str, Any]:
+    """The model's default values, but its id's. A default made by a factory (an empty list)
+    is made once: it is only ever read, to be written out."""
+    found = {}
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None:
+            found[name] = field.default_factory()  # type: ignore[call-arg]
+        elif field.default is not PydanticUndefined and name != "id":
+            found[name] = field.default
+    return found
 
 
 async def claim(

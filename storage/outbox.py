@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import workers
 from storage.db import claim as claim_rows
+from storage.db import insert_many
 from storage.models import (
     Broadcast,
     BroadcastState,
@@ -67,6 +68,44 @@ REPLY_PRIORITY = 0
 BULK = 9  # broadcasts and from here on: only a few are taken at a time (see claim)
 
 
+def message(
+    channel: Channel,
+    address: str,
+    kind: MessageKind,
+    text: str,
+    *,
+    at: datetime,
+    priority: int = 5,
+    buttons: list[dict[str, str]] | None = None,
+    hint: str = "",
+    variables: dict[str, Any] | None = None,
+    report_id: int | None = None,
+    member_id: int | None = None,
+    edit_of: int | None = None,
+) -> dict[str, Any]:
+    """A message to send, as a row first: it is sent by the delivery job after the
+    transaction commits, and survives a crash before that. What it says is the same on every
+    channel, each renders it its own way: `buttons` ({"value", "label"}) where the channel
+    shows buttons, `hint` (how to do the same by typing) where it does not, the template of
+    `kind` with `variables` where the channel needs a template. Its values, stored by
+    `enqueue` or, many at once, by `enqueue_many`."""
+    return dict(
+        created_at=at,
+        updated_at=at,
+        channel=channel,
+        address=address,
+        kind=kind,
+        text=text,
+        buttons=[*(buttons or []), *([{"hint": hint}] if hint else [])],
+        variables=variables or {},
+        priority=priority,
+        due_at=at,
+        report_id=report_id,
+        member_id=member_id,
+        edit_of=edit_of,
+    )
+
+
 async def enqueue(
     session: AsyncSession,
     channel: Channel,
@@ -83,29 +122,34 @@ async def enqueue(
     member_id: int | None = None,
     edit_of: int | None = None,
 ) -> Outbox:
-    """A message to send, as a row first: it is sent by the delivery job after the
-    transaction commits, and survives a crash before that. What it says is the same on every
-    channel, each renders it its own way: `buttons` ({"value", "label"}) where the channel
-    shows buttons, `hint` (how to do the same by typing) where it does not, the template of
-    `kind` with `variables` where the channel needs a template."""
+    """One `message`, queued in this transaction (see `message`)."""
     row = Outbox(
-        created_at=at,
-        updated_at=at,
-        channel=channel,
-        address=address,
-        kind=kind,
-        text=text,
-        buttons=[*(buttons or []), *([{"hint": hint}] if hint else [])],
-        variables=variables or {},
-        priority=priority,
-        due_at=at,
-        report_id=report_id,
-        member_id=member_id,
-        edit_of=edit_of,
+        **message(
+            channel,
+            address,
+            kind,
+            text,
+            at=at,
+            priority=priority,
+            buttons=buttons,
+            hint=hint,
+            variables=variables,
+            report_id=report_id,
+            member_id=member_id,
+            edit_of=edit_of,
+        )
     )
     session.add(row)  # flushed with the rest of the transaction (the id comes then)
     session.info["outbox"] = True
     return row
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Messages (made by `message`) queued in this transaction in one statement, their ids
+    not read back: an alert to every member on duty, a batch of follow-ups."""
+    if rows:
+        await insert_many(session, Outbox, rows)
+        session.info["outbox"] = True
 
 
 def enqueue_reply(

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert
+from storage.db import insert, insert_many
 from storage.media import StoredFile
 from storage.models import (
     Addition,
@@ -97,6 +97,23 @@ async def submit(
     return report
 
 
+def event(
+    report: Report,
+    kind: EventKind,
+    *,
+    at: datetime,
+    actor: str = REPORTER,
+    channel: Channel | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An event of the report's timeline (its values), stored by `add_event` or, many at
+    once, by `add_events`."""
+    assert report.id is not None
+    return dict(
+        report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
+    )
+
+
 async def add_event(
     session: AsyncSession,
     report: Report,
@@ -107,12 +124,14 @@ async def add_event(
     channel: Channel | None = None,
     detail: dict[str, Any] | None = None,
 ) -> ReportEvent:
-    assert report.id is not None
-    event = ReportEvent(
-        report_id=report.id, at=at, kind=kind, actor=actor, channel=channel, detail=detail or {}
-    )
-    session.add(event)  # flushed with the rest of the transaction
-    return event
+    row = ReportEvent(**event(report, kind, at=at, actor=actor, channel=channel, detail=detail))
+    session.add(row)  # flushed with the rest of the transaction
+    return row
+
+
+async def add_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    """Events (made by `event`) of many reports in one statement (a batch of follow-ups)."""
+    await insert_many(session, ReportEvent, events)
 
 
 async def of_sender(session: AsyncSession, channel: Channel, sender: str) -> Sequence[Report]:

@@ -9,12 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import App, build
 from bot.config import Settings
+from bot.outbox import Delivery
 from bot.reports import show_report
+from bot.scheduler import Jobs
 from handlers.taskforce.alerts import follow_up
-from storage import escalation, members, reports
+from storage import conversations, escalation, members, reports
 from storage.db import StorageSettings
 from storage.models import (
     Channel,
@@ -79,6 +82,19 @@ async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce)
     await force.later(30)  # the follow-ups name them the same way
     followups = [t for t in force.texts(CITRA) if "Not yet acknowledged" in t]
     assert [t.count(f"(+6281234567890) as {reference}") for t in followups] == [0, 1]
+
+
+async def test_each_member_is_alerted_in_the_language_of_their_chat(force: TaskForce) -> None:
+    """Budi has written to the bot in Indonesian; Andi never has, so he reads the default."""
+    await staffed(force)
+    async with force.app.db.write() as session:
+        await conversations.load(
+            session, Channel.TELEGRAM, str(BUDI), language="id", now=force.clock()
+        )
+    reference = await force.report()
+    await force.deliver()
+    assert f"New report {reference}" in force.texts(ANDI)[-1]
+    assert f"Laporan baru {reference}" in force.texts(BUDI)[-1]
 
 
 async def test_an_alert_lists_the_five_latest_earlier_reports_with_the_same_number(
@@ -438,6 +454,107 @@ async def test_reports_show_lists_the_timeline(force: TaskForce) -> None:
         assert kind in shown, kind
 
 
+async def open_reports(
+    session: AsyncSession, count: int, at: datetime, *, due: datetime
+) -> list[int]:
+    """`count` urgent reports nobody acknowledged, each with its step-1 follow-up `due`."""
+    ids = []
+    for n in range(count):
+        report = Report(
+            reference=f"BTN-2026-{n:05d}",
+            created_at=at,
+            priority="urgent",
+            channel=Channel.TELEGRAM,
+            sender=f"r{n}",
+            language="id",
+            urgency="danger_now",
+            affected="me",
+            child_involved="no",
+            offer_kind="work_abroad",
+            destination="Malaysia",
+            offer_source="agent",
+            story="x" * 20,
+        )
+        session.add(report)
+        await session.flush()
+        assert report.id is not None
+        await escalation.schedule(session, report.id, 1, due)
+        ids.append(report.id)
+    return ids
+
+
+async def test_follow_ups_claimed_in_batches_go_out_once_each_with_the_next_step(
+    force: TaskForce,
+) -> None:
+    """300 due at once: two batches (250 and 50), each message, event and next step once."""
+    await force.add("Citra", CITRA, Role.COORDINATOR)
+    async with force.app.db.write() as session:
+        ids = await open_reports(session, 300, force.clock(), due=force.clock())
+    force.clock.advance(minutes=1)
+    assert await follow_up(force.app.services) == 300
+    assert await follow_up(force.app.services) == 0
+    async with force.app.db.read() as session:
+        rows = (
+            await session.exec(select(Outbox).where(col(Outbox.kind) == MessageKind.FOLLOWUP))
+        ).all()
+        events = (
+            await session.exec(
+                select(ReportEvent).where(col(ReportEvent.kind) == EventKind.FOLLOWED_UP)
+            )
+        ).all()
+        pending = (
+            await session.exec(select(Followup).where(col(Followup.state) == FollowupState.PENDING))
+        ).all()
+    assert sorted(r.report_id or 0 for r in rows) == ids  # one each, to Citra
+    assert {(r.address, r.state) for r in rows} == {(str(CITRA), OutboxState.PENDING)}
+    first = min(rows, key=lambda r: r.report_id or 0)
+    assert first.text.startswith("Not yet acknowledged: report BTN-2026-00000")
+    assert [b["label"] for b in first.buttons if "label" in b] == ["Acknowledge", "Details"]
+    assert sorted(e.report_id for e in events) == ids
+    assert {e.detail["members"][0] for e in events} == {"Citra"}
+    assert sorted(f.report_id for f in pending) == ids
+    assert {f.step for f in pending} == {2}
+    assert {f.due_at for f in pending} == {force.clock() + timedelta(minutes=5)}
+    await force.deliver()
+    assert len(force.texts(CITRA)) == 300
+
+
+async def test_the_running_scheduler_sends_a_follow_up_when_it_falls_due(
+    settings: Settings,
+) -> None:
+    """Due 300 ms after one of the job's runs: sent then, not at its next run a second
+    later. (The real clock: this is about when the scheduler wakes up.)"""
+    app = await build(settings)
+    async with app.db.write() as session:
+        citra = await members.add(session, "Citra", Role.COORDINATOR, at=datetime.now(UTC))
+        await members.link(session, citra, Channel.TELEGRAM, str(CITRA))
+    jobs = Jobs(app.services, Delivery(app.services, {}))
+    jobs.start()
+    try:
+        for _ in range(500):  # past the start, when every job runs at once
+            if "followups" in jobs.last_ok:
+                break
+            await asyncio.sleep(0.01)
+        due = jobs.scheduler.get_job("followups").next_run_time + timedelta(milliseconds=300)
+        async with app.db.write() as session:
+            await open_reports(session, 1, datetime.now(UTC), due=due)
+        for _ in range(100):  # the scheduler, not the test, decides when it goes out
+            async with app.db.read() as session:
+                row = (
+                    await session.exec(
+                        select(Outbox).where(col(Outbox.kind) == MessageKind.FOLLOWUP)
+                    )
+                ).first()
+            if row is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await jobs.stop(grace=5)
+        await app.close()
+    assert row is not None, "no follow-up within 5 seconds"
+    assert row.created_at - due < timedelta(milliseconds=300)  # at the next run: 700
+
+
 async def test_two_schedulers_on_one_postgresql_database_send_each_follow_up_once(
     postgres_database: str, tmp_path: Any, clock: Clock
 ) -> None:
@@ -450,25 +567,7 @@ async def test_two_schedulers_on_one_postgresql_database_send_each_follow_up_onc
     async with first.db.write() as session:
         citra = await members.add(session, "Citra", Role.COORDINATOR, at=clock())
         await members.link(session, citra, Channel.TELEGRAM, str(CITRA))
-        for n in range(300):
-            report = Report(
-                reference=f"BTN-2026-{n:05d}",
-                created_at=clock(),
-                priority="urgent",
-                channel=Channel.TELEGRAM,
-                sender=f"r{n}",
-                language="id",
-                urgency="danger_now",
-                affected="me",
-                child_involved="no",
-                offer_kind="work_abroad",
-                destination="Malaysia",
-                offer_source="agent",
-                story="x" * 20,
-            )
-            session.add(report)
-            await session.flush()
-            await escalation.schedule(session, report.id or 0, 1, clock())
+        await open_reports(session, 300, clock(), due=clock())
     clock.advance(minutes=1)
     counts = await asyncio.gather(
         follow_up(first.services, batch=20), follow_up(second.services, batch=20)

@@ -368,6 +368,30 @@ def test_the_limiter_keeps_one_chat_to_one_message_a_second() -> None:
     assert group[3] == pytest.approx(3.0, abs=0.05)  # 20 a minute
 
 
+async def test_the_limiter_sends_30_at_once_and_never_more_than_30_in_any_second() -> None:
+    """An alert to every member on duty goes out together (a token bucket with a burst of 5
+    spaced the 10th 170 ms after the first), and Telegram's 30 a second holds."""
+    now = 0.0
+
+    async def sleep(seconds: float) -> None:  # time passes for whoever waits
+        nonlocal now
+        now = max(now, started + seconds)
+
+    sent: list[float] = []
+
+    async def send() -> bool:
+        sent.append(now)
+        return True
+
+    limiter = TelegramLimiter(sleep=sleep, clock=lambda: now)
+    for chat in range(100):  # one message to each of 100 chats, as fast as they come
+        started = now
+        await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": chat}, None)
+    assert sent[:30] == [0.0] * 30
+    assert all(later - earlier >= 1.0 for earlier, later in zip(sent, sent[30:], strict=False))
+    assert sent[-1] == pytest.approx(3.0)  # 100 in a little over 3 seconds: the limit, no less
+
+
 async def test_hapus_deletes_the_conversation_from_the_chat(
     tg: Channel_, fake: FakeTelegram, clock: Clock, app: App
 ) -> None:

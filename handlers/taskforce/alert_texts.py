@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import labels, risk
 from handlers.consent import consents, contact
 from handlers.conversation.turn import Services, Work
-from handlers.i18n import N_, Gettext, gettext
+from handlers.i18n import N_, Gettext, gettext, locale
 from handlers.intel import indexing
 from handlers.intel.indexing import Link
 from storage import reports
@@ -49,11 +49,9 @@ async def alert_text(
 ) -> str:
     """What members read first: enough to judge the report, never the reporter's identity
     (that is in the details, and only if they consented)."""
-    assert report.id is not None
-    phones = await reports.recruiter_phones(session, report.id)
-    linked = (await indexing.links(session, [report.id], earlier_only=True))[report.id]
+    known = await alert_facts(session, report)
     language = language or services.bot.default_language
-    return compose_alert(report, phones, linked, services, language)
+    return compose_alert(report, known.phones, known.links, services, language)
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,13 @@ class Facts:
 
     phones: Sequence[str]
     links: Sequence[Link]  # what earlier reports share with it
+
+
+async def alert_facts(session: AsyncSession, report: Report) -> Facts:
+    assert report.id is not None
+    phones = await reports.recruiter_phones(session, report.id)
+    linked = (await indexing.links(session, [report.id], earlier_only=True))[report.id]
+    return Facts(phones, linked)
 
 
 def compose_alert(
@@ -80,7 +85,9 @@ def compose_alert(
         destination = intake.shown(destination, language, bot.default_language)
     area = intake.shown(report.area, language, bot.default_language) if report.area else None
     story = report.story if len(report.story) <= EXCERPT else report.story[:EXCERPT] + "…"
-    sent = format_datetime(report.created_at.astimezone(bot.zone), "medium", locale=language)
+    sent = format_datetime(
+        report.created_at.astimezone(bot.zone), "medium", locale=locale(language)
+    )
     lines = [
         _(N_("New report {reference} — priority {priority}")).format(
             reference=report.reference, priority=_(labels.PRIORITY[report.priority])

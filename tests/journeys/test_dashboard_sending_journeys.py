@@ -61,8 +61,11 @@ async def test_a_coordinator_broadcasts_and_downloads_the_evaluation_in_the_brow
             await page.click("#preview")
             await page.locator("#reach", has_text="2 subscriber(s), now").wait_for()
             assert MESSAGE in await page.inner_text("main")
-            shown = await page.eval_on_selector("#preview-image", "i => i.naturalWidth")
-            assert shown == 320  # the image loaded, from this session's address
+            loaded = await page.wait_for_function(
+                "() => { const i = document.querySelector('#preview-image');"
+                " return i.complete && i.naturalWidth; }"
+            )
+            assert await loaded.json_value() == 320  # loaded from this session's address
             await shot(page, screens, "broadcast-preview")
             await page.click("#send")
             await page.wait_for_url(re.compile(r".*/dasbor/siaran/\d+$"))
