@@ -5,17 +5,14 @@ under the test's tmp dir."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from playwright.async_api import async_playwright
-
 from tests.fakes.telegram import FakeTelegram
 from tests.journeys.conftest import Start
 from tests.journeys.harness import CITRA, TelegramUser, task_force
-from tests.journeys.test_dashboard_journeys import CHROMIUM
+from tests.journeys.test_dashboard_journeys import chromium, dashboard_link, logged_in
 
 
 async def test_a_coordinator_edits_the_roster_in_the_browser(
@@ -28,50 +25,39 @@ async def test_a_coordinator_edits_the_roster_in_the_browser(
     before = await sigap.cli("roster", "show")
     assert "mon 00:00-00:00  Andi" in before
 
-    answer = await citra.answer("/masuk", "link to the dashboard")
-    found = re.search(r"http://\S+/dasbor/masuk/\S+", answer)
-    assert found, answer
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 800})
-            await page.goto(found.group(0))
-            await page.click("#login")
-            await page.wait_for_url("**/dasbor/kasus")
-            await page.click("header >> text=Roster")
-            await page.wait_for_url("**/dasbor/piket")
-            assert "Andi" in await page.inner_text("#now")
-            await page.screenshot(path=str(screens / "roster.png"), full_page=True)
+    link = await dashboard_link(citra)
+    async with chromium() as browser:
+        page = await logged_in(browser, link)
+        await page.click("header >> text=Roster")
+        await page.wait_for_url("**/dasbor/piket")
+        assert "Andi" in await page.inner_text("#now")
+        await page.screenshot(path=str(screens / "roster.png"), full_page=True)
 
-            monday = page.locator('form[data-shift="0"]')
-            await monday.locator("input[name=end]").fill("12:00")
-            await monday.locator("input[name=members]").fill("Budi, Citra")
-            await monday.locator("button[name=save]").click()
-            await page.locator('td[data-cell="mon-00:00"]', has_text="Budi, Citra").wait_for()
-            await page.screenshot(path=str(screens / "roster-edited.png"), full_page=True)
-            after = await sigap.cli("roster", "show")
-            assert "mon 00:00-12:00  Budi, Citra" in after, after
-            assert "tue 00:00-00:00  Andi" in after
+        monday = page.locator('form[data-shift="0"]')
+        await monday.locator("input[name=end]").fill("12:00")
+        await monday.locator("input[name=members]").fill("Budi, Citra")
+        await monday.locator("button[name=save]").click()
+        await page.locator('td[data-cell="mon-00:00"]', has_text="Budi, Citra").wait_for()
+        await page.screenshot(path=str(screens / "roster-edited.png"), full_page=True)
+        after = await sigap.cli("roster", "show")
+        assert "mon 00:00-12:00  Budi, Citra" in after, after
+        assert "tue 00:00-00:00  Andi" in after
 
-            until = datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(hours=5)
-            form = page.locator("#add-override")
-            await form.locator("select[name=member]").select_option(label="Andi")
-            await form.locator("select[name=state]").select_option("off")
-            await form.locator("input[name=ends]").fill(until.strftime("%Y-%m-%dT%H:%M"))
-            await form.locator("button").click()
-            await page.locator("#overrides", has_text="off duty").wait_for()
-            assert "Andi" not in (await page.inner_text("#now")).split("Next:")[0]
-            await page.screenshot(path=str(screens / "roster-override.png"), full_page=True)
-            off = await sigap.cli("roster", "show")
-            assert "override: Andi off duty" in off, off
-            assert "Andi" not in off.split("on duty:")[1].split("\n")[0]
+        until = datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(hours=5)
+        form = page.locator("#add-override")
+        await form.locator("select[name=member]").select_option(label="Andi")
+        await form.locator("select[name=state]").select_option("off")
+        await form.locator("input[name=ends]").fill(until.strftime("%Y-%m-%dT%H:%M"))
+        await form.locator("button").click()
+        await page.locator("#overrides", has_text="off duty").wait_for()
+        assert "Andi" not in (await page.inner_text("#now")).split("Next:")[0]
+        await page.screenshot(path=str(screens / "roster-override.png"), full_page=True)
+        off = await sigap.cli("roster", "show")
+        assert "override: Andi off duty" in off, off
+        assert "Andi" not in off.split("on duty:")[1].split("\n")[0]
 
-            await page.locator("#overrides button", has_text="End now").click()
-            await page.locator("#overrides").wait_for(state="detached")
-        finally:
-            await browser.close()
+        await page.locator("#overrides button", has_text="End now").click()
+        await page.locator("#overrides").wait_for(state="detached")
     ended = await sigap.cli("roster", "show")
     assert "override:" not in ended, ended
     assert (screens / "roster-edited.png").exists()

@@ -11,12 +11,10 @@ import os
 import re
 from pathlib import Path
 
-from playwright.async_api import async_playwright
-
 from tests.fakes.telegram import FakeTelegram
 from tests.journeys.conftest import Start
 from tests.journeys.harness import TelegramUser
-from tests.journeys.test_dashboard_journeys import CHROMIUM, shot
+from tests.journeys.test_dashboard_journeys import chromium, dashboard_link, logged_in, shot
 from tests.support.images import png
 
 CITRA, SITI, ANI = 9003, 5101, 5102
@@ -38,58 +36,47 @@ async def test_a_coordinator_broadcasts_and_downloads_the_evaluation_in_the_brow
         await resident.press("English")
         await resident.sees("You are subscribed")
     citra = TelegramUser(telegram, CITRA)
-    answer = await citra.answer("/masuk", "link to the dashboard")
-    found = re.search(r"http://\S+/dasbor/masuk/\S+", answer)
-    assert found, answer
+    link = await dashboard_link(citra)
     screens = tmp_path / "screenshots"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+    async with chromium() as browser:
+        page = await logged_in(browser, link)
+        await page.click("header >> text=Broadcasts")
+        await page.wait_for_url("**/dasbor/siaran")
+        await page.fill("textarea[name=text]", MESSAGE)
+        await page.select_option("select[name=language]", "en")
+        poster = {"name": "poster.png", "mimeType": "image/png", "buffer": png(320, 180)}
+        await page.set_input_files("input[name=image_file]", files=[poster])
+        await shot(page, screens, "broadcast-compose")
+        await page.click("#preview")
+        await page.locator("#reach", has_text="2 subscriber(s), now").wait_for()
+        assert MESSAGE in await page.inner_text("main")
+        loaded = await page.wait_for_function(
+            "() => { const i = document.querySelector('#preview-image');"
+            " return i.complete && i.naturalWidth; }"
         )
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 800})
-            await page.goto(found.group(0))
-            await page.click("#login")
-            await page.wait_for_url("**/dasbor/kasus")
-            await page.click("header >> text=Broadcasts")
-            await page.wait_for_url("**/dasbor/siaran")
-            await page.fill("textarea[name=text]", MESSAGE)
-            await page.select_option("select[name=language]", "en")
-            poster = {"name": "poster.png", "mimeType": "image/png", "buffer": png(320, 180)}
-            await page.set_input_files("input[name=image_file]", files=[poster])
-            await shot(page, screens, "broadcast-compose")
-            await page.click("#preview")
-            await page.locator("#reach", has_text="2 subscriber(s), now").wait_for()
-            assert MESSAGE in await page.inner_text("main")
-            loaded = await page.wait_for_function(
-                "() => { const i = document.querySelector('#preview-image');"
-                " return i.complete && i.naturalWidth; }"
-            )
-            assert await loaded.json_value() == 320  # loaded from this session's address
-            await shot(page, screens, "broadcast-preview")
-            await page.click("#send")
-            await page.wait_for_url(re.compile(r".*/dasbor/siaran/\d+$"))
-            address = page.url
-            await page.locator("#percent", has_text="100%").wait_for(timeout=30_000)
-            assert "2 sent" in await page.inner_text("#sent")
-            assert page.url == address  # never reloaded
-            await shot(page, screens, "broadcast-progress")
-            for resident in (siti, ani):  # the image, with the message as its caption
-                [photo] = await telegram.wait_for("sendPhoto", chat_id=resident.chat)
-                assert photo.params["caption"] == MESSAGE
+        assert await loaded.json_value() == 320  # loaded from this session's address
+        await shot(page, screens, "broadcast-preview")
+        await page.click("#send")
+        await page.wait_for_url(re.compile(r".*/dasbor/siaran/\d+$"))
+        address = page.url
+        await page.locator("#percent", has_text="100%").wait_for(timeout=30_000)
+        assert "2 sent" in await page.inner_text("#sent")
+        assert page.url == address  # never reloaded
+        await shot(page, screens, "broadcast-progress")
+        for resident in (siti, ani):  # the image, with the message as its caption
+            [photo] = await telegram.wait_for("sendPhoto", chat_id=resident.chat)
+            assert photo.params["caption"] == MESSAGE
 
-            await page.click("header >> text=Statistics")
-            await page.wait_for_url("**/dasbor/statistik")
-            await shot(page, screens, "statistics")
-            async with page.expect_download() as waiting:
-                await page.click("#evaluation")
-            download = await waiting.value
-            saved = tmp_path / download.suggested_filename
-            await download.save_as(saved)
-            assert re.fullmatch(r"evaluasi-\d{4}\.pdf", download.suggested_filename)
-            assert (await asyncio.to_thread(saved.read_bytes)).startswith(b"%PDF")
-        finally:
-            await browser.close()
+        await page.click("header >> text=Statistics")
+        await page.wait_for_url("**/dasbor/statistik")
+        await shot(page, screens, "statistics")
+        async with page.expect_download() as waiting:
+            await page.click("#evaluation")
+        download = await waiting.value
+        saved = tmp_path / download.suggested_filename
+        await download.save_as(saved)
+        assert re.fullmatch(r"evaluasi-\d{4}\.pdf", download.suggested_filename)
+        assert (await asyncio.to_thread(saved.read_bytes)).startswith(b"%PDF")
     listing = await sigap.cli("broadcast", "list")
     assert "done" in listing
     shots = await asyncio.to_thread(os.listdir, screens)
