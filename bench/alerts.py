@@ -29,7 +29,7 @@ from sqlalchemy import event, func, insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col, select
 
-from bench.common import fresh_database
+from bench.common import KEYED, fresh_database
 from bot.app import App, build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.outbox import Delivery
@@ -88,6 +88,7 @@ class Confirmed:
 
 async def confirm_to_alert(url: str, media: Path, on_duty: int, reports: int) -> list[Confirmed]:
     settings = Settings(
+        privacy=KEYED,
         storage=StorageSettings(url=url, media_dir=media),
         server=ServerSettings(port=0),
     )
@@ -209,7 +210,7 @@ class Late:
 
 
 async def lateness(url: str, media: Path, count: int) -> Late:
-    settings = Settings(storage=StorageSettings(url=url, media_dir=media))
+    settings = Settings(privacy=KEYED, storage=StorageSettings(url=url, media_dir=media))
     app = await build(settings)
     report_ids = await seed_reports(app.db, count)
     spread = 30.0
@@ -248,7 +249,7 @@ from bot.config import Settings
 from handlers.taskforce.alerts import follow_up
 from storage.db import StorageSettings
 async def main():
-    app = await build(Settings(storage=StorageSettings(url=sys.argv[1], media_dir=sys.argv[2])))
+    app = await build(Settings(privacy=KEYED, storage=StorageSettings(url=sys.argv[1], media_dir=sys.argv[2])))
     total = 0
     for _ in range(50):
         total += await follow_up(app.services, batch=50)

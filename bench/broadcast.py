@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.common import fresh_database
+from bench.common import KEYED, fresh_database
 from bot.app import build
 from bot.config import ServerSettings, Settings, TelegramSettings
 from bot.outbox import Delivery
@@ -33,7 +33,7 @@ TEXT = "Hati-hati dengan tawaran kerja ke luar negeri yang meminta uang di muka.
 
 
 async def run(url: str, media: Path, subscribers: int, latency: float) -> None:
-    settings = Settings(storage=StorageSettings(url=url, media_dir=media))
+    settings = Settings(privacy=KEYED, storage=StorageSettings(url=url, media_dir=media))
     app = await build(settings)
     now = datetime.now(UTC)
     async with app.db.write() as session:

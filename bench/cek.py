@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlalchemy import text as sql
 
-from bench.common import fresh_database
+from bench.common import KEYED, fresh_database
 from bot.app import App, build
 from bot.config import Settings
 from handlers.conversation.messages import Inbound
@@ -178,6 +178,7 @@ async def run(url: str, media: Path, identifiers: int, checks: int) -> dict[str,
     for name, count in (("empty", 0), ("filled", identifiers)):
         async with fresh_database(url, media, f"cek_{name}") as database:
             settings = Settings(
+                privacy=KEYED,
                 storage=StorageSettings(url=database, media_dir=media),
                 cek=CekSettings(per_hour=10_000, secret="bench"),
             )

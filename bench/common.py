@@ -22,16 +22,20 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.app import build
-from bot.config import Settings
+from bot.config import PrivacySettings, Settings
 from bot.service import Service
 from bot.web import WebServer
 from storage.db import Database, async_url
+from storage.sealing import DataKey
 
 logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are fine
 
 Post = tuple[Hashable, dict[str, Any]]  # (whose reply to wait for, keyword arguments)
 Replies = Callable[[], list[tuple[Hashable, float]]]  # (whose, when) of each reply so far
 Timed = tuple[float, list[float]]  # the wall time until every reply, and each one's latency
+
+# One data key for the bench and the processes it starts (they inherit the environment).
+KEYED = PrivacySettings(data_key=os.environ.setdefault("SIGAP_DATA_KEY", str(DataKey.new())))
 
 
 @dataclass(frozen=True)

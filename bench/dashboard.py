@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import text as sql
 from starlette.applications import Starlette
 
-from bench.common import fresh_database
+from bench.common import KEYED, fresh_database
 from bot.app import App, build
 from bot.config import ServerSettings, Settings
 from bot.dashboard import COOKIE, Dashboard
@@ -97,6 +97,7 @@ async def measure_in(
     database: str, folder: Path, reports: int, repeat: int
 ) -> dict[str, list[float]]:
     settings = Settings(
+        privacy=KEYED,
         storage=StorageSettings(url=database, media_dir=folder / "media"),
         server=ServerSettings(public_url="https://sigap.bench"),
     )

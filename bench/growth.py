@@ -39,7 +39,7 @@ from sqlalchemy import insert
 from sqlalchemy import text as sql
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bench.common import fresh_database
+from bench.common import KEYED, fresh_database
 from bot.app import App, build
 from bot.config import Settings
 from handlers.taskforce.broadcast import start_due
@@ -330,7 +330,9 @@ async def run(
         for count in sizes:
             name = f"growth_{count}"
             database = await stack.enter_async_context(fresh_database(url, folder, name))
-            settings = Settings(storage=StorageSettings(url=database, media_dir=folder / "media"))
+            settings = Settings(
+                privacy=KEYED, storage=StorageSettings(url=database, media_dir=folder / "media")
+            )
             app = await build(settings, clock=lambda: NOW)
             stack.push_async_callback(app.close)
             began = time.monotonic()

@@ -25,6 +25,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bench.common import (
+    KEYED,
     Load,
     Post,
     Timed,
@@ -63,6 +64,7 @@ def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, 
 
 async def run_sigap(fake: FakeTelegram, url: str, media: Path, count: int, load: Load) -> Timed:
     settings = Settings(
+        privacy=KEYED,
         storage=StorageSettings(url=url, media_dir=media),
         server=ServerSettings(port=0, public_url="https://bench.invalid"),
         telegram=TelegramSettings(

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bench.common import (
+    KEYED,
     Load,
     Post,
     Timed,
@@ -68,6 +69,7 @@ def replies(fake: FakeTwilio) -> list[tuple[Hashable, float]]:
 
 async def run_sigap(fake: FakeTwilio, url: str, media: Path, count: int, load: Load) -> Timed:
     settings = Settings(
+        privacy=KEYED,
         storage=StorageSettings(url=url, media_dir=media),
         server=ServerSettings(port=0, public_url=PUBLIC),
         whatsapp=WhatsAppSettings.model_validate(

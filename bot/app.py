@@ -15,6 +15,8 @@ from handlers.settings import BotSettings
 from storage.db import Database
 from storage.media import MediaStore
 from storage.migrate import upgrade
+from storage.resealing import unlock
+from storage.sealing import KeyProblem
 
 
 def utcnow() -> datetime:
@@ -61,12 +63,18 @@ class App:
 
 
 async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
-    """The app on an up-to-date database."""
+    """The app on an up-to-date database, its seals opened with the configured data key."""
     # Every text is read through handlers.i18n, so the deployment's wording is set there, once.
     set_overrides(settings.texts)
+    keys = settings.privacy.keys()
+    if keys is None:
+        raise KeyProblem(
+            "no data key: set SIGAP_DATA_KEY or [privacy] data_key (`sigap keys new` makes one)"
+        )
     db = Database(settings.storage.url)
     try:
         await upgrade(db)
+        await unlock(db, keys, settings.storage.media_dir)
     except BaseException:
         await db.close()
         raise

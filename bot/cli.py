@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import functools
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -31,9 +32,11 @@ from handlers.usecases import Refused
 from handlers.usecases.referral import REASON_MAX, REASON_MIN
 from storage import dashboard as storage_dashboard
 from storage import members as storage_members
+from storage import sealing
 from storage.db import Database, Unreachable
 from storage.migrate import upgrade
 from storage.models import Outcome, ReferralState, ReportState, Role, Verdict
+from storage.sealing import DataKey, KeyProblem
 
 T = TypeVar("T")
 
@@ -70,7 +73,7 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(main)
     except KeyboardInterrupt:
         sys.exit(130)
-    except (Unreachable, CannotListen) as error:
+    except (Unreachable, CannotListen, KeyProblem) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -101,6 +104,14 @@ def main(config_path: Path | None) -> None:
 def chat(config_path: Path | None, sender: str) -> None:
     """Chat with the bot in this terminal, as a resident would (piped input works too)."""
     settings = settings_from(config_path)
+    if settings.privacy.keys() is None:
+        made = settings.privacy.key_file
+        write_key_file(made, DataKey.new())
+        click.echo(
+            f"Made a data key in {made}: it seals reporters' details in the database. "
+            "Keep it, and keep it apart from the database's backups.",
+            err=True,
+        )
 
     async def work(app: App) -> None:
         from bot.console import Console
@@ -208,6 +219,48 @@ def db_upgrade(config_path: Path | None) -> None:
 
     run_async(work())
     click.echo("database is up to date")
+
+
+def write_key_file(path: Path, key: DataKey) -> None:
+    """A new key file that only its owner may read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(f"{key}\n")
+
+
+@main.group()
+def keys() -> None:
+    """The data key that seals reporters' details at rest."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new data key, for SIGAP_DATA_KEY or [privacy] data_key."""
+    click.echo(str(DataKey.new()))
+
+
+@keys.command("rotate")
+@config_option
+def keys_rotate(config_path: Path | None) -> None:
+    """Reseal everything under the current data key (data_key), in batches, while the service
+    runs. Before: make the new key data_key, move the old one to old_data_keys and restart
+    the service. After: remove the old key. Safe to stop and run again."""
+    settings = settings_from(config_path)
+
+    async def work(app: App) -> str:
+        from storage.resealing import reseal
+
+        def progress(table: str, count: int) -> None:
+            click.echo(f"  {table}: {count} rows looked at", err=True)
+
+        done = await reseal(app.db, settings.storage.media_dir, progress)
+        return (
+            f"resealed: {done}\n"
+            f"everything is sealed with data key {sealing.keyring().current.id}"
+            "; the old keys may now be removed from [privacy] old_data_keys"
+        )
+
+    click.echo(run_async(with_app(settings, work)))
 
 
 @main.group()

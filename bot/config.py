@@ -35,6 +35,7 @@ from handlers.settings import (
 )
 from storage.db import StorageSettings
 from storage.models import MessageKind
+from storage.sealing import DataKey, KeyProblem, Keyring
 
 DEFAULT_PATH = Path("config.toml")
 
@@ -49,7 +50,10 @@ ENVIRONMENT = {
     "SIGAP_TWILIO_AUTH_TOKEN": ("whatsapp", "auth_token"),
     "SIGAP_SMTP_PASSWORD": ("smtp", "password"),
     "SIGAP_CEK_SECRET": ("cek", "secret"),
+    "SIGAP_DATA_KEY": ("privacy", "data_key"),
+    "SIGAP_OLD_DATA_KEYS": ("privacy", "old_data_keys"),
 }
+SECRET_WORDS = ("token", "password", "secret", "key")
 
 
 class Section(BaseModel):
@@ -100,6 +104,59 @@ class MetricsSettings(Section):
     @property
     def enabled(self) -> bool:
         return bool(self.token) or self.port > 0
+
+
+class PrivacySettings(Section):
+    """`[privacy]`: the data key that seals reporters' details at rest (storage/sealing.py).
+    Without it the database and the media store cannot be read: keep it apart from their
+    backups (an environment variable or a file only the service reads)."""
+
+    # `<id>:<key>`, as `sigap keys new` prints it. Env: SIGAP_DATA_KEY.
+    data_key: str = Field(default="", repr=False)
+    # The keys data_key replaced: still read until `sigap keys rotate` has resealed everything.
+    # Env: SIGAP_OLD_DATA_KEYS, separated by commas.
+    old_data_keys: list[str] = Field(default_factory=list, repr=False)
+    # Read when data_key is unset (relative to the config file); `sigap chat` makes it on a
+    # fresh machine.
+    key_file: Path = Path("sigap.key")
+
+    @field_validator("old_data_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return (
+            [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        )
+
+    @field_validator("data_key")
+    @classmethod
+    def _data_key(cls, value: str) -> str:
+        if value:
+            parsed(value)
+        return value
+
+    @field_validator("old_data_keys")
+    @classmethod
+    def _old_data_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            parsed(key)
+        return value
+
+    def keys(self) -> Keyring | None:
+        """The keyring to seal with, or None when no key is configured."""
+        text = self.data_key
+        if not text and self.key_file.is_file():
+            text = self.key_file.read_text(encoding="utf-8").strip()
+        if not text:
+            return None
+        old = tuple(DataKey.parse(key) for key in self.old_data_keys)
+        return Keyring(DataKey.parse(text), old)
+
+
+def parsed(key: str) -> DataKey:
+    try:
+        return DataKey.parse(key)
+    except KeyProblem as problem:
+        raise ValueError(str(problem)) from None
 
 
 class TelegramSettings(Section):
@@ -200,6 +257,7 @@ class Settings(BaseModel):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
     cek: CekSettings = Field(default_factory=CekSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -207,11 +265,11 @@ class Settings(BaseModel):
     def secrets(self) -> list[str]:
         """The configured tokens, passwords and secrets (never to be logged), the database's
         password among them."""
-        found = [
-            str(getattr(getattr(self, section), key))
-            for section, key in ENVIRONMENT.values()
-            if any(word in key for word in ("token", "password", "secret"))
-        ]
+        found: list[str] = []
+        for section, key in ENVIRONMENT.values():
+            if any(word in key for word in SECRET_WORDS):
+                value = getattr(getattr(self, section), key)
+                found.extend(value if isinstance(value, list) else [str(value)])
         return [*found, urlsplit(self.storage.url).password or ""]
 
     @property
@@ -325,6 +383,9 @@ def beside(folder: Path, raw: dict[str, Any]) -> None:
     """A relative SQLite file or media folder in a config file is in the file's folder, so
     `sigap --config /etc/sigap/config.toml ...` finds the same database from anywhere (an
     environment variable's stays relative to the working directory, as a shell's would)."""
+    privacy = raw.setdefault("privacy", {})
+    if isinstance(privacy, dict) and not Path(privacy.get("key_file", "sigap.key")).is_absolute():
+        privacy["key_file"] = str(folder / privacy.get("key_file", "sigap.key"))
     storage = raw.get("storage")
     if not isinstance(storage, dict):
         return
@@ -353,7 +414,7 @@ def describe(error: ValidationError, source: Path | None) -> str:
             problems.append(f"{key}: unknown key")
         elif not key:
             problems.append(message)
-        elif any(secret in key for secret in ("token", "password", "secret")):
+        elif any(secret in key for secret in SECRET_WORDS):
             problems.append(f"{key}: {message}")  # never echo a secret
         else:
             problems.append(f"{key}: {message} (got {item.get('input')!r})")

@@ -56,8 +56,7 @@ class EmailChannel:
     async def deliver(self, row: Outbox) -> Sent:
         attachment = None
         if row.document_sha256 is not None:
-            path = self.services.media.path(row.document_sha256)
-            attachment = await asyncio.to_thread(path.read_bytes)
+            attachment = await self.services.media.read(row.document_sha256)
         mail = self.message(row, attachment)
         try:
             await asyncio.to_thread(self._send, mail)

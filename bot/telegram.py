@@ -542,7 +542,7 @@ class TelegramChannel:
             if isinstance(reply, ClearChat):
                 await self.clear(chat_id, reply, sent)
             elif isinstance(reply, Document):
-                data = await asyncio.to_thread(Path(reply.path).read_bytes)
+                data = await self.services.media.load(Path(reply.path))
                 document = await self.bot.send_document(chat_id, data, filename=reply.name)
                 sent.messages.append((str(document.message_id), None))
             elif isinstance(reply, Choice) and keep is not None and reply.multiple:
@@ -670,7 +670,7 @@ class TelegramChannel:
 
     async def _photo(self, chat_id: int, row: Outbox, markup: InlineKeyboardMarkup | None) -> str:
         """The image with the text as its caption (or after it, when too long for one)."""
-        data = await asyncio.to_thread(self.services.media.path(row.image_sha256 or "").read_bytes)
+        data = await self.services.media.read(row.image_sha256 or "")
         fits = len(row.text) <= MAX_CAPTION
         photo = await self.bot.send_photo(
             chat_id, data, caption=row.text if fits else None, reply_markup=markup if fits else None
@@ -685,8 +685,7 @@ class TelegramChannel:
     ) -> str:
         """The document (a case file) with the text as its caption and the buttons under it
         (or the text after it, when too long for a caption)."""
-        path = self.services.media.path(row.document_sha256 or "")
-        data = await asyncio.to_thread(path.read_bytes)
+        data = await self.services.media.read(row.document_sha256 or "")
         fits = len(row.text) <= MAX_CAPTION
         document = await self.bot.send_document(
             chat_id,

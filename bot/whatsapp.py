@@ -151,8 +151,7 @@ class WhatsAppChannel:
                 or await outbox.image_to_member(session, self.channel, sha256)
             ):
                 return Response("not found", status_code=404)
-        path = self.services.media.path(sha256)
-        data = await asyncio.to_thread(path.read_bytes)
+        data = await self.services.media.read(sha256)
         return Response(data, media_type=sniff(data) or "application/octet-stream")
 
     # Inbound.

@@ -1,5 +1,6 @@
-"""The media store: evidence files on disk, named by their SHA-256, with a size limit and a
-content-type check done on the bytes themselves (a declared type is not trusted)."""
+"""The media store: evidence files on disk, sealed, named by the SHA-256 of their content,
+with a size limit and a content-type check done on the bytes themselves (a declared type is
+not trusted). Read them through `read` or `load`, never from their path."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from storage import sealing
 
 
 class MediaProblem(StrEnum):
@@ -81,27 +84,41 @@ class MediaStore:
         return content_type
 
     async def put(self, data: bytes) -> StoredFile:
+        """Stores the file sealed (storage/sealing.py), named by the SHA-256 of its content."""
         content_type = self.check(data)
         sha256 = hashlib.sha256(data).hexdigest()
-        await asyncio.to_thread(self._write, self.path(sha256), data)
+        path = self.path(sha256)
+        if not path.exists():
+            await asyncio.to_thread(write_file, path, sealing.keyring().seal_bytes(data))
         return StoredFile(sha256=sha256, content_type=content_type, size=len(data))
+
+    async def read(self, sha256: str) -> bytes:
+        """A stored file's content (FileNotFoundError when it is gone)."""
+        return await self.load(self.path(sha256))
+
+    @staticmethod
+    async def load(path: Path) -> bytes:
+        """The content of a file of the store, opened; any other file (the library's) as it is."""
+        blob = await asyncio.to_thread(path.read_bytes)
+        return sealing.keyring().open_bytes(blob)
 
     async def delete(self, sha256: str) -> None:
         await asyncio.to_thread(self.path(sha256).unlink, missing_ok=True)
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole and synced before it gets its name, so a crash leaves no torn file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+def write_file(path: Path, data: bytes, *, replace: bool = False) -> None:
+    """Writes the file whole and synced before it gets its name, so a crash leaves no torn
+    file; an existing file is kept unless `replace`."""
+    if path.exists() and not replace:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 
@@ -25,13 +27,24 @@ def alembic_config(connection: Connection) -> Config:
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Raises storage.db.Unreachable, saying why in one line, when the database cannot be
     opened."""
+    await _migrate(db, lambda config: command.upgrade(config, revision))
 
-    def run(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), revision)
 
+async def downgrade(db: Database, revision: str) -> None:
+    await _migrate(db, lambda config: command.downgrade(config, revision))
+
+
+async def _migrate(db: Database, step: Callable[[Config], None]) -> None:
     await db.check()
-    async with db.engine.begin() as conn:
-        await conn.run_sync(run)
+    async with db.engine.connect() as conn:
+        # SQLite alters a table by copying it: its foreign keys are off meanwhile, as SQLite's
+        # own procedure has it (a PRAGMA that only takes effect outside a transaction).
+        await _foreign_keys(conn, db, on=False)
+        try:
+            async with conn.begin():
+                await conn.run_sync(lambda connection: step(alembic_config(connection)))
+        finally:
+            await _foreign_keys(conn, db, on=True)
 
 
 async def revisions(db: Database) -> tuple[str | None, str]:
@@ -47,3 +60,9 @@ async def revisions(db: Database) -> tuple[str | None, str]:
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert head is not None
     return found, head
+
+
+async def _foreign_keys(conn: AsyncConnection, db: Database, *, on: bool) -> None:
+    if db.is_sqlite:
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

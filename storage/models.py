@@ -7,9 +7,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+from storage.sealing import Matched, Sealed, SealedFloat, SealedJSON
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -60,6 +71,22 @@ def utc_column(*, index: bool = False, nullable: bool = False) -> Any:
 
 def json_column() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def sealed_json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
+
+
+def sealed_column(*, optional: bool = True) -> Any:
+    """Text that identifies or endangers a reporter: sealed at rest (storage/sealing.py)."""
+    if optional:
+        return Field(default=None, sa_column=Column(Sealed, nullable=True))
+    return Field(sa_column=Column(Sealed, nullable=False))
+
+
+def matched_column(*, index: bool = False) -> Any:
+    """A chat address or a linking identifier: sealed, and still looked up by equality."""
+    return Field(sa_column=Column(Matched, index=index, nullable=False))
 
 
 def json_list_column() -> Any:
@@ -222,12 +249,12 @@ class Conversation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = enum_column(Channel)
-    sender: str = Field(max_length=128)
+    sender: str = matched_column()
     language: str = Field(max_length=8)
     flow: str | None = Field(default=None, max_length=32)
     step: str | None = Field(default=None, max_length=32)
     # The flow in progress's state (a handlers.conversation.turn.State subclass, as JSON).
-    data: dict[str, Any] = json_column()
+    data: dict[str, Any] = sealed_json_column()
     # Increases with every question asked: a button carries it, so a stale button is recognised.
     seq: int = 0
     created_at: datetime = utc_column()
@@ -263,14 +290,14 @@ class Report(SQLModel, table=True):
     # Where the report came from: needed to answer the reporter's own status and additions.
     # Never shown to the task force for an anonymous report.
     channel: Channel = enum_column(Channel)
-    sender: str = Field(max_length=128, index=True)
+    sender: str = matched_column(index=True)
     language: str = Field(max_length=8)
     anonymous: bool = True
     consent_contact: bool = False
     consent_share_with_police: bool = False  # kept: true when "police" is in the list below
     # The kinds of agencies (AgencyKind values) the reporter's number may be given to.
     consent_share_with: list[str] = json_list_column()
-    contact_phone: str | None = Field(default=None, max_length=32)
+    contact_phone: str | None = sealed_column()
     urgency: Urgency = enum_column(Urgency)
     affected: Affected = enum_column(Affected)
     child_involved: ChildInvolved = enum_column(ChildInvolved)
@@ -281,10 +308,10 @@ class Report(SQLModel, table=True):
     recruiter_name: str | None = Field(default=None, max_length=200)
     recruiter_agency: str | None = Field(default=None, max_length=200)
     recruiter_link: str | None = Field(default=None, max_length=500)
-    story: str = Field(max_length=3000)
+    story: str = sealed_column(optional=False)
     area: str | None = Field(default=None, max_length=64)
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: float | None = Field(default=None, sa_column=Column(SealedFloat, nullable=True))
+    longitude: float | None = Field(default=None, sa_column=Column(SealedFloat, nullable=True))
     acknowledged_by: int | None = Field(default=None, foreign_key="member.id")
     acknowledged_at: datetime | None = utc_column(nullable=True)
     # Case work: who has the case now (the acknowledging member first), and how it was closed.
@@ -305,7 +332,7 @@ class RecruiterPhone(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
-    phone: str = Field(max_length=32, index=True)
+    phone: str = matched_column(index=True)
 
 
 class Addition(SQLModel, table=True):
@@ -314,7 +341,7 @@ class Addition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     created_at: datetime = utc_column()
-    text: str | None = Field(default=None, max_length=3000)
+    text: str | None = sealed_column()
 
 
 class RelayDirection(StrEnum):
@@ -335,7 +362,7 @@ class RelayMessage(SQLModel, table=True):
     direction: RelayDirection = enum_column(RelayDirection)
     # The member who wrote it (to the reporter), or whom it went to (from the reporter).
     member_id: int | None = Field(default=None, foreign_key="member.id")
-    text: str | None = Field(default=None, max_length=3000)
+    text: str | None = sealed_column()
     files: list[dict[str, Any]] = json_list_column()
     read_at: datetime | None = utc_column(nullable=True)
 
@@ -353,7 +380,7 @@ class Media(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     content_type: str = Field(max_length=64)
     size: int
-    original_name: str | None = Field(default=None, max_length=255)
+    original_name: str | None = sealed_column()
 
 
 class CaseNote(SQLModel, table=True):
@@ -367,7 +394,7 @@ class CaseNote(SQLModel, table=True):
     created_at: datetime = utc_column()
     member_id: int | None = Field(default=None, foreign_key="member.id")
     author: str = Field(max_length=128)  # the member's name, or "operator"
-    text: str | None = Field(default=None, max_length=3000)
+    text: str | None = sealed_column()
 
 
 class ReportEvent(SQLModel, table=True):
@@ -407,7 +434,7 @@ class ChatMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = enum_column(Channel)
-    chat: str = Field(max_length=128, index=True)
+    chat: str = matched_column(index=True)
     message_id: str = Field(max_length=128)
     at: datetime = utc_column()
     from_bot: bool
@@ -436,7 +463,7 @@ class MemberAddress(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     channel: Channel = enum_column(Channel)
-    address: str = Field(max_length=128)
+    address: str = matched_column()
 
 
 class Invite(SQLModel, table=True):
@@ -552,12 +579,12 @@ class Outbox(SQLModel, table=True):
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
     channel: Channel = enum_column(Channel)
-    address: str = Field(max_length=128, index=True)
+    address: str = matched_column(index=True)
     kind: MessageKind = enum_column(MessageKind)
-    text: str
+    text: str = sealed_column(optional=False)
     # A template (WhatsApp Content SID) and its variables, when sent outside the window.
     template: str | None = Field(default=None, max_length=64)
-    variables: dict[str, Any] = json_column()
+    variables: dict[str, Any] = sealed_json_column()
     # Actions offered with the text: buttons [{"value": "ack:BTN-2026-00001", "label": "..."}]
     # and, last, {"hint": "Reply ACK ..."}, the same by typing (see outbox.actions and hint).
     buttons: list[dict[str, str]] = json_list_column()
@@ -609,7 +636,7 @@ class Subscription(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = enum_column(Channel)
-    address: str = Field(max_length=128, index=True)
+    address: str = matched_column(index=True)
     area: str | None = Field(default=None, max_length=64)
     language: str = Field(max_length=8)
     created_at: datetime = utc_column()
@@ -703,8 +730,8 @@ class Identifier(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: IdentifierKind = enum_column(IdentifierKind)
-    value: str = Field(max_length=200)  # normalised: what is matched
-    shown: str = Field(max_length=200)  # as first written (an account with its bank)
+    value: str = matched_column()  # normalised: what is matched
+    shown: str = sealed_column(optional=False)  # as first written (an account with its bank)
     created_at: datetime = utc_column()
 
 
@@ -854,3 +881,11 @@ class ViewAudit(SQLModel, table=True):
     what: Seen = enum_column(Seen)
     place: str = Field(max_length=64)  # the command, page or file that showed it
     reason: str | None = Field(default=None, max_length=500)
+
+
+class Sealing(SQLModel, table=True):
+    """The database's index key (sealed under the data key), and the data key every value was
+    last sealed under (storage/resealing.py)."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(sa_column=Column(Text, nullable=False))

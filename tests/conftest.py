@@ -20,12 +20,15 @@ from storage.db import Database, StorageSettings
 from storage.migrate import upgrade
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
+from tests.support import keys
 from tests.support.chat import Chat
 from tests.support.clock import Clock
 from tests.support.database import PG_ADMIN_URL, pg_url, truncate
+from tests.support.keys import KEYED
 from tests.support.task_force import TaskForce
 
 PG_TEST_DB = f"sigap_test_{os.getpid()}"
+keys.install()  # every value sealed with the tests' data key
 
 # Property-based tests (hypothesis) run the same examples on every run and on every machine
 # (derandomize), keep no example database in the work tree, and take no deadline per example
@@ -97,7 +100,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(storage=StorageSettings(url=database_url, media_dir=tmp_path / "media"))
+    return Settings(
+        privacy=KEYED, storage=StorageSettings(url=database_url, media_dir=tmp_path / "media")
+    )
 
 
 @pytest.fixture

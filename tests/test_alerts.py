@@ -36,6 +36,7 @@ from tests.support.answers import INDONESIAN_REPORT
 from tests.support.chat import Chat
 from tests.support.clock import Clock
 from tests.support.database import truncate
+from tests.support.keys import KEYED
 from tests.support.task_force import ANDI, BUDI, CITRA, DEWI, RESIDENT, TaskForce
 
 # Saturday 28 Nov 2026, 10:00 in Jakarta (03:00 UTC): the test clock.
@@ -561,7 +562,7 @@ async def test_two_schedulers_on_one_postgresql_database_send_each_follow_up_onc
     """Two processes' worth of engines claim the same due follow-ups concurrently."""
     truncate(postgres_database)
     settings = Settings(
-        storage=StorageSettings(url=postgres_database, media_dir=tmp_path / "media")
+        privacy=KEYED, storage=StorageSettings(url=postgres_database, media_dir=tmp_path / "media")
     )
     first, second = await build(settings, clock=clock), await build(settings, clock=clock)
     async with first.db.write() as session:

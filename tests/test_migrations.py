@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -16,7 +16,8 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401
 from storage import audit, conversations, members, reports
 from storage.db import Database
-from storage.migrate import alembic_config, upgrade
+from storage.media import MediaStore
+from storage.migrate import downgrade, upgrade
 from storage.models import (
     Affected,
     Channel,
@@ -28,6 +29,8 @@ from storage.models import (
     Role,
     Urgency,
 )
+from storage.resealing import unlock
+from storage.sealing import FILE_MAGIC, MATCHED, SEALED, keyring
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
@@ -51,18 +54,19 @@ async def test_upgrade_builds_an_empty_sqlite_database(tmp_path: Any) -> None:
     await db.close()
 
 
+async def opened(db: Database, media: Path | None = None) -> None:
+    """As `sigap run` starts: the schema upgraded, then what was stored in clear sealed."""
+    await upgrade(db)
+    await unlock(db, keyring(), media)
+
+
 async def test_per_chat_state_moves_to_columns_and_drafts_keep_their_answers(
     database_url: str,
 ) -> None:
     """0009: a draft in progress, a language picker opened inside it, and the invitation
     throttle, stored before the upgrade, come out in the typed shape and in columns."""
     db = Database(database_url)
-
-    def downgrade(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), "0008")
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(downgrade)
+    await downgrade(db, "0008")
     old = {
         "report": {
             "privacy": "anonymous",
@@ -84,7 +88,7 @@ async def test_per_chat_state_moves_to_columns_and_drafts_keep_their_answers(
                 ),
                 {"sender": sender, "flow": sender, "data": json.dumps(data), "at": "2026-11-28"},
             )
-    await upgrade(db)
+    await opened(db)
     async with db.read() as session:
         draft = await conversations.find(session, Channel.CONSOLE, "report")
         picker = await conversations.find(session, Channel.CONSOLE, "language")
@@ -111,31 +115,19 @@ async def test_references_stored_in_small_letters_are_found_after_the_upgrade(
     """0016: a reference stored before it (with a prefix an older version let through in
     small letters) is stored in capitals, as lookups compare it now."""
     db = Database(database_url)
-
-    def downgrade(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), "0015")
-
+    await downgrade(db, "0015")
     async with db.engine.begin() as conn:
-        await conn.run_sync(downgrade)
-    async with db.write() as session:
-        session.add(
-            Report(
-                reference="btn-2025-00007",
-                created_at=datetime(2025, 6, 1, tzinfo=UTC),
-                priority=Priority.NORMAL,
-                channel=Channel.TELEGRAM,
-                sender="5001",
-                language="id",
-                urgency=Urgency.NONE,
-                affected=Affected.ME,
-                child_involved=ChildInvolved.NO,
-                offer_kind=OfferKind.WORK_ABROAD,
-                destination="Malaysia",
-                offer_source=OfferSource.AGENT,
-                story="Ditawari kerja.",
+        await conn.execute(
+            text(
+                "INSERT INTO report (reference, created_at, state, priority, channel, sender,"
+                " language, anonymous, consent_contact, consent_share_with_police,"
+                " consent_share_with, urgency, affected, child_involved, offer_kind, destination,"
+                " offer_source, red_flags, story) VALUES ('btn-2025-00007', '2025-06-01', 'new',"
+                " 'normal', 'telegram', '5001', 'id', true, false, false, '[]', 'none', 'me',"
+                " 'no', 'work_abroad', 'Malaysia', 'agent', '[]', 'Ditawari kerja.')"
             )
         )
-    await upgrade(db)
+    await opened(db)
     async with db.read() as session:
         found = await reports.by_reference(session, "Btn-2025-00007")
     await db.close()
@@ -169,12 +161,8 @@ async def test_the_dashboards_audit_of_contacts_is_kept_in_the_audit_of_every_do
         session.add(report)
         await session.flush()
         ids = {"member": member.id, "report": report.id, "at": at}
-
-    def downgrade(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), "0017")
-
+    await downgrade(db, "0017")
     async with db.engine.begin() as conn:
-        await conn.run_sync(downgrade)
         await conn.execute(
             text(
                 "INSERT INTO contact_audit (at, member_id, report_id, what) "
@@ -191,9 +179,64 @@ async def test_the_dashboards_audit_of_contacts_is_kept_in_the_audit_of_every_do
         "contact",
         "case page",
     )
+    await downgrade(db, "0017")
     async with db.engine.begin() as conn:
-        await conn.run_sync(downgrade)
         kept = (await conn.execute(text("SELECT member_id, what FROM contact_audit"))).all()
     assert [tuple(row) for row in kept] == [(ids["member"], "case page")]
     await upgrade(db)
+    await db.close()
+
+
+async def test_what_was_stored_in_clear_is_sealed_at_the_first_start_after_the_upgrade(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0020 and the first start: a report, a conversation, a subscription and an evidence
+    file stored in clear before it are sealed, read back as they were, and
+    still found by their chat."""
+    db = Database(database_url)
+    at = "2026-11-28 03:00:00"
+    statements = [
+        "INSERT INTO report (reference, created_at, state, priority, channel, sender, language,"
+        " anonymous, consent_contact, consent_share_with_police, consent_share_with,"
+        " contact_phone, urgency, affected, child_involved, offer_kind, destination,"
+        " offer_source, red_flags, story, latitude, longitude) VALUES ('BTN-2026-00001', :at,"
+        " 'new', 'high', 'telegram', '777001', 'id', false, true, false, '[]', '+6281211112222',"
+        " 'leaving_soon', 'me', 'no', 'work_abroad', 'malaysia', 'agent', '[]',"
+        " 'Saya ditawari kerja di kapal', 1.0712, 104.4523)",
+        "INSERT INTO conversation (channel, sender, language, data, seq, created_at, updated_at,"
+        " join_failures, draft_expired, told_in_group, inbound_in_window) VALUES ('telegram',"
+        " '777001', 'id', '{\"story\": \"masih ditulis\"}', 1, :at, :at, 0, false, false, 0)",
+        "INSERT INTO subscription (channel, address, language, created_at) VALUES ('telegram',"
+        " '777001', 'id', :at)",
+    ]
+    await downgrade(db, "0018")
+    async with db.engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement), {"at": at})
+    media = tmp_path / "media"
+    evidence = b"\x89PNG\r\n\x1a\n" + b"flyer" * 20
+    (media / "ab").mkdir(parents=True)
+    (media / "ab" / "ab12").write_bytes(evidence)
+
+    await opened(db, media)
+
+    async with db.engine.connect() as conn:
+        stored = (
+            await conn.execute(text("SELECT sender, contact_phone, story, latitude FROM report"))
+        ).one()
+        chat = (await conn.execute(text("SELECT sender, data FROM conversation"))).one()
+        address = (await conn.execute(text("SELECT address FROM subscription"))).scalar_one()
+    assert stored[0].startswith(MATCHED) and chat[0] == stored[0] == address
+    assert all(value.startswith(SEALED) for value in (*stored[1:], chat[1]))
+    assert (media / "ab" / "ab12").read_bytes().startswith(FILE_MAGIC)
+    async with db.read() as session:
+        [report] = await reports.of_sender(session, Channel.TELEGRAM, "777001")
+        draft = await conversations.find(session, Channel.TELEGRAM, "777001")
+    assert (report.contact_phone, report.story, report.latitude) == (
+        "+6281211112222",
+        "Saya ditawari kerja di kapal",
+        1.0712,
+    )
+    assert draft is not None and draft.data == {"story": "masih ditulis"}
+    assert await MediaStore(media, 10**6).read("ab12") == evidence
     await db.close()

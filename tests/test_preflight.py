@@ -21,6 +21,7 @@ from storage.models import Channel, Role
 from storage.roster import ShiftRow
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
+from tests.support.keys import KEYED
 from tests.support.whatsapp import whatsapp_settings
 
 PUBLIC = "https://sigap.example.org"
@@ -41,6 +42,7 @@ def right(
 ) -> Settings:
     """A set-up with nothing wrong: Telegram by webhook, WhatsApp with every template."""
     return Settings(
+        privacy=KEYED,
         storage=StorageSettings(url=database_url, media_dir=tmp_path / "media"),
         server=ServerSettings(public_url=PUBLIC, port=free_port),
         telegram=TelegramSettings(

@@ -31,7 +31,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.app import App
@@ -585,8 +585,8 @@ class Dashboard:
                 await audit_usecases.viewed(
                     work, report, viewer.member, Door.DASHBOARD, [Seen.EVIDENCE], f"file {media_id}"
                 )
-            return FileResponse(
-                path,
+            return Response(
+                await self.services.media.load(path),
                 media_type=media.content_type,
                 headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
             )

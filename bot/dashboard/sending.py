@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import evaluation
@@ -291,12 +291,12 @@ class Sending:
             path = self.services.media.path(sha256)
             if not viewer.proves(f"image:{sha256}", given) or not path.exists():
                 return self.panel.refused(404, "file", viewer)
-            with path.open("rb") as f:
-                content_type = sniff(f.read(64))
+            data = await self.services.media.load(path)
+            content_type = sniff(data)
             if content_type not in broadcasting.IMAGES:
                 return self.panel.refused(404, "file", viewer)
-            return FileResponse(
-                path,
+            return Response(
+                data,
                 media_type=content_type,
                 headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
             )

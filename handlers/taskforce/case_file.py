@@ -11,7 +11,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from babel.dates import format_datetime
@@ -30,7 +29,7 @@ from reportlab.platypus import (
 )
 
 from handlers import labels, pdf_type
-from handlers.conversation.turn import Work
+from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.taskforce.alert_texts import map_link, where
 from storage import reports
@@ -47,7 +46,7 @@ class Evidence:
     content_type: str
     size: int
     sha256: str
-    path: Path | None  # an image's file, shown as a thumbnail
+    image: bytes | None  # an image's content, shown as a thumbnail
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ async def gather(
             content_type=m.content_type,
             size=m.size,
             sha256=m.sha256,
-            path=services.media.path(m.sha256) if m.content_type in IMAGES else None,
+            image=await _image(services, m.sha256) if m.content_type in IMAGES else None,
         )
         for m in await reports.media_of(session, report.id)
     ]
@@ -184,10 +183,17 @@ async def gather(
     )
 
 
-def thumbnail(path: Path) -> Image | None:
+async def _image(services: Services, sha256: str) -> bytes | None:
+    try:
+        return await services.media.read(sha256)
+    except OSError:
+        return None
+
+
+def thumbnail(content: bytes) -> Image | None:
     """The image scaled down to THUMBNAIL pixels, as JPEG; None if it cannot be read."""
     try:
-        with PILImage.open(path) as image:
+        with PILImage.open(io.BytesIO(content)) as image:
             image.thumbnail((THUMBNAIL, THUMBNAIL))
             small = image.convert("RGB")
             data = io.BytesIO()
@@ -236,7 +242,7 @@ def render(case: CaseFile) -> bytes:
     if not case.evidence:
         story.append(Paragraph(text(case.no_evidence), body))
     for item in case.evidence:
-        picture = thumbnail(item.path) if item.path is not None else None
+        picture = thumbnail(item.image) if item.image is not None else None
         described = [
             Paragraph(text(f"{item.name} ({item.content_type}, {item.size:,} B)"), small),
             Paragraph(f"SHA-256: {item.sha256}", digest),
