@@ -48,18 +48,19 @@ async def agency_keys_between(
 ) -> list[tuple[int, str]]:
     """(id, key) of the stored agencies whose key has a length in the range: the only ones a
     fuzzy match can reach (a ratio of 90 needs lengths within about a fifth of each other).
-    Two columns, not whole rows: a check reads thousands of them. `confirmed_only`: only
-    those with a confirmed mark (few, whatever is stored)."""
-    length = func.length(col(Identifier.value))
+    Two columns, not whole rows. `confirmed_only`: only those with a confirmed mark (few,
+    whatever is stored); the others are read through `agency_keys`, kept in the process."""
     query = select(col(Identifier.id), col(Identifier.value)).where(
-        col(Identifier.kind) == IdentifierKind.AGENCY, length >= shortest, length <= longest
+        col(Identifier.kind) == IdentifierKind.AGENCY
     )
     if confirmed_only:
         marked = select(IdentifierMark.identifier_id).where(
             col(IdentifierMark.confirmed_at).is_not(None)
         )
         query = query.where(col(Identifier.id).in_(marked))
-    return [(int(i or 0), str(v)) for i, v in (await session.exec(query)).all()]
+    # The keys are sealed (storage/sealing.py): their length is known once opened.
+    found = (await session.exec(query)).all()
+    return [(int(i or 0), v) for i, v in found if shortest <= len(v) <= longest]
 
 
 @dataclass

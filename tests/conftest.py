@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, settings
 
 from bot.app import App, build
 from bot.config import Settings
+from storage import sealing
 from storage.db import Database, StorageSettings
 from storage.migrate import upgrade
+from storage.resealing import unlock
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.support import keys
@@ -74,9 +76,11 @@ def postgres_database() -> Iterator[str]:
 
 
 async def _migrate(url: str) -> None:
+    """Migrated, with the tests' index key in it: a test's own `sigap` processes read it."""
     db = Database(url)
     try:
         await upgrade(db)
+        await unlock(db, sealing.keyring(), None)
     finally:
         await db.close()
 

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.cli import main
 from storage import broadcasts, outbox, workers
 from storage.db import Database
+from storage.media import MediaStore
 from storage.models import (
     Affected,
     Channel,
@@ -536,4 +537,4 @@ def test_a_broadcast_image_is_checked_and_kept_with_the_broadcast(
 
     sha256 = hashlib.sha256(PNG).hexdigest()
     assert asyncio.run(stored_image()) == sha256
-    assert (tmp_path / "media" / sha256[:2] / sha256).read_bytes() == PNG
+    assert asyncio.run(MediaStore(tmp_path / "media", 10**6).read(sha256)) == PNG

@@ -35,7 +35,9 @@ def test_the_example_file_is_the_defaults() -> None:
     defaults = Settings()
     assert example.storage.url == f"sqlite+aiosqlite:///{ROOT / 'sigap.db'}"
     assert example.storage.media_dir == ROOT / "media"
-    assert example.model_copy(update={"storage": defaults.storage}) == defaults
+    assert example.privacy.key_file == ROOT / "sigap.key"
+    beside = {"storage": defaults.storage, "privacy": defaults.privacy}
+    assert example.model_copy(update=beside) == defaults
 
 
 def test_relative_paths_in_a_config_file_are_beside_it(tmp_path: Path) -> None:

@@ -228,4 +228,4 @@ async def test_a_broadcast_with_an_image_uploaded_previewed_and_carried_to_the_s
     async with app.db.read() as session:
         [made] = (await session.exec(select(Broadcast))).all()
     assert made.image_sha256 == hashlib.sha256(picture).hexdigest()
-    assert app.services.media.path(made.image_sha256).read_bytes() == picture
+    assert await app.services.media.read(made.image_sha256) == picture

@@ -162,7 +162,7 @@ async def test_an_urgent_report_alerts_after_four_answers_then_the_rest_is_added
         added = [e.kind for e in await reports.timeline(session, report.id)]
     assert {f.content_type for f in files} == {"image/png", "application/pdf"}
     assert all(f.report_id == report.id and f.conversation_id is None for f in files)
-    assert all(app.services.media.path(f.sha256).read_bytes() in (PNG, PDF) for f in files)
+    assert all([await app.services.media.read(f.sha256) in (PNG, PDF) for f in files])
     assert added.count("addition") >= 9, added
 
 

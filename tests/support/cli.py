@@ -14,8 +14,10 @@ from tests.support.answers import Turns, check_reply
 
 
 def without_settings() -> dict[str, str]:
-    """This environment without a SIGAP_ variable, as where Sigap was never configured."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+    """This environment without a SIGAP_ variable, as where Sigap was never configured, but
+    for the tests' data key (SIGAP_DATA_KEY): without a key, nothing starts."""
+    kept = {"SIGAP_DATA_KEY"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("SIGAP_") or k in kept}
 
 
 def run_sigap(

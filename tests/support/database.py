@@ -17,13 +17,14 @@ def pg_url(database: str) -> str:
 
 
 def truncate(url: str) -> None:
-    """Empties every table of the PostgreSQL database but Alembic's."""
+    """Empties every table of the PostgreSQL database but Alembic's and the seals' (the index
+    key of the tests, as every test database has it)."""
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [
             row[0]
             for row in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
+                "AND tablename NOT IN ('alembic_version', 'sealing')"
             )
         ]
         if tables:
