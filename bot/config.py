@@ -32,6 +32,7 @@ from handlers.settings import (
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
+    RetentionSettings,
 )
 from storage.db import StorageSettings
 from storage.models import MessageKind
@@ -200,6 +201,7 @@ class Settings(BaseModel):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
     cek: CekSettings = Field(default_factory=CekSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 
