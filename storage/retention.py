@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, exists, or_, update
+from sqlalchemy import ColumnElement, and_, exists, or_, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -235,8 +235,9 @@ async def forget_chat(session: AsyncSession, channel: Channel, chat: str) -> boo
 
 async def forget_address(session: AsyncSession, channel: Channel, chat: str, at: datetime) -> None:
     """Every trace of a chat's address outside its reports and its conversation: its
-    subscriptions (ended), the messages to it (their address a tombstone; those not yet sent,
-    but answers, never will be). An answer on its way stays (it answers the chat now)."""
+    subscriptions (ended), the messages to it (their address a tombstone; those not yet sent
+    never will be, nor those that failed be tried again). An answer on its way stays: it
+    answers the chat now."""
     await session.exec(
         update(Subscription)
         .where(
@@ -252,9 +253,12 @@ async def forget_address(session: AsyncSession, channel: Channel, chat: str, at:
         .values(address=tombstone())
     )
     to_chat = [col(Outbox.channel) == channel, col(Outbox.address) == chat]
+    answering = and_(
+        col(Outbox.kind) == MessageKind.REPLY, col(Outbox.state) == OutboxState.PENDING
+    )
     await session.exec(
         update(Outbox)
-        .where(*to_chat, col(Outbox.kind) != MessageKind.REPLY, col(Outbox.state).in_(UNSENT))
+        .where(*to_chat, col(Outbox.state).in_(UNSENT), ~answering)
         .values(state=OutboxState.CANCELLED, error="reporter forgotten", updated_at=at)
     )
     await session.exec(

@@ -17,6 +17,7 @@ from storage.models import (
     EventKind,
     MessageKind,
     Outbox,
+    OutboxState,
     Outcome,
     Report,
     Role,
@@ -49,6 +50,16 @@ async def test_a_reporter_who_asks_to_be_forgotten_is_removed_from_every_report(
         await broadcasts.subscribe(
             session, Channel.TELEGRAM, str(RESIDENT), area=None, language="en", at=force.clock()
         )
+        failed = Outbox(
+            created_at=force.clock(),
+            updated_at=force.clock(),
+            channel=Channel.TELEGRAM,
+            address=str(RESIDENT),
+            kind=MessageKind.REPLY,
+            text="",
+            state=OutboxState.FAILED,
+        )
+        session.add(failed)
 
     asked = await force.say(RESIDENT, "hapus data")
     assert "Delete your data?" in asked and "the 2 report(s) you sent" in asked
@@ -78,6 +89,10 @@ async def test_a_reporter_who_asks_to_be_forgotten_is_removed_from_every_report(
         to_the_chat = [r for r in about.all() if r.address == str(RESIDENT)]
     assert subscription.ended_at is not None and subscription.address.startswith("erased:")
     assert to_the_chat == []  # the neutral notices about the reports name no chat now
+    async with force.app.db.read() as session:
+        answer = await session.get(Outbox, failed.id)
+    assert answer is not None and answer.state is OutboxState.CANCELLED  # never retried
+    assert answer.address.startswith("erased:")
 
     # The chat no longer reaches its reports.
     assert "You have not sent any report from this chat." in await force.say(RESIDENT, "status")

@@ -39,7 +39,6 @@ TYPED = {
     "iya": YES,
     "y": YES,
     "yes": YES,
-    "hapus": YES,
     "tidak": NO,
     "tdk": NO,
     "nggak": NO,
