@@ -245,11 +245,13 @@ async def lateness(url: str, media: Path, count: int) -> Late:
 WORKER = """
 import asyncio, sys
 from bot.app import build
+from bench.common import KEYED
 from bot.config import Settings
 from handlers.taskforce.alerts import follow_up
 from storage.db import StorageSettings
 async def main():
-    app = await build(Settings(privacy=KEYED, storage=StorageSettings(url=sys.argv[1], media_dir=sys.argv[2])))
+    storage = StorageSettings(url=sys.argv[1], media_dir=sys.argv[2])
+    app = await build(Settings(privacy=KEYED, storage=storage))
     total = 0
     for _ in range(50):
         total += await follow_up(app.services, batch=50)

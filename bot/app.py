@@ -89,6 +89,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         referral=settings.referral,
         casework=settings.casework,
         cek=settings.cek,
+        retention=settings.retention,
         dashboard_url=settings.dashboard_url,
         dashboard_link_minutes=settings.dashboard.link_minutes,
         channels=CAPABILITIES,

@@ -22,8 +22,10 @@ from bot.reports import (
     case_note,
     case_reopen,
     cases_table,
+    erase_identity,
     export_csv,
     listing_table,
+    retention_table,
     show_report,
 )
 from bot.web import CannotListen
@@ -480,6 +482,30 @@ def reports_close(reference: str, outcome: str, duplicate_of: str | None) -> Wor
 def reports_reopen(reference: str) -> Work:
     """Reopen a closed case (back to in_progress)."""
     return lambda app: case_reopen(app, reference)
+
+
+@reports.command("erase")
+@admin_command
+@click.argument("reference")
+@click.option(
+    "--reason",
+    required=True,
+    callback=lambda _ctx, _param, value: stated(value),
+    help="Why (kept in the audit with who did it).",
+)
+def reports_erase(reference: str, reason: str) -> Work:
+    """Erase the identity of a report's reporter (their chat address, contact number and
+    consents); the report stays, anonymised, and nothing can be sent to them any more. As
+    when they send HAPUS DATA, for this report only; recorded in the audit with the reason."""
+    return lambda app: erase_identity(app, reference, reason)
+
+
+@main.command("retention")
+@admin_command
+@click.option("--limit", type=click.IntRange(min=1), default=14, show_default=True)
+def retention_command(limit: int) -> Work:
+    """What [retention] keeps, and what its daily runs removed (counts only)."""
+    return lambda app: retention_table(app, limit=limit)
 
 
 @main.group("members")

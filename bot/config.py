@@ -32,6 +32,7 @@ from handlers.settings import (
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
+    RetentionSettings,
 )
 from storage.db import StorageSettings
 from storage.models import MessageKind
@@ -258,6 +259,7 @@ class Settings(BaseModel):
     casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
     cek: CekSettings = Field(default_factory=CekSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     # `[texts.<language>]`: the deployment's own wording, msgid -> text.
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 

@@ -14,13 +14,13 @@ from handlers import risk
 from handlers.consent import consents as shared_with
 from handlers.consent import contact as contact_of
 from handlers.intel import indexing
-from handlers.usecases import OPERATOR, Refused, audit
+from handlers.usecases import OPERATOR, Refused, audit, erasure
 from handlers.usecases import casework as cases
 from storage import audit as storage_audit
-from storage import casework, intel, members, reports
+from storage import casework, intel, members, reports, retention
 from storage.casework import OPEN
 from storage.media import MediaRejected, StoredFile
-from storage.models import Door, Outcome, Report, ReportState, Seen
+from storage.models import Door, Erasure, Outcome, Report, ReportState, Seen
 
 CSV_COLUMNS = [
     "reference",
@@ -134,7 +134,7 @@ async def show_report(app: App, *, reference: str) -> str | None:
     lines = [
         f"{report.reference}  ({report.priority}, {report.state})",
         f"sent:           {local(app, report.created_at)} via {report.channel}",
-        f"reporter:       {reporter(report)}",
+        f"reporter:       {reporter(app, report)}",
         f"assignee:       {assignee.name if assignee else '-'}; outcome: {outcome}",
         f"urgency:        {report.urgency}",
         f"affected:       {report.affected}; child involved: {report.child_involved}",
@@ -182,7 +182,17 @@ def risk_lines(found: risk.Risk) -> list[str]:
     ]
 
 
-def reporter(report: Report) -> str:
+ERASED_BY = {
+    Erasure.REPORTER: "they asked to be forgotten",
+    Erasure.OPERATOR: "by an admin",
+    Erasure.RETENTION: "by the retention rules",
+}
+
+
+def reporter(app: App, report: Report) -> str:
+    if report.identity_erased_at is not None:
+        by = ERASED_BY[report.identity_erased_by or Erasure.OPERATOR]
+        return f"identity erased on {local(app, report.identity_erased_at)} ({by})"
     if report.anonymous:
         return "anonymous"
     consents = []
@@ -339,3 +349,54 @@ async def case_reopen(app: App, reference: str) -> str:
     async with app.services.work() as work:
         report = await cases.reopen(work, reference, OPERATOR)
     return f"{report.reference} reopened: {report.state}"
+
+
+async def erase_identity(app: App, reference: str, reason: str) -> str:
+    """`sigap reports erase`: the reporter's identity of one report, as the operator (the
+    audit keeps their login name and the reason)."""
+    async with app.services.work() as work:
+        done = await erasure.erase_report(
+            work, reference, OPERATOR, reason, door=Door.CLI, place="reports erase"
+        )
+    lines = [
+        f"{done.report.reference}: the reporter's identity is erased (their chat address, "
+        "contact number and consents); the report stays, anonymised, and nothing can be sent "
+        "to them any more.",
+        "Their chat is forgotten too."
+        if done.chat_forgotten
+        else "Another report still names their chat: erase it too, or they can send HAPUS DATA.",
+    ]
+    return "\n".join(lines)
+
+
+async def retention_table(app: App, *, limit: int = 14) -> str:
+    """`sigap retention`: what `[retention]` keeps, and what its latest runs removed."""
+    rules = app.services.retention
+
+    def kept(value: int, unit: str) -> str:
+        return f"{value} {unit}" if value else "forever"
+
+    lines = [
+        f"drafts and chat bookkeeping: {kept(rules.drafts_days, 'days')}",
+        f"a closed case's reporter identity: {kept(rules.closed_identity_months, 'months')}",
+        f"a closed case's evidence: {kept(rules.evidence_months, 'months')}",
+        "",
+    ]
+    async with app.db.read() as session:
+        found = await retention.runs(session, limit=limit)
+    if not found:
+        return "\n".join([*lines, "no run yet"])
+    rows = [
+        [
+            run.day.isoformat(),
+            local(app, run.started_at),
+            local(app, run.finished_at) if run.finished_at else "unfinished",
+            str(run.drafts),
+            str(run.chats),
+            str(run.identities),
+            str(run.evidence_files),
+        ]
+        for run in found
+    ]
+    header = ["DAY", "STARTED", "FINISHED", "DRAFTS", "CHATS", "IDENTITIES", "EVIDENCE FILES"]
+    return "\n".join([*lines, table(header, rows)])

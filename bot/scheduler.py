@@ -18,12 +18,16 @@ from handlers.residents.report import expire_drafts
 from handlers.taskforce import broadcast
 from handlers.taskforce.alerts import follow_up
 from handlers.taskforce.reminders import remind
+from handlers.usecases import retention
 from storage import chats, escalation, workers
 
 log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=7)  # redeliveries come within minutes; a week is ample
 FOLLOWUPS_EVERY = timedelta(seconds=1)
+# The day's retention run is done once; asking hourly lets a run whose process died be
+# finished by another within the hour.
+RETENTION_EVERY = timedelta(hours=1)
 # Follow-ups falling due this close together go out in one batch (10,000 falling due within
 # 30 s would otherwise be sent one transaction each, every 3 ms).
 FOLLOWUPS_TOGETHER = timedelta(milliseconds=50)
@@ -112,6 +116,23 @@ class Jobs:
         if expired:
             log.info("deleted %d unfinished report(s) left too long", expired)
 
+    async def retention(self) -> None:
+        """Applies `[retention]` once a day (asked every RETENTION_EVERY, and at start): one
+        process does the day's run, and another finishes it if that one dies half-way. One
+        line says what went, in counts."""
+        worker = await self.delivery.register()
+        run = await retention.apply(self.services, worker)
+        if run is not None:
+            log.info(
+                "retention of %s: removed %d draft(s), %d chat(s), %d reporter identity(ies), "
+                "%d evidence file(s)",
+                run.day.isoformat(),
+                run.drafts,
+                run.chats,
+                run.identities,
+                run.evidence_files,
+            )
+
     def start(self) -> None:
         self.scheduler.start()
 
@@ -171,4 +192,5 @@ JOBS = [
     Job("reminders", timedelta(seconds=2), Jobs.reminders),
     Job("broadcasts", timedelta(seconds=2), Jobs.broadcasts),
     Job("housekeeping", timedelta(minutes=15), Jobs.housekeeping),
+    Job("retention", RETENTION_EVERY, Jobs.retention),  # once a day
 ]

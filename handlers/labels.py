@@ -13,6 +13,7 @@ from storage.models import (
     AgencyKind,
     ChildInvolved,
     Destination,
+    Erasure,
     OfferKind,
     OfferSource,
     Outcome,
@@ -22,6 +23,16 @@ from storage.models import (
     ReportState,
     Urgency,
 )
+
+# What a member reads where a reporter's identity was (filled with the day it went).
+ERASED = {
+    Erasure.REPORTER: N_("The reporter asked to be forgotten on {date}: their identity is erased."),
+    Erasure.OPERATOR: N_("The reporter's identity was erased by an administrator on {date}."),
+    Erasure.RETENTION: N_(
+        "The reporter's identity was removed on {date}, as the retention rules say for a case "
+        "closed that long."
+    ),
+}
 
 URGENCY = {
     Urgency.DANGER_NOW: N_("Someone is in danger now"),

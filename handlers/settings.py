@@ -262,6 +262,32 @@ class CekSettings(Section):
     secret: str = Field(default="", repr=False)
 
 
+def keep_forever_or_more(value: int) -> int:
+    if value < 0:
+        raise ValueError("a number of 0 (keep forever) or more")
+    return value
+
+
+class RetentionSettings(Section):
+    """`[retention]`: how long what identifies a reporter, or what they left unfinished, is
+    kept (a daily job applies it: bot/scheduler.py `retention`). 0 keeps it forever."""
+
+    # Unfinished answers of any flow (a report draft also goes after intake's
+    # draft_expiry_hours) and chat bookkeeping (message ids, redelivery keys, the
+    # conversation of a chat idle that long with nothing open), after this many days.
+    drafts_days: int = Field(default=30, le=36500)
+    # A closed case's reporter identity (chat address, contact number, consents), this many
+    # months after it closed; the case stays, anonymised.
+    closed_identity_months: int = Field(default=12, le=1200)
+    # Evidence files of a case closed this many months ago, received at least as long ago;
+    # never while the case is open or referred to an agency that has not finished with it.
+    evidence_months: int = Field(default=24, le=1200)
+
+    _non_negative = field_validator("drafts_days", "closed_identity_months", "evidence_months")(
+        keep_forever_or_more
+    )
+
+
 class EscalationSettings(Section):
     """`[escalation]`: who is alerted, and how the circle widens until someone acknowledges."""
 

@@ -65,12 +65,20 @@ async def languages(
     return {(Channel(c), s): language for c, s, language in found if (c, s) in wanted}
 
 
-async def left_since(session: AsyncSession, flow: str, before: datetime) -> Sequence[Conversation]:
-    """Conversations in `flow` untouched since `before`, locked (skipped if another process
-    has them)."""
+async def left_since(
+    session: AsyncSession, flows: Sequence[str] | None, before: datetime, limit: int | None = None
+) -> Sequence[Conversation]:
+    """Conversations in one of `flows` (None: in any flow) untouched since `before`, locked
+    (skipped if another process has them); at most `limit`."""
+    in_flow = (
+        col(Conversation.flow).is_not(None) if flows is None else col(Conversation.flow).in_(flows)
+    )
     query = (
         select(Conversation)
-        .where(col(Conversation.flow) == flow, col(Conversation.updated_at) < before)
+        .where(in_flow, col(Conversation.updated_at) < before)
+        .order_by(col(Conversation.id))
         .with_for_update(skip_locked=True)
     )
+    if limit is not None:
+        query = query.limit(limit)
     return (await session.exec(query)).all()

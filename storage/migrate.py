@@ -64,5 +64,6 @@ async def revisions(db: Database) -> tuple[str | None, str]:
 
 async def _foreign_keys(conn: AsyncConnection, db: Database, *, on: bool) -> None:
     if db.is_sqlite:
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

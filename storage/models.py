@@ -3,7 +3,7 @@ stored value never changes meaning when the code is reordered)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -120,6 +120,14 @@ class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Erasure(StrEnum):
+    """Why a report's reporter identity was removed (Report.identity_erased_by)."""
+
+    REPORTER = "reporter"  # they asked the bot to forget them (HAPUS DATA)
+    OPERATOR = "operator"  # an admin's `sigap reports erase`, with a reason (in the audit)
+    RETENTION = "retention"  # `[retention] closed_identity_months` after the case closed
+
+
 class Priority(StrEnum):
     URGENT = "urgent"
     HIGH = "high"
@@ -208,6 +216,10 @@ class EventKind(StrEnum):
     # cleared citing this case, and a coordinator's confirmation of such a mark.
     MARKED = "marked"
     MARK_CONFIRMED = "mark_confirmed"
+    # Privacy (handlers/usecases/erasure.py): the reporter's identity removed (detail "by": an
+    # Erasure value), and evidence files removed by `[retention]` (detail "files": how many).
+    IDENTITY_ERASED = "identity_erased"
+    EVIDENCE_REMOVED = "evidence_removed"
 
 
 class AgencyKind(StrEnum):
@@ -322,6 +334,15 @@ class Report(SQLModel, table=True):
     duplicate_of: str | None = Field(default=None, max_length=32)  # the other reference
     # The reporter said `berhenti balas`: the task force can no longer write to them.
     relay_stopped_at: datetime | None = utc_column(nullable=True)
+    # When the case was last closed (None while it is open): `[retention]` counts from it.
+    closed_at: datetime | None = utc_column(nullable=True, index=True)
+    # The reporter's identity was removed (handlers/usecases/erasure.py): `sender` is then a
+    # tombstone no chat address can equal, the contact number and every consent are gone,
+    # and nothing can be sent to the reporter any more. When, and why.
+    identity_erased_at: datetime | None = utc_column(nullable=True)
+    identity_erased_by: Erasure | None = Field(
+        default=None, sa_column=Column(StrEnumType(Erasure), nullable=True)
+    )
 
 
 class RecruiterPhone(SQLModel, table=True):
@@ -863,6 +884,9 @@ class Seen(StrEnum):
     STORY = "story"  # what happened, in their words
     EVIDENCE = "evidence"  # a file they sent
     EXPORT = "export"  # the report copied out of Sigap (a CSV, a case file to an agency)
+    # Not a look but its end: the reporter's identity erased by the operator (`sigap reports
+    # erase`), recorded here with the stated reason.
+    ERASURE = "erasure"
 
 
 class ViewAudit(SQLModel, table=True):
@@ -889,3 +913,23 @@ class Sealing(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class RetentionRun(SQLModel, table=True):
+    """A day's application of `[retention]` (storage/retention.py): how many drafts, chats,
+    reporter identities and evidence files it removed (counts, never what), and the process
+    doing it. A run whose process died unfinished is taken over by another; the work itself
+    goes in batches that can be done again without harm."""
+
+    __tablename__ = "retention_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(unique=True)  # in the configured zone: one run a day
+    started_at: datetime = utc_column()
+    touched_at: datetime = utc_column()  # the last batch done
+    finished_at: datetime | None = utc_column(nullable=True)
+    claimed_by: int | None = None  # the worker (storage/workers.py) applying it
+    drafts: int = 0
+    chats: int = 0
+    identities: int = 0
+    evidence_files: int = 0

@@ -135,10 +135,15 @@ async def add_events(session: AsyncSession, events: Sequence[dict[str, Any]]) ->
 
 
 async def of_sender(session: AsyncSession, channel: Channel, sender: str) -> Sequence[Report]:
-    """The chat's own reports, newest first."""
+    """The chat's own reports, newest first (not those whose reporter's identity is erased:
+    their sender is a tombstone no chat has, and this says so again)."""
     query = (
         select(Report)
-        .where(col(Report.channel) == channel, col(Report.sender) == sender)
+        .where(
+            col(Report.channel) == channel,
+            col(Report.sender) == sender,
+            col(Report.identity_erased_at).is_(None),
+        )
         .order_by(col(Report.created_at).desc(), col(Report.id).desc())
     )
     return (await session.exec(query)).all()
@@ -153,6 +158,7 @@ async def own(
         col(Report.reference) == canonical(reference),
         col(Report.channel) == channel,
         col(Report.sender) == sender,
+        col(Report.identity_erased_at).is_(None),
     )
     return (await session.exec(query)).first()
 

@@ -152,10 +152,11 @@ async def _reseal_table(
     last, count = 0, 0
     while True:
         async with db.write() as session:
+            conn = await session.connection()
             query = select(key, *raw.values()).where(key > last, stale).order_by(key).limit(BATCH)
             if not db.is_sqlite:
                 query = query.with_for_update()
-            rows = (await session.exec(query)).all()
+            rows = (await conn.execute(query)).all()
             if not rows:
                 return count
             changes: list[dict[str, Any]] = []
@@ -172,7 +173,7 @@ async def _reseal_table(
                     if value is not None and not value.startswith(MATCHED):
                         values[n] = keys.match(value)
                 changes.append({"_id": row[0], **values})
-            await session.exec(change, params=changes)
+            await conn.execute(change, changes)
             last = rows[-1][0]
             count += len(rows)
         if progress is not None:

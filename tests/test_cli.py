@@ -70,6 +70,34 @@ def test_a_report_that_reaches_nobody_promises_nothing_and_waits_for_the_first_m
     assert "anggota yang sedang bertugas langsung diberi tahu" in second
 
 
+def test_an_admin_erases_a_reporters_identity_giving_a_reason(
+    tmp_path: Path, database_url: str
+) -> None:
+    terminal_chat(INDONESIAN_REPORT, tmp_path, database_url)
+    env = {**without_settings(), "SIGAP_STORAGE_URL": database_url}
+    missing = run_sigap(["reports", "erase", "BTN-2026-00001"], tmp_path, env)
+    assert missing.returncode == 2 and "--reason" in missing.stderr
+    unknown = run_sigap(["reports", "erase", "BTN-2026-00099", "--reason", "asked"], tmp_path, env)
+    assert unknown.returncode == 1 and "There is no report BTN-2026-00099." in unknown.stderr
+
+    said = sigap(
+        ["reports", "erase", "btn-2026-00001", "--reason", "asked on the hotline"],
+        tmp_path,
+        database_url,
+    )
+    assert "BTN-2026-00001: the reporter's identity is erased" in said
+    assert "Their chat is forgotten too." in said
+    shown = sigap(["reports", "show", "BTN-2026-00001"], tmp_path, database_url)
+    assert "reporter:       identity erased on" in shown and "(by an admin)" in shown
+    assert "identity_erased  by operator" in shown and "Sepupu saya" in shown  # the report stays
+    audit = sigap(["audit", "--report", "BTN-2026-00001"], tmp_path, database_url)
+    assert "erasure" in audit and "reports erase" in audit and "asked on the hotline" in audit
+    again = run_sigap(["reports", "erase", "BTN-2026-00001", "--reason", "again"], tmp_path, env)
+    assert again.returncode == 1 and "was already erased" in again.stderr
+    kept = sigap(["retention"], tmp_path, database_url)
+    assert "a closed case's reporter identity: 12 months" in kept and "no run yet" in kept
+
+
 def test_the_terminal_chat_runs_with_no_config_file(tmp_path: Path) -> None:
     done = run_sigap(["chat"], tmp_path, without_settings(), "bantuan\n")
     assert done.returncode == 0, done.stderr

@@ -79,6 +79,16 @@ def test_env_variables_override_the_file(tmp_path: Path) -> None:
         ("[bot]\nreference_prefix = 'btn-'\n", "bot.reference_prefix: String should match"),
         ("[[intake.emergency_contacts]]\nname = 'x'\n", "intake.emergency_contacts.0.number"),
         ("[bot\n", "not valid TOML"),
+        (
+            "[retention]\ndrafts_days = -1\n",
+            "retention.drafts_days: a number of 0 (keep forever) or more (got -1)",
+        ),
+        (
+            "[retention]\nclosed_identity_months = -12\n",
+            "retention.closed_identity_months: a number of 0 (keep forever) or more (got -12)",
+        ),
+        ("[retention]\nevidence_months = 'never'\n", "retention.evidence_months: Input should be"),
+        ("[retention]\ndrafts_years = 1\n", "retention.drafts_years: unknown key"),
     ],
 )
 def test_a_bad_config_is_refused_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -87,6 +97,18 @@ def test_a_bad_config_is_refused_naming_the_key(tmp_path: Path, text: str, messa
         config.load(path, environ={})
     assert message in str(error.value)
     assert str(error.value).count("\n") == 0
+
+
+def test_retention_keeps_drafts_30_days_identities_12_months_and_evidence_24_by_default(
+    tmp_path: Path,
+) -> None:
+    """0 keeps a kind forever; a key left out keeps its default."""
+    retention = config.load(write(tmp_path, ""), environ={}).retention
+    assert (retention.drafts_days, retention.closed_identity_months) == (30, 12)
+    assert retention.evidence_months == 24
+    path = write(tmp_path, "[retention]\nclosed_identity_months = 0\n")
+    retention = config.load(path, environ={}).retention
+    assert (retention.drafts_days, retention.closed_identity_months) == (30, 0)
 
 
 def test_a_missing_config_file_is_refused(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -26,6 +26,7 @@ from storage.models import (
     OfferSource,
     Priority,
     Report,
+    ReportState,
     Role,
     Urgency,
 )
@@ -109,6 +110,33 @@ async def test_per_chat_state_moves_to_columns_and_drafts_keep_their_answers(
     }
 
 
+def old_report(reference: str, **columns: Any) -> Any:
+    """The INSERT of a report as an older schema has it: only the columns named here (a
+    model would name columns added since)."""
+    values: dict[str, Any] = dict(
+        reference=reference,
+        created_at=datetime(2025, 6, 1, tzinfo=UTC),
+        state=ReportState.NEW,
+        priority=Priority.NORMAL,
+        channel=Channel.TELEGRAM,
+        sender="5001",
+        language="id",
+        anonymous=True,
+        consent_contact=False,
+        consent_share_with_police=False,
+        consent_share_with=[],
+        urgency=Urgency.NONE,
+        affected=Affected.ME,
+        child_involved=ChildInvolved.NO,
+        offer_kind=OfferKind.WORK_ABROAD,
+        destination="Malaysia",
+        offer_source=OfferSource.AGENT,
+        red_flags=[],
+        story="Ditawari kerja.",
+    )
+    return insert(Report).values({**values, **columns})
+
+
 async def test_references_stored_in_small_letters_are_found_after_the_upgrade(
     database_url: str,
 ) -> None:
@@ -116,18 +144,9 @@ async def test_references_stored_in_small_letters_are_found_after_the_upgrade(
     small letters) is stored in capitals, as lookups compare it now."""
     db = Database(database_url)
     await downgrade(db, "0015")
-    async with db.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO report (reference, created_at, state, priority, channel, sender,"
-                " language, anonymous, consent_contact, consent_share_with_police,"
-                " consent_share_with, urgency, affected, child_involved, offer_kind, destination,"
-                " offer_source, red_flags, story) VALUES ('btn-2025-00007', '2025-06-01', 'new',"
-                " 'normal', 'telegram', '5001', 'id', true, false, false, '[]', 'none', 'me',"
-                " 'no', 'work_abroad', 'Malaysia', 'agent', '[]', 'Ditawari kerja.')"
-            )
-        )
-    await opened(db)
+    async with db.write() as session:
+        await session.exec(old_report("btn-2025-00007"))
+    await upgrade(db)
     async with db.read() as session:
         found = await reports.by_reference(session, "Btn-2025-00007")
     await db.close()
@@ -240,3 +259,33 @@ async def test_what_was_stored_in_clear_is_sealed_at_the_first_start_after_the_u
     assert draft is not None and draft.data == {"story": "masih ditulis"}
     assert await MediaStore(media, 10**6).read("ab12") == evidence
     await db.close()
+
+
+async def test_a_case_closed_before_the_upgrade_is_closed_since_its_last_change_of_state(
+    database_url: str,
+) -> None:
+    """0019: closed_at comes from the closing on the timeline; an open case has none."""
+    db = Database(database_url)
+    await downgrade(db, "0018")
+    acknowledged = datetime(2025, 6, 2, tzinfo=UTC)
+    closed = datetime(2025, 7, 1, 8, 30, tzinfo=UTC)
+    async with db.write() as session:
+        await session.exec(old_report("BTN-2025-00001", state=ReportState.CLOSED))
+        await session.exec(old_report("BTN-2025-00002", state=ReportState.IN_PROGRESS))
+        found = await session.exec(text("SELECT id FROM report WHERE reference = 'BTN-2025-00001'"))
+        report_id = found.scalar_one()
+        for at in (acknowledged, closed):
+            await session.exec(
+                text(
+                    "INSERT INTO report_event (report_id, at, kind, actor, detail) "
+                    "VALUES (:report, :at, 'state_changed', 'Andi', '{}')"
+                ),
+                params={"report": report_id, "at": at.replace(tzinfo=None) if db.is_sqlite else at},
+            )
+    await upgrade(db)
+    async with db.read() as session:
+        first = await reports.by_reference(session, "BTN-2025-00001")
+        second = await reports.by_reference(session, "BTN-2025-00002")
+    await db.close()
+    assert first is not None and first.closed_at == closed
+    assert second is not None and second.closed_at is None

@@ -462,6 +462,7 @@ async def test_commands_are_registered_in_both_languages(
         "info",
         "batal",
         "hapus",
+        "hapusdata",
         "langganan",
         "berhenti",
     ]

@@ -71,6 +71,16 @@ def test_command_words_in_both_languages() -> None:
     assert word("terima BTN-2026-00001") == (Word.ACK, "BTN-2026-00001")
 
 
+def test_asking_to_be_forgotten_takes_several_words_and_hapus_alone_clears_the_chat() -> None:
+    for said in ("hapus data", "HAPUS DATA.", "Hapus data saya", "delete my data!", "/hapusdata"):
+        assert word(said) == (Word.FORGET, ""), said
+    assert word("hapus") == (Word.CLEAR, "")
+    assert word("delete my") is None and word("delete") is None
+    assert word("hapus data agen itu juga") is None  # a resident's words
+    assert word("berhenti balas") == (Word.STOP_RELAY, "")
+    assert word("cek status") == (Word.STATUS, "")
+
+
 @pytest.mark.parametrize(
     "said",
     [

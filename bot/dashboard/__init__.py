@@ -39,6 +39,7 @@ from bot.dashboard import cases, people, sending
 from handlers import labels, risk
 from handlers.consent import consents as shared_with
 from handlers.consent import contact as contact_of
+from handlers.consent import erased
 from handlers.conversation.turn import Work
 from handlers.i18n import N_, Gettext, gettext
 from handlers.intel import indexing
@@ -92,6 +93,7 @@ SEEN = {
     Seen.STORY: N_("story"),
     Seen.EVIDENCE: N_("evidence"),
     Seen.EXPORT: N_("export"),
+    Seen.ERASURE: N_("identity erased"),
 }
 # The stored values a template names with `named(kind, value)`, in the reader's language.
 LABELS: dict[str, dict[Any, str]] = {
@@ -465,6 +467,7 @@ class Dashboard:
             report=report,
             problem=problem,
             contact=contact,
+            erased=erased(viewer.t, report, self.services.bot.zone, viewer.language),
             shared_with=[k.value for k in shared_with(report)],
             assignee=assignee,
             risk=risk.of_report(report),

@@ -12,6 +12,7 @@ from handlers.conversation.text import Word
 from handlers.conversation.turn import Flow, Held, Turn
 from handlers.residents.add import AddFlow
 from handlers.residents.cek import CekFlow
+from handlers.residents.forget import ForgetFlow
 from handlers.residents.language import LanguageFlow
 from handlers.residents.menu import MenuFlow
 from handlers.residents.replies import RepliesFlow
@@ -61,6 +62,7 @@ FLOWS: tuple[FlowHandler, ...] = (
     RelayFlow(),
     RepliesFlow(),
     CekFlow(),
+    ForgetFlow(),
 )
 BY_NAME: dict[Flow, FlowHandler] = {flow.name: flow for flow in FLOWS}
 BY_WORD: dict[Word, FlowHandler] = {word: flow for flow in FLOWS for word in flow.words}

@@ -72,6 +72,8 @@ class Word(StrEnum):
     CEK = "cek"
     # A member's one-time login link to the dashboard (/masuk).
     LOGIN = "login"
+    # A resident asking to be forgotten (HAPUS DATA, handlers/residents/forget.py).
+    FORGET = "forget"
 
 
 # Both languages are understood whatever the conversation's language.
@@ -152,11 +154,16 @@ WORDS: dict[str, Word] = {
     "intel": Word.INTEL,
     "masuk": Word.LOGIN,
     "login": Word.LOGIN,
+    "hapusdata": Word.FORGET,  # /hapusdata: a Telegram command has no space
 }
 
-# Commands of two words, read before WORDS (so "buka" alone stays free for another meaning).
+# Commands of several words, read before WORDS (so "buka" alone stays free for another
+# meaning, and "hapus" alone clears the chat).
 PHRASES: dict[str, Word] = {
     "buka lagi": Word.REOPEN,
+    "hapus data": Word.FORGET,
+    "hapus data saya": Word.FORGET,
+    "delete my data": Word.FORGET,
     "berhenti balas": Word.STOP_RELAY,
     "stop replies": Word.STOP_RELAY,
     "stop reply": Word.STOP_RELAY,
@@ -164,6 +171,9 @@ PHRASES: dict[str, Word] = {
     "cek status": Word.STATUS,
     "check status": Word.STATUS,
 }
+
+# "hapus data saya" is read as itself, not as "hapus data" followed by a word.
+LONGEST_FIRST = sorted(PHRASES.items(), key=lambda item: -item[0].count(" "))
 
 # Words that stand alone as commands; the rest (skip, done, back) only mean something to a step.
 COMMANDS = {
@@ -203,6 +213,7 @@ COMMANDS = {
     Word.INTEL,
     Word.CEK,
     Word.LOGIN,
+    Word.FORGET,
 }
 
 # The words that still act inside an answer written in one's own words.
@@ -215,6 +226,7 @@ CONTROL = {
     Word.INFO,
     Word.STOP,
     Word.STOP_RELAY,
+    Word.FORGET,
 }
 
 # Language names residents type after BAHASA (and the codes themselves).
@@ -271,11 +283,17 @@ def word(text: str) -> tuple[Word, str] | None:
     slash = first.startswith("/")
     first = first.lower().lstrip("/").split("@", 1)[0].rstrip(".!")
     found = WORDS.get(first)
-    for phrase, meant in PHRASES.items():
-        head, _, tail = phrase.partition(" ")
-        second, _, after = rest.strip().partition(" ")
-        if first == head and second.lower().rstrip(".!") == tail:
-            found, rest = meant, after
+    for phrase, meant in LONGEST_FIRST:
+        head, *tail = phrase.split(" ")
+        after = rest.strip()
+        for expected in tail:
+            said, _, after = after.partition(" ")
+            if said.lower().rstrip(".!") != expected:
+                break
+        else:
+            if first == head:
+                found, rest = meant, after
+                break
     if slash and first == "selesai":
         found = Word.OFF_DUTY  # /selesai is the member's command; plain "selesai" ends a step
     if found is None:

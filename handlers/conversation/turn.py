@@ -34,6 +34,7 @@ from handlers.settings import (
     EscalationSettings,
     IntakeSettings,
     ReferralSettings,
+    RetentionSettings,
 )
 from storage.db import Database
 from storage.media import MediaStore
@@ -55,6 +56,7 @@ class Flow(StrEnum):
     RELAY_WRITE = "relay_write"  # a member writing to a reporter (BALAS)
     RELAY_READ = "relay_read"  # a reporter who opened their messages, answering (BUKA)
     CEK = "cek"  # a resident checking an offer
+    FORGET = "forget"  # a resident asking to be forgotten (HAPUS DATA), confirming
 
 
 class State(BaseModel):
@@ -90,6 +92,7 @@ class Services:
     referral: ReferralSettings = field(default_factory=ReferralSettings)
     casework: CaseworkSettings = field(default_factory=CaseworkSettings)
     cek: CekSettings = field(default_factory=CekSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # The dashboard's address ("" when it is off) and how long its login links last.
     dashboard_url: str = ""
     dashboard_link_minutes: float = 10

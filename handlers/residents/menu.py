@@ -95,6 +95,7 @@ COMMANDS = [
     ("info", N_("Signs of trafficking, checking an agency, the words to type")),
     ("batal", N_("Cancel what you are doing")),
     ("hapus", N_("Clear this chat from your phone")),
+    ("hapusdata", N_("Delete my data: be forgotten")),
     ("langganan", N_("Subscribe to awareness messages")),
     ("berhenti", N_("Stop all messages from us")),
 ]
@@ -128,6 +129,7 @@ def more_help_text(turn: Turn) -> str:
             "office (Disnaker) or BP3MI (KP2MI).\n\n"
             "Words you can type at any time: LAPOR (report), CEK (check an offer: a number, "
             "an agency, a link or the advert), STATUS, TAMBAH (add information), BAHASA "
-            "(language), BATAL (cancel), KEMBALI (back), BANTUAN (help)."
+            "(language), BATAL (cancel), KEMBALI (back), BANTUAN (help), HAPUS DATA (delete "
+            "your data from our records)."
         )
     )

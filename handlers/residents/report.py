@@ -11,9 +11,9 @@ Three paths through the steps (`path`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,7 @@ from handlers.conversation.turn import (
     Services,
     State,
     Turn,
+    Work,
 )
 from handlers.i18n import N_, gettext
 from handlers.intel import indexing
@@ -1049,19 +1050,32 @@ async def discard(turn: Turn) -> bool:
 async def expire_drafts(services: Services) -> int:
     """Deletes the drafts left longer than draft_expiry_hours, with their files; the
     resident is told when they come back. Returns how many."""
-    files: list[str] = []
     async with services.work() as work:
         before = work.now - timedelta(hours=services.intake.draft_expiry_hours)
-        stale = await conversations.left_since(work.session, Flow.REPORT, before)
-        for conv in stale:
-            assert conv.id is not None
-            files += await reports.discard_draft_media(work.session, conv.id)
-            draft = "report_id" not in conv.data  # not the questions after an urgent report
-            conv.flow, conv.step, conv.data, conv.draft_expired = None, None, {}, draft
-            work.session.add(conv)
+        expired, files = await expire_left(work, [Flow.REPORT], before)
     for sha256 in files:
         await services.media.delete(sha256)
-    return len(stale)
+    return expired
+
+
+async def expire_left(
+    work: Work, flows: Sequence[Flow] | None, before: datetime, limit: int | None = None
+) -> tuple[int, list[str]]:
+    """Ends the conversations left in one of `flows` (None: any flow) since `before`, at most
+    `limit`: their answers and draft files go (an unfinished report's resident is told when
+    they come back; `[retention] drafts_days` ends every flow's this way). Returns how many,
+    and the files for the caller to delete from the media store once committed."""
+    files: list[str] = []
+    stale = await conversations.left_since(work.session, flows, before, limit)
+    for conv in stale:
+        assert conv.id is not None
+        files += await reports.discard_draft_media(work.session, conv.id)
+        # Not the questions after an urgent report was sent: that report is not lost.
+        draft = conv.flow == Flow.REPORT and "report_id" not in conv.data
+        conv.flow, conv.step, conv.data = None, None, {}
+        conv.draft_expired = conv.draft_expired or draft
+        work.session.add(conv)
+    return len(stale), files
 
 
 def expired(turn: Turn) -> bool:

@@ -12,7 +12,7 @@ from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import labels, risk
-from handlers.consent import consents, contact
+from handlers.consent import consents, contact, erased
 from handlers.conversation.turn import Services, Work
 from handlers.i18n import N_, Gettext, gettext, locale
 from handlers.intel import indexing
@@ -228,7 +228,10 @@ async def details(work: Work, report: Report, language: str) -> tuple[str, Seque
     link = map_link(report)
     if link:
         lines.append(_(N_("Location: {link}")).format(link=link))
-    if report.anonymous:
+    gone = erased(_, report, work.services.bot.zone, language)
+    if gone is not None:
+        lines.append(gone)
+    elif report.anonymous:
         lines.append(_(N_("Reporter: anonymous.")))
     elif phone := contact(report):
         lines.append(_(N_("Reporter may be contacted at {phone}.")).format(phone=phone))

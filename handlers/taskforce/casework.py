@@ -28,6 +28,7 @@ from handlers.usecases.casework import Action
 from handlers.usecases.intel import VERDICTS
 from storage import members
 from storage.models import (
+    Erasure,
     EventKind,
     Member,
     Outcome,
@@ -91,6 +92,14 @@ EVENTS = {
     EventKind.RELAY_STOPPED: N_("the reporter stopped replies"),
     EventKind.MARKED: N_("{identifier} marked {verdict}"),
     EventKind.MARK_CONFIRMED: N_("the mark on {identifier} confirmed"),
+    EventKind.IDENTITY_ERASED: N_("the reporter's identity erased"),
+    EventKind.EVIDENCE_REMOVED: N_("{count} evidence file(s) removed (retention)"),
+}
+# An erasure says who asked for it (its detail "by").
+ERASURES = {
+    Erasure.REPORTER: N_("the reporter asked to be forgotten: their identity erased"),
+    Erasure.OPERATOR: N_("the reporter's identity erased by an administrator"),
+    Erasure.RETENTION: N_("the reporter's identity removed (retention)"),
 }
 
 
@@ -236,6 +245,10 @@ def event_text(t: Gettext, event: ReportEvent) -> str:
             text += f" ({t(labels.OUTCOME[Outcome(detail['outcome'])])})"
     elif event.kind is EventKind.ASSIGNED:
         text = text.format(name=detail.get("to", "?"))
+    elif event.kind is EventKind.IDENTITY_ERASED and detail.get("by") in ERASURES:
+        text = t(ERASURES[Erasure(str(detail["by"]))])
+    elif event.kind is EventKind.EVIDENCE_REMOVED:
+        text = text.format(count=detail.get("files", "?"))
     elif event.kind in (EventKind.MARKED, EventKind.MARK_CONFIRMED):
         verdict = VERDICTS.get(Verdict(str(detail.get("verdict", Verdict.DANGEROUS.value))))
         text = text.format(

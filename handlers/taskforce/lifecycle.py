@@ -131,7 +131,10 @@ NEWS = N_("There is news for you. Type STATUS to read it.")
 async def tell_reporter(work: Work, report: Report) -> None:
     """Tells the reporter, in their language, that there is news, and nothing more (the
     news is the event just written on the report's timeline). Not on a channel that keeps no
-    chat to write to (the terminal). WhatsApp's template of this kind takes no variable."""
+    chat to write to (the terminal), nor to a reporter who is no longer known (their identity
+    erased). WhatsApp's template of this kind takes no variable."""
+    if report.identity_erased_at is not None:
+        return
     if not work.services.can(report.channel, Capability.NOTIFY):
         return
     conv = await conversations.find(work.session, report.channel, report.sender)

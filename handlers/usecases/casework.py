@@ -168,6 +168,8 @@ async def _changed(
 ) -> None:
     before = report.state
     report.state = to
+    # When it closed is what `[retention]` counts from; a case reopened is open again.
+    report.closed_at = work.now if to is ReportState.CLOSED else None
     work.session.add(report)
     await reports.add_event(
         work.session,
@@ -385,6 +387,7 @@ async def reopen(
     await _check(work, actor, report, Action.REOPEN)
     before = report.outcome
     report.state, report.outcome, report.duplicate_of = ReportState.IN_PROGRESS, None, None
+    report.closed_at = None
     work.session.add(report)
     await reports.add_event(
         work.session,

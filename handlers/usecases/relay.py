@@ -14,7 +14,7 @@ from handlers.conversation.turn import Work
 from handlers.i18n import N_, gettext
 from handlers.taskforce.alerts import NOTICE_PRIORITY, recipients
 from handlers.taskforce.roster import coordinators
-from handlers.usecases import Refused, casework
+from handlers.usecases import Refused, casework, erasure
 from storage import conversations, members, outbox, relay, reports
 from storage.media import StoredFile
 from storage.models import (
@@ -62,6 +62,9 @@ async def check(work: Work, member: Member, reference: str) -> Report:
             ),
             reference=report.reference,
         )
+    forgotten = erasure.refusal(report)
+    if forgotten is not None:
+        raise forgotten
     if not report.consent_contact:
         raise Refused(
             N_(

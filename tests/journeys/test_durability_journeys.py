@@ -25,7 +25,15 @@ from tests.journeys.harness import (
     up_to_the_summary,
 )
 
-JOBS = ["heartbeat", "outbox", "followups", "reminders", "broadcasts", "housekeeping"]
+JOBS = [
+    "heartbeat",
+    "outbox",
+    "followups",
+    "reminders",
+    "broadcasts",
+    "housekeeping",
+    "retention",
+]
 
 
 def count(texts: list[str], text: str) -> int:
