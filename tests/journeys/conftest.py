@@ -33,7 +33,8 @@ async def start_sigap(
 ) -> AsyncIterator[Start]:
     """Starts `sigap run` with Telegram and WhatsApp (or only those asked for) and `extra`
     config; the process is stopped at the end, its log shown if the test failed, and the
-    journey fails if its log names anyone who wrote to the service (Sigap.leaks)."""
+    journey fails if its log, its database or its media folder names anyone who wrote to the
+    service (Sigap.leaks, Sigap.stored_leaks)."""
     started: list[Sigap] = []
 
     async def start(
@@ -56,3 +57,5 @@ async def start_sigap(
         print(sigap.log())  # shown by pytest when the test failed
     for sigap in started:
         assert sigap.leaks() == [], "the log names someone who wrote to the service"
+        stored = await sigap.stored_leaks()
+        assert stored == [], "a copy of the database or media names someone who wrote"

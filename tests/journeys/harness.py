@@ -18,13 +18,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy import text
+from sqlmodel import SQLModel
 from twilio.request_validator import RequestValidator
 
+from storage.db import Database
+from storage.sealing import FILE_MAGIC
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support.answers import CONTACT_NUMBER, ENGLISH_STORY, INDONESIAN_STORY
+from tests.support.keys import TEST_KEY
 
 SANDBOX = "whatsapp:+14155238886"
+REFERENCE = re.compile(r"\b[A-Za-z]{2,8}-\d{4}-\d{3,}\b")
 PHONE = re.compile(r"\+?\d[\d -]{6,}\d")  # as people type numbers: 0812-1111-2222
 WAIT = 30.0  # seconds anything a person waits for may take, at most
 T = TypeVar("T")
@@ -94,6 +100,8 @@ class Sigap:
             f'[server]\nport = {self.port}\npublic_url = "{self.url}"\n{server_keys}',
             '[bot]\ndefault_language = "en"\n',
         ]
+        if "[privacy]" not in extra:
+            parts.append(f'[privacy]\ndata_key = "{TEST_KEY}"\n')
         if telegram is not None and "[telegram]" not in extra:
             # People here answer faster than Telegram lets a bot write to one chat (once a
             # second): the limits are lifted, as they are not what these journeys are about.
@@ -177,10 +185,40 @@ class Sigap:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def leaks(self) -> list[str]:
-        """The lines of the service's log that name someone who wrote to it: a chat id of
-        theirs, a phone number (theirs, or one they typed), or five words in a row of what
-        they wrote (a story, a note, a message). Whole tokens: a port or a timestamp that
-        holds the digits of a chat id does not count."""
+        """The lines of the service's log that name someone who wrote to it (`naming`)."""
+        leaking = self.naming()
+        if leaking is None:
+            return []
+        return [line for line in self.log().splitlines() if leaking.search(line)]
+
+    async def stored_leaks(self) -> list[str]:
+        """What a copy of the database and the media folder shows of someone who wrote to the
+        service (`naming`): each value in clear that names them, as table.column; and each
+        file of the media store that is not sealed."""
+        leaking = self.naming()
+        found = []
+        if leaking is not None:
+            db = Database(self.database_url)
+            try:
+                async with db.engine.connect() as conn:
+                    for table in SQLModel.metadata.sorted_tables:
+                        rows = await conn.execute(text(f'SELECT * FROM "{table.name}"'))
+                        for row in rows:
+                            for column, value in row._mapping.items():
+                                if value is not None and leaking.search(str(value)):
+                                    found.append(f"{table.name}.{column}: {str(value)[:100]}")
+            finally:
+                await db.close()
+        media = self.folder / "media"
+        files = [p for p in media.rglob("*") if p.is_file()] if media.is_dir() else []
+        found += [f"{p}: not sealed" for p in files if not p.read_bytes().startswith(FILE_MAGIC)]
+        return found
+
+    def naming(self) -> re.Pattern[str] | None:
+        """What names someone who wrote to the service: a chat id of theirs, a phone number
+        (theirs, or one they typed), or five words in a row of what they wrote (a story, a
+        note, a message). Whole tokens: a port or a timestamp that holds the digits of a chat
+        id does not count."""
         chats, numbers, texts = set(), set(), [STORY, ENGLISH_STORY, INDONESIAN_STORY]
         numbers.add(CONTACT_NUMBER)
         if self.telegram is not None:
@@ -198,18 +236,15 @@ class Sigap:
             numbers.update(
                 m.params.get("To", "").removeprefix("whatsapp:") for m in self.twilio.messages
             )
-        for text in texts:
-            numbers.update(PHONE.findall(text))
+        for said in texts:  # a reference (BTN-2026-00001) is not a number that names anyone
+            numbers.update(PHONE.findall(REFERENCE.sub(" ", said)))
         patterns = [rf"(?<![\w.:/#-]){chat}(?![\w]|[.:/-]\w)" for chat in chats]
         for number in filter(None, numbers):
             patterns += [rf"(?<!\d){re.escape(form)}(?!\d)" for form in phone_forms(number)]
-        for text in texts:
-            words = text.split()
+        for said in texts:
+            words = said.split()
             patterns += [re.escape(" ".join(words[i : i + 5])) for i in range(len(words) - 4)]
-        if not patterns:
-            return []
-        leaking = re.compile("|".join(patterns))
-        return [line for line in self.log().splitlines() if leaking.search(line)]
+        return re.compile("|".join(patterns)) if patterns else None
 
     async def cli(self, *arguments: str, input: str | None = None, check: bool = True) -> str:
         """`sigap ARGUMENTS --config FILE` as another process; its output."""
