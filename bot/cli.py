@@ -107,7 +107,7 @@ def chat(config_path: Path | None, sender: str) -> None:
     """Chat with the bot in this terminal, as a resident would (piped input works too)."""
     settings = settings_from(config_path)
     if settings.privacy.keys() is None:
-        made = settings.privacy.key_file
+        made = settings.privacy.key_file.resolve()
         write_key_file(made, DataKey.new())
         click.echo(
             f"Made a data key in {made}: it seals reporters' details in the database. "

@@ -272,6 +272,8 @@ class Settings(BaseModel):
             if any(word in key for word in SECRET_WORDS):
                 value = getattr(getattr(self, section), key)
                 found.extend(value if isinstance(value, list) else [str(value)])
+        keys = [self.privacy.data_key, *self.privacy.old_data_keys]
+        found += [key.partition(":")[2] for key in keys if key]  # the key without its id
         return [*found, urlsplit(self.storage.url).password or ""]
 
     @property

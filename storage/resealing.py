@@ -69,14 +69,19 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
     for _ in range(2):
         try:
             async with db.write() as session:
+                under = await session.get(Sealing, SEALED_UNDER)
+                if under is not None and under.value not in keys.keys:
+                    raise KeyProblem(
+                        f"the database is partly sealed with data key {under.value}, which is "
+                        "not configured: add it to [privacy] old_data_keys until "
+                        "`sigap keys rotate` has finished"
+                    )
                 row = await session.get(Sealing, INDEX)
                 if row is None:
-                    installed = sealing.installed_index()
-                    index = installed or AESSIV.generate_key(bit_length=512)
+                    index = sealing.installed_index() or AESSIV.generate_key(bit_length=512)
                     session.add(Sealing(name=INDEX, value=keys.seal(_b64(index))))
                 else:
                     index = base64.b64decode(keys.open(row.value))
-                under = await session.get(Sealing, SEALED_UNDER)
             break
         except IntegrityError:  # another process made it at the same moment: read theirs
             continue
@@ -86,11 +91,6 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
         log.info("sealing what was stored before encryption at rest began")
         await reseal(db, media)
     elif under.value != keys.current.id:
-        if under.value not in ready.keys:
-            raise KeyProblem(
-                f"the database is partly sealed with data key {under.value}, which is not "
-                "configured: add it to [privacy] old_data_keys until `sigap keys rotate` ends"
-            )
         log.warning(
             "some values are still sealed with data key %s: run `sigap keys rotate`", under.value
         )
