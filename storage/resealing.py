@@ -72,9 +72,9 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
                 under = await session.get(Sealing, SEALED_UNDER)
                 if under is not None and under.value not in keys.keys:
                     raise KeyProblem(
-                        f"the database is partly sealed with data key {under.value}, which is "
-                        "not configured: add it to [privacy] old_data_keys until "
-                        "`sigap keys rotate` has finished"
+                        f"the database is sealed with data key {under.value}, which is not "
+                        "configured: give it as [privacy] data_key (or in old_data_keys "
+                        "until `sigap keys rotate` has finished)"
                     )
                 row = await session.get(Sealing, INDEX)
                 if row is None:

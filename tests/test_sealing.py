@@ -4,15 +4,14 @@ readable, and the key on a fresh machine."""
 
 from __future__ import annotations
 
-import base64
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import text
 
 from bot import config
 from storage import conversations, reports, sealing
@@ -26,10 +25,9 @@ from storage.models import (
     OfferSource,
     Priority,
     Report,
-    Sealing,
     Urgency,
 )
-from storage.resealing import INDEX, SEALED_UNDER, pending, reseal, unlock
+from storage.resealing import pending, reseal, unlock
 from storage.sealing import FILE_MAGIC, MATCHED, SEALED, DataKey, KeyProblem, Keyring
 from tests.support.cli import run_sigap, without_settings
 from tests.support.keys import INDEX_KEY, TEST_KEY
@@ -42,18 +40,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
-async def tests_keyring(database_url: str) -> AsyncIterator[None]:
-    """Puts the tests' keyring back after a test that installs another, and the database's
-    seals (PostgreSQL's test database keeps them from test to test)."""
+def tests_keyring() -> Iterator[None]:
+    """Puts the tests' keyring back after a test that installs another."""
     yield
-    keys = Keyring(OLD, index=INDEX_KEY)
-    sealing.install(keys)
-    db = Database(database_url)
-    async with db.write() as session:
-        await session.exec(delete(Sealing))
-        session.add(Sealing(name=INDEX, value=keys.seal(base64.b64encode(INDEX_KEY).decode())))
-        session.add(Sealing(name=SEALED_UNDER, value=OLD.id))
-    await db.close()
+    sealing.install(Keyring(OLD, index=INDEX_KEY))
 
 
 def test_a_sealed_value_reads_back_and_differs_each_time_and_a_matched_one_does_not() -> None:
@@ -198,7 +188,9 @@ async def test_a_database_still_partly_under_a_key_not_configured_does_not_open(
     db = Database(database_url)
     try:
         await unlock(db, Keyring(NEW, (OLD,)), None)  # a new key, rotation not run
-        with pytest.raises(KeyProblem, match=f"partly sealed with data key {OLD.id}"):
+        with pytest.raises(
+            KeyProblem, match=f"the database is sealed with data key {OLD.id}, which is not"
+        ):
             await unlock(db, Keyring(NEW), None)
     finally:
         await db.close()

@@ -7,6 +7,8 @@ import os
 
 import psycopg
 
+from tests.support import keys
+
 PG_ADMIN_URL = os.environ.get("SIGAP_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 
@@ -17,17 +19,21 @@ def pg_url(database: str) -> str:
 
 
 def truncate(url: str) -> None:
-    """Empties every table of the PostgreSQL database but Alembic's and the seals' (the index
-    key of the tests, as every test database has it)."""
+    """Empties every table of the PostgreSQL database but Alembic's, and puts back the seals
+    every test database starts with: the tests' index key, everything under the tests' key."""
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [
             row[0]
             for row in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename NOT IN ('alembic_version', 'sealing')"
+                "AND tablename <> 'alembic_version'"
             )
         ]
         if tables:
             conn.execute(
                 "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+        if "sealing" in tables:
+            conn.cursor().executemany(
+                "INSERT INTO sealing (name, value) VALUES (%s, %s)", keys.seals()
             )

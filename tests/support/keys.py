@@ -3,6 +3,7 @@ they load, and installed in the test process with a fixed index key (storage/sea
 
 from __future__ import annotations
 
+import base64
 import os
 
 from bot.config import PrivacySettings
@@ -19,3 +20,10 @@ def install() -> None:
 
 
 KEYED = PrivacySettings(data_key=TEST_KEY)
+
+
+def seals() -> list[tuple[str, str]]:
+    """The `sealing` rows of a test database (storage/resealing.py): the index key sealed with
+    the tests' key, and everything sealed with it."""
+    keys = Keyring(DataKey.parse(TEST_KEY), index=INDEX_KEY)
+    return [("index", keys.seal(base64.b64encode(INDEX_KEY).decode())), ("sealed_under", "ktest")]
