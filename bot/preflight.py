@@ -26,10 +26,12 @@ import httpx
 from bot.app import App, build
 from bot.config import TEMPLATE_KINDS, Settings
 from handlers.taskforce.roster import on_duty
-from storage import members, roster
+from storage import members, roster, sealing
 from storage.db import Database, Unreachable
 from storage.migrate import revisions
 from storage.models import Role
+from storage.resealing import pending
+from storage.sealing import KeyProblem
 
 TIMEOUT = 10.0
 CLOCK_SKEW = timedelta(minutes=2)  # follow-ups, escalation and login links run on it
@@ -329,11 +331,25 @@ async def check(settings: Settings) -> list[Finding]:
     first = await database(settings)
     if first.level is Level.PROBLEM:
         return [first]
-    app = await build(settings)
     try:
-        return [first, *await everything(app)]
+        app = await build(settings)
+    except KeyProblem as missing:
+        return [first, problem("data key", str(missing))]
+    try:
+        return [first, await data_key(app), *await everything(app)]
     finally:
         await app.close()
+
+
+async def data_key(app: App) -> Finding:
+    current = sealing.keyring().current.id
+    older = await pending(app.db)
+    if older is not None:
+        return warning(
+            "data key",
+            f"{current}, but some values are still sealed with {older}: run `sigap keys rotate`",
+        )
+    return ok("data key", f"{current}: everything is sealed with it")
 
 
 def problems(found: Sequence[Finding]) -> bool:

@@ -129,7 +129,8 @@ ALL_COMMANDS = commands(main, [])
 
 
 def test_the_commands_issues_name_exist() -> None:
-    for command in (["run"], ["members", "set-role"], ["roster", "import"], ["outbox", "failed"]):
+    named = (["run"], ["members", "set-role"], ["roster", "import"], ["outbox", "failed"])
+    for command in (*named, ["keys", "rotate"], ["reports", "erase"], ["audit"]):
         assert command in ALL_COMMANDS
 
 

@@ -14,14 +14,22 @@ import pytest
 
 from bot import preflight
 from bot.app import build
-from bot.config import TEMPLATE_KINDS, ServerSettings, Settings, TelegramSettings
+from bot.config import (
+    TEMPLATE_KINDS,
+    PrivacySettings,
+    ServerSettings,
+    Settings,
+    TelegramSettings,
+)
 from storage import members, roster
 from storage.db import StorageSettings
 from storage.models import Channel, Role
 from storage.roster import ShiftRow
+from storage.sealing import DataKey
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
-from tests.support.keys import KEYED
+from tests.support import keys
+from tests.support.keys import KEYED, TEST_KEY
 from tests.support.whatsapp import whatsapp_settings
 
 PUBLIC = "https://sigap.example.org"
@@ -87,6 +95,7 @@ async def test_a_right_set_up_has_no_problem_and_no_warning(ready: Settings) -> 
     lines = "\n".join(map(str, found))
     for part in ("database", "members", "roster", "media", "server", "telegram", "whatsapp"):
         assert f"ok       {part}: " in lines, lines
+    assert "ok       data key: ktest: everything is sealed with it" in lines
     assert "the token is @SigapTestBot's" in lines
     assert "the webhook is https://sigap.example.org/telegram/webhook" in lines
     assert "clock: within" in lines
@@ -101,6 +110,22 @@ async def test_a_database_never_migrated_is_a_problem_and_stops_the_check(
     [only] = await preflight.check(empty)
     assert only.level is preflight.Level.PROBLEM
     assert "at migration none" in only.says and "sigap db upgrade" in only.says
+
+
+async def test_a_data_key_missing_or_not_yet_rotated(ready: Settings) -> None:
+    none = ready.model_copy(update={"privacy": PrivacySettings(key_file=Path("/nonexistent"))})
+    [_, missing] = await preflight.check(none)
+    assert missing.level is preflight.Level.PROBLEM and missing.part == "data key"
+    assert "no data key: set SIGAP_DATA_KEY" in missing.says
+    new = str(DataKey.new())
+    turned = PrivacySettings(data_key=new, old_data_keys=[TEST_KEY])
+    try:
+        found = await preflight.check(ready.model_copy(update={"privacy": turned}))
+    finally:
+        keys.install()  # the tests' keyring again
+    [rotate] = [f for f in found if f.part == "data key"]
+    assert rotate.level is preflight.Level.WARNING
+    assert "still sealed with ktest: run `sigap keys rotate`" in rotate.says
 
 
 async def test_a_database_that_cannot_be_reached_is_a_problem(ready: Settings) -> None:
