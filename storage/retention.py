@@ -301,7 +301,8 @@ async def erase_identity(
     session: AsyncSession, report: Report, *, by: Erasure, at: datetime
 ) -> str:
     """Removes who the reporter is from the report: the chat address (a tombstone instead),
-    the contact number, every consent (so it reads as anonymous), and the relay (stopped);
+    the contact number, the exact place they shared (often where they were; the area stays),
+    every consent (so it reads as anonymous), and the relay (stopped);
     the messages to them about it carry the tombstone too, and those not sent are cancelled.
     What the report says stays. Returns the chat address it had (the caller may forget the
     chat; it is never stored again)."""
@@ -309,6 +310,7 @@ async def erase_identity(
     chat = report.sender
     report.sender = tombstone()
     report.contact_phone = None
+    report.latitude = report.longitude = None
     report.anonymous = True
     report.consent_contact = False
     report.consent_share_with = []

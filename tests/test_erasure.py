@@ -47,6 +47,10 @@ async def test_a_reporter_who_asks_to_be_forgotten_is_removed_from_every_report(
     reference = await acknowledged(force)
     second = await force.report(answers=ANONYMOUS)
     async with force.app.db.write() as session:
+        shared = await reports.by_reference(session, reference)
+        assert shared is not None
+        shared.latitude, shared.longitude = 1.0712, 104.4523  # where they were, perhaps
+        session.add(shared)
         await broadcasts.subscribe(
             session, Channel.TELEGRAM, str(RESIDENT), area=None, language="en", at=force.clock()
         )
@@ -78,6 +82,7 @@ async def test_a_reporter_who_asks_to_be_forgotten_is_removed_from_every_report(
             [],
         )
         assert report.identity_erased_by is Erasure.REPORTER
+        assert (report.latitude, report.longitude) == (None, None)
         assert report.story == ENGLISH_STORY  # what the report says stays
         tombstones.add(report.sender)
         erased = [e for e in await force.events(ref) if e.kind is EventKind.IDENTITY_ERASED]
