@@ -35,7 +35,6 @@ REFERENCE = re.compile(r"\b[A-Za-z]{2,8}-\d{4}-\d{3,}\b")
 PHONE = re.compile(r"\+?\d[\d -]{6,}\d")  # as people type numbers: 0812-1111-2222
 WAIT = 30.0  # seconds anything a person waits for may take, at most
 T = TypeVar("T")
-MEMBERS = {ANDI, BUDI, CITRA, DEWI}  # the task force's chat ids in every journey
 
 
 def free_port() -> int:
@@ -392,6 +391,8 @@ class WhatsAppUser:
 # The task force and a resident's report, as the journeys on Telegram make them.
 
 GROUP = -1009999
+RESIDENT, ANDI, BUDI, CITRA = 5001, 9001, 9002, 9003
+MEMBERS = {ANDI, BUDI, CITRA, DEWI}  # the task force's chat ids in every journey
 STORY = "An agent in Tanjung Uban offers kitchen work in Johor and wants 5 million first."
 # Everyone on duty all week: a shift whose end is its start lasts 24 hours.
 ALL_WEEK = "day,start,end,members\n" + "".join(
