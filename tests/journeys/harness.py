@@ -28,7 +28,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support.answers import CONTACT_NUMBER, ENGLISH_STORY, INDONESIAN_STORY
 from tests.support.keys import TEST_KEY
-from tests.support.task_force import ANDI, BUDI, CITRA, DEWI
+from tests.support.task_force import DEWI
 
 SANDBOX = "whatsapp:+14155238886"
 REFERENCE = re.compile(r"\b[A-Za-z]{2,8}-\d{4}-\d{3,}\b")
