@@ -253,7 +253,7 @@ def keys_rotate(config_path: Path | None) -> None:
         from storage.resealing import reseal
 
         def progress(table: str, count: int) -> None:
-            click.echo(f"  {table}: {count} rows looked at", err=True)
+            click.echo(f"  {table}: {count} row(s) resealed", err=True)
 
         done = await reseal(app.db, settings.storage.media_dir, progress)
         return (

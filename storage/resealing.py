@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 INDEX, SEALED_UNDER = "index", "sealed_under"
 BATCH = 500
+SEALED_TYPES = (sealing.Sealed, sealing.SealedFloat, sealing.SealedJSON)
 
 
 @dataclass
@@ -57,9 +58,6 @@ def sealed_columns() -> dict[str, tuple[list[str], list[str]]]:
         if plain or matched:
             found[table.name] = (plain, matched)
     return found
-
-
-SEALED_TYPES = (sealing.Sealed, sealing.SealedFloat, sealing.SealedJSON)
 
 
 async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
