@@ -431,7 +431,8 @@ class ReportEvent(SQLModel, table=True):
     channel: Channel | None = Field(
         default=None, sa_column=Column(StrEnumType(Channel), nullable=True)
     )
-    detail: dict[str, Any] = json_column()
+    # Sealed: a mark names the recruiter's number, a note's author, an agency...
+    detail: dict[str, Any] = sealed_json_column()
 
 
 class SeenInbound(SQLModel, table=True):

@@ -44,6 +44,7 @@ COLUMNS: dict[str, list[tuple[str, sa.types.TypeEngine[Any], bool]]] = {
         ("variables", sa.JSON(), False),
     ],
     "subscription": [("address", sa.String(128), False)],
+    "report_event": [("detail", sa.JSON(), False)],
     "identifier": [("value", sa.String(200), False), ("shown", sa.String(200), False)],
 }
 
