@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tests.fakes.telegram import FakeTelegram
 from tests.journeys.harness import free_port, until
+from tests.support.keys import TEST_KEY
 from tests.test_deploy import dockerfile, exec_start, unit
 
 
@@ -41,7 +42,9 @@ async def test_the_units_command_serves_healthz_and_stops_within_the_timeout(
         cwd=data,  # the unit's WorkingDirectory
         stdout=log,
         stderr=log,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")},
+        # The data key comes from the unit's EnvironmentFile (/etc/sigap/sigap.env).
+        env={k: v for k, v in os.environ.items() if not k.startswith("SIGAP_")}
+        | {"SIGAP_DATA_KEY": TEST_KEY},
     )
     try:
         health = image_health_check(port)
