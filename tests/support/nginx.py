@@ -57,6 +57,9 @@ def config(folder: Path, port: int, upstreams: list[int]) -> str:
         "    upstream sigap {\n"
         f"{servers}"
         "        keepalive 32;\n"
+        # Closed before Sigap's web server closes an idle connection (uvicorn: after 5 s):
+        # a POST nginx sent on a connection closing under it would not be sent again.
+        "        keepalive_timeout 4s;\n"
         "    }\n"
         "    server {\n"
         f"        listen 127.0.0.1:{port};\n"
