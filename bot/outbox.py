@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,7 +21,7 @@ from bot.delivery import ChatLocks, DeliveryError, Gone, Sent
 from handlers.conversation.turn import Services, Work
 from handlers.taskforce import lifecycle
 from storage import broadcasts, chats, outbox, workers
-from storage.models import Channel, Outbox, OutboxState
+from storage.models import Channel, MessageKind, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ MAX_ATTEMPTS = 8
 # Seconds the handling of a message waits for its answer to go out (a webhook answers its
 # sender after that); a slow provider's send goes on behind.
 EAGER_WAIT = 2.0
+# How long an answer waits for the one before it to the same chat, sent by another process
+# (which records it within milliseconds, or is dead), and how often it looks.
+ORDER_WAIT = 5.0
+ORDER_POLL = 0.02
 
 
 class Sender(Protocol):
@@ -218,6 +223,8 @@ class Delivery:
         message to the chat goes after this one, and sees what this one left in the chat.
         `tried` is set as soon as the channel has answered."""
         async with self._locks.hold((row.channel, row.address)):
+            if row.kind is MessageKind.REPLY:
+                await self._after_other_processes(row)
             result = await self._attempt(row)
             if tried is not None:
                 tried.set()
@@ -225,6 +232,19 @@ class Delivery:
             self._done.append((row, result, recorded))
             self._wake.set()
             await recorded.wait()
+
+    async def _after_other_processes(self, row: Outbox) -> None:
+        """Waits (at most ORDER_WAIT seconds) while another process sends an earlier message
+        to the row's chat: the message before, handled there, whose answer it has not yet
+        recorded as sent (see outbox.sent_elsewhere_first)."""
+        assert self.worker is not None
+        deadline = time.monotonic() + ORDER_WAIT
+        while time.monotonic() < deadline:
+            async with self.services.db.read() as session:
+                now = self.services.clock()
+                if not await outbox.sent_elsewhere_first(session, row, self.worker, now):
+                    return
+            await asyncio.sleep(ORDER_POLL)
 
     async def _attempt(self, row: Outbox) -> Result:
         try:

@@ -269,6 +269,25 @@ async def claim(
     return taken
 
 
+async def sent_elsewhere_first(
+    session: AsyncSession, row: Outbox, worker: int, now: datetime
+) -> bool:
+    """Whether an earlier message to the row's chat is being sent by another live process.
+    A chat's messages are handled one at a time in any process (its conversation is locked)
+    and each answer is sent by the process that handled the message: the next one waits for
+    this, so a chat's answers go out in order and each sees what the one before left in the
+    chat (which message shows buttons). One process orders its own sends (bot/outbox.py)."""
+    query = select(Outbox.id).where(
+        col(Outbox.channel) == row.channel,
+        col(Outbox.address) == row.address,
+        col(Outbox.id) < row.id,
+        col(Outbox.state) == OutboxState.SENDING,
+        col(Outbox.claimed_by) != worker,
+        col(Outbox.claimed_by).in_(workers.live_ids(now)),
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 def _held(row_id: int, worker: int) -> list[ColumnElement[bool]]:
     """The row, still claimed by this worker (another may have taken it again meanwhile)."""
     return [col(Outbox.id) == row_id, col(Outbox.claimed_by) == worker]

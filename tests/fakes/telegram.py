@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, web
 
 from tests.fakes.server import FakeServer
 
@@ -112,6 +112,12 @@ class FakeTelegram(FakeServer):
         self.deleted: dict[int, set[int]] = defaultdict(set)
         self.webhook: Params | None = None
         self.webhook_error: tuple[int, str] | None = None  # (unix time, message), as Telegram says
+        # When True, an update pushed while a webhook is set is posted to it, as Telegram
+        # does, instead of waiting for getUpdates (see `_deliver`).
+        self.delivers_to_webhook = False
+        self._deliveries: dict[int, asyncio.Task[None]] = {}  # chat id -> its delivery
+        self._to_deliver: dict[int, list[Params]] = defaultdict(list)
+        self._client: ClientSession | None = None
         self.commands: dict[str, list[Params]] = {}
         self._closing = False
         self._down_until = 0.0  # time.monotonic() at which an outage ends
@@ -172,6 +178,11 @@ class FakeTelegram(FakeServer):
     async def stop(self) -> None:
         self._closing = True
         self._wakeup.set()  # let waiting getUpdates answer now
+        for delivery in self._deliveries.values():
+            delivery.cancel()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
         await super().stop()
 
     # --- assertions ------------------------------------------------------------------------
@@ -239,8 +250,39 @@ class FakeTelegram(FakeServer):
         if "update_id" not in update:
             update["update_id"] = self._new_update_id()
         self._last_update_id = max(self._last_update_id, int(update["update_id"]))
+        if self.delivers_to_webhook and self.webhook is not None:
+            found = update.get("message") or update["callback_query"]["message"]
+            chat = int(found["chat"]["id"])
+            self._to_deliver[chat].append(update)
+            if chat not in self._deliveries or self._deliveries[chat].done():
+                self._deliveries[chat] = asyncio.create_task(self._deliver(chat))
+            return
         self._updates.append(update)
         self._wakeup.set()
+
+    async def _deliver(self, chat: int) -> None:
+        """Posts a chat's updates to the webhook one after the other, each once the previous
+        one was answered 200 (what is not answered 200 is posted again after a moment); the
+        chats at the same time."""
+        queue = self._to_deliver[chat]
+        if self._client is None:
+            self._client = ClientSession()
+        # Nothing is awaited between the last look at the queue and the end: an update
+        # pushed meanwhile would wait for a delivery that has ended.
+        while queue and self.webhook is not None and not self._closing:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
+            try:
+                async with self._client.post(
+                    self.webhook["url"], json=queue[0], headers=headers
+                ) as response:
+                    status, reason = response.status, response.reason or ""
+            except (ClientError, OSError) as error:
+                status, reason = 0, str(error)
+            if status == 200:
+                queue.pop(0)
+                continue
+            self.webhook_error = (int(time.time()), f"{status} {reason}".strip())
+            await asyncio.sleep(0.2)
 
     def message(
         self,

@@ -77,10 +77,18 @@ class Sigap:
         telegram: FakeTelegram | None,
         twilio: FakeTwilio | None,
         extra: str = "",
+        *,
+        public_url: str = "",
+        media: Path | None = None,
     ) -> None:
+        """`public_url`: where Telegram and Twilio reach it (a proxy in front of several
+        processes), its own address by default; `media`: the media folder (shared by several
+        processes), `folder`/media by default."""
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.public_url = public_url or self.url
+        self.media = media or folder / "media"
         self.config = folder / "config.toml"
         self.log_path = folder / "sigap.log"
         self.database_url = database_url
@@ -94,11 +102,11 @@ class Sigap:
     def configure(self, extra: str = "", **server: float) -> None:
         """Writes the config file: the fakes, the database, `[server]` keys and `extra`
         (whole tables); the next start reads it."""
-        folder, telegram, twilio = self.folder, self.telegram, self.twilio
+        telegram, twilio = self.telegram, self.twilio
         server_keys = "".join(f"{key} = {value}\n" for key, value in server.items())
         parts = [
-            f'[storage]\nurl = "{self.database_url}"\nmedia_dir = "{folder / "media"}"\n',
-            f'[server]\nport = {self.port}\npublic_url = "{self.url}"\n{server_keys}',
+            f'[storage]\nurl = "{self.database_url}"\nmedia_dir = "{self.media}"\n',
+            f'[server]\nport = {self.port}\npublic_url = "{self.public_url}"\n{server_keys}',
             '[bot]\ndefault_language = "en"\n',
         ]
         if "[privacy]" not in extra:
@@ -210,7 +218,7 @@ class Sigap:
                                     found.append(f"{table.name}.{column}: {str(value)[:100]}")
             finally:
                 await db.close()
-        media = self.folder / "media"
+        media = self.media
         files = [p for p in media.rglob("*") if p.is_file()] if media.is_dir() else []
         found += [f"{p}: not sealed" for p in files if not p.read_bytes().startswith(FILE_MAGIC)]
         return found
@@ -361,7 +369,7 @@ class WhatsAppUser:
             "WaId": self.number.lstrip("+"),
             **fields,
         }
-        url = self.sigap.url + "/whatsapp/inbound"
+        url = self.sigap.public_url + "/whatsapp/inbound"
         signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
         async with httpx.AsyncClient() as client:
             response = await client.post(
