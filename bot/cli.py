@@ -1,4 +1,7 @@
-"""The `sigap` command: the terminal chat, the database, and looking at what came in."""
+"""The `sigap` command: the terminal chat, the database, and looking at what came in.
+
+Each command imports what it works with when it runs, so that `sigap --help` and the quick
+commands start without loading the flows, the models or the channels (bench/cli_start.py)."""
 
 from __future__ import annotations
 
@@ -9,38 +12,34 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from bot import admin, config, intel, logs, referrals
-from bot.app import App, build
-from bot.reports import (
-    audit_table,
-    case_assign,
-    case_close,
-    case_note,
-    case_reopen,
-    cases_table,
-    erase_identity,
-    export_csv,
-    listing_table,
-    retention_table,
-    show_report,
-)
-from bot.web import CannotListen
 from handlers.i18n import available
-from handlers.usecases import Refused
-from handlers.usecases.referral import REASON_MAX, REASON_MIN
-from storage import dashboard as storage_dashboard
-from storage import members as storage_members
-from storage import sealing
-from storage.db import Database, Unreachable
-from storage.migrate import upgrade
-from storage.models import Outcome, ReferralState, ReportState, Role, Verdict
-from storage.sealing import DataKey, KeyProblem
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
+    from storage.sealing import DataKey
 
 T = TypeVar("T")
+
+# The choices the options offer, as the values of storage.models' ReportState, Role, Outcome
+# and Verdict: spelled out here, since `--help` does not load the models (tests/test_cli.py
+# checks they are the same).
+REPORT_STATES = ("new", "acknowledged", "in_progress", "referred", "closed")
+ROLES = ("member", "coordinator", "admin")
+OUTCOMES = (
+    "trafficking_suspected",
+    "scam_or_fraud",
+    "non_procedural_migration",
+    "not_trafficking",
+    "duplicate",
+    "unreachable",
+    "withdrawn",
+)
+DANGEROUS, CLEARED = "dangerous", "cleared"
 
 config_option = click.option(
     "--config",
@@ -54,12 +53,14 @@ config_option = click.option(
 
 
 # `reports list --state`: a state, or "open" (acknowledged, in_progress and referred).
-STATES = click.Choice(["open", *(s.value for s in ReportState)])
+STATES = click.Choice(["open", *REPORT_STATES])
 
 
-def settings_from(path: Path | None) -> config.Settings:
+def settings_from(path: Path | None) -> Settings:
     """The settings of the config file given after the command, else before it
     (`sigap --config FILE reports list`), else from $SIGAP_CONFIG or the default."""
+    from bot import config
+
     if path is None:
         path = click.get_current_context().find_root().params.get("config_path")
     try:
@@ -71,15 +72,20 @@ def settings_from(path: Path | None) -> config.Settings:
 def run_async(main: Coroutine[Any, Any, T]) -> T:
     """Runs the command's work. A start-up failure the operator can fix (the database, the web
     server's port) is one line; Ctrl-C ends quietly with the shell's status for it, 130."""
+    from storage.db import Unreachable
+    from storage.sealing import KeyProblem
+
     try:
         return asyncio.run(main)
     except KeyboardInterrupt:
         sys.exit(130)
-    except (Unreachable, CannotListen, KeyProblem) as error:
+    except (Unreachable, KeyProblem) as error:
         raise click.ClickException(str(error)) from None
 
 
-async def with_app(settings: config.Settings, work: Callable[[App], Awaitable[T]]) -> T:
+async def with_app(settings: Settings, work: Callable[[App], Awaitable[T]]) -> T:
+    from bot.app import build
+
     app = await build(settings)
     try:
         return await work(app)
@@ -105,6 +111,8 @@ def main(config_path: Path | None) -> None:
 )
 def chat(config_path: Path | None, sender: str) -> None:
     """Chat with the bot in this terminal, as a resident would (piped input works too)."""
+    from storage.sealing import DataKey
+
     settings = settings_from(config_path)
     if settings.privacy.keys() is None:
         made = settings.privacy.key_file.resolve()
@@ -129,6 +137,8 @@ def chat(config_path: Path | None, sender: str) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log debugging details too.")
 def run(config_path: Path | None, verbose: bool) -> None:
     """Run the service: the configured channels, the web server and the scheduler."""
+    from bot import logs
+
     settings = settings_from(config_path)
     logs.setup(
         verbose=verbose,
@@ -142,6 +152,7 @@ def run(config_path: Path | None, verbose: bool) -> None:
         from telegram.error import InvalidToken
 
         from bot.service import NoChannel, Service
+        from bot.web import CannotListen
 
         try:
             service = Service(app)
@@ -149,6 +160,8 @@ def run(config_path: Path | None, verbose: bool) -> None:
             raise click.ClickException(str(error)) from None
         try:
             await service.run()
+        except CannotListen as error:
+            raise click.ClickException(str(error)) from None
         except InvalidToken:
             raise click.ClickException(
                 "Telegram refused the bot token: check [telegram] token or SIGAP_TELEGRAM_TOKEN"
@@ -178,6 +191,7 @@ def backup(config_path: Path | None, file: Path) -> None:
     """Write the database and the media folder to FILE (.tar.gz), safe while `sigap run`
     runs. It holds every reporter's identity: keep it as safe as the database."""
     from bot import backup as backups
+    from handlers.usecases import Refused
 
     settings = settings_from(config_path)
     try:
@@ -193,6 +207,7 @@ def restore(config_path: Path | None, file: Path) -> None:
     """Restore a backup FILE onto an empty deployment (a new database, an empty media
     folder), with `sigap run` stopped."""
     from bot import backup as backups
+    from handlers.usecases import Refused
 
     settings = settings_from(config_path)
     try:
@@ -210,6 +225,9 @@ def db() -> None:
 @config_option
 def db_upgrade(config_path: Path | None) -> None:
     """Bring the database to the current schema (run and chat do this at start)."""
+    from storage.db import Database
+    from storage.migrate import upgrade
+
     settings = settings_from(config_path)
 
     async def work() -> None:
@@ -238,6 +256,8 @@ def keys() -> None:
 @keys.command("new")
 def keys_new() -> None:
     """Print a new data key, for SIGAP_DATA_KEY or [privacy] data_key."""
+    from storage.sealing import DataKey
+
     click.echo(str(DataKey.new()))
 
 
@@ -250,6 +270,7 @@ def keys_rotate(config_path: Path | None) -> None:
     settings = settings_from(config_path)
 
     async def work(app: App) -> str:
+        from storage import sealing
         from storage.resealing import reseal
 
         def progress(table: str, count: int) -> None:
@@ -289,12 +310,17 @@ def reports_list(
     --state or --assignee: the cases per member."""
     settings = settings_from(config_path)
     if states or assignee:
+        from bot.reports import cases_table
+        from handlers.usecases import Refused
+
         work = functools.partial(cases_table, states=states, assignee=assignee)
         try:
             click.echo(run_async(with_app(settings, work)))
         except Refused as error:
             raise click.ClickException(str(error)) from None
         return
+    from bot.tables import listing_table
+
     click.echo(run_async(with_app(settings, functools.partial(listing_table, limit=limit))))
 
 
@@ -303,6 +329,8 @@ def reports_list(
 @click.argument("reference")
 def reports_show(config_path: Path | None, reference: str) -> None:
     """Everything about one report, with its evidence and timeline."""
+    from bot.reports import show_report
+
     settings = settings_from(config_path)
     text = run_async(with_app(settings, functools.partial(show_report, reference=reference)))
     if text is None:
@@ -336,6 +364,8 @@ def reports_export(
 ) -> None:
     """Every field of every report, one row per report; the reporters' contacts only with
     --with-contact. Each report's export is recorded in the audit with the reason."""
+    from bot.reports import export_csv
+
     settings = settings_from(config_path)
     export = functools.partial(export_csv, reason=reason, with_contact=with_contact)
 
@@ -390,6 +420,8 @@ def evaluate(
 
 def stated(reason: str) -> str:
     """A reason of a few words, in one line."""
+    from handlers.usecases.referral import REASON_MAX, REASON_MIN
+
     reason = " ".join(reason.split())
     if len(reason) < REASON_MIN:
         raise click.BadParameter("state the reason in a few words")
@@ -406,6 +438,8 @@ def audit_command(
 ) -> None:
     """Who looked at reporters' contacts, stories and evidence: when (local time), through
     which door (bot, dashboard, cli), who, which report, what, where, and an export's reason."""
+    from bot.reports import audit_table
+
     settings = settings_from(config_path)
     work = functools.partial(audit_table, reference=reference, member=member, limit=limit)
     click.echo(run_async(with_app(settings, work)))
@@ -415,7 +449,7 @@ def csv_writer(stream: TextIO) -> Any:
     return csv.writer(stream)
 
 
-Work = Callable[[App], Awaitable[str]]
+Work = Callable[["App"], Awaitable[str]]
 
 
 def admin_command(command: Callable[..., Work]) -> Callable[..., None]:
@@ -426,6 +460,8 @@ def admin_command(command: Callable[..., Work]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(config_path: Path | None, **arguments: Any) -> None:
+        from handlers.usecases import Refused
+
         work = command(**arguments)  # usage errors first, as click's own
         settings = settings_from(config_path)
         try:
@@ -434,10 +470,6 @@ def admin_command(command: Callable[..., Work]) -> Callable[..., None]:
             raise click.ClickException(str(error)) from None
 
     return config_option(run)
-
-
-ROLES = click.Choice([r.value for r in Role])
-OUTCOMES = click.Choice([o.value for o in Outcome])
 
 
 @reports.command("note")
@@ -454,6 +486,8 @@ OUTCOMES = click.Choice([o.value for o in Outcome])
 )
 def reports_note(reference: str, text: str, author: str | None, files: tuple[Path, ...]) -> Work:
     """Add a note to a case (private to the task force)."""
+    from bot.reports import case_note
+
     return lambda app: case_note(app, reference, text, author, files)
 
 
@@ -463,16 +497,21 @@ def reports_note(reference: str, text: str, author: str | None, files: tuple[Pat
 @click.argument("member")
 def reports_assign(reference: str, member: str) -> Work:
     """Give a case to a member (by name or id); they are told."""
+    from bot.reports import case_assign
+
     return lambda app: case_assign(app, reference, member)
 
 
 @reports.command("close")
 @admin_command
 @click.argument("reference")
-@click.option("--outcome", type=OUTCOMES, required=True)
+@click.option("--outcome", type=click.Choice(OUTCOMES), required=True)
 @click.option("--duplicate-of", default=None, help="The other report, for --outcome duplicate.")
 def reports_close(reference: str, outcome: str, duplicate_of: str | None) -> Work:
     """Close a case with its outcome; the reporter is told there is news."""
+    from bot.reports import case_close
+    from storage.models import Outcome
+
     return lambda app: case_close(app, reference, Outcome(outcome), duplicate_of)
 
 
@@ -481,6 +520,8 @@ def reports_close(reference: str, outcome: str, duplicate_of: str | None) -> Wor
 @click.argument("reference")
 def reports_reopen(reference: str) -> Work:
     """Reopen a closed case (back to in_progress)."""
+    from bot.reports import case_reopen
+
     return lambda app: case_reopen(app, reference)
 
 
@@ -497,6 +538,8 @@ def reports_erase(reference: str, reason: str) -> Work:
     """Erase the identity of a report's reporter (their chat address, contact number and
     consents); the report stays, anonymised, and nothing can be sent to them any more. As
     when they send HAPUS DATA, for this report only; recorded in the audit with the reason."""
+    from bot.reports import erase_identity
+
     return lambda app: erase_identity(app, reference, reason)
 
 
@@ -505,6 +548,8 @@ def reports_erase(reference: str, reason: str) -> Work:
 @click.option("--limit", type=click.IntRange(min=1), default=14, show_default=True)
 def retention_command(limit: int) -> Work:
     """What [retention] keeps, and what its daily runs removed (counts only)."""
+    from bot.reports import retention_table
+
     return lambda app: retention_table(app, limit=limit)
 
 
@@ -516,7 +561,7 @@ def members_group() -> None:
 @members_group.command("add")
 @admin_command
 @click.option("--name", required=True)
-@click.option("--role", type=ROLES, default="member", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @click.option("--agency", default="", help="e.g. police, immigration, social affairs")
 @click.option("--telegram-id", type=int, default=None, help="Their Telegram user id.")
 @click.option("--whatsapp", default=None, help="Their WhatsApp number, e.g. +62812...")
@@ -524,16 +569,22 @@ def members_add(
     name: str, role: str, agency: str, telegram_id: int | None, whatsapp: str | None
 ) -> Work:
     """Add a member reached at a known Telegram id or WhatsApp number (e.g. the first admin)."""
+    from bot import admin
+    from storage.models import Role
+
     return lambda app: admin.add_member(app, name, Role(role), agency, telegram_id, whatsapp)
 
 
 @members_group.command("invite")
 @admin_command
 @click.option("--name", required=True)
-@click.option("--role", type=ROLES, default="member", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @click.option("--agency", default="")
 def members_invite(name: str, role: str, agency: str) -> Work:
     """A one-time code (valid 24 hours) the new member sends to the bot: /gabung CODE."""
+    from bot import admin
+    from storage.models import Role
+
     return lambda app: admin.invite(app, name, Role(role), agency)
 
 
@@ -562,6 +613,8 @@ def members_test(name: str, wait: float) -> Work:
 @admin_command
 def members_list() -> Work:
     """The members, their roles, where they are reached, and who is on duty."""
+    from bot import admin
+
     return admin.list_members
 
 
@@ -570,15 +623,20 @@ def members_list() -> Work:
 @click.argument("member")
 def members_remove(member: str) -> Work:
     """Remove a member (by name or id): they can no longer act on reports."""
+    from bot import admin
+
     return lambda app: admin.remove_member(app, member)
 
 
 @members_group.command("set-role")
 @admin_command
 @click.argument("member")
-@click.argument("role", type=ROLES)
+@click.argument("role", type=click.Choice(ROLES))
 def members_set_role(member: str, role: str) -> Work:
     """Change a member's role: member, coordinator or admin."""
+    from bot import admin
+    from storage.models import Role
+
     return lambda app: admin.set_role(app, member, Role(role))
 
 
@@ -598,6 +656,8 @@ def roster_import(file: Path, replace: bool) -> Work:
     separated by ;) or TOML ([[shift]] day, start, end, members). Times are local; an end
     before the start ends the next day. A file with no shifts changes nothing, unless
     --replace."""
+    from bot import admin
+
     return lambda app: admin.import_roster(app, file, replace=replace)
 
 
@@ -606,6 +666,8 @@ def roster_import(file: Path, replace: bool) -> Work:
 @click.option("--format", "fmt", type=click.Choice(["csv", "toml"]), default="csv")
 def roster_export(fmt: str) -> Work:
     """The weekly shifts, in the format `roster import` reads."""
+    from bot import admin
+
     return lambda app: admin.export_roster(app, fmt)
 
 
@@ -614,6 +676,8 @@ def roster_export(fmt: str) -> Work:
 @click.option("--at", "at", default=None, help="A local time, e.g. '2026-11-30 08:00'.")
 def roster_show(at: str | None) -> Work:
     """Who is on duty now (or at a time), who is next, the shifts and overrides."""
+    from bot import admin
+
     return lambda app: admin.show_roster(app, at)
 
 
@@ -626,6 +690,8 @@ def outbox_group() -> None:
 @admin_command
 def outbox_failed() -> Work:
     """Messages that could not be delivered, and why."""
+    from bot import admin
+
     return admin.failed_outbox
 
 
@@ -636,6 +702,8 @@ def outbox_failed() -> Work:
 def outbox_retry(message_id: int | None, every: bool) -> Work:
     """Send failed messages again: one (its ID from `outbox failed`) or --all. `sigap run`
     sends them, with fresh retries."""
+    from bot import admin
+
     if (message_id is None) != every:
         raise click.UsageError("give a message ID or --all")
     return lambda app: admin.retry_outbox(app, message_id)
@@ -678,6 +746,8 @@ def broadcast_send(
     yes: bool,
 ) -> Work:
     """Send (or schedule) a broadcast: your own text, or a message of the library."""
+    from bot import admin
+
     if (text_file is None) == (library_id is None):
         raise click.UsageError("give either --text FILE or --library ID")
     text = text_file.read().strip() if text_file is not None else ""
@@ -695,6 +765,8 @@ def broadcast_send(
 @admin_command
 def broadcast_list() -> Work:
     """The broadcasts, newest first."""
+    from bot import admin
+
     return admin.list_broadcasts
 
 
@@ -704,6 +776,7 @@ def broadcast_list() -> Work:
 @click.option("--no-wait", is_flag=True, help="Print the progress once instead of following it.")
 def broadcast_status(broadcast_id: int, no_wait: bool) -> Work:
     """Progress of a broadcast: a live bar while it is being sent."""
+    from bot import admin
 
     async def follow(app: App) -> str:
         line, done, total, over = await admin.broadcast_status(app, broadcast_id)
@@ -727,12 +800,16 @@ def broadcast_status(broadcast_id: int, no_wait: bool) -> Work:
 @click.argument("broadcast_id", type=int)
 def broadcast_cancel(broadcast_id: int) -> Work:
     """Stop a scheduled or running broadcast: what was not sent yet will not be."""
+    from bot import admin
+
     return lambda app: admin.cancel_broadcast(app, broadcast_id)
 
 
 @broadcast_group.command("library")
 def broadcast_library() -> None:
     """The ready awareness messages, in Indonesian and English."""
+    from bot import admin
+
     click.echo(admin.library_listing())
 
 
@@ -747,6 +824,8 @@ def referrals_group() -> None:
 @click.option("--report", "reference", default=None, help="Only those of one report.")
 def referrals_list(every: bool, reference: str | None) -> Work:
     """The open referrals (sent or accepted), newest first."""
+    from bot import referrals
+
     return lambda app: referrals.listing(app, every=every, reference=reference)
 
 
@@ -755,6 +834,9 @@ def referrals_list(every: bool, reference: str | None) -> Work:
 @click.argument("referral_id", type=int)
 def referrals_accept(referral_id: int) -> Work:
     """The agency took the case on."""
+    from bot import referrals
+    from storage.models import ReferralState
+
     return lambda app: referrals.change(app, referral_id, ReferralState.ACCEPTED, None)
 
 
@@ -764,6 +846,9 @@ def referrals_accept(referral_id: int) -> Work:
 @click.option("--reason", required=True, help="Why the agency did not take it on.")
 def referrals_reject(referral_id: int, reason: str) -> Work:
     """The agency did not take the case on."""
+    from bot import referrals
+    from storage.models import ReferralState
+
     return lambda app: referrals.change(app, referral_id, ReferralState.REJECTED, reason)
 
 
@@ -772,6 +857,9 @@ def referrals_reject(referral_id: int, reason: str) -> Work:
 @click.argument("referral_id", type=int)
 def referrals_done(referral_id: int) -> Work:
     """The agency has finished with the case."""
+    from bot import referrals
+    from storage.models import ReferralState
+
     return lambda app: referrals.change(app, referral_id, ReferralState.DONE, None)
 
 
@@ -781,6 +869,9 @@ def referrals_done(referral_id: int) -> Work:
 @click.option("--reason", default=None)
 def referrals_revoke(referral_id: int, reason: str | None) -> Work:
     """The task force takes the referral back."""
+    from bot import referrals
+    from storage.models import ReferralState
+
     return lambda app: referrals.change(app, referral_id, ReferralState.REVOKED, reason)
 
 
@@ -797,6 +888,8 @@ def intel_show(value: str) -> Work:
     """Everything known of an identifier (a number, account, agency, link, @account or
     e-mail): the reports naming it with their states, its marks, and how often residents
     checked it in the last 7 days."""
+    from bot import intel
+
     return lambda app: intel.show(app, value)
 
 
@@ -806,17 +899,22 @@ def intel_show(value: str) -> Work:
 def intel_checked(days: int) -> Work:
     """The identifiers residents checked most (CEK) in the last days, with how many
     different chats checked each (never which ones)."""
+    from bot import intel
+
     return lambda app: intel.checked(app, days)
 
 
 @intel_group.command("mark")
 @admin_command
 @click.argument("value")
-@click.option("--dangerous", "verdict", flag_value=Verdict.DANGEROUS.value, help="A danger.")
-@click.option("--cleared", "verdict", flag_value=Verdict.CLEARED.value, help="Found harmless.")
+@click.option("--dangerous", "verdict", flag_value=DANGEROUS, help="A danger.")
+@click.option("--cleared", "verdict", flag_value=CLEARED, help="Found harmless.")
 @click.option("--case", "reference", required=True, help="The case that proves it.")
 def intel_mark(value: str, verdict: str | None, reference: str) -> Work:
     """Mark an identifier, citing a case (the operator's mark is confirmed at once)."""
+    from bot import intel
+    from storage.models import Verdict
+
     if verdict is None:
         raise click.UsageError("give --dangerous or --cleared")
     return lambda app: intel.mark(app, value, Verdict(verdict), reference)
@@ -827,6 +925,8 @@ def intel_mark(value: str, verdict: str | None, reference: str) -> Work:
 @click.argument("mark_id", type=int)
 def intel_confirm(mark_id: int) -> Work:
     """Confirm a member's mark: residents who check the identifier are told from now on."""
+    from bot import intel
+
     return lambda app: intel.confirm(app, mark_id)
 
 
@@ -834,6 +934,8 @@ def intel_confirm(mark_id: int) -> Work:
 @admin_command
 def intel_pending() -> Work:
     """The marks waiting for a coordinator's confirmation."""
+    from bot import intel
+
     return lambda app: intel.pending(app)
 
 
@@ -841,6 +943,8 @@ def intel_pending() -> Work:
 @admin_command
 def intel_reindex() -> Work:
     """Extract and link the identifiers of every stored report (after upgrading to 0013)."""
+    from bot import intel
+
     return lambda app: intel.reindex(app)
 
 
@@ -880,6 +984,10 @@ def dashboard_link(member: str) -> Work:
 
 
 async def dashboard_login_link(app: App, name: str) -> str:
+    from handlers.usecases import Refused
+    from storage import dashboard as storage_dashboard
+    from storage import members as storage_members
+
     url = app.settings.dashboard_url
     if not url:
         raise Refused("the dashboard is off: set [server] public_url ([dashboard] enabled)")

@@ -5,11 +5,11 @@ audited (handlers/usecases/audit.py): the operator's login name, the door "cli".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.app import App
+from bot.tables import local, table
 from handlers import risk
 from handlers.consent import consents as shared_with
 from handlers.consent import contact as contact_of
@@ -54,37 +54,6 @@ CSV_COLUMNS = [
 # Only with `--with-contact`: the number a reporter agreed to be contacted at, and the chat
 # address of one who is not anonymous.
 CONTACT_COLUMNS = ["contact_phone", "reporter_chat"]
-
-
-def local(app: App, moment: datetime) -> str:
-    return moment.astimezone(app.services.bot.zone).strftime("%Y-%m-%d %H:%M")
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """Plain columns, as wide as their widest cell."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
-
-
-async def listing_table(app: App, *, limit: int | None = None) -> str:
-    async with app.db.read() as session:
-        rows = [
-            [
-                r.reference,
-                local(app, r.created_at),
-                r.priority,
-                r.offer_kind,
-                r.area or "-",
-                r.state,
-            ]
-            for r in await reports.listing(session, limit=limit)
-        ]
-    if not rows:
-        return "no reports yet"
-    return table(["REFERENCE", "TIME", "PRIORITY", "KIND", "AREA", "STATE"], rows)
 
 
 async def audit_table(

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, event, or_, update
 from sqlalchemy import insert as insert_statement
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -199,9 +198,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that knows ON CONFLICT, in the session's dialect."""
+    """An INSERT that knows ON CONFLICT, in the session's dialect (each dialect is loaded by
+    its own engine: a command on SQLite never loads PostgreSQL's)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 async def insert_many(

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
+from bot import cli
 from bot.cli import main
+from storage.models import Outcome, ReportState, Role, Verdict
 from tests.support.answers import INDONESIAN_DETAILS, INDONESIAN_REPORT
 from tests.support.cli import run_sigap, sigap, terminal_chat, without_settings
 
@@ -163,3 +168,56 @@ def test_the_config_file_before_or_after_the_command_or_from_sigap_config(
     assert (folder / "beside.db").exists() and not list(elsewhere.iterdir())
     version = run_sigap(["--version"], elsewhere, env)
     assert version.returncode == 0 and version.stdout.startswith("sigap ")
+
+
+def test_the_options_offer_the_values_of_the_stored_enums() -> None:
+    """bot/cli.py spells them out (its `--help` does not load the models): they must not
+    drift from the enums."""
+    assert tuple(ReportState) == cli.REPORT_STATES
+    assert tuple(Role) == cli.ROLES
+    assert tuple(Outcome) == cli.OUTCOMES
+    assert tuple(Verdict) == (cli.DANGEROUS, cli.CLEARED)
+
+
+def loaded_by(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, set[str]]:
+    """What `sigap ARGS` printed, and the modules it loaded, in a process of its own."""
+    script = (
+        "import sys\nfrom bot.cli import main\ntry:\n    main(sys.argv[1:])\n"
+        "except SystemExit as done:\n    print(*sys.modules, file=sys.stderr)\n"
+        "    sys.exit(done.code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, set(done.stderr.split())
+
+
+def test_help_loads_neither_the_database_nor_the_flows(tmp_path: Path) -> None:
+    for args in (["--help"], ["reports", "--help"], ["members", "add", "--help"]):
+        printed, modules = loaded_by(args, tmp_path, without_settings())
+        assert "Usage:" in printed
+        heavy = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "storage")
+        assert not {m for m in modules if m.split(".")[0] in heavy}
+        ours = {m for m in modules if m.startswith(("bot.", "handlers."))}
+        assert ours == {"bot.cli", "handlers.i18n"}
+
+
+def test_the_list_of_reports_loads_neither_the_flows_nor_alembic(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Once the database is at the newest migration: `reports list` checks that with one query
+    and opens the seals as every command does, without the rest."""
+    sigap(["db", "upgrade"], tmp_path, database_url)
+    env = {**os.environ, "SIGAP_STORAGE_URL": database_url, "SIGAP_MEDIA_DIR": str(tmp_path)}
+    printed, modules = loaded_by(["reports", "list"], tmp_path, env)
+    assert printed == "no reports yet\n"
+    assert "storage.resealing" in modules  # the keyring is installed
+    assert not {m for m in modules if m.split(".")[0] in ("alembic", "reportlab", "telegram")}
+    assert "handlers.conversation.flows" not in modules and "bot.reports" not in modules

@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
@@ -17,7 +18,7 @@ import storage.models  # noqa: F401
 from storage import audit, conversations, members, reports
 from storage.db import Database
 from storage.media import MediaStore
-from storage.migrate import downgrade, upgrade
+from storage.migrate import MIGRATIONS, applied, downgrade, newest, upgrade
 from storage.models import (
     Affected,
     Channel,
@@ -46,6 +47,21 @@ async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
         diff = await conn.run_sync(differences)
     await db.close()
     assert diff == []
+
+
+def test_the_newest_migration_is_the_one_alembic_finds() -> None:
+    """`upgrade` reads it from the files, to skip Alembic when the database is there."""
+    assert newest() == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+async def test_a_database_knows_which_migration_it_is_at(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    assert await applied(db) == []
+    await upgrade(db, "0019")
+    assert await applied(db) == ["0019"]
+    await upgrade(db)
+    assert await applied(db) == [newest()]
+    await db.close()
 
 
 async def test_upgrade_builds_an_empty_sqlite_database(tmp_path: Any) -> None:
