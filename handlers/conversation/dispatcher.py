@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.conversation import limits
 from handlers.conversation.flows import BY_NAME, BY_WORD, FlowHandler
-from handlers.conversation.messages import ClearChat, Inbound, Outcome, Reply, Text, dump
+from handlers.conversation.messages import Inbound, Outcome, Reply, Text, dump
 from handlers.conversation.text import COMMANDS, CONTROL, Courtesy, Word, courtesy, word
 from handlers.conversation.turn import Flow, Services, Turn
 from handlers.i18n import N_, gettext
@@ -319,22 +319,11 @@ class Conversations:
 
     def _clear(self, turn: Turn) -> None:
         """Stores nothing; the channel deletes the chat's messages (the report stays stored)."""
-        turn.out.replies.append(
-            ClearChat(
-                partly=turn.t(
-                    N_(
-                        "{count} message(s) could not be deleted (Telegram only allows it "
-                        "within 48 hours). Please delete this chat yourself: press and hold "
-                        "the chat, then Delete."
-                    )
-                ),
-                cannot=turn.t(
-                    N_(
-                        "I cannot delete messages here. For your safety, please delete this "
-                        "chat yourself: press and hold the chat, then Delete. Your report stays "
-                        "safely stored."
-                    )
-                ),
+        turn.clear_chat(
+            N_(
+                "I cannot delete messages here. For your safety, please delete this "
+                "chat yourself: press and hold the chat, then Delete. Your report stays "
+                "safely stored."
             )
         )
 

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.conversation.messages import (
     Capability,
     Choice,
+    ClearChat,
     Expect,
     Inbound,
     Option,
@@ -125,6 +126,10 @@ CLEAR = Option(Word.CLEAR.value, N_("Clear this chat"))
 SUBSCRIBE = Option(Word.SUBSCRIBE.value, N_("Subscribe"))
 REPORT_IT = Option(Word.REPORT.value, N_("Report it"))
 
+PARTLY_CLEARED = N_(
+    "{count} message(s) could not be deleted (Telegram only allows it within 48 hours). "
+    "Please delete this chat yourself: press and hold the chat, then Delete."
+)
 EXPIRED = N_("This question has expired. Here is the current one:")
 
 
@@ -226,6 +231,11 @@ class Turn(Work):
     def tell(self, text: str) -> None:
         """Sends text already in the conversation's language."""
         self.out.replies.append(Text(text))
+
+    def clear_chat(self, cannot: str) -> None:
+        """Asks the channel to delete the chat's messages; `cannot` is said by a channel that
+        cannot delete any."""
+        self.out.replies.append(ClearChat(partly=self.t(PARTLY_CLEARED), cannot=self.t(cannot)))
 
     def _next_seq(self) -> int:
         if not self._keep_seq:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from handlers.conversation.messages import ClearChat, Option
+from handlers.conversation.messages import Option
 from handlers.conversation.text import Word, clean
 from handlers.conversation.turn import Flow, Held, State, Turn
 from handlers.i18n import N_
@@ -136,21 +136,10 @@ class ForgetFlow:
         turn.delete_files += await reports.discard_draft_media(turn.session, turn.conv.id)
         turn.reset()
         erased = await forget_me(turn, turn.conv.channel, turn.conv.sender)
-        turn.out.replies.append(
-            ClearChat(
-                partly=turn.t(
-                    N_(
-                        "{count} message(s) could not be deleted (Telegram only allows it "
-                        "within 48 hours). Please delete this chat yourself: press and hold "
-                        "the chat, then Delete."
-                    )
-                ),
-                cannot=turn.t(
-                    N_(
-                        "I cannot delete messages here. Please delete this chat yourself: "
-                        "press and hold the chat, then Delete."
-                    )
-                ),
+        turn.clear_chat(
+            N_(
+                "I cannot delete messages here. Please delete this chat yourself: "
+                "press and hold the chat, then Delete."
             )
         )
         if erased:
