@@ -64,25 +64,16 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
     """Installs the keyring with this database's index key (made on first use) and returns it.
     A database never sealed before (the upgrade) is sealed here, before anything reads it; one
     still partly under an older key says so, and needs that key."""
-    for _ in range(2):
-        try:
-            async with db.write() as session:
-                under = await session.get(Sealing, SEALED_UNDER)
-                if under is not None and under.value not in keys.keys:
-                    raise KeyProblem(
-                        f"the database is sealed with data key {under.value}, which is not "
-                        "configured: give it as [privacy] data_key (or in old_data_keys "
-                        "until `sigap keys rotate` has finished)"
-                    )
-                row = await session.get(Sealing, INDEX)
-                if row is None:
-                    index = sealing.installed_index() or AESSIV.generate_key(bit_length=512)
-                    session.add(Sealing(name=INDEX, value=keys.seal(_b64(index))))
-                else:
-                    index = base64.b64decode(keys.open(row.value))
-            break
-        except IntegrityError:  # another process made it at the same moment: read theirs
-            continue
+    async with db.read() as session:  # a write only the first time: every command opens it
+        under = await session.get(Sealing, SEALED_UNDER)
+        row = await session.get(Sealing, INDEX)
+    if under is not None and under.value not in keys.keys:
+        raise KeyProblem(
+            f"the database is sealed with data key {under.value}, which is not "
+            "configured: give it as [privacy] data_key (or in old_data_keys "
+            "until `sigap keys rotate` has finished)"
+        )
+    index = _index_of(row, keys) if row is not None else await _new_index(db, keys)
     ready = keys.with_index(index)
     sealing.install(ready)
     if under is None:
@@ -93,6 +84,27 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
             "some values are still sealed with data key %s: run `sigap keys rotate`", under.value
         )
     return ready
+
+
+def _index_of(row: Sealing, keys: Keyring) -> bytes:
+    return base64.b64decode(keys.open(row.value))
+
+
+async def _new_index(db: Database, keys: Keyring) -> bytes:
+    """Stores a new index key, or reads the one another process stored first."""
+    index = sealing.installed_index() or AESSIV.generate_key(bit_length=512)
+    try:
+        async with db.write() as session:
+            found = await session.get(Sealing, INDEX)
+            if found is not None:
+                return _index_of(found, keys)
+            session.add(Sealing(name=INDEX, value=keys.seal(_b64(index))))
+    except IntegrityError:  # PostgreSQL: another process inserted it meanwhile
+        async with db.read() as session:
+            found = await session.get(Sealing, INDEX)
+        assert found is not None
+        return _index_of(found, keys)
+    return index
 
 
 async def pending(db: Database) -> str | None:
