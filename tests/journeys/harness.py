@@ -454,9 +454,9 @@ async def up_to_the_recruiter(resident: TelegramUser) -> None:
     await the_offer(resident)
 
 
-async def the_offer(resident: TelegramUser) -> None:
-    """From "who received this offer" to the recruiter question: family, no child, work in
-    Malaysia, fees demanded up front."""
+async def up_to_the_warning_signs(resident: TelegramUser) -> None:
+    """From "who received this offer" to the warning signs: family, no child, work in
+    Malaysia."""
     for label, next_question in [
         ("My family", "Is a child"),
         ("No", "What kind of job"),
@@ -465,6 +465,12 @@ async def the_offer(resident: TelegramUser) -> None:
     ]:
         await resident.press(label)
         await resident.sees(next_question)
+
+
+async def the_offer(resident: TelegramUser) -> None:
+    """From "who received this offer" to the recruiter question: family, no child, work in
+    Malaysia, fees demanded up front."""
+    await up_to_the_warning_signs(resident)
     await resident.press("Fees demanded up front")  # ticked in place
     await until("the tick", lambda: resident.button("✅ Fees demanded up front"))
     await resident.press("Done")

@@ -36,6 +36,7 @@ from tests.journeys.harness import (
     report_with_buttons,
     task_force,
     until,
+    up_to_the_warning_signs,
 )
 from tests.journeys.test_whatsapp_journeys import report_by_typing
 from tests.support.database import truncate
@@ -224,14 +225,7 @@ async def test_one_chats_updates_at_the_same_moment_in_both_processes_are_taken_
     await resident.sees("May they contact you")
     await resident.press("No, stay anonymous")
     await resident.sees("Who received this offer")
-    for label, next_question in [
-        ("My family", "Is a child"),
-        ("No", "What kind of job"),
-        ("Work abroad", "Where is the job supposed to be?"),
-        ("Malaysia", "Which of these happened?"),
-    ]:
-        await resident.press(label)
-        await resident.sees(next_question)
+    await up_to_the_warning_signs(resident)
 
     presses = []
     for flag in FLAGS:
