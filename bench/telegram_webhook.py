@@ -1,10 +1,17 @@
-"""Inbound Telegram updates through the webhook path: updates per second, and the time from an
-update arriving to its reply reaching the (fake, local) Bot API server, median and p99.
-Measured in the same run against a bare python-telegram-bot handler behind a bare Starlette
-endpoint that does one database write and one reply. Sending limits are lifted on both sides:
-this measures Sigap's own cost, not Telegram's 30 messages a second.
+"""Inbound Telegram updates through the webhook path: Sigap's CPU per message and throughput
+against a bare python-telegram-bot handler doing the same work (issue #18, goal 1: within
+1.5x).
 
-    python3 dev.py bench telegram_webhook [--updates 2000] [--concurrency 50 | --rate 30]
+Each update is /bantuan from a new chat. `sigap run` answers it with two messages (the
+emergency numbers, then the menu with its keyboard); the baseline (bench/bare_bot.py) sends
+those very two messages, with the same writes in the same transactions and the same engine
+settings. The load generator, the fake Bot API and the server measured are processes of
+their own, so the server's CPU (read from /proc: every thread, user and system) is its own.
+Sending limits are lifted on both sides. Each server gets 200 updates to warm up (connections
+opened, caches filled) before the measure: on PostgreSQL, the first requests wait while the
+pool opens its connections, which the old in-process bench counted as a stall of 1-3.6 s.
+
+    python3 dev.py bench telegram_webhook [--updates 2000] [--concurrency 32]
         [--database-url postgresql+psycopg://127.0.0.1:5432/test]
 """
 
@@ -12,134 +19,99 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import signal
+import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Hashable
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import insert
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from bench.common import fresh_database
+from bench.separate import Fake, cpu_seconds, generator, healthy, sigap_config
+from tests.support.nginx import free_port
 
-from bench.common import (
-    KEYED,
-    Load,
-    Post,
-    Timed,
-    bare_table,
-    fresh_database,
-    load_arguments,
-    ratios,
-    serve_bare,
-    serve_sigap,
-    summary,
-)
-from bot.config import ServerSettings, Settings, TelegramSettings
-from storage.db import StorageSettings
-from tests.fakes.telegram import FakeTelegram
-
-SECRET = "bench-secret"
-UNLIMITED = {
-    "messages_per_second": 1000,
-    "chat_messages_per_second": 30,
-    "group_messages_per_minute": 60,
-}
+WARM_UP = 200
 
 
-def replies(fake: FakeTelegram) -> list[tuple[Hashable, float]]:
-    return [(int(call.params["chat_id"]), call.at) for call in fake.called("sendMessage")]
-
-
-def requests(updates: list[dict[str, Any]]) -> list[Post]:
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    return [(u["message"]["chat"]["id"], {"json": u, "headers": headers}) for u in updates]
-
-
-def make_updates(fake: FakeTelegram, count: int, offset: int) -> list[dict[str, Any]]:
-    return [fake.message(offset + i, "/bantuan", language_code="en") for i in range(count)]
-
-
-async def run_sigap(fake: FakeTelegram, url: str, media: Path, count: int, load: Load) -> Timed:
-    settings = Settings(
-        privacy=KEYED,
-        storage=StorageSettings(url=url, media_dir=media),
-        server=ServerSettings(port=0, public_url="https://bench.invalid"),
-        telegram=TelegramSettings(
-            token=FakeTelegram.TOKEN,
-            base_url=fake.base_url,
-            mode="webhook",
-            secret_token=SECRET,
-            **UNLIMITED,
-        ),
+async def measure(
+    name: str, command: Sequence[str], port: int, fake: Fake, arguments: argparse.Namespace,
+    offset: int, log: Path,
+) -> dict[str, float]:  # fmt: skip
+    """Starts the server, warms it up, then posts the updates: its figures."""
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(*command, stdout=output, stderr=output)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await healthy(url)
+        hook = url + "/telegram/webhook"
+        before = (await fake.sent())["messages"]
+        await generator(hook, WARM_UP, offset, arguments.concurrency)
+        await fake.until_sent(before + 2 * WARM_UP)
+        before = (await fake.sent())["messages"]
+        cpu, began = cpu_seconds(process.pid), time.monotonic()
+        await generator(hook, arguments.updates, offset + WARM_UP, arguments.concurrency)
+        await fake.until_sent(before + 2 * arguments.updates)
+        wall, cpu = time.monotonic() - began, cpu_seconds(process.pid) - cpu
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+    figures = {"per_second": arguments.updates / wall, "cpu_ms": cpu / arguments.updates * 1000}
+    print(
+        f"{name:<6} {figures['per_second']:6.0f} updates/s   "
+        f"CPU {figures['cpu_ms']:5.2f} ms a message   ({arguments.updates} in {wall:.1f} s)"
     )
-    posts = requests(make_updates(fake, count, offset=1_000_000))
-    return await serve_sigap(settings, "/telegram/webhook", posts, load, lambda: replies(fake))
+    errors = logged_errors(log)
+    if errors:
+        print(f"       {name} logged {len(errors)} error line(s), the first: {errors[0]}")
+    return figures
 
 
-async def run_bare(fake: FakeTelegram, url: str, count: int, load: Load) -> Timed:
-    """The baseline: python-telegram-bot's Application, one INSERT, one reply."""
-    async with bare_table(url, "chat") as (engine, table):
-
-        async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            assert update.effective_chat is not None
-            async with engine.begin() as conn:
-                await conn.execute(insert(table).values(chat=str(update.effective_chat.id)))
-            await context.bot.send_message(update.effective_chat.id, "help text")
-
-        application = (
-            Application.builder()
-            .token(FakeTelegram.TOKEN)
-            .base_url(fake.base_url)
-            .updater(None)
-            .connection_pool_size(128)
-            .build()
-        )
-        application.add_handler(TypeHandler(Update, reply))
-
-        async def webhook(request: Request) -> Response:
-            if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
-                return Response(status_code=403)
-            update = Update.de_json(await request.json(), application.bot)
-            await application.process_update(update)
-            return Response()
-
-        async with application:
-            posts = requests(make_updates(fake, count, offset=2_000_000))
-            route = Route("/hook", webhook, methods=["POST"])
-            return await serve_bare(route, posts, load, lambda: replies(fake))
+def logged_errors(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if "ERROR" in line or "Error" in line]
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    load = Load(arguments.concurrency, arguments.rate)
-    with tempfile.TemporaryDirectory() as folder:
-        async with fresh_database(arguments.database_url, Path(folder), "webhook") as url:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        async with (
+            Fake() as fake,
+            fresh_database(arguments.database_url, folder, "webhook") as database,
+        ):
             print(
-                f"{arguments.updates} updates, {load}, on "
-                f"{url.split(':')[0]}; each update is /bantuan from a new chat"
+                f"{arguments.updates} updates, {arguments.concurrency} at a time, on "
+                f"{database.split(':')[0]}; each is /bantuan from a new chat, answered with 2 "
+                f"messages; {os.cpu_count()} cores, load before: {os.getloadavg()[0]:.2f}"
             )
-            async with FakeTelegram() as fake:
-                runs: list[tuple[str, Callable[[], Awaitable[Timed]]]] = [
-                    ("bare", lambda: run_bare(fake, url, arguments.updates, load)),
-                    (
-                        "sigap",
-                        lambda: run_sigap(
-                            fake,
-                            url,
-                            Path(folder) / "media",
-                            arguments.updates,
-                            load,
-                        ),
-                    ),
-                ]
-                results = {}
-                for name, run in runs:
-                    wall, times = await run()
-                    results[name] = summary(name, arguments.updates, wall, times)
-    ratios(results)
+            port = free_port()
+            path = sigap_config(folder, database, port, f"http://127.0.0.1:{port}", fake.origin)
+            sigap = await measure(
+                "sigap", [sys.executable, "-m", "bot.cli", "run", "--config", str(path)],
+                port, fake, arguments, 1_000_000, folder / "sigap.log",
+            )  # fmt: skip
+            replies = folder / "replies.json"
+            replies.write_text(json.dumps(await fake.replies(1_000_000)))
+            port = free_port()
+            bare = await measure(
+                "bare",
+                [sys.executable, "-m", "bench.bare_bot", "--database", database,
+                 "--bot-api", fake.origin, "--port", str(port), "--replies", str(replies)],
+                port, fake, arguments, 2_000_000, folder / "bare.log",
+            )  # fmt: skip
+    print(
+        f"ratio sigap/bare: CPU a message {sigap['cpu_ms'] / bare['cpu_ms']:.2f} (goal <= 1.5), "
+        f"throughput {sigap['per_second'] / bare['per_second']:.2f}; "
+        f"load after: {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(load_arguments(__doc__, "updates", 2000)))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--database-url", default="")
+    asyncio.run(main(parser.parse_args()))

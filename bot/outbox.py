@@ -112,13 +112,15 @@ class Delivery:
         async with self.services.db.write(first=True) as session:
             await workers.beat(session, worker, self.services.clock())
 
-    async def send_now(self, row: Outbox) -> None:
+    async def send_now(self, row: Outbox, *, behind: bool = True) -> None:
         """An answer this process claimed as it stored it: sent at once, its result recorded
-        with the others'. Waits for it to go out, at most EAGER_WAIT seconds."""
+        with the others'. Waits for it to go out, at most EAGER_WAIT seconds. `behind`: when
+        it was stored, another process was sending an earlier message to the chat
+        (outbox.sending_elsewhere); the answer waits for that one."""
         if self._stopping:
             return  # claimed by a process that stops: the next one takes it at once
         tried = asyncio.Event()
-        task = asyncio.create_task(self._send(row, tried))
+        task = asyncio.create_task(self._send(row, tried, in_order=not behind))
         self._sending[task] = row
         task.add_done_callback(self._sent)
         self.kick(due=False)  # records the result
@@ -218,12 +220,16 @@ class Delivery:
         self._due = self._due or len(rows) == room
         return rows
 
-    async def _send(self, row: Outbox, tried: asyncio.Event | None = None) -> None:
+    async def _send(
+        self, row: Outbox, tried: asyncio.Event | None = None, *, in_order: bool = False
+    ) -> None:
         """Sends the row and waits until its result is recorded, holding the chat: the next
         message to the chat goes after this one, and sees what this one left in the chat.
-        `tried` is set as soon as the channel has answered."""
+        `tried` is set as soon as the channel has answered. `in_order`: no other process was
+        sending to the chat when the row was stored (an answer); otherwise an answer first
+        waits for the earlier ones sent elsewhere."""
         async with self._locks.hold((row.channel, row.address)):
-            if row.kind is MessageKind.REPLY:
+            if row.kind is MessageKind.REPLY and not in_order:
                 await self._after_other_processes(row)
             result = await self._attempt(row)
             if tried is not None:
@@ -236,13 +242,16 @@ class Delivery:
     async def _after_other_processes(self, row: Outbox) -> None:
         """Waits (at most ORDER_WAIT seconds) while another process sends an earlier message
         to the row's chat: the message before, handled there, whose answer it has not yet
-        recorded as sent (see outbox.sent_elsewhere_first)."""
+        recorded as sent (see outbox.sending_elsewhere)."""
         assert self.worker is not None
         deadline = time.monotonic() + ORDER_WAIT
         while time.monotonic() < deadline:
             async with self.services.db.read() as session:
                 now = self.services.clock()
-                if not await outbox.sent_elsewhere_first(session, row, self.worker, now):
+                behind = await outbox.sending_elsewhere(
+                    session, row.channel, row.address, self.worker, now, before=row.id
+                )
+                if not behind:
                     return
             await asyncio.sleep(ORDER_POLL)
 

@@ -16,30 +16,27 @@ from storage.models import Channel, Conversation
 async def load(
     session: AsyncSession, channel: Channel, sender: str, *, language: str, now: datetime
 ) -> Conversation:
-    """The chat's conversation, created on first contact, locked until the transaction ends."""
-    query = (
-        select(Conversation)
-        .where(col(Conversation.channel) == channel, col(Conversation.sender) == sender)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    """The chat's conversation, created on first contact, locked until the transaction ends,
+    and marked as written to now (reachable again). One statement: an upsert takes the row's
+    lock as SELECT ... FOR UPDATE would (on SQLite, the transaction holds the writer)."""
+    upsert = insert(session, Conversation).values(
+        channel=channel,
+        sender=sender,
+        language=language,
+        data={},
+        seq=0,
+        created_at=now,
+        updated_at=now,
+        last_inbound_at=now,
     )
-    found = (await session.exec(query)).first()
-    if found is not None:
-        return found
-    await session.exec(
-        insert(session, Conversation)
-        .values(
-            channel=channel,
-            sender=sender,
-            language=language,
-            data={},
-            seq=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "sender"])
-    )
-    return (await session.exec(query)).one()
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["channel", "sender"],
+        set_={"last_inbound_at": now, "unreachable_at": None},
+    ).returning(Conversation)
+    query = select(Conversation).from_statement(upsert)
+    found = await session.scalars(query, execution_options={"populate_existing": True})
+    conversation: Conversation = found.one()
+    return conversation
 
 
 async def find(session: AsyncSession, channel: Channel, sender: str) -> Conversation | None:

@@ -269,22 +269,32 @@ async def claim(
     return taken
 
 
-async def sent_elsewhere_first(
-    session: AsyncSession, row: Outbox, worker: int, now: datetime
+async def sending_elsewhere(
+    session: AsyncSession,
+    channel: Channel,
+    address: str,
+    worker: int,
+    now: datetime,
+    *,
+    before: int | None = None,
 ) -> bool:
-    """Whether an earlier message to the row's chat is being sent by another live process.
-    A chat's messages are handled one at a time in any process (its conversation is locked)
-    and each answer is sent by the process that handled the message: the next one waits for
-    this, so a chat's answers go out in order and each sees what the one before left in the
-    chat (which message shows buttons). One process orders its own sends (bot/outbox.py)."""
+    """Whether another live process is sending a message to the chat (one queued before the
+    row `before`, when given). A chat's messages are handled one at a time in any process (its
+    conversation is locked) and each answer is sent by the process that handled the message:
+    an answer stored while the one before is being sent elsewhere waits for it, so a chat's
+    answers go out in order and each sees what the one before left in the chat (which message
+    shows buttons). Asked in the transaction that stores the answer, under the conversation's
+    lock: an answer sent elsewhere after that was queued after this one. One process orders
+    its own sends (bot/outbox.py)."""
     query = select(Outbox.id).where(
-        col(Outbox.channel) == row.channel,
-        col(Outbox.address) == row.address,
-        col(Outbox.id) < row.id,
+        col(Outbox.channel) == channel,
+        col(Outbox.address) == address,
         col(Outbox.state) == OutboxState.SENDING,
         col(Outbox.claimed_by) != worker,
         col(Outbox.claimed_by).in_(workers.live_ids(now)),
     )
+    if before is not None:
+        query = query.where(col(Outbox.id) < before)
     return (await session.exec(query.limit(1))).first() is not None
 
 

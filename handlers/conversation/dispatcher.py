@@ -41,7 +41,7 @@ class Sender(Protocol):
 
     worker: int | None  # the process that claims the answer as it is stored
 
-    async def send_now(self, row: Outbox) -> None: ...
+    async def send_now(self, row: Outbox, *, behind: bool = True) -> None: ...
 
 
 COURTESY = {
@@ -92,8 +92,6 @@ class Conversations:
                     session, inbound.channel, inbound.sender, language=language, now=now
                 )
                 language = conv.language
-                conv.unreachable_at = None
-                conv.last_inbound_at = now
                 if inbound.message_id is not None:
                     await chats.record_message(
                         session,
@@ -118,6 +116,7 @@ class Conversations:
                 else:
                     session.add(conv)  # only the count changes
                 answer = self._answer(session, inbound, turn.out.replies, now)
+                behind = answer is not None and await self._behind(session, answer, now)
                 queued = outbox.queued(session)
         except Exception:
             # One conversation's failure never reaches another: roll back, apologise.
@@ -128,7 +127,7 @@ class Conversations:
         if queued:
             self._wake()
         if answer is not None and self.sender is not None:
-            await self.sender.send_now(answer)
+            await self.sender.send_now(answer, behind=behind)
         for report_id in turn.out.submitted:
             for listener in self.on_submit:
                 try:
@@ -150,6 +149,15 @@ class Conversations:
             at=now,
             pressed_message=inbound.press.message if inbound.press else None,
             claimed_by=self.sender.worker if self.sender is not None else None,
+        )
+
+    async def _behind(self, session: AsyncSession, answer: Outbox, now: datetime) -> bool:
+        """Whether the answer must wait for an earlier one that another process is sending
+        (asked here, under the conversation's lock: see outbox.sending_elsewhere)."""
+        if answer.claimed_by is None:
+            return False  # the delivery job sends it, and checks then
+        return await outbox.sending_elsewhere(
+            session, answer.channel, answer.address, answer.claimed_by, now
         )
 
     async def _apologise(self, inbound: Inbound, language: str) -> Outcome:
