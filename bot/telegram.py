@@ -527,17 +527,17 @@ class TelegramChannel:
         toggled by a press is updated in place."""
         async with self.services.db.read() as session:
             stale = await chats.with_keyboard(session, self.channel, str(chat_id))
-        shown = {m.message_id: m.keyboard_seq for m in stale}
+        shown = dict(stale)
         toggled = {r.seq for r in replies if isinstance(r, Choice) and r.multiple}
         keep = pressed_message if shown.get(pressed_message or "") in toggled else None
-        for message in stale:
-            if message.message_id == keep:
+        for message_id in shown:
+            if message_id == keep:
                 continue
             try:
-                await self.bot.edit_message_reply_markup(chat_id, int(message.message_id))
+                await self.bot.edit_message_reply_markup(chat_id, int(message_id))
             except BadRequest as error:
                 log.info("could not remove a keyboard in %s: %s", tag(chat_id), error)
-            sent.unbuttoned.append(message.message_id)
+            sent.unbuttoned.append(message_id)
         for reply in replies:
             if isinstance(reply, ClearChat):
                 await self.clear(chat_id, reply, sent)

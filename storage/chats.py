@@ -3,26 +3,51 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert
+from storage.db import dialect, dialect_insert
 from storage.models import Channel, ChatMessage, Conversation, SeenInbound
+
+# Every message runs the statements below: each is built once (per dialect), its values
+# bound when it runs. Building a statement costs more than running it on SQLite.
+SEEN = SeenInbound.__table__  # type: ignore[attr-defined]
+MESSAGES = ChatMessage.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _first_sight(name: str) -> Any:
+    return (
+        dialect_insert(name, SEEN)
+        .on_conflict_do_nothing(index_elements=["channel", "key"])
+        .returning(SEEN.c.id)
+    )
+
+
+@functools.cache
+def _record_message(name: str) -> Any:
+    insert = dialect_insert(name, MESSAGES)
+    return insert.on_conflict_do_nothing(index_elements=["channel", "chat", "message_id"])
+
+
+WITH_KEYBOARD = select(MESSAGES.c.message_id, MESSAGES.c.keyboard_seq).where(
+    MESSAGES.c.channel == bindparam("channel"),
+    MESSAGES.c.chat == bindparam("chat"),
+    MESSAGES.c.keyboard_seq.is_not(None),
+)
 
 
 async def first_sight(session: AsyncSession, channel: Channel, key: str, at: datetime) -> bool:
     """True the first time a message key is seen; False for a redelivery."""
-    result = await session.exec(
-        insert(session, SeenInbound)
-        .values(channel=channel, key=key, at=at)
-        .on_conflict_do_nothing(index_elements=["channel", "key"])
-        .returning(col(SeenInbound.id))
-    )
+    values = {"channel": channel, "key": key, "at": at}
+    result = await session.exec(_first_sight(dialect(session)), params=values)
     return result.first() is not None
 
 
@@ -40,18 +65,15 @@ async def record_message(
     from_bot: bool,
     keyboard_seq: int | None = None,
 ) -> None:
-    await session.exec(
-        insert(session, ChatMessage)
-        .values(
-            channel=channel,
-            chat=chat,
-            message_id=message_id,
-            at=at,
-            from_bot=from_bot,
-            keyboard_seq=keyboard_seq,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "chat", "message_id"])
-    )
+    values = {
+        "channel": channel,
+        "chat": chat,
+        "message_id": message_id,
+        "at": at,
+        "from_bot": from_bot,
+        "keyboard_seq": keyboard_seq,
+    }
+    await session.exec(_record_message(dialect(session)), params=values)
 
 
 @dataclass(frozen=True)
@@ -83,11 +105,8 @@ async def record_sent(
             }
             for m in messages
         ]
-        await session.exec(
-            insert(session, ChatMessage)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["channel", "chat", "message_id"])
-        )
+        connection = await session.connection()  # executemany: one statement for every row
+        await connection.execute(_record_message(dialect(session)), rows)
     if unbuttoned:
         table = ChatMessage.metadata.tables["chat_message"]
         statement = (
@@ -111,13 +130,10 @@ async def record_sent(
 
 async def with_keyboard(
     session: AsyncSession, channel: Channel, chat: str
-) -> Sequence[ChatMessage]:
-    query = select(ChatMessage).where(
-        col(ChatMessage.channel) == channel,
-        col(ChatMessage.chat) == chat,
-        col(ChatMessage.keyboard_seq).is_not(None),
-    )
-    return (await session.exec(query)).all()
+) -> Sequence[tuple[str, int]]:
+    """The bot's messages in the chat that still show buttons: (message_id, keyboard_seq)."""
+    found = await session.exec(WITH_KEYBOARD, params={"channel": channel, "chat": chat})
+    return found.all()
 
 
 async def messages(session: AsyncSession, channel: Channel, chat: str) -> Sequence[ChatMessage]:

@@ -3,14 +3,27 @@ handled one after the other, even by two processes."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert
+from storage.db import dialect, dialect_insert
 from storage.models import Channel, Conversation
+
+
+@functools.cache
+def _load(name: str) -> Any:
+    """The statement of `load` in the dialect `name`, built once (every message runs it)."""
+    upsert = dialect_insert(name, Conversation).on_conflict_do_update(
+        index_elements=["channel", "sender"],
+        set_={"last_inbound_at": bindparam("written_at"), "unreachable_at": None},
+    )
+    return select(Conversation).from_statement(upsert.returning(Conversation))
 
 
 async def load(
@@ -19,22 +32,20 @@ async def load(
     """The chat's conversation, created on first contact, locked until the transaction ends,
     and marked as written to now (reachable again). One statement: an upsert takes the row's
     lock as SELECT ... FOR UPDATE would (on SQLite, the transaction holds the writer)."""
-    upsert = insert(session, Conversation).values(
-        channel=channel,
-        sender=sender,
-        language=language,
-        data={},
-        seq=0,
-        created_at=now,
-        updated_at=now,
-        last_inbound_at=now,
+    values = {
+        "channel": channel,
+        "sender": sender,
+        "language": language,
+        "data": {},
+        "seq": 0,
+        "created_at": now,
+        "updated_at": now,
+        "last_inbound_at": now,
+        "written_at": now,
+    }
+    found = await session.scalars(
+        _load(dialect(session)), values, execution_options={"populate_existing": True}
     )
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["channel", "sender"],
-        set_={"last_inbound_at": now, "unreachable_at": None},
-    ).returning(Conversation)
-    query = select(Conversation).from_statement(upsert)
-    found = await session.scalars(query, execution_options={"populate_existing": True})
     conversation: Conversation = found.one()
     return conversation
 

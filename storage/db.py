@@ -200,8 +200,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT, in the session's dialect (each dialect is loaded by
     its own engine: a command on SQLite never loads PostgreSQL's)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
+    return dialect_insert(dialect(session), table)
+
+
+def dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def dialect_insert(name: str, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT, in the dialect `name`."""
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert(table)

@@ -269,6 +269,23 @@ async def claim(
     return taken
 
 
+def _sending_elsewhere(before: bool) -> Any:
+    """The statement of `sending_elsewhere`, built once (every answer runs it)."""
+    query = select(Outbox.id).where(
+        col(Outbox.channel) == bindparam("channel"),
+        col(Outbox.address) == bindparam("address"),
+        col(Outbox.state) == OutboxState.SENDING,
+        col(Outbox.claimed_by) != bindparam("worker"),
+        col(Outbox.claimed_by).in_(workers.beating_since(bindparam("since"))),
+    )
+    if before:
+        query = query.where(col(Outbox.id) < bindparam("before"))
+    return query.limit(1)
+
+
+SENDING_ELSEWHERE = {before: _sending_elsewhere(before) for before in (False, True)}
+
+
 async def sending_elsewhere(
     session: AsyncSession,
     channel: Channel,
@@ -286,21 +303,37 @@ async def sending_elsewhere(
     shows buttons). Asked in the transaction that stores the answer, under the conversation's
     lock: an answer sent elsewhere after that was queued after this one. One process orders
     its own sends (bot/outbox.py)."""
-    query = select(Outbox.id).where(
-        col(Outbox.channel) == channel,
-        col(Outbox.address) == address,
-        col(Outbox.state) == OutboxState.SENDING,
-        col(Outbox.claimed_by) != worker,
-        col(Outbox.claimed_by).in_(workers.live_ids(now)),
-    )
+    values: dict[str, Any] = {"channel": channel, "address": address, "worker": worker}
+    values["since"] = workers.alive_since(now)
     if before is not None:
-        query = query.where(col(Outbox.id) < before)
-    return (await session.exec(query.limit(1))).first() is not None
+        values["before"] = before
+    found = await session.exec(SENDING_ELSEWHERE[before is not None], params=values)
+    return found.first() is not None
 
 
 def _held(row_id: int, worker: int) -> list[ColumnElement[bool]]:
     """The row, still claimed by this worker (another may have taken it again meanwhile)."""
     return [col(Outbox.id) == row_id, col(Outbox.claimed_by) == worker]
+
+
+def _sent() -> Any:
+    table = Outbox.metadata.tables["outbox"]
+    answer = table.c.kind == MessageKind.REPLY
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.claimed_by == bindparam("worker"))
+        .values(
+            state=OutboxState.SENT,
+            provider_id=bindparam("provider"),
+            updated_at=bindparam("at"),
+            error=None,
+            replies=case((answer, literal([], JSON)), else_=table.c.replies),
+            text=case((answer, ""), else_=table.c.text),
+        )
+    )
+
+
+SENT = _sent()
 
 
 async def sent(
@@ -310,22 +343,9 @@ async def sent(
     words are not kept once delivered."""
     if not delivered:
         return
-    table = Outbox.metadata.tables["outbox"]
-    answer = table.c.kind == MessageKind.REPLY
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"), table.c.claimed_by == worker)
-        .values(
-            state=OutboxState.SENT,
-            provider_id=bindparam("provider"),
-            updated_at=at,
-            error=None,
-            replies=case((answer, literal([], JSON)), else_=table.c.replies),
-            text=case((answer, ""), else_=table.c.text),
-        )
-    )
+    rows = [{"row_id": i, "provider": p, "worker": worker, "at": at} for i, p in delivered]
     connection = await session.connection()  # executemany: one statement for every row
-    await connection.execute(statement, [{"row_id": i, "provider": p} for i, p in delivered])
+    await connection.execute(SENT, rows)
 
 
 async def release(session: AsyncSession, row_ids: Sequence[int], at: datetime, worker: int) -> None:

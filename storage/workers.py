@@ -8,7 +8,7 @@ import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import BindParameter, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -55,9 +55,19 @@ async def stop(session: AsyncSession, worker_id: int, at: datetime) -> None:
 
 def live_ids(now: datetime) -> SelectOfScalar[int | None]:
     """The ids of the workers alive at `now` (a subquery)."""
+    return beating_since(now - LEASE)
+
+
+def beating_since(since: datetime | BindParameter[datetime]) -> SelectOfScalar[int | None]:
+    """The ids of the workers running that have beaten since `since` (a subquery; `since`
+    may be bound when it runs: then it is `alive_since(now)`)."""
     return select(col(Worker.id)).where(
-        col(Worker.stopped_at).is_(None), col(Worker.heartbeat_at) >= now - LEASE
+        col(Worker.stopped_at).is_(None), col(Worker.heartbeat_at) >= since
     )
+
+
+def alive_since(now: datetime) -> datetime:
+    return now - LEASE
 
 
 async def alive(session: AsyncSession, now: datetime) -> Sequence[Worker]:
