@@ -155,6 +155,7 @@ class Bare:
         sent = []
         for reply in self.replies:
             markup = reply.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
             message = await context.bot.send_message(
                 chat,
                 reply["text"],
