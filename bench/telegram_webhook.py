@@ -38,7 +38,7 @@ from bench.common import (
     summary,
 )
 from bot.config import ServerSettings, Settings, TelegramSettings
-from storage.db import StorageSettings
+from storage.settings import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 
 SECRET = "bench-secret"
