@@ -37,7 +37,7 @@ from bot.scheduler import Jobs
 from bot.telegram import TelegramChannel
 from handlers.conversation.messages import Inbound
 from storage import members, roster
-from storage.db import Database, StorageSettings
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import (
     Channel,
@@ -51,6 +51,7 @@ from storage.models import (
     Role,
 )
 from storage.roster import ShiftRow
+from storage.settings import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 from tests.support.answers import ENGLISH_REPORT
 
@@ -248,7 +249,7 @@ from bot.app import build
 from bench.common import KEYED
 from bot.config import Settings
 from handlers.taskforce.alerts import follow_up
-from storage.db import StorageSettings
+from storage.settings import StorageSettings
 async def main():
     storage = StorageSettings(url=sys.argv[1], media_dir=sys.argv[2])
     app = await build(Settings(privacy=KEYED, storage=storage))

@@ -25,8 +25,8 @@ from bot.outbox import Delivery
 from bot.telegram import TelegramChannel
 from handlers.taskforce.broadcast import start_due
 from storage import broadcasts
-from storage.db import StorageSettings
 from storage.models import Channel, Subscription
+from storage.settings import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 
 TEXT = "Hati-hati dengan tawaran kerja ke luar negeri yang meminta uang di muka. Ketik LAPOR."

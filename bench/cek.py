@@ -33,8 +33,8 @@ from handlers.intel.identifiers import agency_key
 from handlers.settings import CekSettings
 from handlers.usecases import OPERATOR
 from handlers.usecases import intel as usecase
-from storage.db import StorageSettings
 from storage.models import Channel, Identifier, IdentifierKind, Verdict
+from storage.settings import StorageSettings
 from tests.support.answers import DETAILS, ENGLISH_REPORT
 
 PG = os.environ.get("SIGAP_BENCH_PG", "postgresql://127.0.0.1:5432/test")

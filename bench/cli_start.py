@@ -26,9 +26,9 @@ from pathlib import Path
 from bot.app import build
 from bot.config import PrivacySettings, Settings
 from handlers.conversation.messages import Inbound
-from storage.db import StorageSettings
 from storage.models import Channel
 from storage.sealing import DataKey
+from storage.settings import StorageSettings
 from tests.support.answers import ENGLISH_REPORT
 
 PYTHON = sys.executable

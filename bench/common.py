@@ -25,8 +25,9 @@ from bot.app import build
 from bot.config import PrivacySettings, Settings
 from bot.service import Service
 from bot.web import WebServer
-from storage.db import Database, async_url
+from storage.db import Database
 from storage.sealing import DataKey
+from storage.settings import async_url
 
 logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are fine
 

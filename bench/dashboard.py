@@ -27,7 +27,6 @@ from bot.app import App, build
 from bot.config import ServerSettings, Settings
 from bot.dashboard import COOKIE, Dashboard
 from storage import dashboard, members
-from storage.db import StorageSettings
 from storage.models import (
     Affected,
     Channel,
@@ -40,6 +39,7 @@ from storage.models import (
     Role,
     Urgency,
 )
+from storage.settings import StorageSettings
 
 AREAS = ["Bintan Timur", "Toapaya", "Gunung Kijang", "Teluk Bintan", "Seri Kuala Lobam"]
 DESTINATIONS = ["Malaysia", "Singapore", "Cambodia", "Batam", "Jakarta"]

@@ -44,7 +44,6 @@ from bot.app import App, build
 from bot.config import Settings
 from handlers.taskforce.broadcast import start_due
 from storage import broadcasts, escalation, outbox, reports, workers
-from storage.db import StorageSettings
 from storage.models import (
     Affected,
     Channel,
@@ -62,6 +61,7 @@ from storage.models import (
     Subscription,
     Urgency,
 )
+from storage.settings import StorageSettings
 
 PG = os.environ.get("SIGAP_BENCH_PG", "postgresql://127.0.0.1:5432/test")
 GOAL_RATIO = 1.10

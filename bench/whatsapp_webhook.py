@@ -37,7 +37,7 @@ from bench.common import (
 )
 from bot.config import ServerSettings, Settings, WhatsAppSettings
 from bot.whatsapp import RoutedHttpClient
-from storage.db import StorageSettings
+from storage.settings import StorageSettings
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 PUBLIC = "https://bench.invalid"

@@ -17,7 +17,6 @@ from storage.db import Database
 from storage.media import MediaStore
 from storage.migrate import upgrade
 from storage.resealing import unlock
-from storage.sealing import KeyProblem
 
 if TYPE_CHECKING:
     from handlers.conversation.dispatcher import Conversations
@@ -77,11 +76,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
     """The app on an up-to-date database, its seals opened with the configured data key."""
     # Every text is read through handlers.i18n, so the deployment's wording is set there, once.
     set_overrides(settings.texts)
-    keys = settings.privacy.keys()
-    if keys is None:
-        raise KeyProblem(
-            "no data key: set SIGAP_DATA_KEY or [privacy] data_key (`sigap keys new` makes one)"
-        )
+    keys = settings.privacy.keyring()
     db = Database(settings.storage.url)
     try:
         await upgrade(db)

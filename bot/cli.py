@@ -6,11 +6,12 @@ commands start without loading the flows, the models or the channels (bench/cli_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import functools
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -70,13 +71,20 @@ def settings_from(path: Path | None) -> Settings:
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
-    """Runs the command's work. A start-up failure the operator can fix (the database, the web
-    server's port) is one line; Ctrl-C ends quietly with the shell's status for it, 130."""
-    from storage.db import Unreachable
+    """Runs the command's work (see `refusals`)."""
+    with refusals():
+        return asyncio.run(main)
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """A start-up failure the operator can fix (the database, the data key, the web server's
+    port) is one line; Ctrl-C ends quietly with the shell's status for it, 130."""
     from storage.sealing import KeyProblem
+    from storage.settings import Unreachable
 
     try:
-        return asyncio.run(main)
+        yield
     except KeyboardInterrupt:
         sys.exit(130)
     except (Unreachable, KeyProblem) as error:
@@ -321,7 +329,8 @@ def reports_list(
         return
     from bot.tables import listing_table
 
-    click.echo(run_async(with_app(settings, functools.partial(listing_table, limit=limit))))
+    with refusals():
+        click.echo(listing_table(settings, limit=limit))
 
 
 @reports.command("show")

@@ -34,9 +34,9 @@ from handlers.settings import (
     ReferralSettings,
     RetentionSettings,
 )
-from storage.db import StorageSettings
-from storage.models import MessageKind
 from storage.sealing import DataKey, KeyProblem, Keyring
+from storage.settings import StorageSettings
+from storage.values import MessageKind
 
 DEFAULT_PATH = Path("config.toml")
 
@@ -151,6 +151,15 @@ class PrivacySettings(Section):
             return None
         old = tuple(DataKey.parse(key) for key in self.old_data_keys)
         return Keyring(DataKey.parse(text), old)
+
+    def keyring(self) -> Keyring:
+        """The keyring to seal with; KeyProblem, saying how to make a key, when none is."""
+        keys = self.keys()
+        if keys is None:
+            raise KeyProblem(
+                "no data key: set SIGAP_DATA_KEY or [privacy] data_key (`sigap keys new` makes one)"
+            )
+        return keys
 
 
 def parsed(key: str) -> DataKey:

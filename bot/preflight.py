@@ -27,11 +27,12 @@ from bot.app import App, build
 from bot.config import TEMPLATE_KINDS, Settings
 from handlers.taskforce.roster import on_duty
 from storage import members, roster, sealing
-from storage.db import Database, Unreachable
+from storage.db import Database
 from storage.migrate import revisions
 from storage.models import Role
 from storage.resealing import pending
 from storage.sealing import KeyProblem
+from storage.settings import Unreachable
 
 TIMEOUT = 10.0
 CLOCK_SKEW = timedelta(minutes=2)  # follow-ups, escalation and login links run on it

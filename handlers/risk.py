@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from handlers.i18n import N_
-from storage.models import OfferKind, RedFlag, Report
+from storage.values import OfferKind, RedFlag
+
+if TYPE_CHECKING:
+    from storage.models import Report
 
 INDICATORS = Path(__file__).parent / "data" / "indicators.toml"
 LANGUAGES = ("id", "en")  # every label and explanation is in both

@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from handlers.i18n import available
-from storage.models import AgencyKind, Channel, Priority, Role
+from storage.values import AgencyKind, Channel, Priority, Role
 
 
 class Section(BaseModel):

@@ -9,10 +9,8 @@ import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, event, or_, update
 from sqlalchemy import insert as insert_statement
@@ -22,40 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-DEFAULT_URL = "sqlite+aiosqlite:///sigap.db"
-
-
-class StorageSettings(BaseModel):
-    """`[storage]` in the config file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    url: str = DEFAULT_URL
-    media_dir: Path = Path("media")
-
-    @field_validator("url")
-    @classmethod
-    def _known_driver(cls, url: str) -> str:
-        return async_url(url)
-
-
-def async_url(url: str) -> str:
-    """Accepts the plain `sqlite:///` and `postgresql://` spellings and names the async driver."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if backend == "postgresql":
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    raise ValueError(f"a sqlite:/// or postgresql+psycopg:// URL, not {backend!r}")
-
-
-class Unreachable(Exception):
-    """The database cannot be opened: the message names it (without its password) and why."""
-
-    def __init__(self, url: str, why: str) -> None:
-        shown = make_url(url).render_as_string(hide_password=True)
-        super().__init__(f"cannot open the database {shown}: {why}")
+from storage.settings import Unreachable, async_url, check_folder
 
 
 class Writers:
@@ -143,25 +108,12 @@ class Database:
 
     async def check(self) -> None:
         """Opens one connection, or raises Unreachable saying why not in a few words."""
-        folder = Path(make_url(self.url).database or ".").parent
-        if self.is_sqlite and not folder.is_dir():
-            # Said before trying: aiosqlite's thread would answer a failed connect after the
-            # event loop has gone (a traceback on the way out).
-            raise Unreachable(self.url, f"the folder {folder} does not exist")
+        check_folder(self.url)
         try:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
         except DBAPIError as error:
-            raise Unreachable(self.url, self._why(error)) from None
-
-    def _why(self, error: DBAPIError) -> str:
-        # psycopg: 'connection failed: connection to server at "host", port 5432 failed:
-        # FATAL:  database "x" does not exist', then hints on further lines.
-        lines = str(error.orig).strip().splitlines() or [type(error.orig).__name__]
-        why = lines[0].rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
-        if why.lower() == "connection refused":
-            return "connection refused (is the server running?)"
-        return why
+            raise Unreachable.on_connecting(self.url, error) from None
 
     async def ping(self) -> bool:
         from sqlalchemy import text

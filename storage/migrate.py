@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from storage.db import Database
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from storage.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # `revision = "0020"` and `down_revision = "0019"` at the start of a line of a migration.
@@ -36,7 +36,7 @@ def alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade(db: Database, revision: str = "head") -> None:
-    """Raises storage.db.Unreachable, saying why in one line, when the database cannot be
+    """Raises storage.settings.Unreachable, saying why in one line, when the database cannot be
     opened."""
     await db.check()
     if revision == "head" and await applied(db) == [newest()]:
@@ -75,15 +75,15 @@ async def _migrate(db: Database, step: Callable[[Config], None]) -> None:
 async def applied(db: Database) -> list[str]:
     """The migrations the database is at, as Alembic records them in `alembic_version`: one,
     or none when it was never migrated."""
-
-    def has_versions(connection: Connection) -> bool:
-        return inspect(connection).has_table("alembic_version")
-
     async with db.engine.connect() as conn:
-        if not await conn.run_sync(has_versions):
-            return []
-        found = await conn.execute(text("SELECT version_num FROM alembic_version"))
-        return list(found.scalars())
+        return await conn.run_sync(versions)
+
+
+def versions(connection: Connection) -> list[str]:
+    """`applied`, on a connection without an event loop (`sigap reports list`)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 @functools.cache
@@ -102,7 +102,7 @@ def newest() -> str | None:
 
 async def revisions(db: Database) -> tuple[str | None, str]:
     """The database's migration (None: never migrated) and the newest the code has, as
-    Alembic finds them. Raises storage.db.Unreachable as `upgrade` does."""
+    Alembic finds them. Raises storage.settings.Unreachable as `upgrade` does."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 

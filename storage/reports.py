@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert, insert_many
+from storage.listing import newest_first
 from storage.media import StoredFile
 from storage.models import (
     Addition,
@@ -278,9 +279,8 @@ async def unalerted(session: AsyncSession) -> Sequence[Report]:
 
 
 async def listing(session: AsyncSession, *, limit: int | None = None) -> Sequence[Report]:
-    query = select(Report).order_by(col(Report.created_at).desc(), col(Report.id).desc())
-    if limit is not None:
-        query = query.limit(limit)
+    """The reports in the order of `sigap reports list` (storage.listing reads it quicker)."""
+    query = newest_first(select(Report), inspect(Report).local_table, limit)
     return (await session.exec(query)).all()
 
 

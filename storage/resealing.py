@@ -9,7 +9,6 @@ done, the `sealing` table records the current key's id: the older keys may then 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 from collections.abc import Callable
@@ -26,11 +25,19 @@ from storage import sealing
 from storage.db import Database
 from storage.media import write_file
 from storage.models import Sealing
-from storage.sealing import FILE_MAGIC, MATCHED, SEALED, KeyProblem, Keyring, file_key
+from storage.sealing import (
+    FILE_MAGIC,
+    INDEX,
+    MATCHED,
+    SEALED,
+    SEALED_UNDER,
+    KeyProblem,
+    Keyring,
+    file_key,
+)
 
 log = logging.getLogger(__name__)
 
-INDEX, SEALED_UNDER = "index", "sealed_under"
 BATCH = 500
 SEALED_TYPES = (sealing.Sealed, sealing.SealedFloat, sealing.SealedJSON)
 
@@ -73,7 +80,7 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
             "configured: give it as [privacy] data_key (or in old_data_keys "
             "until `sigap keys rotate` has finished)"
         )
-    index = _index_of(row, keys) if row is not None else await _new_index(db, keys)
+    index = keys.open_index(row.value) if row is not None else await _new_index(db, keys)
     ready = keys.with_index(index)
     sealing.install(ready)
     if under is None:
@@ -86,10 +93,6 @@ async def unlock(db: Database, keys: Keyring, media: Path | None) -> Keyring:
     return ready
 
 
-def _index_of(row: Sealing, keys: Keyring) -> bytes:
-    return base64.b64decode(keys.open(row.value))
-
-
 async def _new_index(db: Database, keys: Keyring) -> bytes:
     """Stores a new index key, or reads the one another process stored first."""
     index = sealing.installed_index() or AESSIV.generate_key(bit_length=512)
@@ -97,13 +100,13 @@ async def _new_index(db: Database, keys: Keyring) -> bytes:
         async with db.write() as session:
             found = await session.get(Sealing, INDEX)
             if found is not None:
-                return _index_of(found, keys)
-            session.add(Sealing(name=INDEX, value=keys.seal(_b64(index))))
+                return keys.open_index(found.value)
+            session.add(Sealing(name=INDEX, value=keys.seal_index(index)))
     except IntegrityError:  # PostgreSQL: another process inserted it meanwhile
         async with db.read() as session:
             found = await session.get(Sealing, INDEX)
         assert found is not None
-        return _index_of(found, keys)
+        return keys.open_index(found.value)
     return index
 
 
@@ -210,7 +213,3 @@ def _reseal_files(root: Path, keys: Keyring) -> int:
 def _opened(keys: Keyring, value: str) -> str:
     """A stored value's text: opened when sealed, as it is when in clear."""
     return keys.open(value) if value.startswith(SEALED) else value
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

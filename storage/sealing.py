@@ -40,6 +40,9 @@ MATCHED = "~m1~"
 FILE_MAGIC = b"SIGAP-SEALED-1\n"
 NONCE = 12
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# The rows of the `sealing` table (storage.models.Sealing): the database's index key, sealed
+# under the data key, and the id of the data key every value was last sealed under.
+INDEX, SEALED_UNDER = "index", "sealed_under"
 
 
 class KeyProblem(Exception):
@@ -88,6 +91,13 @@ class Keyring:
 
     def with_index(self, index: bytes) -> Keyring:
         return Keyring(self.current, self.old, index)
+
+    def seal_index(self, index: bytes) -> str:
+        """An index key as the `sealing` table keeps it: sealed under the data key."""
+        return self.seal(base64.b64encode(index).decode())
+
+    def open_index(self, stored: str) -> bytes:
+        return base64.b64decode(self.open(stored))
 
     # -- sealed text ------------------------------------------------------------------------
 

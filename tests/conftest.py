@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, settings
 from bot.app import App, build
 from bot.config import Settings
 from storage import sealing
-from storage.db import Database, StorageSettings
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.resealing import unlock
+from storage.settings import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.support import keys

@@ -18,7 +18,6 @@ from bot.reports import show_report
 from bot.scheduler import Jobs
 from handlers.taskforce.alerts import follow_up
 from storage import conversations, escalation, members, reports
-from storage.db import StorageSettings
 from storage.models import (
     Channel,
     EventKind,
@@ -31,6 +30,7 @@ from storage.models import (
     ReportEvent,
     Role,
 )
+from storage.settings import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 from tests.support.answers import INDONESIAN_REPORT
 from tests.support.chat import Chat

@@ -13,12 +13,22 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import inspect
+from sqlmodel import AutoString
 
 from bot import cli
+from bot.app import App
 from bot.cli import main
-from storage.models import Outcome, ReportState, Role, Verdict
-from tests.support.answers import INDONESIAN_DETAILS, INDONESIAN_REPORT
+from bot.config import Settings
+from bot.tables import listing_table, read_after_start
+from storage import listing, reports
+from storage.models import Outcome, Report, ReportState, Role, Sealing, Verdict
+from storage.sealing import DataKey
+from tests.support.answers import DETAILS, ENGLISH_REPORT, INDONESIAN_DETAILS, INDONESIAN_REPORT
+from tests.support.chat import Chat
 from tests.support.cli import run_sigap, sigap, terminal_chat, without_settings
+from tests.support.clock import Clock
+from tests.support.keys import TEST_KEY
 
 
 def test_a_report_made_in_the_terminal_chat_is_listed_and_exported(
@@ -209,15 +219,72 @@ def test_help_loads_neither_the_database_nor_the_flows(tmp_path: Path) -> None:
         assert ours == {"bot.cli", "handlers.i18n"}
 
 
-def test_the_list_of_reports_loads_neither_the_flows_nor_alembic(
+def test_the_list_of_reports_loads_neither_the_models_nor_the_flows(
     tmp_path: Path, database_url: str
 ) -> None:
-    """Once the database is at the newest migration: `reports list` checks that with one query
-    and opens the seals as every command does, without the rest."""
-    sigap(["db", "upgrade"], tmp_path, database_url)
+    """Once the database is ready for work (at the newest migration, sealed under the data key):
+    `reports list` checks that and opens the seals on a plain connection, without the models,
+    the ORM, Alembic or the flows."""
     env = {**os.environ, "SIGAP_STORAGE_URL": database_url, "SIGAP_MEDIA_DIR": str(tmp_path)}
     printed, modules = loaded_by(["reports", "list"], tmp_path, env)
     assert printed == "no reports yet\n"
-    assert "storage.resealing" in modules  # the keyring is installed
-    assert not {m for m in modules if m.split(".")[0] in ("alembic", "reportlab", "telegram")}
+    assert "storage.sealing" in modules and "storage.listing" in modules
+    heavy = ("sqlmodel", "alembic", "reportlab", "telegram")
+    assert not {m for m in modules if m.split(".")[0] in heavy}
+    assert not {m for m in modules if m.startswith(("sqlalchemy.orm", "sqlalchemy.ext"))}
+    assert "storage.models" not in modules and "storage.db" not in modules
     assert "handlers.conversation.flows" not in modules and "bot.reports" not in modules
+
+
+def test_the_quick_list_reads_the_models_columns() -> None:
+    """storage/listing.py spells out the columns it reads (it does not load the models): each
+    must be the model's column, of its type (SQLModel's AutoString is a String)."""
+    for quick, model in ((listing.REPORT, Report), (listing.SEALING, Sealing)):
+        stored = inspect(model).local_table
+        for column in quick.columns:
+            kept = stored.c[column.name].type
+            assert type(kept.impl if isinstance(kept, AutoString) else kept) is type(column.type)
+            assert getattr(kept, "enum", None) is getattr(column.type, "enum", None)
+
+
+async def test_the_quick_list_reads_what_the_full_start_reads(
+    app: App, settings: Settings, clock: Clock
+) -> None:
+    """`reports list` reads a ready database on a plain connection, else after the full start:
+    both read the same reports in the same order as the export (the newest first, the later
+    one first when two came in the same instant), cut at --limit, shown in local time."""
+    for n, details in enumerate([DETAILS, [], []]):
+        await Chat(app, sender=f"resident-{n}").dialog([*ENGLISH_REPORT, *details, ("1", "")])
+        if n == 0:
+            clock.advance(minutes=90)
+    every = listing.read_if_ready(settings.storage.url, settings.privacy.keyring(), None)
+    assert every == await read_after_start(settings, None)
+    async with app.db.read() as session:
+        assert [r.reference for r in every] == [r.reference for r in await reports.listing(session)]
+    assert listing_table(settings, limit=2) == (
+        "REFERENCE       TIME              PRIORITY  KIND         AREA  STATE\n"
+        "BTN-2026-00003  2026-11-28 11:30  normal    work_abroad  -     new\n"
+        "BTN-2026-00002  2026-11-28 11:30  normal    work_abroad  -     new"
+    )
+    assert listing_table(settings).endswith(
+        "BTN-2026-00001  2026-11-28 10:00  normal    work_abroad  Bintan Timur  new"
+    )
+
+
+@pytest.mark.parametrize("key", ["same id", "another id"])
+def test_the_list_of_reports_refuses_a_key_the_database_was_not_sealed_with(
+    tmp_path: Path, database_url: str, key: str
+) -> None:
+    """Quickly (the key's id is the database's, the key is not) or after the full start."""
+    other = DataKey.new()
+    if key == "same id":
+        other = DataKey(DataKey.parse(TEST_KEY).id, other.secret)
+    env = {**without_settings(), "SIGAP_STORAGE_URL": database_url, "SIGAP_DATA_KEY": str(other)}
+    refused = run_sigap(["reports", "list"], tmp_path, env)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Error: a value sealed with data key ktest fails its check"
+        if key == "same id"
+        else "Error: the database is sealed with data key ktest, which is not configured: give "
+        "it as [privacy] data_key (or in old_data_keys until `sigap keys rotate` has finished)"
+    )

@@ -22,10 +22,10 @@ from bot.config import (
     TelegramSettings,
 )
 from storage import members, roster
-from storage.db import StorageSettings
 from storage.models import Channel, Role
 from storage.roster import ShiftRow
 from storage.sealing import DataKey
+from storage.settings import StorageSettings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.support import keys
