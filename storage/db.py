@@ -206,6 +206,7 @@ async def claim(
     limit: int | None = None,
     also: Sequence[Any] = (),
     key: Callable[[Any], Any] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Rows meeting the conditions, updated with `values` in this transaction, each taken by
     one claimant only: another process skips the rows this one holds (PostgreSQL's FOR UPDATE
@@ -214,14 +215,15 @@ async def claim(
     `also`: rows meeting these conditions instead are taken too, found by a query of their
     own (one query with an OR could follow no index) and merged in `key` order (that of
     `order_by`): the first `limit` of both (on PostgreSQL, those left over stay locked until
-    the transaction ends: skipped meanwhile by the others, as if this claimant held them)."""
+    the transaction ends: skipped meanwhile by the others, as if this claimant held them).
+    `params`: the values of the conditions' bound parameters."""
     alternatives = [conditions, also] if also else [conditions]
     found: list[Any] = []
     for where in alternatives:
         query = select(model).where(*where).order_by(*order_by).with_for_update(skip_locked=True)
         if limit is not None:
             query = query.limit(limit)
-        found += (await session.exec(query)).all()
+        found += (await session.exec(query, params=params)).all()
     if also:
         assert key is not None, "rows found by two queries are merged in `key` order"
         found = sorted(found, key=key)[:limit]
@@ -230,7 +232,8 @@ async def claim(
     ids = [row.id for row in found]
     either = or_(*(and_(*where) for where in alternatives))
     claimed = await session.exec(
-        update(model).where(model.id.in_(ids), either).values(**values).returning(model.id)
+        update(model).where(model.id.in_(ids), either).values(**values).returning(model.id),
+        params=params,
     )
     taken = set(claimed.scalars().all())
     return [row for row in found if row.id in taken]

@@ -3,11 +3,23 @@ provider reports back."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, bindparam, case, exists, func, literal, or_, update
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    ColumnElement,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -222,6 +234,41 @@ async def claim(
     The pending rows and those of dead workers are found by a query each, both walking the
     index on (state, priority, id) in the order they go out: the cost stays that of the rows
     taken, however many wait or were sent."""
+    pending, abandoned = _claimable(bulk)
+    params = {
+        "now": now,
+        "channels": list(channels),
+        "worker": worker,
+        "since": workers.alive_since(now),
+    }
+    taken: list[Outbox] = await claim_rows(
+        session,
+        Outbox,
+        pending,
+        {
+            "state": OutboxState.SENDING,
+            "attempts": col(Outbox.attempts) + 1,
+            "updated_at": now,
+            "claimed_by": worker,
+        },
+        order_by=[col(Outbox.priority), col(Outbox.id)],
+        limit=limit,
+        also=abandoned,
+        key=lambda row: (row.priority, row.id),
+        params=params,
+    )
+    # The update has also refreshed the rows in hand (state, attempts, claimed_by): counted
+    # once, as stored.
+    return taken
+
+
+@functools.cache
+def _claimable(bulk: bool) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """The conditions of `claim` (pending rows; rows of dead workers), built once: the
+    delivery claims often, and building them (an alias, two subqueries) costs more than
+    running them. Bound when they run: now, channels, worker, since (a live worker's
+    last heartbeat)."""
+    now: BindParameter[datetime] = bindparam("now")
     # The edited message and the report, each looked up by its id for the rows in hand
     # only: a scalar subquery, which PostgreSQL cannot turn into a hash of the whole table
     # (as it may do with EXISTS or IN, reading every acknowledged report at each claim).
@@ -230,7 +277,7 @@ async def claim(
     acknowledged_at = select(Report.acknowledged_at).where(col(Report.id) == col(Outbox.report_id))
     sendable = [
         col(Outbox.priority) >= BULK if bulk else col(Outbox.priority) < BULK,
-        col(Outbox.channel).in_(channels),
+        col(Outbox.channel).in_(bindparam("channels", expanding=True)),
         or_(col(Outbox.due_at).is_(None), col(Outbox.due_at) <= now),
         # An edit waits until the message it edits has gone out.
         or_(
@@ -246,27 +293,10 @@ async def claim(
     ]
     abandoned = [
         col(Outbox.state) == OutboxState.SENDING,
-        col(Outbox.claimed_by) != worker,
-        col(Outbox.claimed_by).not_in(workers.live_ids(now)),
+        col(Outbox.claimed_by) != bindparam("worker"),
+        col(Outbox.claimed_by).not_in(workers.beating_since(bindparam("since"))),
     ]
-    taken: list[Outbox] = await claim_rows(
-        session,
-        Outbox,
-        [col(Outbox.state) == OutboxState.PENDING, *sendable],
-        {
-            "state": OutboxState.SENDING,
-            "attempts": col(Outbox.attempts) + 1,
-            "updated_at": now,
-            "claimed_by": worker,
-        },
-        order_by=[col(Outbox.priority), col(Outbox.id)],
-        limit=limit,
-        also=[*abandoned, *sendable],
-        key=lambda row: (row.priority, row.id),
-    )
-    # The update has also refreshed the rows in hand (state, attempts, claimed_by): counted
-    # once, as stored.
-    return taken
+    return [col(Outbox.state) == OutboxState.PENDING, *sendable], [*abandoned, *sendable]
 
 
 def _sending_elsewhere(before: bool) -> Any:

@@ -259,6 +259,8 @@ async def follow_up(services: Services, *, batch: int = FOLLOWUPS_BATCH) -> int:
         async with services.work() as work:
             session, now = work.session, work.now
             due = await escalation.claim_due(session, now, batch)
+            if not due:
+                return done  # the job runs each few seconds: nothing more to read
             ids = [f.report_id for f in due]
             locked = await reports.locked_many(session, ids)
             phones = await reports.phones_of(session, ids)
