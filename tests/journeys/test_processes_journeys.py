@@ -5,7 +5,8 @@ in turn, so one resident's messages are handled by both.
 How one chat's updates are serialised across processes: each message is handled in one
 transaction that first records its update id (a unique row: a redelivery, even to the other
 process at the same moment, waits for the first to commit and is then dropped) and then loads
-the chat's conversation with SELECT ... FOR UPDATE (storage/conversations.py). A second
+the chat's conversation with an upsert that locks its row as SELECT ... FOR UPDATE would
+(storage/conversations.py). A second
 message of that chat, in either process, waits on the row lock until the first one's new
 state and answer are committed, then starts from that state: no answer is lost or taken
 twice. Alerts, follow-ups and broadcasts are rows claimed with FOR UPDATE SKIP LOCKED and a
