@@ -264,6 +264,34 @@ async def test_one_chats_updates_at_the_same_moment_in_both_processes_are_taken_
     assert count(other.texts(), "What would you like to do?") == 1
 
 
+async def test_an_answer_waits_for_the_one_before_it_still_being_sent_by_the_other_process(
+    deployment: Deployment, telegram: FakeTelegram
+) -> None:
+    """Telegram answers slowly: process one's answer (a menu) is still on its way when the
+    chat's next message reaches process two. Two's answer waits for it (asked in the
+    transaction that stores the answer, under the conversation's lock), then takes the
+    buttons off it: the chat shows one menu to press, the newest."""
+    one, two = deployment.one, deployment.two
+    resident = TelegramUser(telegram, 5501)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    telegram.latency = 3.0  # longer than a webhook waits for its answer to go out (2 s)
+    async with httpx.AsyncClient(timeout=30) as client:
+        for sigap in (one, two):
+            update = telegram.message(resident.chat, "/start", language_code="en")
+            posted = await client.post(
+                f"{sigap.url}/telegram/webhook", json=update, headers=headers
+            )
+            assert posted.status_code == 200
+
+    def both_menus() -> bool:
+        return count(resident.texts(), "What would you like to do?") == 2
+
+    await until("both menus", both_menus, 30)
+    telegram.latency = 0.0
+    await asyncio.sleep(1)
+    assert len(telegram.keyboards(resident.chat)) == 1, "both menus show their buttons"
+
+
 async def test_a_broadcast_is_sent_by_both_processes_and_reaches_each_subscriber_once(
     deployment: Deployment, telegram: FakeTelegram, tmp_path: Path
 ) -> None:
