@@ -60,14 +60,14 @@ async def measure(
             await asyncio.wait_for(process.wait(), 30)
         except TimeoutError:
             process.kill()
+        errors = logged_errors(log)
+        if errors:
+            print(f"       {name} logged {len(errors)} error line(s), the first: {errors[0]}")
     figures = {"per_second": arguments.updates / wall, "cpu_ms": cpu / arguments.updates * 1000}
     print(
         f"{name:<6} {figures['per_second']:6.0f} updates/s   "
         f"CPU {figures['cpu_ms']:5.2f} ms a message   ({arguments.updates} in {wall:.1f} s)"
     )
-    errors = logged_errors(log)
-    if errors:
-        print(f"       {name} logged {len(errors)} error line(s), the first: {errors[0]}")
     return figures
 
 
