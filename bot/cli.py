@@ -57,15 +57,16 @@ config_option = click.option(
 STATES = click.Choice(["open", *REPORT_STATES])
 
 
-def settings_from(path: Path | None) -> Settings:
+def settings_from(path: Path | None, *, indicators: bool = True) -> Settings:
     """The settings of the config file given after the command, else before it
-    (`sigap --config FILE reports list`), else from $SIGAP_CONFIG or the default."""
+    (`sigap --config FILE reports list`), else from $SIGAP_CONFIG or the default; the risk
+    indicators checked too unless `indicators` is False (config.load)."""
     from bot import config
 
     if path is None:
         path = click.get_current_context().find_root().params.get("config_path")
     try:
-        return config.load(path)
+        return config.load(path, indicators=indicators)
     except config.ConfigError as error:
         raise click.ClickException(str(error)) from None
 
@@ -316,7 +317,7 @@ def reports_list(
 ) -> None:
     """A table of reports: reference, time, priority, kind, area, state, assignee. With
     --state or --assignee: the cases per member."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, indicators=bool(states or assignee))
     if states or assignee:
         from bot.reports import cases_table
         from handlers.usecases import Refused

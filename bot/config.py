@@ -22,7 +22,6 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from handlers import risk
 from handlers.i18n import override_problems
 from handlers.settings import (
     AlertSettings,
@@ -360,9 +359,12 @@ class ConfigError(Exception):
     """A config that cannot be used; the message says which key and what was expected."""
 
 
-def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load(
+    path: Path | None = None, environ: dict[str, str] | None = None, *, indicators: bool = True
+) -> Settings:
     """The settings from `path` (default ./config.toml when present, else the defaults),
-    with the environment's SIGAP_* variables on top."""
+    with the environment's SIGAP_* variables on top; and the risk indicators checked, unless
+    `indicators` is False (a command that scores nothing, such as listing the reports)."""
     environ = dict(os.environ if environ is None else environ)
     raw: dict[str, Any] = {}
     source = path if path is not None else (DEFAULT_PATH if DEFAULT_PATH.exists() else None)
@@ -382,14 +384,21 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
         settings = Settings.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(describe(error, source)) from None
-    # The risk indicators a coordinator may have edited: checked at start, not at an alert.
+    if indicators:
+        check_indicators()
+    return settings
+
+
+def check_indicators() -> None:
+    """The risk indicators a coordinator may have edited: checked at start, not at an alert."""
+    from handlers import risk
+
     try:
         risk.indicators()
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{risk.INDICATORS}: not valid TOML: {error}") from None
     except ValidationError as error:
         raise ConfigError(describe(error, risk.INDICATORS)) from None
-    return settings
 
 
 def beside(folder: Path, raw: dict[str, Any]) -> None:
