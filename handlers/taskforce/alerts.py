@@ -118,9 +118,13 @@ async def notify_members(
     facts: Facts | None = None,
 ) -> list[str]:
     """Queues the alert (with `heading` above it, a catalog message) for each member on each
-    of their channels, and for the task force's group; returns the names notified."""
+    of their channels, and for the task force's group; returns the names notified. Claimed
+    by the work's claimant, when it has one, which sends them as soon as the work commits."""
     rows = await alert_rows(work, report, reached, kind, heading, already, facts)
-    await outbox.enqueue_many(work.session, rows)
+    if work.claimant is not None:
+        work.claimed += await outbox.enqueue_claimed(work.session, rows, work.claimant)
+    else:
+        await outbox.enqueue_many(work.session, rows)
     return [m.name for m in reached.people]
 
 
