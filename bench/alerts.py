@@ -104,6 +104,8 @@ async def confirm_to_alert(url: str, media: Path, on_duty: int, reports: int) ->
         await telegram.bot.initialize()
         delivery = Delivery(app.services, {Channel.TELEGRAM: telegram})
         jobs = Jobs(app.services, delivery)
+        # Wired as `sigap run` wires them (bot/service.py).
+        app.conversations.sender = delivery
         app.conversations.on_outbox.append(jobs.wake_outbox)
         jobs.start()
         found = []

@@ -31,6 +31,9 @@ IN_FLIGHT = 200  # rows being sent at once, at most (each channel keeps its own 
 # that an answer or an alert never waits long behind them for the channel's rate limit.
 BULK_IN_FLIGHT = 24
 MAX_ATTEMPTS = 8
+# Urgent messages this process claims as it stores them, at most: Telegram's messages a
+# second. The others would only wait for the rate limit; the delivery job claims them then.
+CLAIMED_AT_ONCE = 30
 # Seconds the handling of a message waits for its answer to go out (a webhook answers its
 # sender after that); a slow provider's send goes on behind.
 EAGER_WAIT = 2.0
@@ -126,6 +129,26 @@ class Delivery:
         self.kick(due=False)  # records the result
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tried.wait(), EAGER_WAIT)
+
+    def claimant(self) -> outbox.Claimant | None:
+        """This process, as the claimant of the urgent messages it stores (a new report's
+        alerts, sent by `send_claimed` right after the commit); None before it is registered
+        or once it stops (the delivery job, here or elsewhere, claims them then)."""
+        if self.worker is None or self._stopping or not self.senders:
+            return None
+        return outbox.Claimant(self.worker, frozenset(self.senders), CLAIMED_AT_ONCE)
+
+    def send_claimed(self, rows: Sequence[Outbox]) -> None:
+        """Rows this process claimed as it stored them: all sent at once, side by side (each
+        channel keeps to its rate limits), their results recorded with the others'. Nothing
+        waits for them."""
+        if self._stopping:
+            return  # claimed by a process that stops: the next one takes them at once
+        for row in rows:
+            task = asyncio.create_task(self._send(row))
+            self._sending[task] = row
+            task.add_done_callback(self._sent)
+        self.kick(due=False)  # records the results
 
     def kick(self, *, due: bool = True) -> None:
         """Starts delivering now, or tells the delivery under way that new rows are `due`."""

@@ -127,8 +127,9 @@ def score(
     flags = {RedFlag(f) for f in red_flags}
     kind = OfferKind(offer_kind) if offer_kind else None
     found: list[Reason] = []
+    place, words = _Words(destination or ""), _Words(story)  # read once for every indicator
     for ind in book.indicator:
-        hit = ind.find(flags, destination or "", kind, story)
+        hit = ind._find(flags, place, kind, words)
         if hit is not None:
             by, what = hit
             found.append(
@@ -237,6 +238,11 @@ class Indicator(_Strict):
         self, flags: set[RedFlag], destination: str, kind: OfferKind | None, story: str
     ) -> tuple[Found, str] | None:
         """The first trigger that holds, and what it found."""
+        return self._find(flags, _Words(destination), kind, _Words(story))
+
+    def _find(
+        self, flags: set[RedFlag], destination: _Words, kind: OfferKind | None, story: _Words
+    ) -> tuple[Found, str] | None:
         t, m = self.trigger, _matchers()[self.id]
         for flag in t.red_flags:
             if flag in flags:
@@ -244,18 +250,20 @@ class Indicator(_Strict):
         if t.destinations or t.offer_kinds:
             place = None
             if t.destinations:
-                place = _first(m.destinations, destination, guard=False) or _first(
+                place = _first_phrase(m.destinations, destination, guard=False) or _first_phrase(
                     m.destinations, story
                 )
             offer = None
             if t.offer_kinds or t.offer_words:
-                offer = (kind.value if kind in t.offer_kinds else None) or (
-                    _first(m.offer_words, story) if m.offer_words else None
+                offer = (kind.value if kind in t.offer_kinds else None) or _first_phrase(
+                    m.offer_words, story
                 )
             if (place or not t.destinations) and (offer or not (t.offer_kinds or t.offer_words)):
                 return Found.OFFER, " + ".join(x for x in (place, offer) if x)
-        for pattern in (m.words, *m.patterns):
-            if pattern is not None and (words := _first(pattern, story)):
+        if words := _first_phrase(m.words, story):
+            return Found.WORDS, words
+        for pattern in m.patterns:
+            if words := _first(pattern, story.text):
                 return Found.WORDS, words
         return None
 
@@ -290,11 +298,45 @@ def indicators(path: Path = INDICATORS) -> Book:
 
 
 @dataclass(frozen=True)
+class _Phrases:
+    """A list of phrases as one regular expression, and the words (lower case) a match can
+    begin with: each phrase's first word in each of its spellings. A match begins where a
+    word begins (nothing but a separator before it) and its first word ends where the text's
+    word ends, so it can only begin at a word of the text that is one of these: the
+    expression is tried there only, not at every word (an alternation of hundreds of
+    spellings tried at each word of a story took milliseconds). None: everywhere (a phrase
+    that begins otherwise than with an ASCII letter or digit)."""
+
+    pattern: re.Pattern[str]
+    first_words: frozenset[str] | None
+
+
+@dataclass(frozen=True)
 class _Matchers:
-    words: re.Pattern[str] | None
+    words: _Phrases | None
     patterns: Sequence[re.Pattern[str]]
-    destinations: re.Pattern[str] | None
-    offer_words: re.Pattern[str] | None
+    destinations: _Phrases | None
+    offer_words: _Phrases | None
+
+
+# The letters that IGNORECASE matches with an ASCII letter besides its two cases (the `re`
+# documentation lists them): a word of the text is compared in the form that keeps them.
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _fold(word: str) -> str:
+    return word.translate(_ASCII_FOLD).lower()
+
+
+class _Words:
+    """A text and where each of its words begins, by the word's folded form: read once for
+    all the indicators."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: dict[str, list[int]] = {}
+        for match in _WORD.finditer(text):
+            self.starts.setdefault(_fold(match[0]), []).append(match.start())
 
 
 @cache
@@ -312,31 +354,55 @@ def _matchers() -> Mapping[str, _Matchers]:
     }
 
 
-def _phrases(phrases: Iterable[str], spellings: Mapping[str, list[str]]) -> re.Pattern[str] | None:
+def _phrases(phrases: Iterable[str], spellings: Mapping[str, list[str]]) -> _Phrases | None:
+    def forms(w: str) -> list[str]:
+        return list(dict.fromkeys([w, *spellings.get(w.lower(), [])]))
+
     def word(w: str) -> str:
-        forms = dict.fromkeys([w, *spellings.get(w.lower(), [])])
-        return "(?:" + "|".join(_SEP.join(map(re.escape, f.split())) for f in forms) + ")"
+        return "(?:" + "|".join(_SEP.join(map(re.escape, f.split())) for f in forms(w)) + ")"
 
     # Longest first, so that the words reported are the whole phrase.
-    alternatives = [
-        _SEP.join(word(w) for w in p.split())
-        for p in sorted({p for p in phrases if p.strip()}, key=len, reverse=True)
-    ]
-    if not alternatives:
+    ordered = sorted({p for p in phrases if p.strip()}, key=len, reverse=True)
+    if not ordered:
         return None
-    return re.compile(rf"(?<![^\W_])(?:{'|'.join(alternatives)})(?![^\W_])", re.I)
+    alternatives = [_SEP.join(word(w) for w in p.split()) for p in ordered]
+    pattern = re.compile(rf"(?<![^\W_])(?:{'|'.join(alternatives)})(?![^\W_])", re.I)
+    firsts = [_WORD.match(f) for p in ordered for f in forms(p.split()[0])]
+    if all(first is not None and first[0].isascii() for first in firsts):
+        return _Phrases(pattern, frozenset(first[0].lower() for first in firsts if first))
+    return _Phrases(pattern, None)
 
 
 _SEP = r"[\W_]+"
 
 
-def _first(pattern: re.Pattern[str] | None, text: str, *, guard: bool = True) -> str | None:
+def _first(pattern: re.Pattern[str], text: str, *, guard: bool = True) -> str | None:
     """The first match that is not denied or warned against, as written."""
-    if pattern is None:
-        return None
     for match in pattern.finditer(text):
         if not (guard and _denied(text[: match.start()])):
             return " ".join(match[0].split())
+    return None
+
+
+def _first_phrase(phrases: _Phrases | None, words: _Words, *, guard: bool = True) -> str | None:
+    """What `_first` finds with the phrases' expression, tried only where one of their first
+    words stands: the same matches, in the same order (the next one looked for after the end
+    of one denied, as `finditer` does)."""
+    if phrases is None:
+        return None
+    text, after = words.text, 0
+    if phrases.first_words is None:
+        return _first(phrases.pattern, text, guard=guard)
+    starts = sorted(s for w in phrases.first_words & words.starts.keys() for s in words.starts[w])
+    for start in starts:
+        if start < after:
+            continue
+        match = phrases.pattern.match(text, start)
+        if match is None:
+            continue
+        if not (guard and _denied(text[:start])):
+            return " ".join(match[0].split())
+        after = match.end()
     return None
 
 

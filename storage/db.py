@@ -9,7 +9,7 @@ import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, event, or_, update
@@ -21,6 +21,8 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.settings import Unreachable, async_url, check_folder
+
+M = TypeVar("M", bound=SQLModel)
 
 
 class Writers:
@@ -181,6 +183,20 @@ async def insert_many(
         defaults = _defaults(model)
         table = model.__table__  # type: ignore[attr-defined]
         await session.exec(insert_statement(table), params=[{**defaults, **row} for row in rows])
+
+
+async def insert_many_returning(
+    session: AsyncSession, model: type[M], rows: Sequence[dict[str, Any]]
+) -> list[M]:
+    """`insert_many`, reading the rows back as models (INSERT ... RETURNING, many rows a
+    statement on both databases; in no particular order). Made by the ORM's loading, which
+    costs a fraction of the model's constructor."""
+    if not rows:
+        return []
+    defaults = _defaults(model)
+    statement = insert_statement(model).returning(model)
+    result = await session.exec(statement, params=[{**defaults, **row} for row in rows])
+    return list(result.scalars().all())
 
 
 @functools.cache

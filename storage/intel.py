@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage.db import insert
 from storage.models import (
@@ -32,11 +34,21 @@ async def find(
     index each."""
     if not wanted:
         return []
-    pairs = [
-        and_(col(Identifier.kind) == kind, col(Identifier.value) == value)
-        for kind, value in dict.fromkeys(wanted)
-    ]
-    return list((await session.exec(select(Identifier).where(or_(*pairs)))).all())
+    pairs = list(dict.fromkeys(wanted))
+    if len(pairs) == 1:  # each identifier a report names, as it is stored
+        (kind, value), query = pairs[0], _one_identifier()
+        return list((await session.exec(query, params={"kind": kind, "value": value})).all())
+    either = or_(*(and_(col(Identifier.kind) == k, col(Identifier.value) == v) for k, v in pairs))
+    return list((await session.exec(select(Identifier).where(either))).all())
+
+
+@cache
+def _one_identifier() -> SelectOfScalar[Identifier]:
+    """`find` of one (kind, value): built once (building a statement costs more than
+    running it)."""
+    return select(Identifier).where(
+        col(Identifier.kind) == bindparam("kind"), col(Identifier.value) == bindparam("value")
+    )
 
 
 async def by_id(session: AsyncSession, identifier_id: int) -> Identifier | None:
@@ -160,24 +172,34 @@ async def shared(
     """For each report, the other reports sharing one of its identifiers (only the earlier
     ones if `earlier_only`), per identifier in the order the report names them, the latest
     report first."""
+    query = _shared_query(earlier_only)
+    found: dict[int, list[Shared]] = {i: [] for i in report_ids}
+    rows = (await session.exec(query, params={"report_ids": list(report_ids)})).all()
+    for report_id, identifier, reference, other_id in rows:
+        found[report_id].append(Shared(identifier, reference, other_id or 0))
+    return found
+
+
+@cache
+def _shared_query(
+    earlier_only: bool,
+) -> Select[int, Identifier, str, int | None]:
+    """`shared`'s statement, built once (every alert runs it, and building it costs more
+    than running it)."""
     mine, theirs = aliased(ReportIdentifier), aliased(ReportIdentifier)
     other = (
         col(theirs.report_id) < col(mine.report_id)
         if earlier_only
         else col(theirs.report_id) != col(mine.report_id)
     )
-    query = (
+    return (
         select(col(mine.report_id), Identifier, col(Report.reference), col(Report.id))
         .join(theirs, and_(col(theirs.identifier_id) == col(mine.identifier_id), other))
         .join(Identifier, col(Identifier.id) == col(mine.identifier_id))
         .join(Report, col(Report.id) == col(theirs.report_id))
-        .where(col(mine.report_id).in_(report_ids))
+        .where(col(mine.report_id).in_(bindparam("report_ids", expanding=True)))
         .order_by(col(mine.report_id), col(mine.id), col(Report.id).desc())
     )
-    found: dict[int, list[Shared]] = {i: [] for i in report_ids}
-    for report_id, identifier, reference, other_id in (await session.exec(query)).all():
-        found[report_id].append(Shared(identifier, reference, other_id or 0))
-    return found
 
 
 async def reports_naming(

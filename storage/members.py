@@ -6,11 +6,19 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ROLE_ORDER, Channel, Invite, Member, MemberAddress, Role
+from storage.models import (
+    ROLE_ORDER,
+    Channel,
+    Conversation,
+    Invite,
+    Member,
+    MemberAddress,
+    Role,
+)
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -108,6 +116,37 @@ async def addresses(session: AsyncSession, member_ids: Sequence[int]) -> Sequenc
         .order_by(col(MemberAddress.member_id), col(MemberAddress.id))
     )
     return (await session.exec(query)).all()
+
+
+async def reached_at(
+    session: AsyncSession, member_ids: Sequence[int]
+) -> list[tuple[int, Channel, str, str | None]]:
+    """Where each of these members is reached (member id, channel, address, in `addresses`'
+    order) and the language of their conversation there (None where they have none yet):
+    one query for everyone an alert goes to."""
+    if not member_ids:
+        return []
+    query = (
+        select(
+            MemberAddress.member_id,
+            MemberAddress.channel,
+            MemberAddress.address,
+            Conversation.language,
+        )
+        .outerjoin(
+            Conversation,
+            and_(
+                col(Conversation.channel) == col(MemberAddress.channel),
+                col(Conversation.sender) == col(MemberAddress.address),
+            ),
+        )
+        .where(col(MemberAddress.member_id).in_(member_ids))
+        .order_by(col(MemberAddress.member_id), col(MemberAddress.id))
+    )
+    return [
+        (member_id, Channel(channel), address, language)
+        for member_id, channel, address, language in (await session.exec(query)).all()
+    ]
 
 
 async def remove(session: AsyncSession, member: Member, at: datetime) -> None:

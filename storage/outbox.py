@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import workers
 from storage.db import claim as claim_rows
-from storage.db import insert_many
+from storage.db import insert_many, insert_many_returning
 from storage.models import (
     Broadcast,
     BroadcastState,
@@ -162,6 +163,41 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     if rows:
         await insert_many(session, Outbox, rows)
         session.info["outbox"] = True
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """A process that sends, right after the commit, the urgent messages it stores: its
+    worker (whose claims others take again once it is no longer alive), the channels it
+    sends on, and how many it sends at once (more would only wait for the channels' rate
+    limits: the delivery job claims those meanwhile)."""
+
+    worker: int
+    channels: frozenset[Channel]
+    at_once: int
+
+
+async def enqueue_claimed(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], claimant: Claimant
+) -> list[Outbox]:
+    """Messages (made by `message`) queued in this transaction, the first `at_once` of them
+    already claimed by `claimant`, which sends them as soon as the transaction commits: the
+    first alerts of a report leave without waiting for a claim (a transaction of its own,
+    after the commit). Should the claimant die first, another process takes them as it
+    takes any dead worker's rows; if the transaction rolls back, there is nothing to send.
+    The others (and those on a channel the claimant does not send on) are left pending for
+    the delivery job. Returns the claimed rows, to send."""
+    claimed: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for row in rows:
+        if row["channel"] in claimant.channels and len(claimed) < claimant.at_once:
+            claimed.append(
+                {**row, "state": OutboxState.SENDING, "attempts": 1, "claimed_by": claimant.worker}
+            )
+        else:
+            pending.append(row)
+    await enqueue_many(session, pending)
+    return await insert_many_returning(session, Outbox, claimed)
 
 
 def enqueue_reply(

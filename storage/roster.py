@@ -21,13 +21,17 @@ class ShiftRow:
 
 
 async def shifts(session: AsyncSession) -> list[ShiftRow]:
-    rows = (await session.exec(select(Shift).order_by(col(Shift.weekday), col(Shift.start)))).all()
-    links = (await session.exec(select(ShiftMember))).all()
+    """The weekly roster. Read as plain values, not models: every alert reads it, and a
+    roster of 100 members on every day is 700 links."""
+    query = select(Shift.id, Shift.weekday, Shift.start, Shift.end)
+    rows = (await session.exec(query.order_by(col(Shift.weekday), col(Shift.start)))).all()
+    links = (await session.exec(select(ShiftMember.shift_id, ShiftMember.member_id))).all()
     members: dict[int, list[int]] = {}
-    for link in links:
-        members.setdefault(link.shift_id, []).append(link.member_id)
+    for shift_id, member_id in links:
+        members.setdefault(shift_id, []).append(member_id)
     return [
-        ShiftRow(s.weekday, s.start, s.end, tuple(sorted(members.get(s.id or 0, [])))) for s in rows
+        ShiftRow(weekday, start, end, tuple(sorted(members.get(shift_id or 0, []))))
+        for shift_id, weekday, start, end in rows
     ]
 
 

@@ -5,19 +5,22 @@ server. No test sleeps to wait for a job: it moves the clock and runs the job.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import bot.outbox
 from bot.app import App, build
 from bot.config import Settings
 from bot.outbox import Delivery
 from bot.reports import show_report
 from bot.scheduler import Jobs
 from handlers.taskforce.alerts import follow_up
-from storage import conversations, escalation, members, reports
+from storage import conversations, escalation, members, outbox, reports, workers
 from storage.models import (
     Channel,
     EventKind,
@@ -83,6 +86,83 @@ async def test_a_new_report_alerts_the_members_on_duty_at_once(force: TaskForce)
     await force.later(30)  # the follow-ups name them the same way
     followups = [t for t in force.texts(CITRA) if "Not yet acknowledged" in t]
     assert [t.count(f"(+6281234567890) as {reference}") for t in followups] == [0, 1]
+
+
+async def alerts_in_db(app: App) -> list[Outbox]:
+    async with app.db.read() as session:
+        query = select(Outbox).where(col(Outbox.kind) == MessageKind.ALERT)
+        return list((await session.exec(query.order_by(col(Outbox.id)))).all())
+
+
+async def test_a_new_reports_alerts_leave_from_the_process_that_stored_them_without_a_claim(
+    force: TaskForce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `sigap run` wires it: the confirm's transaction stores the alerts claimed by this
+    process, which sends them as soon as it commits, side by side; the delivery job's claim
+    has nothing to do with them."""
+    await staffed(force)
+    worker = await force.delivery.register()
+    force.app.conversations.sender = force.delivery
+    claims = []
+    claim = outbox.claim
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        taken = await claim(*args, **kwargs)
+        claims.extend(row.kind for row in taken)
+        return taken
+
+    monkeypatch.setattr(outbox, "claim", counted)
+    reference = await force.report()
+    for chat in (ANDI, BUDI):
+        (alert,) = await force.fake.wait_for("sendMessage", chat_id=chat)
+        assert f"New report {reference}" in alert.params["text"]
+    await force.delivery.stop(grace=5)
+    assert MessageKind.ALERT not in claims
+    stored = await alerts_in_db(force.app)
+    assert [(a.state, a.attempts, a.claimed_by) for a in stored] == [
+        (OutboxState.SENT, 1, worker)
+    ] * 2
+
+
+class DiesAfterTheCommit(Delivery):
+    """A process that stops dead right after the confirm commits: it sends nothing."""
+
+    def send_claimed(self, rows: Sequence[Outbox]) -> None:
+        pass
+
+
+async def test_alerts_stored_by_a_process_that_died_are_sent_once_by_another(
+    force: TaskForce, app: App, clock: Clock
+) -> None:
+    await staffed(force)
+    dead = DiesAfterTheCommit(app.services, {Channel.TELEGRAM: force.channel})
+    await dead.register()
+    app.conversations.sender = dead
+    reference = await force.report()
+    assert [a.state for a in await alerts_in_db(app)] == [OutboxState.SENDING] * 2
+    await force.deliver()  # another process, while the first one still seems alive
+    assert force.fake.sent(ANDI) == [] and force.fake.sent(BUDI) == []
+    clock.advance(seconds=workers.LEASE.total_seconds() + 1)  # its heartbeat is too old
+    await force.deliver()
+    for chat in (ANDI, BUDI):
+        (alert,) = force.fake.sent(chat)
+        assert f"New report {reference}" in alert.params["text"]
+    assert [(a.state, a.attempts) for a in await alerts_in_db(app)] == [(OutboxState.SENT, 2)] * 2
+
+
+async def test_alerts_beyond_what_goes_out_at_once_are_left_to_the_delivery_job(
+    force: TaskForce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.outbox, "CLAIMED_AT_ONCE", 1)
+    await staffed(force)
+    worker = await force.delivery.register()
+    force.app.conversations.sender = force.delivery
+    await force.report()
+    await force.fake.wait_for("sendMessage", chat_id=ANDI)
+    await force.deliver()
+    assert len(force.fake.sent(ANDI)) == len(force.fake.sent(BUDI)) == 1
+    stored = await alerts_in_db(force.app)
+    assert [(a.state, a.claimed_by) for a in stored] == [(OutboxState.SENT, worker)] * 2
 
 
 async def test_each_member_is_alerted_in_the_language_of_their_chat(force: TaskForce) -> None:

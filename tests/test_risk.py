@@ -13,7 +13,18 @@ from pydantic import ValidationError
 
 from handlers.i18n import gettext
 from handlers.residents.priority import priority
-from handlers.risk import INDICATORS, Found, Level, indicators, of_report, score
+from handlers.risk import (
+    INDICATORS,
+    Found,
+    Level,
+    _first,
+    _first_phrase,
+    _matchers,
+    _Words,
+    indicators,
+    of_report,
+    score,
+)
 from handlers.taskforce.alert_texts import risk_line
 from storage.models import ChildInvolved, OfferKind, Priority, RedFlag, Report, Urgency
 
@@ -95,10 +106,10 @@ SCAM_COMPOUNDS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("story", "indicator"),
-    ILO_FORCED_LABOUR + ILO_EC_RECRUITMENT + INDONESIAN_NON_PROCEDURAL + SCAM_COMPOUNDS,
-)
+FAMILIES = ILO_FORCED_LABOUR + ILO_EC_RECRUITMENT + INDONESIAN_NON_PROCEDURAL + SCAM_COMPOUNDS
+
+
+@pytest.mark.parametrize(("story", "indicator"), FAMILIES)
 def test_each_indicator_is_found_in_the_words_people_write(story: str, indicator: str) -> None:
     assert indicator in found(story), found(story)
 
@@ -229,18 +240,18 @@ def test_an_ordinary_legal_offer_scores_low(story: str) -> None:
     assert risk.level is Level.LOW, [(r.indicator, r.found) for r in risk.reasons]
 
 
-@pytest.mark.parametrize(
-    "story",
-    [
-        "bukan visa turis, pakai visa kerja",
-        "jangan transfer ke rekening pribadi",
-        "paspor tidak ditahan, dipegang sendiri",
-        "tidak ada potong gaji",
-        "waspada pelabuhan tikus",
-        "don't pay to a personal account",
-        "never a tourist visa",
-    ],
-)
+DENIED = [
+    "bukan visa turis, pakai visa kerja",
+    "jangan transfer ke rekening pribadi",
+    "paspor tidak ditahan, dipegang sendiri",
+    "tidak ada potong gaji",
+    "waspada pelabuhan tikus",
+    "don't pay to a personal account",
+    "never a tourist visa",
+]
+
+
+@pytest.mark.parametrize("story", DENIED)
 def test_words_denied_or_warned_against_do_not_count(story: str) -> None:
     assert found(story) == set()
 
@@ -258,6 +269,32 @@ def test_a_stored_report_is_scored_with_what_was_said_of_the_recruiter() -> None
         recruiter_name="Pak Budi, calo dari Uban",
     )
     assert {r.indicator for r in of_report(report).reasons} == {"not_registered"}
+
+
+def test_phrases_are_tried_only_where_they_can_begin_and_find_what_the_expression_finds() -> None:
+    """Each phrase list is tried only at the words of a text its phrases can begin with: the
+    same matches as the expression tried everywhere, denied ones skipped the same way, in
+    any case (IGNORECASE's İ, ı, ſ and the Kelvin sign included)."""
+    stories = [story for story, _ in FAMILIES] + ORDINARY + DENIED
+    stories += [
+        "PASPOR DITAHAN, Paspor DiTaHaN",
+        "pa\u017fpor ditahan; \u0130ndonesia, \u212aamboja, v\u0131sa tur\u0131s",
+        "tidak paspor ditahan. paspor ditahan",
+        "tidak naik pompong, tidak lewat calo",  # after a denied phrase, not within it
+        "bukan visa turis_visa turis, visa-turis, visa   turis",
+        "kerja di kamboja/myanmar, phnom-penh; don't pay to a personal account, pay to one",
+        "x" * 40,
+        "",
+    ]
+    for matchers in _matchers().values():
+        for phrases in (matchers.words, matchers.destinations, matchers.offer_words):
+            if phrases is None:
+                continue
+            assert phrases.first_words is not None  # every phrase begins with a word
+            for story in stories:
+                for guard in (True, False):
+                    expected = _first(phrases.pattern, story, guard=guard)
+                    assert _first_phrase(phrases, _Words(story), guard=guard) == expected, story
 
 
 # The data file, as a coordinator edits it.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -37,11 +37,20 @@ SubmitListener = Callable[[int], Awaitable[None]]
 
 
 class Sender(Protocol):
-    """Sends an answer at once, in the process that stored it (the delivery job)."""
+    """Sends an answer at once, in the process that stored it (the delivery job), and the
+    urgent messages it stored (a new report's alerts)."""
 
     worker: int | None  # the process that claims the answer as it is stored
 
     async def send_now(self, row: Outbox, *, behind: bool = True) -> None: ...
+
+    def claimant(self) -> outbox.Claimant | None:
+        """Who claims the urgent messages as they are stored (None: the delivery job will)."""
+        ...
+
+    def send_claimed(self, rows: Sequence[Outbox]) -> None:
+        """Starts sending rows `claimant` claimed, without waiting for them."""
+        ...
 
 
 COURTESY = {
@@ -101,7 +110,14 @@ class Conversations:
                         at=now,
                         from_bot=False,
                     )
-                turn = Turn(services, session, now, conv, inbound)
+                turn = Turn(
+                    services,
+                    session,
+                    now,
+                    conv,
+                    inbound,
+                    claimant=self.sender.claimant() if self.sender is not None else None,
+                )
                 limit = services.intake.max_messages_per_minute
                 over = await limits.check(session, conv, inbound, now, limit)
                 if over is limits.Over.NO:
@@ -122,6 +138,8 @@ class Conversations:
             # One conversation's failure never reaches another: roll back, apologise.
             log.exception("handling a message from %s failed", inbound.channel)
             return await self._apologise(inbound, language)
+        if turn.claimed and self.sender is not None:
+            self.sender.send_claimed(turn.claimed)  # first: a new report's alerts
         for sha256 in turn.delete_files:
             await services.media.delete(sha256)
         if queued:

@@ -39,7 +39,8 @@ from handlers.settings import (
 )
 from storage.db import Database
 from storage.media import MediaStore
-from storage.models import Channel, Conversation
+from storage.models import Channel, Conversation, Outbox
+from storage.outbox import Claimant
 
 
 class Flow(StrEnum):
@@ -113,11 +114,15 @@ class Services:
 @dataclass
 class Work:
     """What the flows (a Turn is one) and the scheduled jobs work with: the services, the
-    transaction, and the moment it happens."""
+    transaction, and the moment it happens. `claimant`: the process that sends the urgent
+    messages this work stores as soon as it commits (a new report's alerts), when there is
+    one; `claimed`, those messages, to hand it then."""
 
     services: Services
     session: AsyncSession
     now: datetime
+    claimant: Claimant | None = field(default=None, kw_only=True)
+    claimed: list[Outbox] = field(default_factory=list, kw_only=True)
 
 
 SKIP = Option(Word.SKIP.value, N_("Skip"))

@@ -23,15 +23,18 @@ from storage.models import Identifier as Stored
 from storage.models import LinkSource, Report, Verdict
 
 
-async def index_report(session: AsyncSession, report: Report, at: datetime) -> int:
+async def index_report(
+    session: AsyncSession, report: Report, at: datetime, phones: Sequence[str] | None = None
+) -> int:
     """Stores the identifiers of the report's recruiter fields, numbers and story and links
     them to it (again after an answer changed them: what it named already stays); returns
-    how many links are new."""
+    how many links are new. `phones`: the recruiter numbers as just stored (read otherwise)."""
     assert report.id is not None
     recruiter = "\n".join(
         x for x in (report.recruiter_name, report.recruiter_agency, report.recruiter_link) if x
     )
-    phones = await reports.recruiter_phones(session, report.id)
+    if phones is None:
+        phones = await reports.recruiter_phones(session, report.id)
     new = 0
     for source, text in (
         (LinkSource.RECRUITER, recruiter),

@@ -848,15 +848,16 @@ class ReportFlow:
             language=turn.conv.language,
             **fields(state, services),
         )
+        phones = list(dict.fromkeys(state.about_recruiter().phones))  # as stored
         await reports.submit(
             turn.session,
             report,
-            phones=state.about_recruiter().phones,
+            phones=phones,
             conversation_id=turn.conv.id,
             channel=turn.conv.channel,
         )
-        await indexing.index_report(turn.session, report, turn.now)  # before its alert
-        reached = await report_submitted(turn, report)
+        await indexing.index_report(turn.session, report, turn.now, phones)  # before its alert
+        reached = await report_submitted(turn, report, phones)
         assert report.id is not None
         turn.out.submitted.append(report.id)
         if not reached:

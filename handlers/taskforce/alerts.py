@@ -25,7 +25,7 @@ from handlers.taskforce.alert_texts import (
     typed_hint,
 )
 from handlers.taskforce.roster import coordinators, duty_now
-from storage import conversations, escalation, members, outbox, reports
+from storage import escalation, members, outbox, reports
 from storage.models import (
     Channel,
     EventKind,
@@ -75,16 +75,11 @@ async def recipients(
     session: AsyncSession, people: Sequence[Member], default: str
 ) -> list[Recipient]:
     """Where each person is reached, in the language of their conversation there (`default`
-    where they have none yet): two queries however many people."""
-    ids = [m.id for m in people if m.id is not None]
-    by_id = {m.id: m for m in people}
-    addresses = await members.addresses(session, ids)
-    spoken = await conversations.languages(session, [(a.channel, a.address) for a in addresses])
+    where they have none yet): one query however many people."""
+    by_id = {m.id: m for m in people if m.id is not None}
     return [
-        Recipient(
-            by_id[a.member_id], a.channel, a.address, spoken.get((a.channel, a.address), default)
-        )
-        for a in addresses
+        Recipient(by_id[member_id], channel, address, language or default)
+        for member_id, channel, address, language in await members.reached_at(session, list(by_id))
     ]
 
 
@@ -118,9 +113,13 @@ async def notify_members(
     facts: Facts | None = None,
 ) -> list[str]:
     """Queues the alert (with `heading` above it, a catalog message) for each member on each
-    of their channels, and for the task force's group; returns the names notified."""
+    of their channels, and for the task force's group; returns the names notified. Claimed
+    by the work's claimant, when it has one, which sends them as soon as the work commits."""
     rows = await alert_rows(work, report, reached, kind, heading, already, facts)
-    await outbox.enqueue_many(work.session, rows)
+    if work.claimant is not None:
+        work.claimed += await outbox.enqueue_claimed(work.session, rows, work.claimant)
+    else:
+        await outbox.enqueue_many(work.session, rows)
     return [m.name for m in reached.people]
 
 
@@ -189,15 +188,17 @@ def timeout(services: Services, report: Report) -> timedelta:
     return timedelta(minutes=services.escalation.ack_timeout_minutes.minutes(report.priority))
 
 
-async def report_submitted(work: Work, report: Report) -> bool:
-    """In the transaction that stores the report: the alert to the first step's members
-    (the members on duty), and the first follow-up. False when the alert reaches nobody (no
-    member yet, no group)."""
+async def report_submitted(work: Work, report: Report, phones: Sequence[str]) -> bool:
+    """In the transaction that stores the report (with the recruiter `phones`, as stored):
+    the alert to the first step's members (the members on duty), and the first follow-up.
+    False when the alert reaches nobody (no member yet, no group)."""
     assert report.id is not None
     session, services, at = work.session, work.services, work.now
     steps = services.escalation.steps
     reached = await circle(work, steps[0])
-    notified = await notify_members(work, report, reached, MessageKind.ALERT, "")
+    linked = (await indexing.links(session, [report.id], earlier_only=True))[report.id]
+    facts = Facts(phones, linked)
+    notified = await notify_members(work, report, reached, MessageKind.ALERT, "", facts=facts)
     await reports.add_event(
         session,
         report,
