@@ -9,7 +9,10 @@ is counted from the first update posted to the last answer received by the fake.
         [--database-url postgresql+psycopg://127.0.0.1:5432/test]
 
 Everything runs on this machine: with 2 cores, the processes of Sigap share them with
-PostgreSQL, nginx, the fake and the load generator (`uptime` is printed with the figures).
+PostgreSQL, nginx, the fake and the load generator (the load is printed with the figures).
+Each run prints the CPU an update cost each of them, read from /proc over the measure, and
+the ratio's ceiling on this machine: every core busy at the CPU an update cost with one
+process. The ratio can reach 2 only where the rest costs nothing beside Sigap.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench.common import fresh_database
-from bench.separate import Fake, generator, healthy, sigap_config
+from bench.separate import Fake, Generator, generator, healthy, machine_cpu, sigap_config
 from tests.support.nginx import Nginx, free_port
 
 DEFAULT_DATABASE = "postgresql+psycopg://127.0.0.1:5432/test"
@@ -61,12 +64,15 @@ async def measure(
             await generator(hook, WARM_UP, offset, arguments.concurrency)
             await fake.until_sent(before + 2 * WARM_UP)  # each /bantuan: 2 messages
             before = (await fake.sent())["messages"]
-            began = time.monotonic()
-            posting = await generator(
+            pids = {"sigap": [process.pid for process in running], "fake": [fake.pid]}
+            posting = await Generator.ready(
                 hook, arguments.updates, offset + WARM_UP, arguments.concurrency
             )
+            cpu, began = machine_cpu(**pids), time.monotonic()
+            posted = await posting.go()
             await fake.until_sent(before + 2 * arguments.updates)
             wall = time.monotonic() - began
+            cpu = {name: used - cpu[name] for name, used in machine_cpu(**pids).items()}
             upstreams = nginx.upstreams()
         finally:
             for process in running:
@@ -80,13 +86,20 @@ async def measure(
             report_errors(run_folder, ports, nginx)
     figures = {
         "per_second": arguments.updates / wall,
-        "posting_per_second": arguments.updates / posting,
+        "posting_per_second": arguments.updates / posted,
+        "cpu_per_update": cpu["machine"] / arguments.updates,
     }
     share = ", ".join(f"{a}: {n}" for a, n in sorted(upstreams.items()))
     print(
         f"{processes} process(es): {figures['per_second']:7.0f} updates/s answered "
         f"({figures['posting_per_second']:.0f}/s posted), {arguments.updates} answered in "
         f"{wall:.1f} s; requests by upstream: {share}"
+    )
+    cpu["other"] = cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine")
+    print(
+        "  CPU ms an update: "
+        + ", ".join(f"{name} {1000 * used / arguments.updates:.1f}" for name, used in cpu.items())
+        + f" (the generator and the bench are in other); cores busy {cpu['machine'] / wall:.2f}"
     )
     return figures
 
@@ -113,9 +126,14 @@ async def main(arguments: argparse.Namespace) -> None:
             )
             one = await measure(1, arguments, folder, fake)
             two = await measure(2, arguments, folder, fake)
+    # Every core busy at the CPU an update cost the whole machine with one process (Sigap,
+    # PostgreSQL, nginx, the fake, the generator and what else runs here): the most updates a
+    # second any number of processes could answer on this machine.
+    ceiling = (os.cpu_count() or 1) / one["cpu_per_update"] / one["per_second"]
     print(
-        f"ratio 2/1: {two['per_second'] / one['per_second']:.2f} "
-        f"(goal 1.7); load after: {os.getloadavg()[0]:.2f}"
+        f"ratio 2/1: {two['per_second'] / one['per_second']:.2f} (goal 1.7); the machine's "
+        f"ceiling for it: {ceiling:.2f} (all {os.cpu_count()} cores busy at 1 process's CPU "
+        f"an update); load after: {os.getloadavg()[0]:.2f}"
     )
 
 

@@ -174,6 +174,11 @@ class Fake:
         self._process.send_signal(signal.SIGTERM)
         await self._process.wait()
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     async def sent(self) -> dict[str, int]:
         async with httpx.AsyncClient() as client:
             counts: dict[str, int] = (await client.get(self.origin + "/sent", timeout=10)).json()
@@ -187,12 +192,14 @@ class Fake:
             return found
 
     async def until_sent(self, messages: int, within: float = 180) -> None:
-        """Waits until the fake has been asked to send `messages` messages in all."""
+        """Waits until the fake has been asked to send `messages` messages in all (asked every
+        20 ms on one kept connection: a new client each time would cost the cores measured)."""
         deadline = time.monotonic() + within
-        while (await self.sent())["messages"] < messages:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"only {(await self.sent())['messages']} of {messages} sent")
-            await asyncio.sleep(0.02)
+        async with httpx.AsyncClient(base_url=self.origin) as client:
+            while (sent := (await client.get("/sent", timeout=10)).json()["messages"]) < messages:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"only {sent} of {messages} sent")
+                await asyncio.sleep(0.02)
 
 
 def updates(count: int, offset: int) -> list[Post]:
@@ -217,7 +224,8 @@ def updates(count: int, offset: int) -> list[Post]:
 async def generate(url: str, count: int, offset: int, concurrency: int) -> None:
     """The load generator: posts the updates over `concurrency` kept-alive connections, each
     request made beforehand and written raw (an HTTP client library would cost more CPU than
-    the server measured on 2 cores); prints the wall time of posting them."""
+    the server measured on 2 cores). Prints "ready" once the requests are made and the
+    connections open, starts on a line read from stdin, and prints the wall time of posting."""
     address = urlsplit(url)
     requests = []
     for _key, arguments in updates(count, offset):
@@ -230,9 +238,11 @@ async def generate(url: str, count: int, offset: int, concurrency: int) -> None:
         )
         requests.append(head.encode() + body)
     requests.reverse()
+    connections = [
+        await asyncio.open_connection(address.hostname, address.port) for _ in range(concurrency)
+    ]
 
-    async def client() -> None:
-        reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while requests:
             writer.write(requests.pop())
             status = await reader.readline()
@@ -245,23 +255,46 @@ async def generate(url: str, count: int, offset: int, concurrency: int) -> None:
             await reader.readexactly(length)
         writer.close()
 
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     began = time.monotonic()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    print(json.dumps({"wall": time.monotonic() - began}))
+    await asyncio.gather(*(client(reader, writer) for reader, writer in connections))
+    print(json.dumps({"wall": time.monotonic() - began}), flush=True)
+
+
+class Generator:
+    """The load generator as a process of its own: `ready` returns once it has made its
+    requests and opened its connections; `go` has it post them and returns the seconds that
+    took, so that a measure can begin after the generator's own set-up."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def ready(cls, url: str, count: int, offset: int, concurrency: int) -> Generator:
+        process = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "bench.separate", "--generate", url],
+            *["--updates", str(count), "--offset", str(offset)],
+            *["--concurrency", str(concurrency)],
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        if (await process.stdout.readline()).strip() != b"ready":
+            raise SystemExit("the load generator failed to start")
+        return cls(process)
+
+    async def go(self) -> float:
+        out, _ = await self.process.communicate(b"go\n")
+        if self.process.returncode != 0:
+            raise SystemExit("the load generator failed")
+        wall: float = json.loads(out)["wall"]
+        return wall
 
 
 async def generator(url: str, count: int, offset: int, concurrency: int) -> float:
-    """Runs the load generator as a process; the seconds it took to post the updates."""
-    process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "bench.separate", "--generate", url],
-        *["--updates", str(count), "--offset", str(offset), "--concurrency", str(concurrency)],
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate()
-    if process.returncode != 0:
-        raise SystemExit("the load generator failed")
-    wall: float = json.loads(out)["wall"]
-    return wall
+    """Runs the load generator; the seconds it took to post the updates."""
+    return await (await Generator.ready(url, count, offset, concurrency)).go()
 
 
 def sigap_config(folder: Path, database: str, port: int, public: str, fake: str) -> Path:
@@ -302,6 +335,27 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu(**pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by each group of processes named (pids), by every process of
+    PostgreSQL and of nginx, and by the whole machine (Linux)."""
+    used: dict[str, float] = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
+    for program in ("postgres", "nginx"):
+        used[program] = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+                if name in ("postgres", "nginx"):
+                    used[name] += cpu_seconds(int(entry.name))
+            except (OSError, ValueError):
+                continue  # ended meanwhile
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    # user nice system idle iowait irq softirq steal: all but idle and iowait
+    ticks = sum(int(value) for index, value in enumerate(busy[:8]) if index not in (3, 4))
+    used["machine"] = ticks / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def main() -> None:
