@@ -12,6 +12,11 @@ sample claims the same rows; the two databases take turns, sample after sample.
   history (one alert per report).
 - The follow-up claim (25) among one follow-up per report: most done or cancelled long ago,
   a tenth pending for later, 100 due now.
+- A resident's message (/bantuan from a chat that wrote before: one conversation, five
+  handled updates and four messages' ids kept per report), handled as `sigap run` handles
+  a Telegram update: the update's id, the conversation, the answer claimed as it is stored,
+  sent at once through a fake Bot API and recorded as sent by the delivery job. For this
+  part the pending rows are put off for a day, so that the job sends only the answers.
 - A broadcast's fan-out into the outbox, to as many subscribers (1,000, then 100,000: the
   goal is under 10 s), as the broadcasts job runs it (chunk after chunk).
 
@@ -35,19 +40,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy import text as sql
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bench.common import KEYED, fresh_database
 from bot.app import App, build
-from bot.config import Settings
+from bot.config import ServerSettings, Settings, TelegramSettings
+from bot.outbox import Delivery
+from bot.telegram import TelegramChannel
+from handlers.conversation.messages import Inbound
 from handlers.taskforce.broadcast import start_due
 from storage import broadcasts, escalation, outbox, reports, workers
 from storage.models import (
     Affected,
     Channel,
+    ChatMessage,
     ChildInvolved,
+    Conversation,
     Followup,
     FollowupState,
     MessageKind,
@@ -58,10 +69,12 @@ from storage.models import (
     Priority,
     Report,
     ReportState,
+    SeenInbound,
     Subscription,
     Urgency,
 )
 from storage.settings import StorageSettings
+from tests.fakes.telegram import FakeTelegram
 
 PG = os.environ.get("SIGAP_BENCH_PG", "postgresql://127.0.0.1:5432/test")
 GOAL_RATIO = 1.10
@@ -77,6 +90,11 @@ def reference(n: int) -> str:
     return f"BTN-2026-{n:06d}"
 
 
+def chat(n: int) -> str:
+    """The Telegram chat report n came from."""
+    return str(100_000_000 + n)
+
+
 def report_rows(count: int) -> list[dict[str, Any]]:
     """Reports 1..count; nine in ten acknowledged."""
     rows = []
@@ -90,7 +108,7 @@ def report_rows(count: int) -> list[dict[str, Any]]:
                 "state": ReportState.ACKNOWLEDGED if acknowledged else ReportState.NEW,
                 "priority": Priority.NORMAL,
                 "channel": Channel.TELEGRAM,
-                "sender": str(100_000_000 + n),
+                "sender": chat(n),
                 "language": "id",
                 "consent_share_with": [],
                 "urgency": Urgency.NONE,
@@ -181,6 +199,51 @@ def followup_rows(count: int) -> list[dict[str, Any]]:
     return rows
 
 
+UPDATES_A_CHAT = 5  # updates handled, and so kept (seen_inbound), of each chat that reported
+MESSAGES_A_CHAT = 4  # message ids kept (chat_message), the chat's and the bot's
+
+
+def chat_rows(count: int) -> dict[Any, list[dict[str, Any]]]:
+    """What the chats of `count` reports left: their conversations (back at the menu), the
+    updates handled and the messages' ids."""
+
+    def row(model: Any) -> dict[str, Any]:
+        return {k: v for k, v in model.model_dump().items() if k != "id"}
+
+    at = NOW - timedelta(days=1)
+    chats: dict[Any, list[dict[str, Any]]] = {Conversation: [], SeenInbound: [], ChatMessage: []}
+    for n in range(1, count + 1):
+        chats[Conversation].append(
+            row(
+                Conversation(
+                    channel=Channel.TELEGRAM,
+                    sender=chat(n),
+                    language="id",
+                    seq=12,
+                    created_at=at,
+                    updated_at=at,
+                    last_inbound_at=at,
+                )
+            )
+        )
+        for u in range(UPDATES_A_CHAT):
+            key = str(UPDATES_A_CHAT * n + u)
+            chats[SeenInbound].append(row(SeenInbound(channel=Channel.TELEGRAM, key=key, at=at)))
+        for m in range(MESSAGES_A_CHAT):
+            chats[ChatMessage].append(
+                row(
+                    ChatMessage(
+                        channel=Channel.TELEGRAM,
+                        chat=chat(n),
+                        message_id=str(m),
+                        at=at,
+                        from_bot=m % 2 == 1,
+                    )
+                )
+            )
+    return chats
+
+
 def subscriber_rows(count: int) -> list[dict[str, Any]]:
     languages = ["id", "en", "id", "id"]
     return [
@@ -214,6 +277,8 @@ async def fill(app: App, count: int) -> int:
     await bulk(app, Report, report_rows(count))
     await bulk(app, Outbox, outbox_rows(count, dead.id))
     await bulk(app, Followup, followup_rows(count))
+    for table, rows in chat_rows(count).items():
+        await bulk(app, table, rows)
     async with app.db.write() as session:
         await session.exec(sql("ANALYZE"))  # type: ignore[call-overload]
     return live.id
@@ -233,6 +298,7 @@ async def rolled_back(app: App) -> AsyncIterator[AsyncSession]:
 
 
 NAMES = {
+    "message": "a resident's message",
     "by_reference": "ACK/DETAIL by reference",
     "urgent_claim": "outbox claim, urgent (50)",
     "bulk_claim": "outbox claim, broadcast (24)",
@@ -294,7 +360,7 @@ async def measure(databases: list[Filled], repeats: int) -> dict[int, dict[str, 
     every size alike."""
     queries = [samples(filled, repeats) for filled in databases]
     figures: dict[int, dict[str, float]] = {filled.count: {} for filled in databases}
-    for name in NAMES:
+    for name in queries[0]:
         times: dict[int, list[tuple[float, float]]] = {filled.count: [] for filled in databases}
         for n in range(repeats + 5):
             for filled, sample in zip(databases, queries, strict=True):
@@ -304,6 +370,71 @@ async def measure(databases: list[Filled], repeats: int) -> dict[int, dict[str, 
         for count, taken in times.items():
             figures[count][name] = statistics.median(wall for wall, _ in taken) * 1000
             figures[count][f"{name}_cpu"] = statistics.median(cpu for _, cpu in taken) * 1000
+    return figures
+
+
+@contextlib.asynccontextmanager
+async def answering(app: App, fake: FakeTelegram) -> AsyncIterator[None]:
+    """The app answering Telegram chats as `sigap run` wires it (bot/service.py), through
+    `fake` with Telegram's limits lifted; the pending rows put off for a day first, so that
+    the delivery job sends only the answers."""
+    async with app.db.write() as session:
+        await session.exec(
+            update(Outbox)  # type: ignore[call-overload]
+            .where(col(Outbox.state).in_([OutboxState.PENDING, OutboxState.SENDING]))
+            .values(due_at=NOW + timedelta(days=1))
+        )
+    settings = TelegramSettings(
+        token=FakeTelegram.TOKEN,
+        base_url=fake.base_url,
+        messages_per_second=1000,
+        chat_messages_per_second=30,
+    )
+    telegram = TelegramChannel(app.for_channels, settings, ServerSettings(port=0))
+    await telegram.bot.initialize()
+    delivery = Delivery(app.services, {Channel.TELEGRAM: telegram})
+    await delivery.register()
+    app.conversations.answered_by_outbox = {Channel.TELEGRAM}
+    app.conversations.sender = delivery
+    try:
+        yield
+    finally:
+        await delivery.stop(grace=10)
+        await telegram.bot.shutdown()
+
+
+async def messages(databases: list[Filled], repeats: int) -> dict[int, dict[str, float]]:
+    """The median of a resident's message handled (see the module's doc), on the clock and in
+    CPU of this process, the databases taking turns as in `measure`; each message from
+    another chat that reported, its answer sent before the next."""
+    figures: dict[int, dict[str, float]] = {filled.count: {} for filled in databases}
+    rng = random.Random(4)
+    async with FakeTelegram() as fake, contextlib.AsyncExitStack() as stack:
+        for filled in databases:
+            await stack.enter_async_context(answering(filled.app, fake))
+        times: dict[int, list[tuple[float, float]]] = {filled.count: [] for filled in databases}
+        for n in range(repeats + 5):
+            for filled in databases:
+                sender = chat(rng.randint(1, filled.count))
+                inbound = Inbound(
+                    Channel.TELEGRAM,
+                    sender,
+                    text="/bantuan",
+                    key=f"growth-{n}",
+                    message_id=str(1000 + n),
+                    language_hint="en",
+                )
+                before = len(fake.called("sendMessage"))
+                began, cpu = time.perf_counter(), time.process_time()
+                outcome = await filled.app.conversations.handle(inbound)
+                elapsed = time.perf_counter() - began, time.process_time() - cpu
+                assert not outcome.duplicate
+                await fake.wait_for("sendMessage", before + 2, within=10)
+                if n >= 5:
+                    times[filled.count].append(elapsed)
+        for count, taken in times.items():
+            figures[count]["message"] = statistics.median(wall for wall, _ in taken) * 1000
+            figures[count]["message_cpu"] = statistics.median(cpu for _, cpu in taken) * 1000
     return figures
 
 
@@ -340,6 +471,9 @@ async def run(
             print(f"  {count} reports and rows stored in {time.monotonic() - began:.1f} s")
         print(f"  measuring, load {os.getloadavg()[0]:.2f} (1 min)")
         results = await measure(databases, repeats)
+        print(f"  messages, load {os.getloadavg()[0]:.2f} (1 min)")
+        for count, figures in (await messages(databases, repeats)).items():
+            results[count].update(figures)
         for filled in databases:
             print(f"  fan-out to {filled.count}, load {os.getloadavg()[0]:.2f} (1 min)")
             results[filled.count]["fan_out_s"] = await fan_out(filled.app, filled.count)
