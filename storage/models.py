@@ -385,15 +385,19 @@ class CaseReminder(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message the system sends, with its delivery state: a row first, then delivery."""
 
-    # The delivery job's claim: the pending (or abandoned) rows in the order they go out,
-    # however many wait or were sent.
-    __table_args__ = (Index("ix_outbox_state_priority_id", "state", "priority", "id"),)
+    __table_args__ = (
+        # The delivery job's claim: the pending (or abandoned) rows in the order they go out,
+        # however many wait or were sent.
+        Index("ix_outbox_state_priority_id", "state", "priority", "id"),
+        # A chat's rows, and those being sent to it (outbox.sending_elsewhere).
+        Index("ix_outbox_address_state", "address", "state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
     channel: Channel = enum_column(Channel)
-    address: str = matched_column(index=True)
+    address: str = matched_column()
     kind: MessageKind = enum_column(MessageKind)
     text: str = sealed_column(optional=False)
     # A template (WhatsApp Content SID) and its variables, when sent outside the window.

@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import App
-from storage import broadcasts, escalation, outbox, reports, workers
+from storage import broadcasts, chats, conversations, escalation, outbox, reports, workers
 from storage.db import Database
 from storage.models import Channel, MessageKind
 from tests.support.clock import Clock
@@ -91,6 +91,54 @@ async def test_a_report_is_found_by_its_reference_through_its_index(app: App) ->
 
     ((_statement, plan),) = await plans(db, own)
     assert not reads_whole(plan, "report"), plan
+
+
+async def test_a_residents_message_finds_its_rows_through_their_indexes(
+    app: App, clock: Clock
+) -> None:
+    """What every message runs: the update seen once, the chat's conversation, the message's
+    id kept, another process sending to the chat, the bot's messages still showing buttons,
+    the answer's ids kept and its earlier buttons taken off; each through an index of the
+    chat or of the row, never reading a whole table however many chats have written."""
+    db = app.db
+    async with db.write() as session:
+        worker = (await workers.register(session, clock.now)).id
+        assert worker is not None
+
+    async def message(session: AsyncSession) -> None:
+        now = clock.now
+        assert await chats.first_sight(session, Channel.TELEGRAM, "update-1", now)
+        await conversations.load(session, Channel.TELEGRAM, "5001", language="id", now=now)
+        await chats.record_message(session, Channel.TELEGRAM, "5001", "10", at=now, from_bot=False)
+        for before in (None, 7):
+            await outbox.sending_elsewhere(
+                session, Channel.TELEGRAM, "5001", worker, now, before=before
+            )
+        await chats.with_keyboard(session, Channel.TELEGRAM, "5001")
+        shown = chats.BotMessage(Channel.TELEGRAM, "5001", "11", keyboard_seq=2)
+        gone = chats.BotMessage(Channel.TELEGRAM, "5001", "9")
+        await chats.record_sent(session, [shown], [gone], now)
+
+    found = await plans(db, message)
+    assert len(found) == 8, found
+    for statement, plan in found:
+        for table in ("seen_inbound", "conversation", "chat_message", "outbox"):
+            assert not reads_whole(plan, table), (statement, plan)
+    # The inserts find their conflicts through the unique indexes they name; the reads and
+    # the update, the chat's rows through an index on the chat, not every row of a channel.
+    reads = [plan for statement, plan in found if not statement.lstrip().startswith("INSERT")]
+    assert len(reads) == 4, found
+    for plan in reads:
+        assert finds_by_chat(plan), plan
+
+
+def finds_by_chat(plan: str) -> bool:
+    """Whether the plan looks the rows up by their chat (`chat`, or `address` in the outbox)
+    in an index."""
+    return bool(
+        re.search(r"\bSEARCH \w+ USING (COVERING )?INDEX \w+ \((\w+=\? AND )*(chat|address)=", plan)
+        or re.search(r"Index Cond: \(+(chat|address) = ", plan)  # PostgreSQL
+    )
 
 
 async def test_the_delivery_claim_walks_the_outbox_in_sending_order(app: App, clock: Clock) -> None:
