@@ -380,7 +380,7 @@ async def answering(app: App, fake: FakeTelegram) -> AsyncIterator[None]:
     the delivery job sends only the answers."""
     async with app.db.write() as session:
         await session.exec(
-            update(Outbox)  # type: ignore[call-overload]
+            update(Outbox)
             .where(col(Outbox.state).in_([OutboxState.PENDING, OutboxState.SENDING]))
             .values(due_at=NOW + timedelta(days=1))
         )
