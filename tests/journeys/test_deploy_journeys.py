@@ -1,7 +1,7 @@
 """The deployment recipes' own commands, run as systemd and Docker would run them: the unit's
 ExecStart (with this checkout's `sigap`) from its working directory, the image's HEALTHCHECK
-against it, and SIGTERM, within the time the unit and compose.yaml give it to stop. (No
-Docker daemon here: the image itself is not built.)"""
+against it, and SIGTERM, within the time the unit and compose.yaml give it to stop. (The image
+itself, built and run: tests/journeys/test_container_journey.py.)"""
 
 from __future__ import annotations
 
