@@ -77,6 +77,8 @@ async def test_a_coordinator_broadcasts_and_downloads_the_evaluation_in_the_brow
         await download.save_as(saved)
         assert re.fullmatch(r"evaluasi-\d{4}\.pdf", download.suggested_filename)
         assert (await asyncio.to_thread(saved.read_bytes)).startswith(b"%PDF")
+    # Closed by the broadcasts job's next run, which tells Citra; then listed as done.
+    await citra.sees("is done in")
     listing = await sigap.cli("broadcast", "list")
     assert "done" in listing
     shots = await asyncio.to_thread(os.listdir, screens)
