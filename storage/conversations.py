@@ -43,10 +43,10 @@ async def load(
         "last_inbound_at": now,
         "written_at": now,
     }
-    found = await session.scalars(
-        _load(dialect(session)), values, execution_options={"populate_existing": True}
+    found = await session.exec(
+        _load(dialect(session)), params=values, execution_options={"populate_existing": True}
     )
-    conversation: Conversation = found.one()
+    conversation: Conversation = found.scalars().one()
     return conversation
 
 
