@@ -68,11 +68,11 @@ async def measure(
             posting = await Generator.ready(
                 hook, arguments.updates, offset + WARM_UP, arguments.concurrency
             )
-            cpu, began = machine_cpu(**pids), time.monotonic()
+            cpu_before, began = machine_cpu(**pids), time.monotonic()
             posted = await posting.go()
             await fake.until_sent(before + 2 * arguments.updates)
             wall = time.monotonic() - began
-            cpu = {name: used - cpu[name] for name, used in machine_cpu(**pids).items()}
+            cpu = {name: used - cpu_before[name] for name, used in machine_cpu(**pids).items()}
             upstreams = nginx.upstreams()
         finally:
             for process in running:

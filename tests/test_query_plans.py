@@ -68,6 +68,15 @@ def reads_whole(plan: str, table: str) -> bool:
     )
 
 
+def finds_by_chat(plan: str) -> bool:
+    """Whether the plan looks the rows up by their chat (`chat`, or `address` in the outbox)
+    in an index."""
+    return bool(
+        re.search(r"\bSEARCH \w+ USING (COVERING )?INDEX \w+ \((\w+=\? AND )*(chat|address)=", plan)
+        or re.search(r"Index Cond: \(+(chat|address) = ", plan)  # PostgreSQL
+    )
+
+
 def assert_through(plan: str, index: str, *tables: str) -> None:
     assert index in plan, plan
     for table in tables:
@@ -130,15 +139,6 @@ async def test_a_residents_message_finds_its_rows_through_their_indexes(
     assert len(reads) == 4, found
     for plan in reads:
         assert finds_by_chat(plan), plan
-
-
-def finds_by_chat(plan: str) -> bool:
-    """Whether the plan looks the rows up by their chat (`chat`, or `address` in the outbox)
-    in an index."""
-    return bool(
-        re.search(r"\bSEARCH \w+ USING (COVERING )?INDEX \w+ \((\w+=\? AND )*(chat|address)=", plan)
-        or re.search(r"Index Cond: \(+(chat|address) = ", plan)  # PostgreSQL
-    )
 
 
 async def test_the_delivery_claim_walks_the_outbox_in_sending_order(app: App, clock: Clock) -> None:
