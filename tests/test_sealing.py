@@ -132,7 +132,8 @@ async def test_a_copy_of_the_database_shows_no_reporter(database_url: str) -> No
     assert all(part.startswith((SEALED, MATCHED)) for part in stored[0].split(" "))
     assert "777002" not in stored[0] + chats[0] and NUMBER not in stored[0]
     assert phones[0].startswith(MATCHED) and "77778888" not in phones[0]
-    assert STORY.split()[3] not in stored[0]
+    # the story's longer words: a two-letter one like "di" turns up in ciphertext by chance
+    assert not any(word in stored[0] for word in ("ditawari", "kapal", "tetangga"))
     assert chats[0] == stored[0].split(" ")[0]  # the same chat, found by the same sealed value
     assert reference
 
