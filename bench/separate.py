@@ -225,7 +225,8 @@ async def generate(url: str, count: int, offset: int, concurrency: int) -> None:
     """The load generator: posts the updates over `concurrency` kept-alive connections, each
     request made beforehand and written raw (an HTTP client library would cost more CPU than
     the server measured on 2 cores). Prints "ready" once the requests are made and the
-    connections open, starts on a line read from stdin, and prints the wall time of posting."""
+    connections open, starts on a line read from stdin, and prints the wall time and its own CPU
+    time of posting."""
     address = urlsplit(url)
     requests = []
     for _key, arguments in updates(count, offset):
@@ -257,18 +258,21 @@ async def generate(url: str, count: int, offset: int, concurrency: int) -> None:
 
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
     await asyncio.gather(*(client(reader, writer) for reader, writer in connections))
-    print(json.dumps({"wall": time.monotonic() - began}), flush=True)
+    wall, cpu = time.monotonic() - began, time.process_time() - cpu
+    print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
 
 
 class Generator:
     """The load generator as a process of its own: `ready` returns once it has made its
     requests and opened its connections; `go` has it post them and returns the seconds that
-    took, so that a measure can begin after the generator's own set-up."""
+    took, so that a measure can begin after the generator's own set-up; `cpu` is then the CPU
+    seconds the generator used posting them."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.cpu = 0.0
 
     @classmethod
     async def ready(cls, url: str, count: int, offset: int, concurrency: int) -> Generator:
@@ -288,7 +292,9 @@ class Generator:
         out, _ = await self.process.communicate(b"go\n")
         if self.process.returncode != 0:
             raise SystemExit("the load generator failed")
-        wall: float = json.loads(out)["wall"]
+        figures = json.loads(out)
+        self.cpu = figures["cpu"]
+        wall: float = figures["wall"]
         return wall
 
 
