@@ -68,12 +68,13 @@ async def measure(
             posting = await Generator.ready(
                 hook, arguments.updates, offset + WARM_UP, arguments.concurrency
             )
-            cpu_before, began, bench = machine_cpu(**pids), time.monotonic(), time.process_time()
-            posted = await posting.go()
+            cpu_before, began = machine_cpu(**pids), time.monotonic()
+            bench_before = time.process_time()
+            posted, generator_cpu = await posting.go()
             await fake.until_sent(before + 2 * arguments.updates)
-            wall, bench = time.monotonic() - began, time.process_time() - bench
+            wall = time.monotonic() - began
             cpu = {name: used - cpu_before[name] for name, used in machine_cpu(**pids).items()}
-            cpu |= {"generator": posting.cpu, "bench": bench}
+            cpu |= {"generator": generator_cpu, "bench": time.process_time() - bench_before}
             upstreams = nginx.upstreams()
         finally:
             for process in running:

@@ -267,12 +267,11 @@ async def generate(url: str, count: int, offset: int, concurrency: int) -> None:
 class Generator:
     """The load generator as a process of its own: `ready` returns once it has made its
     requests and opened its connections; `go` has it post them and returns the seconds that
-    took, so that a measure can begin after the generator's own set-up; `cpu` is then the CPU
-    seconds the generator used posting them."""
+    took and the CPU seconds it used, so that a measure can begin after the generator's own
+    set-up."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
-        self.cpu = 0.0
 
     @classmethod
     async def ready(cls, url: str, count: int, offset: int, concurrency: int) -> Generator:
@@ -288,19 +287,18 @@ class Generator:
             raise SystemExit("the load generator failed to start")
         return cls(process)
 
-    async def go(self) -> float:
+    async def go(self) -> tuple[float, float]:
         out, _ = await self.process.communicate(b"go\n")
         if self.process.returncode != 0:
             raise SystemExit("the load generator failed")
         figures = json.loads(out)
-        self.cpu = figures["cpu"]
-        wall: float = figures["wall"]
-        return wall
+        return figures["wall"], figures["cpu"]
 
 
 async def generator(url: str, count: int, offset: int, concurrency: int) -> float:
     """Runs the load generator; the seconds it took to post the updates."""
-    return await (await Generator.ready(url, count, offset, concurrency)).go()
+    wall, _cpu = await (await Generator.ready(url, count, offset, concurrency)).go()
+    return wall
 
 
 def sigap_config(folder: Path, database: str, port: int, public: str, fake: str) -> Path:
